@@ -1,0 +1,1 @@
+"""imbalance-lab: which way of handling a rare class works best, and what it costs."""

@@ -1,0 +1,227 @@
+"""Read params.yaml once into validated settings.
+
+Every problem is reported as a :class:`ConfigError` whose message names the key
+(``strategies.smote.k_neighbors``) and says what would fix it; the command line
+prints it without a traceback.
+"""
+
+from __future__ import annotations
+
+import numbers
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping
+
+import yaml
+
+PARAMS_FILE = "params.yaml"
+STRATEGY_NAME = re.compile(r"^[a-z0-9_]+$")
+
+
+class PipelineError(Exception):
+    """A problem the user can fix (bad settings or data); shown without a traceback."""
+
+
+class ConfigError(PipelineError):
+    """A wrong or missing value in params.yaml."""
+
+
+@dataclass(frozen=True)
+class Group:
+    rows: int
+    age: tuple[int, int]
+    balance: tuple[int, int]
+
+
+@dataclass(frozen=True)
+class DataSettings:
+    seed: int
+    pocket_defaulters: Group
+    scattered_defaulters: Group
+    payers: Group
+
+
+@dataclass(frozen=True)
+class SplitSettings:
+    test_size: float
+    seed: int
+
+
+@dataclass(frozen=True)
+class StrategySettings:
+    name: str
+    sampler: str
+    options: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class EvaluateSettings:
+    threshold: float
+    curve_points: int
+    grid_resolution: int
+
+
+def load(path: str | Path = PARAMS_FILE) -> dict:
+    """Parse the params file; a missing or malformed file is a ConfigError."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: file not found; run from the project folder") from None
+    try:
+        params = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{path}: not valid YAML ({err})") from None
+    if not isinstance(params, dict):
+        raise ConfigError(f"{path}: expected a mapping of sections (data, split, strategies, ...)")
+    return params
+
+
+def section(params: Mapping, key: str) -> Any:
+    """The value at a dotted key, or a ConfigError naming the missing key."""
+    node: Any = params
+    walked = []
+    for part in key.split("."):
+        walked.append(part)
+        if not isinstance(node, Mapping) or part not in node:
+            raise ConfigError(f"params.yaml: missing key '{'.'.join(walked)}'; add it (see README, params reference)")
+        node = node[part]
+    return node
+
+
+def _mapping(value: Any, key: str, allowed: set[str] | None = None) -> Mapping:
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"params.yaml: '{key}' must be a mapping of settings, got {value!r}")
+    if allowed is not None:
+        unknown = sorted(set(value) - allowed)
+        if unknown:
+            raise ConfigError(
+                f"params.yaml: unknown key '{key}.{unknown[0]}'; the keys of '{key}' are: {', '.join(sorted(allowed))}"
+            )
+    return value
+
+
+def _integer(value: Any, key: str, minimum: int | None = None) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise ConfigError(f"params.yaml: '{key}' must be a whole number, got {value!r}")
+    if minimum is not None and value < minimum:
+        raise ConfigError(f"params.yaml: '{key}' must be at least {minimum}, got {value}")
+    return int(value)
+
+
+def _real(value: Any, key: str, low: float, high: float) -> float:
+    """A number in the open interval (low, high)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ConfigError(f"params.yaml: '{key}' must be a number, got {value!r}")
+    if not low < value < high:
+        raise ConfigError(f"params.yaml: '{key}' must lie strictly between {low} and {high}, got {value}")
+    return float(value)
+
+
+def _range(value: Any, key: str) -> tuple[int, int]:
+    if not isinstance(value, (list, tuple)) or len(value) != 2:
+        raise ConfigError(f"params.yaml: '{key}' must be a [low, high) pair of whole numbers, got {value!r}")
+    low = _integer(value[0], f"{key}[0]", minimum=0)
+    high = _integer(value[1], f"{key}[1]")
+    if high <= low:
+        raise ConfigError(f"params.yaml: '{key}' must have low < high, got [{low}, {high}]")
+    return low, high
+
+
+def data_settings(params: Mapping) -> DataSettings:
+    groups = ("pocket_defaulters", "scattered_defaulters", "payers")
+    _mapping(section(params, "data"), "data", {"seed", *groups})
+    parsed = {}
+    for name in groups:
+        key = f"data.{name}"
+        _mapping(section(params, key), key, {"rows", "age", "balance"})
+        parsed[name] = Group(
+            rows=_integer(section(params, f"{key}.rows"), f"{key}.rows", minimum=0),
+            age=_range(section(params, f"{key}.age"), f"{key}.age"),
+            balance=_range(section(params, f"{key}.balance"), f"{key}.balance"),
+        )
+    if parsed["payers"].rows < 2 or parsed["pocket_defaulters"].rows + parsed["scattered_defaulters"].rows < 2:
+        raise ConfigError(
+            "params.yaml: 'data' must make at least 2 payers and 2 defaulters "
+            "(data.payers.rows, data.pocket_defaulters.rows + data.scattered_defaulters.rows)"
+        )
+    return DataSettings(seed=_integer(section(params, "data.seed"), "data.seed", minimum=0), **parsed)
+
+
+def split_settings(params: Mapping) -> SplitSettings:
+    _mapping(section(params, "split"), "split", {"test_size", "seed"})
+    return SplitSettings(
+        test_size=_real(section(params, "split.test_size"), "split.test_size", 0.0, 1.0),
+        seed=_integer(section(params, "split.seed"), "split.seed", minimum=0),
+    )
+
+
+def strategy_names(params: Mapping) -> list[str]:
+    strategies = _mapping(section(params, "strategies"), "strategies")
+    if not strategies:
+        raise ConfigError("params.yaml: 'strategies' is empty; add at least one strategy")
+    for name in strategies:
+        if not isinstance(name, str) or not STRATEGY_NAME.match(name):
+            raise ConfigError(
+                f"params.yaml: strategy name {name!r} must use only a-z, 0-9 and _ (it becomes a stage name)"
+            )
+    return list(strategies)
+
+
+def strategy_settings(params: Mapping, name: str) -> StrategySettings:
+    if name not in strategy_names(params):
+        raise ConfigError(
+            f"params.yaml: no strategy '{name}' under 'strategies'; known: {', '.join(strategy_names(params))}"
+        )
+    key = f"strategies.{name}"
+    entry = _mapping(section(params, key), key)
+    sampler = section(params, f"{key}.sampler")
+    if not isinstance(sampler, str):
+        raise ConfigError(f"params.yaml: '{key}.sampler' must be a sampler name or 'none', got {sampler!r}")
+    options = {k: v for k, v in entry.items() if k != "sampler"}
+    return StrategySettings(name=name, sampler=sampler, options=options)
+
+
+def model_settings(params: Mapping) -> dict[str, Any]:
+    return dict(_mapping(section(params, "model"), "model"))
+
+
+def evaluate_settings(params: Mapping) -> EvaluateSettings:
+    _mapping(section(params, "evaluate"), "evaluate", {"threshold", "curve_points", "grid_resolution"})
+    return EvaluateSettings(
+        threshold=_real(section(params, "evaluate.threshold"), "evaluate.threshold", 0.0, 1.0),
+        curve_points=_integer(section(params, "evaluate.curve_points"), "evaluate.curve_points", minimum=2),
+        grid_resolution=_integer(section(params, "evaluate.grid_resolution"), "evaluate.grid_resolution", minimum=10),
+    )
+
+
+def goals(params: Mapping, known_metrics: tuple[str, ...]) -> dict[str, float]:
+    """Minimum value per metric that a strategy must reach."""
+    entries = _mapping(section(params, "goals"), "goals", set(known_metrics))
+    return {name: _real(value, f"goals.{name}", -1.0, 1.0 + 1e-9) for name, value in entries.items()}
+
+
+def build_estimator(cls: type, settings: Mapping[str, Any], key: str):
+    """Instantiate a scikit-learn style estimator from keyword settings.
+
+    Unknown keywords and values the estimator's own ``_parameter_constraints``
+    reject become ConfigErrors naming ``key.<setting>`` and the allowed values.
+    """
+    from sklearn.utils._param_validation import InvalidParameterError
+
+    allowed = set(cls().get_params(deep=False))
+    unknown = sorted(set(settings) - allowed)
+    if unknown:
+        raise ConfigError(
+            f"params.yaml: '{key}.{unknown[0]}' is not a setting of {cls.__name__}; "
+            f"its settings are: {', '.join(sorted(allowed))}"
+        )
+    estimator = cls(**settings)
+    try:
+        estimator._validate_params()
+    except InvalidParameterError as err:
+        match = re.search(r"The '(\w+)' parameter", str(err))
+        name = f"{key}.{match.group(1)}" if match else key
+        raise ConfigError(f"params.yaml: '{name}': {err} Fix it in params.yaml.") from None
+    return estimator
