@@ -1,0 +1,173 @@
+"""Integration: real DVC in a real git repository in a temporary folder.
+
+The project's tracked sources are copied without data/, reports/ and dvc.lock,
+the pipeline runs from scratch, and its outputs must equal the committed ones
+byte for byte (so the committed results are current and reproducible).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ("data/", "reports/", "dvc.lock")
+STRATEGIES = ("baseline", "smote", "enn", "smoteenn", "knn_smote")
+
+pytestmark = pytest.mark.integration
+
+
+def run(args, cwd, check=True):
+    """Run a command with the test interpreter's bin folder first on PATH (DVC stages call `python`)."""
+    env = {
+        **os.environ,
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+        "DVC_NO_ANALYTICS": "1",
+        "GIT_AUTHOR_NAME": "test",
+        "GIT_AUTHOR_EMAIL": "test@example.invalid",
+        "GIT_COMMITTER_NAME": "test",
+        "GIT_COMMITTER_EMAIL": "test@example.invalid",
+    }
+    result = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True)
+    if check and result.returncode != 0:
+        raise AssertionError(f"{args} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+def dvc(*args, cwd, check=True):
+    return run([sys.executable, "-m", "dvc", *args], cwd=cwd, check=check)
+
+
+def copy_project(target: Path) -> Path:
+    """Copy the git-tracked files, leaving out the pipeline's results."""
+    names = run(["git", "ls-files", "-z"], cwd=ROOT).stdout.split("\0")
+    for name in filter(None, names):
+        if name.startswith(RESULTS):
+            continue
+        (target / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / name, target / name)
+    run(["git", "init", "-q"], cwd=target)
+    run(["git", "add", "-A"], cwd=target)
+    run(["git", "commit", "-qm", "project"], cwd=target)
+    return target
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory):
+    """A fresh copy of the project after one full `dvc repro`, committed to its git repo."""
+    path = copy_project(tmp_path_factory.mktemp("pipeline") / "project")
+    dvc("repro", cwd=path)
+    run(["git", "add", "-A"], cwd=path)
+    run(["git", "commit", "-qm", "results"], cwd=path)
+    return path
+
+
+def tracked_outputs(root: Path) -> list[Path]:
+    files = [root / "dvc.lock"] + sorted(p for p in (root / "reports").rglob("*") if p.is_file())
+    return [p.relative_to(root) for p in files]
+
+
+def test_fresh_run_reproduces_the_committed_results_byte_for_byte(project):
+    expected = tracked_outputs(ROOT)
+    assert tracked_outputs(project) == expected
+    different = [str(p) for p in expected if (project / p).read_bytes() != (ROOT / p).read_bytes()]
+    assert different == []
+
+
+def test_second_repro_does_nothing_and_leaves_git_clean(project):
+    result = dvc("repro", cwd=project)
+    assert "Running stage" not in result.stdout
+    assert "up to date" in result.stdout
+    assert run(["git", "status", "--porcelain"], cwd=project).stdout == ""
+
+
+def test_every_strategy_has_its_stages_metrics_and_plots(project):
+    for name in STRATEGIES:
+        metrics = json.loads((project / f"reports/metrics/{name}.json").read_text())
+        assert {"test", "train", "resampled"} <= set(metrics)
+        for protocol in ("test", "train"):
+            assert metrics[protocol]["tp"] + metrics[protocol]["fn"] == {"test": 11, "train": 24}[protocol]
+        for path in (f"reports/plots/boundary/{name}.png", f"reports/plots/resampled/{name}.png",
+                     f"reports/curves/pr/{name}.json", f"reports/curves/roc/{name}.json",
+                     f"data/models/{name}.json", f"data/resampled/{name}.parquet"):
+            assert (project / path).is_file(), path
+    shown = json.loads(dvc("metrics", "show", "--json", cwd=project).stdout)
+    files = next(iter(shown.values()))["data"]
+    assert set(files) == {f"reports/metrics/{name}.json" for name in STRATEGIES} | {"reports/summary.json"}
+
+
+def test_article_protocol_figures_match_the_article(project):
+    """The train-section figures the article published, and its resampled class counts."""
+    metrics = {name: json.loads((project / f"reports/metrics/{name}.json").read_text()) for name in STRATEGIES}
+    assert metrics["baseline"]["train"]["tp"] + metrics["baseline"]["train"]["fp"] == 0  # predicts no default
+    assert metrics["baseline"]["train"]["accuracy"] == pytest.approx(350 / 374, abs=1e-6)
+    assert metrics["smote"]["resampled"]["counts"] == {"0": 350, "1": 350}
+    assert metrics["smote"]["train"]["accuracy"] == pytest.approx(0.76, abs=0.03)
+    assert metrics["smote"]["train"]["f1"] == pytest.approx(0.30, abs=0.03)
+    assert metrics["enn"]["resampled"]["counts"] == {"0": 287, "1": 24}
+    assert metrics["knn_smote"]["resampled"]["filter_kept"] == {"1": 10}
+    assert metrics["knn_smote"]["resampled"]["counts"] == {"0": 350, "1": 350}
+    assert metrics["knn_smote"]["train"]["accuracy"] > 0.90
+    assert metrics["knn_smote"]["train"]["f1"] == pytest.approx(0.50, abs=0.05)
+    # SMOTEENN: fewer rows, lower accuracy and F1 than SMOTE alone.
+    assert metrics["smoteenn"]["resampled"]["rows"] < 700
+    assert metrics["smoteenn"]["train"]["accuracy"] < metrics["smote"]["train"]["accuracy"]
+    assert metrics["smoteenn"]["train"]["f1"] < metrics["smote"]["train"]["f1"]
+
+
+def stages_run(output: str) -> list[str]:
+    return sorted(line.split("'")[1] for line in output.splitlines() if line.startswith("Running stage"))
+
+
+def test_changing_one_strategy_reruns_only_its_stages_and_compare(project):
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    params["strategies"]["smote"]["k_neighbors"] = 3
+    (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    try:
+        # --dry lists the stages whose own inputs changed; the rest follow from their outputs.
+        assert stages_run(dvc("repro", "--dry", cwd=project).stdout) == ["compare", "resample@smote"]
+        assert stages_run(dvc("repro", cwd=project).stdout) == [
+            "compare", "evaluate@smote", "resample@smote", "train@smote"
+        ]
+        changed = json.loads(dvc("metrics", "diff", "--json", cwd=project).stdout)
+        assert set(changed) == {"reports/metrics/smote.json", "reports/summary.json"}
+    finally:
+        run(["git", "checkout", "--", "."], cwd=project)
+        dvc("checkout", cwd=project)
+
+
+def test_bad_params_stop_the_stage_with_a_clear_message_and_no_output(project):
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    params["strategies"]["smote"]["k_neighbors"] = 30
+    (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    try:
+        result = dvc("repro", "resample@smote", cwd=project, check=False)
+        assert result.returncode != 0
+        output = result.stdout + result.stderr
+        assert "strategies.smote.k_neighbors" in output
+        assert "at most 23" in output
+        assert "Traceback" not in output
+        assert not (project / "data/resampled/smote.parquet").exists()
+        assert not list((project / "data/resampled").glob(".*.tmp"))
+    finally:
+        run(["git", "checkout", "--", "params.yaml"], cwd=project)
+        dvc("checkout", cwd=project)
+
+
+def test_top_level_plots_overlay_every_strategy(project):
+    """dvc.yaml's PR and ROC overlays name one curve file per strategy in params.yaml."""
+    definitions = yaml.safe_load((project / "dvc.yaml").read_text())["plots"]
+    by_id = {next(iter(entry)): next(iter(entry.values())) for entry in definitions}
+    strategies = set(yaml.safe_load((project / "params.yaml").read_text())["strategies"])
+    for plot_id, kind in (("precision_recall", "pr"), ("roc", "roc")):
+        assert set(by_id[plot_id]["y"]) == {f"reports/curves/{kind}/{name}.json" for name in strategies}
+    shown = json.loads(dvc("plots", "show", "--json", cwd=project).stdout)
+    assert not shown.get("errors")
+    assert {"precision_recall", "roc"} <= set(shown["data"])
