@@ -174,12 +174,13 @@ def cmd_resample(args) -> None:
 
 def cmd_train(args) -> None:
     from .data import features_and_target
-    from .model import coefficients, fit_model, model_to_dict
+    from .model import build_model, coefficients, fit_model, model_to_dict
 
     params = P.load()
     strategy = P.strategy_settings(params, args.strategy)
+    model = build_model(P.model_settings(params))
     X, y = features_and_target(read_frame(resampled_path(strategy.name)))
-    model, converged = fit_model(X, y, P.model_settings(params))
+    converged = fit_model(model, X, y)
     write_json(model_path(strategy.name), model_to_dict(model, converged), round_floats=False)
     write_json(coefficients_path(strategy.name), {**coefficients(model), "converged": converged})
 

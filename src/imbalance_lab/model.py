@@ -23,14 +23,12 @@ def build_model(settings: Mapping[str, Any]) -> LogisticRegression:
     return build_estimator(LogisticRegression, settings, "model")
 
 
-def fit_model(X, y, settings: Mapping[str, Any]) -> tuple[LogisticRegression, bool]:
-    """Fit on (X, y); also says whether the solver converged (the article's raw features often don't)."""
-    model = build_model(settings)
+def fit_model(model: LogisticRegression, X, y) -> bool:
+    """Fit on (X, y); says whether the solver converged (on raw, unscaled features it may not)."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ConvergenceWarning)
         model.fit(X, y)
-    converged = not any(issubclass(w.category, ConvergenceWarning) for w in caught)
-    return model, converged
+    return not any(issubclass(w.category, ConvergenceWarning) for w in caught)
 
 
 def model_to_dict(model: LogisticRegression, converged: bool) -> dict:

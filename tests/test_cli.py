@@ -1,0 +1,126 @@
+"""The command line: clear errors, non-zero exits, nothing half-written."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from imbalance_lab import cli
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def workdir(tmp_path, monkeypatch):
+    """An empty project folder holding only a copy of params.yaml."""
+    shutil.copy(ROOT / "params.yaml", tmp_path / "params.yaml")
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def edit_params(folder: Path, change) -> None:
+    params = yaml.safe_load((folder / "params.yaml").read_text())
+    change(params)
+    (folder / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+
+
+def fails_with(capsys, argv, *fragments) -> str:
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    for fragment in fragments:
+        assert fragment in err, err
+    return err
+
+
+def test_bad_params_exit_non_zero_without_traceback_or_output(workdir):
+    edit_params(workdir, lambda p: p["data"]["payers"].update(rows=-5))
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    result = subprocess.run(
+        [sys.executable, "-m", "imbalance_lab", "generate"], cwd=workdir, env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 2
+    assert "data.payers.rows" in result.stderr and "at least 0" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (workdir / "data").exists()
+
+
+def test_missing_key_is_named(workdir, capsys):
+    edit_params(workdir, lambda p: p["split"].pop("seed"))
+    fails_with(capsys, ["split"], "missing key 'split.seed'")
+
+
+def test_wrong_type_is_named(workdir, capsys):
+    edit_params(workdir, lambda p: p["model"].update(C="big"))
+    fails_with(capsys, ["train", "smote"], "'model.C'", "LogisticRegression")
+
+
+def test_unknown_sampler_lists_the_choices(workdir, capsys):
+    edit_params(workdir, lambda p: p["strategies"]["smote"].update(sampler="SMOT"))
+    fails_with(capsys, ["resample", "smote"], "'strategies.smote.sampler'", "SMOTE", "EditedNearestNeighbours")
+
+
+def test_unknown_strategy_lists_the_known_ones(workdir, capsys):
+    fails_with(capsys, ["resample", "nope"], "no strategy 'nope'", "knn_smote")
+
+
+def test_missing_params_file_says_where_to_run(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    fails_with(capsys, ["generate"], "params.yaml: file not found")
+
+
+def test_missing_input_says_to_run_the_earlier_stages(workdir, capsys):
+    fails_with(capsys, ["split"], "data/raw.parquet: missing", "dvc repro")
+
+
+def test_sampler_too_large_for_the_class_leaves_no_output(workdir, capsys):
+    assert cli.main(["generate"]) == 0
+    assert cli.main(["split"]) == 0
+    edit_params(workdir, lambda p: p["strategies"]["smote"].update(k_neighbors=30))
+    fails_with(capsys, ["resample", "smote"], "'strategies.smote.k_neighbors' = 30", "at most 23")
+    assert not (workdir / "data/resampled").exists() or not any((workdir / "data/resampled").iterdir())
+
+
+def test_knn_filter_too_strict_fails_with_the_fix(workdir, capsys):
+    assert cli.main(["generate"]) == 0
+    assert cli.main(["split"]) == 0
+    edit_params(workdir, lambda p: p["strategies"]["knn_smote"].update(k_neighbors=15))
+    fails_with(capsys, ["resample", "knn_smote"], "strategies.knn_smote", "if_too_few='adapt'")
+    edit_params(workdir, lambda p: p["strategies"]["knn_smote"].update(if_too_few="adapt"))
+    assert cli.main(["resample", "knn_smote"]) == 0
+    info = json.loads((workdir / "data/resampled/knn_smote.json").read_text())
+    assert info["filter_kept"] == {"1": 16} and info["notes"]
+    assert info["counts"] == {"0": 350, "1": 350}
+
+
+def test_atomic_path_leaves_nothing_when_the_writer_fails(tmp_path):
+    target = tmp_path / "out" / "file.json"
+    with pytest.raises(RuntimeError):
+        with cli.atomic_path(target) as tmp:
+            tmp.write_text("partial")
+            raise RuntimeError("disk full")
+    assert not target.exists()
+    assert list(target.parent.iterdir()) == []
+
+
+def test_atomic_path_replaces_the_target_on_success(tmp_path):
+    target = tmp_path / "file.txt"
+    target.write_text("old")
+    with cli.atomic_path(target) as tmp:
+        tmp.write_text("new")
+    assert target.read_text() == "new"
+    assert [p.name for p in tmp_path.iterdir()] == ["file.txt"]
+
+
+def test_json_output_is_rounded_sorted_and_has_no_negative_zero(tmp_path):
+    path = tmp_path / "m.json"
+    cli.write_json(path, {"b": [1 / 3, -1e-9], "a": {"z": 2, "y": 0.1234567}})
+    assert path.read_text() == (
+        '{\n  "a": {\n    "y": 0.123457,\n    "z": 2\n  },\n  "b": [\n    0.333333,\n    0.0\n  ]\n}\n'
+    )
