@@ -46,13 +46,21 @@ def split(frame: pd.DataFrame, settings: SplitSettings) -> tuple[pd.DataFrame, p
         train, test = train_test_split(
             frame, test_size=settings.test_size, random_state=settings.seed, stratify=frame[TARGET]
         )
+        problem = "" if _same_classes(frame, train, test) else "one part would lack a class"
     except ValueError as err:  # too few rows of a class for the requested sizes
+        problem = str(err)
+    if problem:
         raise ConfigError(
             f"params.yaml: 'split.test_size' = {settings.test_size} cannot split {len(frame)} rows "
-            f"with class counts {class_counts(frame[TARGET])} ({err}); choose a test_size that leaves "
-            "every class in both parts"
-        ) from None
+            f"with class counts {class_counts(frame[TARGET])} ({problem}); choose a test_size that "
+            "leaves every class in both parts"
+        )
     return train.reset_index(drop=True), test.reset_index(drop=True)
+
+
+def _same_classes(frame: pd.DataFrame, *parts: pd.DataFrame) -> bool:
+    classes = set(frame[TARGET].unique())
+    return all(set(part[TARGET].unique()) == classes for part in parts)
 
 
 def features_and_target(frame: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:

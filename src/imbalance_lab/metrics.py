@@ -20,6 +20,7 @@ METRICS = (
     "brier",
 )
 COUNTS = ("tp", "fp", "tn", "fn")
+LOWER_IS_BETTER = frozenset({"brier"})  # a goal on these is a maximum
 
 
 def predict_labels(y_score, threshold: float) -> np.ndarray:

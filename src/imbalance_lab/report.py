@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Mapping
 
+from .metrics import LOWER_IS_BETTER
+
 TEST_COLUMNS = ("accuracy", "precision", "recall", "f1", "balanced_accuracy", "roc_auc", "average_precision")
 TRAIN_COLUMNS = ("accuracy", "precision", "recall", "f1")
 LABELS = {
@@ -21,7 +23,14 @@ LABELS = {
 
 
 def meets_goals(scores: Mapping, goals: Mapping[str, float]) -> bool:
-    return all(scores.get(metric) is not None and scores[metric] >= minimum for metric, minimum in goals.items())
+    """Every goal reached: at least the goal, or at most it for a loss such as Brier."""
+    def reached(metric: str, goal: float) -> bool:
+        value = scores.get(metric)
+        if value is None:
+            return False
+        return value <= goal if metric in LOWER_IS_BETTER else value >= goal
+
+    return all(reached(metric, goal) for metric, goal in goals.items())
 
 
 def summarize(metrics: Mapping[str, Mapping], goals: Mapping[str, float]) -> dict:
@@ -41,7 +50,10 @@ def _number(value) -> str:
 
 
 def _goal_text(goals: Mapping[str, float]) -> str:
-    return " and ".join(f"{LABELS.get(metric, metric)} ≥ {minimum:.2f}" for metric, minimum in goals.items())
+    return " and ".join(
+        f"{LABELS.get(metric, metric)} {'≤' if metric in LOWER_IS_BETTER else '≥'} {goal:.2f}"
+        for metric, goal in goals.items()
+    )
 
 
 def _table(header: list[str], rows: list[list[str]]) -> list[str]:

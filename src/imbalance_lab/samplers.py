@@ -20,7 +20,9 @@ NO_SAMPLER = "none"
 class KNNFilterSMOTE(BaseOverSampler):
     """Drop hard-to-classify minority rows with a KNN filter, then apply SMOTE.
 
-    The article's own sampler. Features are standardised, a k-nearest-neighbours
+    The article's own sampler. Features are scaled to unit variance (centring,
+    which the article also did, leaves distances unchanged and would break
+    sparse input), a k-nearest-neighbours
     classifier is fitted on them and scores the same rows (so each row is its
     own first neighbour). Of every class being over-sampled, only the rows whose
     predicted probability of their own class is above ``threshold`` are kept;
@@ -84,7 +86,7 @@ class KNNFilterSMOTE(BaseOverSampler):
 
     def _fit_resample(self, X, y):
         needed = self.k_neighbors + 1
-        scaled = StandardScaler().fit_transform(X)
+        scaled = StandardScaler(with_mean=False).fit_transform(X)
         knn = KNeighborsClassifier(n_neighbors=min(self.filter_neighbors, len(y)))
         own_class_probability = knn.fit(scaled, y).predict_proba(scaled)
         column = {label: index for index, label in enumerate(knn.classes_)}
@@ -98,14 +100,14 @@ class KNNFilterSMOTE(BaseOverSampler):
             if len(kept) < needed:
                 if self.if_too_few == "raise" or len(rows) < needed:
                     raise ValueError(
-                        f"the KNN filter kept {len(kept)} of {len(rows)} rows of class {label!r}, "
+                        f"the KNN filter kept {len(kept)} of {len(rows)} rows of class {label}, "
                         f"but SMOTE with k_neighbors={self.k_neighbors} needs at least {needed}; "
                         "lower k_neighbors or threshold"
                         + (", or set if_too_few='adapt'" if len(rows) >= needed else "")
                     )
                 kept = np.sort(rows[np.argsort(-probability, kind="stable")[:needed]])
                 self.notes_.append(
-                    f"class {label!r}: the filter passed fewer than {needed} rows, so the "
+                    f"class {label}: the filter passed fewer than {needed} rows, so the "
                     f"{needed} most confidently classified were kept"
                 )
             keep[rows] = False

@@ -1,0 +1,64 @@
+"""Shared fixtures: the article's params, data and split, built once per test session.
+
+BLAS/OpenMP threads are pinned to one before numpy loads: the tests run on two
+cores beside other work, and idle spinning threads slow small fits badly.
+"""
+
+from __future__ import annotations
+
+import os
+
+for _variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[_variable] = "1"
+
+import copy  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+from threadpoolctl import threadpool_limits  # noqa: E402
+
+from imbalance_lab import params as P  # noqa: E402
+from imbalance_lab.data import features_and_target, generate_article_data, split  # noqa: E402
+
+PARAMS_PATH = Path(__file__).resolve().parents[1] / "params.yaml"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _one_thread():
+    """Keep numerical libraries single-threaded even if numpy was imported before this file."""
+    with threadpool_limits(limits=1):
+        yield
+
+
+@pytest.fixture(scope="session")
+def params_path() -> Path:
+    return PARAMS_PATH
+
+
+@pytest.fixture(scope="session")
+def params_yaml() -> dict:
+    """params.yaml as loaded, shared by the session: do not modify (use article_params)."""
+    return P.load(PARAMS_PATH)
+
+
+@pytest.fixture
+def article_params(params_yaml) -> dict:
+    """A fresh deep copy of params.yaml, safe to modify in a test."""
+    return copy.deepcopy(params_yaml)
+
+
+@pytest.fixture(scope="session")
+def article_frame(params_yaml):
+    return generate_article_data(P.data_settings(params_yaml))
+
+
+@pytest.fixture(scope="session")
+def article_split(params_yaml, article_frame):
+    """(train, test) frames of the article data with the split settings of params.yaml."""
+    return split(article_frame, P.split_settings(params_yaml))
+
+
+@pytest.fixture(scope="session")
+def article_train_xy(article_split):
+    """(X, y) of the article's training split: a features DataFrame and a label array."""
+    return features_and_target(article_split[0])

@@ -1,0 +1,323 @@
+"""Reading and validating params.yaml (imbalance_lab.params)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from imbalance_lab import params as P
+from imbalance_lab.metrics import METRICS
+
+
+def raises_naming(key: str):
+    """pytest.raises for a ConfigError whose message quotes the full dotted key."""
+    return pytest.raises(P.ConfigError, match=rf"'{re.escape(key)}'")
+
+
+# --- load / section -------------------------------------------------------------------
+
+
+def test_load_reads_the_project_params(params_path):
+    """load() returns the sections of params.yaml as a dict."""
+    params = P.load(params_path)
+    assert {"data", "split", "strategies", "model", "evaluate", "goals"} <= set(params)
+
+
+def test_load_missing_file_names_the_path(tmp_path):
+    """A missing file is a ConfigError naming its path."""
+    path = tmp_path / "nowhere.yaml"
+    with pytest.raises(P.ConfigError, match=re.escape(str(path))):
+        P.load(path)
+
+
+def test_load_invalid_yaml_names_the_path(tmp_path):
+    """Unparsable YAML is a ConfigError naming the path."""
+    path = tmp_path / "params.yaml"
+    path.write_text("data: [1, 2\nsplit: {\n", encoding="utf-8")
+    with pytest.raises(P.ConfigError, match=re.escape(str(path))):
+        P.load(path)
+
+
+@pytest.mark.parametrize("text", ["- data\n- split\n", "just a string\n", ""])
+def test_load_non_mapping_names_the_path(tmp_path, text):
+    """A file that is not a mapping of sections (a list, a scalar, empty) is a ConfigError."""
+    path = tmp_path / "params.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(P.ConfigError, match=re.escape(str(path))):
+        P.load(path)
+
+
+def test_section_returns_the_nested_value():
+    """section() walks a dotted key."""
+    assert P.section({"a": {"b": {"c": 3}}}, "a.b.c") == 3
+
+
+def test_section_missing_key_names_the_dotted_key_so_far(article_params):
+    """A missing key is named down to the first missing part."""
+    with raises_naming("data.nope"):
+        P.section(article_params, "data.nope.rows")
+
+
+def test_section_through_a_non_mapping_names_the_key(article_params):
+    """Walking past a leaf value is reported as a missing key, not a TypeError."""
+    with raises_naming("data.seed.more"):
+        P.section(article_params, "data.seed.more")
+
+
+# --- data -------------------------------------------------------------------------------
+
+
+def test_data_settings_of_the_article(article_params):
+    """params.yaml's data section gives the article's groups and seed 42."""
+    settings = P.data_settings(article_params)
+    assert settings.seed == 42
+    assert settings.pocket_defaulters == P.Group(rows=25, age=(12, 18), balance=(50000, 100000))
+    assert settings.scattered_defaulters == P.Group(rows=10, age=(12, 100), balance=(0, 90000))
+    assert settings.payers == P.Group(rows=500, age=(12, 100), balance=(0, 90000))
+
+
+@pytest.mark.parametrize("value", [-1, "ten", True, 2.5, None])
+def test_data_rows_must_be_a_non_negative_whole_number(article_params, value):
+    """Negative, text, boolean, fractional or empty row counts name data.payers.rows."""
+    article_params["data"]["payers"]["rows"] = value
+    with raises_naming("data.payers.rows"):
+        P.data_settings(article_params)
+
+
+@pytest.mark.parametrize("value", [[50, 50], [60, 50]])
+def test_data_range_needs_low_below_high(article_params, value):
+    """A range with low >= high names the range key."""
+    article_params["data"]["pocket_defaulters"]["age"] = value
+    with raises_naming("data.pocket_defaulters.age"):
+        P.data_settings(article_params)
+
+
+@pytest.mark.parametrize("value", [[1, 2, 3], 12, "12-18"])
+def test_data_range_must_be_a_pair(article_params, value):
+    """A range that is not a [low, high) pair names the range key."""
+    article_params["data"]["payers"]["balance"] = value
+    with raises_naming("data.payers.balance"):
+        P.data_settings(article_params)
+
+
+def test_data_range_low_must_not_be_negative(article_params):
+    """A negative low end names the element key."""
+    article_params["data"]["payers"]["balance"] = [-5, 10]
+    with raises_naming("data.payers.balance[0]"):
+        P.data_settings(article_params)
+
+
+def test_data_unknown_key_is_named(article_params):
+    """An unknown key directly under data is named data.<key>."""
+    article_params["data"]["extra"] = 1
+    with raises_naming("data.extra"):
+        P.data_settings(article_params)
+
+
+def test_data_group_unknown_key_is_named(article_params):
+    """An unknown key inside a group is named data.<group>.<key>."""
+    article_params["data"]["payers"]["colour"] = "blue"
+    with raises_naming("data.payers.colour"):
+        P.data_settings(article_params)
+
+
+def test_data_missing_group_is_named(article_params):
+    """A missing group names it."""
+    del article_params["data"]["scattered_defaulters"]
+    with raises_naming("data.scattered_defaulters"):
+        P.data_settings(article_params)
+
+
+@pytest.mark.parametrize("value", [-1, "42", 1.5])
+def test_data_seed_must_be_a_non_negative_whole_number(article_params, value):
+    """A bad seed names data.seed."""
+    article_params["data"]["seed"] = value
+    with raises_naming("data.seed"):
+        P.data_settings(article_params)
+
+
+def test_data_needs_two_rows_of_each_class(article_params):
+    """Fewer than 2 defaulters in all is rejected, naming the row settings."""
+    article_params["data"]["pocket_defaulters"]["rows"] = 1
+    article_params["data"]["scattered_defaulters"]["rows"] = 0
+    with pytest.raises(P.ConfigError, match=r"data\.pocket_defaulters\.rows"):
+        P.data_settings(article_params)
+
+
+# --- split --------------------------------------------------------------------------------
+
+
+def test_split_settings_of_the_article(article_params):
+    """params.yaml's split is 30 % held out with seed 42."""
+    assert P.split_settings(article_params) == P.SplitSettings(test_size=0.3, seed=42)
+
+
+@pytest.mark.parametrize("value", [0, 1, 1.5, -0.2, "a", True])
+def test_split_test_size_must_be_a_share(article_params, value):
+    """test_size outside (0, 1) or not a number names split.test_size."""
+    article_params["split"]["test_size"] = value
+    with raises_naming("split.test_size"):
+        P.split_settings(article_params)
+
+
+def test_split_unknown_key_is_named(article_params):
+    """An unknown key under split is named."""
+    article_params["split"]["shuffle"] = False
+    with raises_naming("split.shuffle"):
+        P.split_settings(article_params)
+
+
+# --- strategies ------------------------------------------------------------------------
+
+
+def test_strategy_names_in_file_order(article_params):
+    """The strategies of params.yaml, in their order."""
+    assert P.strategy_names(article_params) == ["baseline", "smote", "enn", "smoteenn", "knn_smote"]
+
+
+@pytest.mark.parametrize("name", ["knn-smote", "Smote", "knn smote", 3])
+def test_strategy_name_must_be_a_stage_name(article_params, name):
+    """Dashes, upper case, spaces and non-strings are refused, quoting the name."""
+    article_params["strategies"][name] = {"sampler": "none"}
+    with pytest.raises(P.ConfigError, match=re.escape(repr(name))):
+        P.strategy_names(article_params)
+
+
+def test_empty_strategies_is_refused(article_params):
+    """An empty strategies section is a ConfigError."""
+    article_params["strategies"] = {}
+    with pytest.raises(P.ConfigError, match="strategies"):
+        P.strategy_names(article_params)
+
+
+def test_strategy_settings_split_sampler_from_options(article_params):
+    """A strategy's sampler is separated from its keyword settings."""
+    settings = P.strategy_settings(article_params, "knn_smote")
+    assert settings == P.StrategySettings(
+        name="knn_smote",
+        sampler="KNNFilterSMOTE",
+        options={"filter_neighbors": 3, "threshold": 0.5, "k_neighbors": 5, "random_state": 42},
+    )
+
+
+def test_unknown_strategy_lists_the_known_ones(article_params):
+    """Asking for a strategy not in params names it and lists the known strategies."""
+    with pytest.raises(P.ConfigError, match="nope") as caught:
+        P.strategy_settings(article_params, "nope")
+    for known in ("baseline", "smote", "enn", "smoteenn", "knn_smote"):
+        assert known in str(caught.value)
+
+
+def test_strategy_without_sampler_is_named(article_params):
+    """A strategy with no sampler key names strategies.<name>.sampler."""
+    del article_params["strategies"]["smote"]["sampler"]
+    with raises_naming("strategies.smote.sampler"):
+        P.strategy_settings(article_params, "smote")
+
+
+def test_strategy_sampler_must_be_text(article_params):
+    """A non-string sampler names strategies.<name>.sampler."""
+    article_params["strategies"]["smote"]["sampler"] = 5
+    with raises_naming("strategies.smote.sampler"):
+        P.strategy_settings(article_params, "smote")
+
+
+# --- model --------------------------------------------------------------------------------
+
+
+def test_model_settings_are_the_articles_defaults(article_params):
+    """params.yaml's model settings are LogisticRegression's defaults, as in the article."""
+    assert P.model_settings(article_params) == {"C": 1.0, "max_iter": 100, "solver": "lbfgs", "tol": 0.0001}
+
+
+def test_model_settings_must_be_a_mapping(article_params):
+    """A model section that is not a mapping names 'model'."""
+    article_params["model"] = ["C", 1.0]
+    with raises_naming("model"):
+        P.model_settings(article_params)
+
+
+# --- evaluate -------------------------------------------------------------------------------
+
+
+def test_evaluate_settings_of_the_project(article_params):
+    """params.yaml's evaluate section: threshold 0.5, 200 curve points, grid 200."""
+    assert P.evaluate_settings(article_params) == P.EvaluateSettings(
+        threshold=0.5, curve_points=200, grid_resolution=200
+    )
+
+
+@pytest.mark.parametrize(
+    "key, value",
+    [
+        ("threshold", 0),
+        ("threshold", 1),
+        ("threshold", "half"),
+        ("curve_points", 1),
+        ("curve_points", 2.5),
+        ("grid_resolution", 9),
+        ("grid_resolution", "fine"),
+    ],
+)
+def test_evaluate_rejects_bad_values(article_params, key, value):
+    """Out-of-range or wrongly typed evaluate settings name evaluate.<key>."""
+    article_params["evaluate"][key] = value
+    with raises_naming(f"evaluate.{key}"):
+        P.evaluate_settings(article_params)
+
+
+def test_evaluate_unknown_key_is_named(article_params):
+    """An unknown key under evaluate is named."""
+    article_params["evaluate"]["colour"] = "red"
+    with raises_naming("evaluate.colour"):
+        P.evaluate_settings(article_params)
+
+
+# --- goals ------------------------------------------------------------------------------------
+
+
+def test_goals_of_the_project(article_params):
+    """params.yaml's goals: accuracy 0.90 and f1 0.50."""
+    assert P.goals(article_params, METRICS) == {"accuracy": 0.90, "f1": 0.50}
+
+
+def test_goal_on_unknown_metric_is_named(article_params):
+    """A goal on a metric that does not exist names goals.<metric>."""
+    article_params["goals"]["speed"] = 0.5
+    with raises_naming("goals.speed"):
+        P.goals(article_params, METRICS)
+
+
+@pytest.mark.parametrize("value", [1.5, -2, "high", True])
+def test_goal_value_must_be_a_reachable_number(article_params, value):
+    """A goal above 1, below -1 or not a number names goals.<metric>."""
+    article_params["goals"]["f1"] = value
+    with raises_naming("goals.f1"):
+        P.goals(article_params, METRICS)
+
+
+def test_goal_of_one_is_allowed(article_params):
+    """A perfect score (1.0) is a valid goal."""
+    article_params["goals"]["f1"] = 1.0
+    assert P.goals(article_params, METRICS)["f1"] == 1.0
+
+
+# --- a whole file round trip ------------------------------------------------------------------
+
+
+def test_settings_read_from_a_small_yaml_file(tmp_path):
+    """A tiny params file on disk is loaded and validated end to end."""
+    path = tmp_path / "params.yaml"
+    path.write_text(
+        "data:\n"
+        "  seed: 3\n"
+        "  pocket_defaulters: {rows: 2, age: [12, 18], balance: [50000, 100000]}\n"
+        "  scattered_defaulters: {rows: 1, age: [12, 100], balance: [0, 90000]}\n"
+        "  payers: {rows: 4, age: [12, 100], balance: [0, 90000]}\n"
+        "split: {test_size: 0.25, seed: 1}\n",
+        encoding="utf-8",
+    )
+    params = P.load(path)
+    assert P.data_settings(params).payers == P.Group(rows=4, age=(12, 100), balance=(0, 90000))
+    assert P.split_settings(params) == P.SplitSettings(test_size=0.25, seed=1)
