@@ -90,7 +90,7 @@ def test_sampler_too_large_for_the_class_leaves_no_output(workdir, capsys):
 def test_knn_filter_too_strict_fails_with_the_fix(workdir, capsys):
     assert cli.main(["generate"]) == 0
     assert cli.main(["split"]) == 0
-    edit_params(workdir, lambda p: p["strategies"]["knn_smote"].update(k_neighbors=15))
+    edit_params(workdir, lambda p: p["strategies"]["knn_smote"].update(k_neighbors=15, if_too_few="raise"))
     fails_with(capsys, ["resample", "knn_smote"], "strategies.knn_smote", "if_too_few='adapt'")
     edit_params(workdir, lambda p: p["strategies"]["knn_smote"].update(if_too_few="adapt"))
     assert cli.main(["resample", "knn_smote"]) == 0
@@ -118,9 +118,24 @@ def test_atomic_path_replaces_the_target_on_success(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["file.txt"]
 
 
-def test_json_output_is_rounded_sorted_and_has_no_negative_zero(tmp_path):
+def test_json_output_is_rounded_to_6_significant_digits_sorted_and_has_no_negative_zero(tmp_path):
     path = tmp_path / "m.json"
-    cli.write_json(path, {"b": [1 / 3, -1e-9], "a": {"z": 2, "y": 0.1234567}})
+    cli.write_json(path, {"b": [1 / 3, -0.0, 4.0421347e-05], "a": {"z": 2, "y": 123456.78}})
     assert path.read_text() == (
-        '{\n  "a": {\n    "y": 0.123457,\n    "z": 2\n  },\n  "b": [\n    0.333333,\n    0.0\n  ]\n}\n'
+        '{\n  "a": {\n    "y": 123457.0,\n    "z": 2\n  },\n  "b": [\n    0.333333,\n    0.0,\n    4.04213e-05\n  ]\n}\n'
     )
+
+
+@pytest.mark.parametrize(
+    ("strategy", "setting", "value", "allowed"),
+    [
+        ("smote", "k_neighbors", "five", "must be an int in the range [1, inf)"),
+        ("enn", "kind_sel", "bogus", "must be a str among {"),
+        ("knn_smote", "threshold", 1.5, "must be a float in the range [0.0, 1.0)"),
+    ],
+)
+def test_a_setting_the_sampler_rejects_names_strategy_setting_and_allowed_values(
+    workdir, capsys, strategy, setting, value, allowed
+):
+    edit_params(workdir, lambda p: p["strategies"][strategy].update({setting: value}))
+    fails_with(capsys, ["resample", strategy], f"'strategies.{strategy}.{setting}'", allowed)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import warnings
 
 import numpy as np
@@ -216,3 +217,230 @@ def test_thin_leaves_short_lists_alone():
     rows = [{"i": i} for i in range(5)]
     assert thin(rows, 5) == rows
     assert thin(rows, 50) == rows
+
+
+# --- threshold_scorer ---------------------------------------------------------------------------
+
+
+def prediction_cases():
+    """(y_true, classifier, X): seeded random predictions, none positive, all positive.
+
+    Real fitted classifiers whose predictions on X are the wanted labels: a 1-nearest-neighbour
+    classifier fitted on (X, labels), or a constant DummyClassifier (classes 0 and 1 both known).
+    """
+    from sklearn.dummy import DummyClassifier
+    from sklearn.neighbors import KNeighborsClassifier
+
+    rng = np.random.RandomState(7)
+    X = np.arange(80).reshape(-1, 1)
+    y_true = rng.randint(0, 2, 80)
+    random_labels = (rng.rand(80) < 0.3).astype(int)
+    cases = {
+        "random": KNeighborsClassifier(n_neighbors=1).fit(X, random_labels),
+        "none_positive": DummyClassifier(strategy="constant", constant=0).fit(X, y_true),
+        "all_positive": DummyClassifier(strategy="constant", constant=1).fit(X, y_true),
+    }
+    expected_labels = {"random": random_labels, "none_positive": np.zeros(80), "all_positive": np.ones(80)}
+    for name, classifier in cases.items():
+        np.testing.assert_array_equal(classifier.predict(X), expected_labels[name])
+    return y_true, cases, X
+
+
+@pytest.mark.parametrize("case", ["random", "none_positive", "all_positive"])
+@pytest.mark.parametrize("name", ["f1", "precision", "recall", "accuracy", "balanced_accuracy", "matthews_corrcoef"])
+def test_fast_threshold_scorer_equals_sklearns_scorer(name, case):
+    """Each fast scorer gives the value of sklearn's scorer of the same name, degenerate predictions included."""
+    from sklearn.metrics import get_scorer
+
+    from imbalance_lab.metrics import threshold_scorer
+
+    y_true, classifiers, X = prediction_cases()
+    classifier = classifiers[case]
+    fast = threshold_scorer(name)
+    assert not isinstance(fast, str)  # a fast re-implementation exists for this name
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # sklearn warns on zero division; the value is what counts
+        expected = get_scorer(name)(classifier, X, y_true)
+    assert fast(classifier, X, y_true) == pytest.approx(expected, rel=1e-12, abs=1e-15)
+
+
+def test_fast_scorers_are_the_documented_set():
+    from imbalance_lab.metrics import FAST_SCORES
+
+    assert set(FAST_SCORES) == {"f1", "precision", "recall", "accuracy", "balanced_accuracy", "matthews_corrcoef"}
+
+
+@pytest.mark.parametrize("name", ["jaccard", "roc_auc", "neg_log_loss"])
+def test_other_scorer_names_pass_through_to_sklearn(name):
+    """Names without a fast equivalent come back as the name, for sklearn to resolve."""
+    from imbalance_lab.metrics import threshold_scorer
+
+    assert threshold_scorer(name) == name
+
+
+# --- cross_validated_metrics ----------------------------------------------------------------------
+
+CV = {"folds": 3, "repeats": 2, "seed": 5}
+
+
+def splits(y):
+    from sklearn.model_selection import RepeatedStratifiedKFold
+
+    X_dummy = np.zeros((len(y), 1))
+    splitter = RepeatedStratifiedKFold(n_splits=CV["folds"], n_repeats=CV["repeats"], random_state=CV["seed"])
+    return list(splitter.split(X_dummy, y))
+
+
+def strategy_estimator(params, **keys):
+    from imbalance_lab import params as P
+    from imbalance_lab.model import build_pipeline
+
+    settings = P.StrategySettings(name="s", sampler=keys.pop("sampler", "none"), options=keys.pop("options", {}),
+                                  **keys)
+    return build_pipeline(settings, P.model_settings(params), P.tuning_settings(params))
+
+
+def run_cv(estimator, X, y, n_jobs=1, fixed_threshold=0.5):
+    from imbalance_lab.metrics import cross_validated_metrics
+
+    return cross_validated_metrics(estimator, X, y, n_jobs=n_jobs, fixed_threshold=fixed_threshold, **CV)
+
+
+@pytest.fixture(scope="module")
+def smote_cv(params_yaml, article_train_xy):
+    """A scaled SMOTE strategy's per-fold scores (n_jobs=1) and the estimator."""
+    X, y = article_train_xy
+    estimator = strategy_estimator(params_yaml, sampler="SMOTE", options={"random_state": 0}, scale=True)
+    return estimator, run_cv(estimator, X, y)
+
+
+def test_cv_gives_one_value_per_fold_for_every_metric(smote_cv):
+    """folds * repeats values for each metric, each count and the threshold."""
+    _, per_fold = smote_cv
+    assert set(per_fold) == set(METRICS) | set(COUNTS) | {"threshold"}
+    for values in per_fold.values():
+        assert len(values) == CV["folds"] * CV["repeats"]
+
+
+def test_cv_scores_equal_a_manual_loop_over_the_same_folds(smote_cv, article_train_xy):
+    """Each fold's scores are compute_metrics of a fresh fit on the training fold, scored on its validation fold."""
+    from sklearn.base import clone
+
+    X, y = article_train_xy
+    estimator, per_fold = smote_cv
+    for index, (train, valid) in enumerate(splits(y)):
+        model = clone(estimator).fit(X.iloc[train], y[train])
+        expected = compute_metrics(y[valid], model.predict_proba(X.iloc[valid])[:, 1], 0.5)
+        for key, value in expected.items():
+            assert per_fold[key][index] == value, key
+        assert per_fold["threshold"][index] == 0.5
+    validation_sizes = [len(valid) for _, valid in splits(y)]
+    assert [sum(per_fold[c][i] for c in COUNTS) for i in range(len(validation_sizes))] == validation_sizes
+
+
+def test_cv_uses_the_fixed_threshold_for_untuned_strategies(params_yaml, article_train_xy):
+    X, y = article_train_xy
+    per_fold = run_cv(strategy_estimator(params_yaml), X, y, fixed_threshold=0.2)
+    assert per_fold["threshold"] == [0.2] * (CV["folds"] * CV["repeats"])
+    # a lower threshold flags at least as many rows as 0.5 does, fold by fold
+    at_half = run_cv(strategy_estimator(params_yaml), X, y, fixed_threshold=0.5)
+    assert all(a + b >= c + d for a, b, c, d in zip(per_fold["tp"], per_fold["fp"], at_half["tp"], at_half["fp"]))
+    assert sum(per_fold["tp"]) + sum(per_fold["fp"]) > sum(at_half["tp"]) + sum(at_half["fp"])
+
+
+def recording_sampler(seen: list):
+    """An imblearn FunctionSampler that records the row labels (DataFrame index) it is asked to resample."""
+    from imblearn import FunctionSampler
+
+    def record(X, y):
+        seen.append(np.asarray(X.index).copy())
+        return X, y
+
+    return FunctionSampler(func=record, validate=False)
+
+
+@pytest.mark.parametrize("scaled", [False, True])
+def test_cv_sampler_sees_exactly_the_training_fold(scaled, article_train_xy):
+    """The sampler inside the pipeline is handed each training fold, whole, and never a validation row."""
+    from imblearn.pipeline import Pipeline
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import StandardScaler
+
+    X, y = article_train_xy
+    X = X.reset_index(drop=True)  # row labels are positions
+    seen: list = []
+    steps = [("sampler", recording_sampler(seen)), ("model", LogisticRegression())]
+    if scaled:  # as in a scaled strategy; pandas output keeps the row labels
+        steps.insert(0, ("scale", StandardScaler().set_output(transform="pandas")))
+    run_cv(Pipeline(steps), X, y)
+    expected = splits(y)
+    assert len(seen) == len(expected)
+    for rows, (train, valid) in zip(seen, expected):
+        np.testing.assert_array_equal(np.sort(rows), np.sort(train))
+        assert not set(rows.tolist()) & set(valid.tolist())
+
+
+def test_cv_tuned_strategy_keeps_validation_rows_from_the_sampler(article_train_xy):
+    """With threshold tuning, every sampler call (inner folds and the refit) stays inside the outer training fold."""
+    from imblearn.pipeline import Pipeline
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold, TunedThresholdClassifierCV
+
+    from imbalance_lab.metrics import threshold_scorer
+
+    X, y = article_train_xy
+    X = X.reset_index(drop=True)
+    seen: list = []
+    inner = 3
+    pipeline = Pipeline([("sampler", recording_sampler(seen)), ("model", LogisticRegression())])
+    tuned = TunedThresholdClassifierCV(pipeline, scoring=threshold_scorer("f1"),
+                                       cv=StratifiedKFold(inner, shuffle=True, random_state=1))
+    run_cv(tuned, X, y)
+    expected = splits(y)
+    calls = inner + 1  # one fit per inner fold, one refit on the whole training fold
+    assert len(seen) == calls * len(expected)
+    for index, (train, valid) in enumerate(expected):
+        group = seen[index * calls:(index + 1) * calls]
+        assert all(set(rows.tolist()) <= set(train.tolist()) for rows in group)
+        assert sum(np.array_equal(np.sort(rows), np.sort(train)) for rows in group) == 1
+
+
+def test_cv_in_parallel_gives_the_same_scores(params_yaml, article_train_xy):
+    """n_jobs=2 gives exactly the n_jobs=1 per-fold scores."""
+    X, y = article_train_xy
+    estimator = strategy_estimator(params_yaml, scale=True, class_weight="balanced")
+    assert run_cv(estimator, X, y, n_jobs=2) == run_cv(estimator, X, y, n_jobs=1)
+
+
+def test_cv_tuned_strategy_records_its_own_thresholds(params_yaml, article_train_xy):
+    """A tuned strategy scores each fold at the threshold tuned on that training fold, not at 0.5."""
+    X, y = article_train_xy
+    per_fold = run_cv(strategy_estimator(params_yaml, tune_threshold=True), X, y)
+    thresholds = per_fold["threshold"]
+    assert len(thresholds) == CV["folds"] * CV["repeats"]
+    assert all(0 < t < 1 and t != 0.5 for t in thresholds)
+    assert len(set(thresholds)) > 1  # tuned per fold
+
+
+# --- mean_and_sd -------------------------------------------------------------------------------------
+
+
+def test_mean_and_sd_uses_the_sample_sd():
+    """[1, 2, 3, 4]: mean 2.5, sample sd sqrt(5/3) (ddof=1, by hand)."""
+    from imbalance_lab.metrics import mean_and_sd
+
+    result = mean_and_sd({"f1": [1.0, 2.0, 3.0, 4.0], "tp": [3, 3, 3]})
+    assert result["f1"]["mean"] == pytest.approx(2.5)
+    assert result["f1"]["sd"] == pytest.approx(math.sqrt(5 / 3))
+    assert result["tp"] == {"mean": 3.0, "sd": 0.0}
+    assert all(type(v) is float for entry in result.values() for v in entry.values())
+
+
+def test_mean_and_sd_is_none_when_a_fold_is_undefined():
+    """A metric undefined on any fold (NaN) has neither mean nor sd; the others are unaffected."""
+    from imbalance_lab.metrics import mean_and_sd
+
+    result = mean_and_sd({"roc_auc": [0.7, math.nan, 0.8], "f1": [0.5, 0.7]})
+    assert result["roc_auc"] == {"mean": None, "sd": None}
+    assert result["f1"]["mean"] == pytest.approx(0.6)
+    json.dumps(result, allow_nan=False)

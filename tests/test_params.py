@@ -173,7 +173,9 @@ def test_split_unknown_key_is_named(article_params):
 
 def test_strategy_names_in_file_order(article_params):
     """The strategies of params.yaml, in their order."""
-    assert P.strategy_names(article_params) == ["baseline", "smote", "enn", "smoteenn", "knn_smote"]
+    assert P.strategy_names(article_params) == [
+        "baseline", "smote", "enn", "smoteenn", "knn_smote", "balanced", "tuned_threshold", "scorecard",
+    ]
 
 
 @pytest.mark.parametrize("name", ["knn-smote", "Smote", "knn smote", 3])
@@ -197,7 +199,8 @@ def test_strategy_settings_split_sampler_from_options(article_params):
     assert settings == P.StrategySettings(
         name="knn_smote",
         sampler="KNNFilterSMOTE",
-        options={"filter_neighbors": 3, "threshold": 0.5, "k_neighbors": 5, "random_state": 42},
+        options={"filter_neighbors": 3, "threshold": 0.5, "k_neighbors": 5, "if_too_few": "adapt",
+                 "random_state": 42},
     )
 
 
@@ -321,3 +324,149 @@ def test_settings_read_from_a_small_yaml_file(tmp_path):
     params = P.load(path)
     assert P.data_settings(params).payers == P.Group(rows=4, age=(12, 100), balance=(0, 90000))
     assert P.split_settings(params) == P.SplitSettings(test_size=0.25, seed=1)
+
+
+# --- strategy keys: class_weight, tune_threshold, scale, basis -----------------------------------
+
+
+def test_new_strategy_keys_of_the_project(article_params):
+    """params.yaml's balanced, tuned_threshold and scorecard strategies: their keys are settings of the
+    strategy, not of a sampler."""
+    assert P.strategy_settings(article_params, "balanced") == P.StrategySettings(
+        name="balanced", sampler="none", options={}, class_weight="balanced")
+    assert P.strategy_settings(article_params, "tuned_threshold") == P.StrategySettings(
+        name="tuned_threshold", sampler="none", options={}, tune_threshold=True)
+    assert P.strategy_settings(article_params, "scorecard") == P.StrategySettings(
+        name="scorecard", sampler="none", options={}, class_weight="balanced",
+        basis={"kind": "bins", "n_bins": 5})
+
+
+def test_strategy_keys_default_to_off(article_params):
+    """Without the optional keys: no class weights, fixed threshold, no scaling, no basis."""
+    settings = P.strategy_settings(article_params, "smote")
+    assert (settings.class_weight, settings.tune_threshold, settings.scale, settings.basis) == (
+        None, False, False, None)
+
+
+def test_strategy_keys_next_to_sampler_settings(article_params):
+    """All strategy keys together with a sampler's own settings are split apart correctly."""
+    article_params["strategies"]["x"] = {
+        "sampler": "SMOTE", "k_neighbors": 3, "class_weight": {0: 1, 1: 10}, "tune_threshold": False,
+        "scale": True, "basis": {"kind": "splines", "n_knots": 4},
+    }
+    assert P.strategy_settings(article_params, "x") == P.StrategySettings(
+        name="x", sampler="SMOTE", options={"k_neighbors": 3}, class_weight={0: 1, 1: 10},
+        tune_threshold=False, scale=True, basis={"kind": "splines", "n_knots": 4})
+
+
+@pytest.mark.parametrize(
+    "key, value, named",
+    [
+        ("tune_threshold", "yes", "tune_threshold"),
+        ("tune_threshold", 1, "tune_threshold"),
+        ("scale", 1, "scale"),
+        ("scale", "true", "scale"),
+        ("class_weight", 3, "class_weight"),
+        ("class_weight", "balanced_subsample", "class_weight"),
+        ("basis", {"kind": "poly"}, "basis.kind"),
+        ("basis", {"n_bins": 5}, "basis.kind"),
+        ("basis", "bins", "basis"),
+    ],
+)
+def test_strategy_keys_reject_bad_values(article_params, key, value, named):
+    """A bad strategy key is a ConfigError naming strategies.<name>.<key>."""
+    article_params["strategies"]["x"] = {"sampler": "none", key: value}
+    with raises_naming(f"strategies.x.{named}"):
+        P.strategy_settings(article_params, "x")
+
+
+# --- cv -----------------------------------------------------------------------------------------------
+
+
+def test_cv_settings_of_the_project(article_params):
+    assert P.cv_settings(article_params) == P.CVSettings(folds=5, repeats=10, seed=42, n_jobs=1)
+
+
+def test_cv_all_cores_is_allowed(article_params):
+    article_params["cv"]["n_jobs"] = -1
+    assert P.cv_settings(article_params).n_jobs == -1
+
+
+@pytest.mark.parametrize(
+    "key, value",
+    [("folds", 1), ("folds", 2.5), ("folds", True), ("repeats", 0), ("seed", -1),
+     ("n_jobs", 0), ("n_jobs", -2), ("n_jobs", True), ("n_jobs", 1.5), ("n_jobs", "all")],
+)
+def test_cv_rejects_bad_values(article_params, key, value):
+    article_params["cv"][key] = value
+    with raises_naming(f"cv.{key}"):
+        P.cv_settings(article_params)
+
+
+def test_cv_unknown_key_is_named(article_params):
+    article_params["cv"]["shuffle"] = True
+    with raises_naming("cv.shuffle"):
+        P.cv_settings(article_params)
+
+
+# --- threshold_tuning -------------------------------------------------------------------------------
+
+
+def test_tuning_settings_of_the_project(article_params):
+    assert P.tuning_settings(article_params) == P.TuningSettings(scoring="f1", folds=5, seed=42)
+
+
+@pytest.mark.parametrize("key, value", [("scoring", "nope"), ("scoring", 3), ("folds", 1), ("seed", "x")])
+def test_tuning_rejects_bad_values(article_params, key, value):
+    article_params["threshold_tuning"][key] = value
+    with raises_naming(f"threshold_tuning.{key}"):
+        P.tuning_settings(article_params)
+
+
+def test_tuning_accepts_any_sklearn_scorer(article_params):
+    article_params["threshold_tuning"]["scoring"] = "balanced_accuracy"
+    assert P.tuning_settings(article_params).scoring == "balanced_accuracy"
+
+
+# --- leaderboard ------------------------------------------------------------------------------------
+
+
+def test_leaderboard_settings_of_the_project(article_params):
+    assert P.leaderboard_settings(article_params, METRICS) == P.LeaderboardSettings(
+        primary="f1", confidence=0.95, baseline="baseline")
+
+
+def test_leaderboard_baseline_may_be_null(article_params):
+    article_params["leaderboard"]["baseline"] = None
+    assert P.leaderboard_settings(article_params, METRICS).baseline is None
+
+
+@pytest.mark.parametrize(
+    "key, value",
+    [("primary", "nope"), ("primary", "tp"), ("baseline", "nope"), ("confidence", 1.0), ("confidence", 0),
+     ("confidence", "high")],
+)
+def test_leaderboard_rejects_bad_values(article_params, key, value):
+    article_params["leaderboard"][key] = value
+    with raises_naming(f"leaderboard.{key}"):
+        P.leaderboard_settings(article_params, METRICS)
+
+
+# --- ceiling ----------------------------------------------------------------------------------------------
+
+
+def test_ceiling_settings_of_the_project(article_params):
+    assert P.ceiling_settings(article_params) == P.CeilingSettings(rows=200000, directions=720, seed=7)
+
+
+@pytest.mark.parametrize("key, value", [("rows", 10), ("rows", 999), ("rows", 1e6), ("directions", 4), ("seed", -1)])
+def test_ceiling_rejects_bad_values(article_params, key, value):
+    article_params["ceiling"][key] = value
+    with raises_naming(f"ceiling.{key}"):
+        P.ceiling_settings(article_params)
+
+
+def test_ceiling_unknown_key_is_named(article_params):
+    article_params["ceiling"]["grid"] = 5
+    with raises_naming("ceiling.grid"):
+        P.ceiling_settings(article_params)

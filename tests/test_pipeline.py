@@ -19,7 +19,8 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ("data/", "reports/", "dvc.lock")
-STRATEGIES = ("baseline", "smote", "enn", "smoteenn", "knn_smote")
+STRATEGIES = tuple(yaml.safe_load((ROOT / "params.yaml").read_text())["strategies"])
+ARTICLE_STRATEGIES = ("baseline", "smote", "enn", "smoteenn", "knn_smote")
 
 pytestmark = pytest.mark.integration
 
@@ -91,7 +92,10 @@ def test_second_repro_does_nothing_and_leaves_git_clean(project):
 def test_every_strategy_has_its_stages_metrics_and_plots(project):
     for name in STRATEGIES:
         metrics = json.loads((project / f"reports/metrics/{name}.json").read_text())
-        assert {"test", "train", "resampled"} <= set(metrics)
+        assert {"test", "train", "resampled", "cv"} <= set(metrics)
+        assert 0 <= metrics["cv"]["f1"]["mean"] <= 1 and metrics["cv"]["f1"]["sd"] > 0
+        folds = json.loads((project / f"reports/cv/{name}.json").read_text())
+        assert len(folds["scores"]["f1"]) == folds["folds"] * folds["repeats"] == 50
         for protocol in ("test", "train"):
             assert metrics[protocol]["tp"] + metrics[protocol]["fn"] == {"test": 11, "train": 24}[protocol]
         for path in (f"reports/plots/boundary/{name}.png", f"reports/plots/resampled/{name}.png",
@@ -105,7 +109,7 @@ def test_every_strategy_has_its_stages_metrics_and_plots(project):
 
 def test_article_protocol_figures_match_the_article(project):
     """The train-section figures the article published, and its resampled class counts."""
-    metrics = {name: json.loads((project / f"reports/metrics/{name}.json").read_text()) for name in STRATEGIES}
+    metrics = {name: json.loads((project / f"reports/metrics/{name}.json").read_text()) for name in ARTICLE_STRATEGIES}
     assert metrics["baseline"]["train"]["tp"] + metrics["baseline"]["train"]["fp"] == 0  # predicts no default
     assert metrics["baseline"]["train"]["accuracy"] == pytest.approx(350 / 374, abs=1e-6)
     assert metrics["smote"]["resampled"]["counts"] == {"0": 350, "1": 350}
@@ -140,6 +144,25 @@ def test_changing_one_strategy_reruns_only_its_stages_and_compare(project):
         assert set(changed) == {"reports/metrics/smote.json", "reports/summary.json"}
     finally:
         run(["git", "checkout", "--", "."], cwd=project)
+        dvc("checkout", cwd=project)
+
+
+def test_a_new_strategy_is_one_params_entry(project):
+    """strategies.adasyn: {sampler: ADASYN} adds its stages, metrics file and leaderboard row; nothing else reruns."""
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    params["strategies"]["adasyn"] = {"sampler": "ADASYN"}
+    (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    try:
+        ran = stages_run(dvc("repro", cwd=project).stdout)
+        assert ran == ["compare", "evaluate@adasyn", "resample@adasyn", "train@adasyn"]
+        metrics = json.loads((project / "reports/metrics/adasyn.json").read_text())
+        assert metrics["resampled"]["counts"]["1"] > 24 and len(metrics["cv"]) > 0
+        summary = json.loads((project / "reports/summary.json").read_text())
+        assert "adasyn" in summary["strategies"] and "vs_baseline" in summary["strategies"]["adasyn"]
+        assert "| `adasyn` |" in (project / "reports/summary.md").read_text()
+    finally:
+        run(["git", "checkout", "--", "."], cwd=project)
+        run(["git", "clean", "-fdq"], cwd=project)
         dvc("checkout", cwd=project)
 
 

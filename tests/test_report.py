@@ -1,12 +1,41 @@
-"""The cross-strategy summary: goal checks and the tables."""
+"""The cross-strategy comparison (imbalance_lab.report): goals, paired differences, summary, rendering.
 
-from imbalance_lab.report import meets_goals, summarize, summary_markdown
+Inputs are built by hand in the shapes the evaluate stage (reports/metrics/<name>.json) and the
+train stage (reports/cv/<name>.json) write; expected values come from numpy/scipy or hand reasoning.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import math
+import re
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from imbalance_lab.report import (
+    TEST_COLUMNS,
+    build_sections,
+    build_summary,
+    meets_goals,
+    paired_difference,
+    render_html,
+    render_markdown,
+)
+
+FOLDS, REPEATS = 5, 2
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 def scores(**values):
     base = {"accuracy": 0.0, "precision": 0.0, "recall": 0.0, "f1": 0.0, "balanced_accuracy": 0.0,
             "roc_auc": None, "average_precision": None, "brier": 0.5}
     return {**base, **values}
+
+
+# --- meets_goals ----------------------------------------------------------------------------
 
 
 def test_goals_are_minimums_and_inclusive():
@@ -18,6 +47,7 @@ def test_goals_are_minimums_and_inclusive():
 
 def test_a_brier_goal_is_a_maximum():
     assert meets_goals(scores(brier=0.04), {"brier": 0.05})
+    assert meets_goals(scores(brier=0.05), {"brier": 0.05})
     assert not meets_goals(scores(brier=0.06), {"brier": 0.05})
 
 
@@ -25,21 +55,384 @@ def test_an_undefined_metric_never_meets_a_goal():
     assert not meets_goals(scores(roc_auc=None), {"roc_auc": 0.5})
 
 
-def test_summary_keeps_strategy_order_and_checks_each_protocol():
-    metrics = {
-        "zeta": {"resampled": {"counts": {"0": 3, "1": 1}}, "test": scores(accuracy=0.95, f1=0.6),
-                 "train": scores(accuracy=0.8, f1=0.6)},
-        "alpha": {"resampled": {"counts": {"0": 3, "1": 3}}, "test": scores(accuracy=0.5, f1=0.6),
-                  "train": scores(accuracy=0.95, f1=0.7)},
+# --- paired_difference --------------------------------------------------------------------------
+
+
+def hand_interval(a, b, folds, confidence):
+    """Nadeau-Bengio: mean of the J differences, variance (1/J + 1/(k-1)) s², t with J-1 df."""
+    d = np.asarray(a, dtype=float) - np.asarray(b, dtype=float)
+    J = len(d)
+    half = stats.t.ppf((1 + confidence) / 2, J - 1) * math.sqrt((1 / J + 1 / (folds - 1)) * np.var(d, ddof=1))
+    return d.mean(), d.mean() - half, d.mean() + half
+
+
+@pytest.mark.parametrize("folds, confidence", [(5, 0.95), (10, 0.9), (3, 0.99)])
+def test_paired_difference_is_the_corrected_t_interval(folds, confidence):
+    rng = np.random.RandomState(folds)
+    a, b = rng.rand(folds * 3), rng.rand(folds * 3)
+    result = paired_difference(list(a), list(b), folds=folds, confidence=confidence)
+    mean, low, high = hand_interval(a, b, folds, confidence)
+    assert result["mean"] == pytest.approx(mean, rel=1e-12)
+    assert result["low"] == pytest.approx(low, rel=1e-12)
+    assert result["high"] == pytest.approx(high, rel=1e-12)
+    # wider than the naive t interval: the correction is there
+    naive = stats.t.ppf((1 + confidence) / 2, len(a) - 1) * np.std(a - b, ddof=1) / math.sqrt(len(a))
+    assert result["high"] - result["mean"] > naive
+
+
+def test_paired_difference_by_hand_on_tiny_numbers():
+    """a - b = [1, 3] with 2 folds: mean 2, s² = 2, variance (1/2 + 1) * 2 = 3, t(0.975, 1) = 12.7062."""
+    result = paired_difference([2.0, 5.0], [1.0, 2.0], folds=2, confidence=0.95)
+    half = 12.706204736174698 * math.sqrt(3)
+    assert result["mean"] == 2.0
+    assert result["low"] == pytest.approx(2 - half, rel=1e-9)
+    assert result["high"] == pytest.approx(2 + half, rel=1e-9)
+
+
+def test_identical_scores_give_a_zero_width_interval_at_zero():
+    a = [0.3, 0.5, 0.4, 0.6]
+    assert paired_difference(a, list(a), folds=2, confidence=0.95) == {"mean": 0.0, "low": 0.0, "high": 0.0}
+
+
+# --- build_summary ---------------------------------------------------------------------------------
+
+
+def centred(rng, size, sd):
+    noise = sd * rng.randn(size)
+    return noise - noise.mean()
+
+
+def folds_of(**per_metric):
+    """Per-fold cv scores: the given lists, every other TEST_COLUMN constant 0.95 (accuracy) / 0.6."""
+    count = FOLDS * REPEATS
+    result = {m: [0.95 if m == "accuracy" else 0.6] * count for m in TEST_COLUMNS}
+    result["brier"] = [0.05] * count
+    result.update({m: list(map(float, v)) for m, v in per_metric.items()})
+    return result
+
+
+def cv_file(fold_scores):
+    """reports/cv/<name>.json: fold settings and per-fold scores."""
+    return {"folds": FOLDS, "repeats": REPEATS, "seed": 42, "rows": 374, "scores": fold_scores}
+
+
+def metrics_file(fold_scores, *, test, train, threshold=0.5, counts=(350, 24)):
+    """reports/metrics/<name>.json: threshold, resampled counts, test/train scores, cv mean and sd."""
+    cv = {m: {"mean": float(np.mean(v)), "sd": float(np.std(v, ddof=1))} for m, v in fold_scores.items()}
+    return {"threshold": threshold, "resampled": {"counts": {"0": counts[0], "1": counts[1]}, "rows": sum(counts)},
+            "test": test, "train": train, "cv": cv}
+
+
+GOALS = {"accuracy": 0.9, "f1": 0.4}
+CEILINGS = {
+    "bayes": {"f1": 0.63, "accuracy": 0.95, "precision": 0.6, "recall": 0.66},
+    "best_line": {"f1": 0.57, "accuracy": 0.94, "precision": 0.53, "recall": 0.63},
+    "logistic_regression": {"f1": 0.51, "accuracy": 0.92, "precision": 0.43, "recall": 0.63},
+}
+
+
+@pytest.fixture(scope="module")
+def board():
+    """Four strategies over the same 10 folds, F1 designed by hand:
+
+    base  ~ 0.30; big = base + 0.20 (tight noise, sd 0.01); close = base + 0.02 (noise sd 0.05);
+    worse = base - 0.20 (tight). Means are exact by construction (noise centred to 0).
+    Ranking by CV F1: big, close, base, worse. Brier runs the other way round (lower is better):
+    big 0.03, close 0.045, base 0.05, worse 0.08 (with the same kinds of noise).
+    """
+    rng = np.random.RandomState(0)
+    n = FOLDS * REPEATS
+    base = 0.30 + centred(rng, n, 0.05)
+    f1 = {"base": base, "big": base + 0.20 + centred(rng, n, 0.01),
+          "close": base + 0.02 + centred(rng, n, 0.05), "worse": base - 0.20 + centred(rng, n, 0.01)}
+    brier_base = 0.05 + centred(rng, n, 0.005)
+    brier = {"base": brier_base, "big": brier_base - 0.02 + centred(rng, n, 0.001),
+             "close": brier_base - 0.005 + centred(rng, n, 0.01), "worse": brier_base + 0.03 + centred(rng, n, 0.001)}
+    folds = {name: folds_of(f1=f1[name], brier=brier[name]) for name in f1}
+    tests = {  # meets goals: big on train only, close on test only, base on both, worse on neither
+        "base": (scores(accuracy=0.95, f1=0.5), scores(accuracy=0.95, f1=0.5)),
+        "big": (scores(accuracy=0.85, f1=0.6), scores(accuracy=0.95, f1=0.7)),
+        "close": (scores(accuracy=0.92, f1=0.45, roc_auc=0.8), scores(accuracy=0.92, f1=0.3)),
+        "worse": (scores(accuracy=0.5, f1=0.1), scores(accuracy=0.5, f1=0.1)),
     }
-    summary = summarize(metrics, {"accuracy": 0.9, "f1": 0.5})
-    assert list(summary["strategies"]) == ["zeta", "alpha"]
-    assert summary["strategies"]["zeta"]["test"]["meets_goals"] is True
-    assert summary["strategies"]["zeta"]["train"]["meets_goals"] is False
-    assert summary["strategies"]["alpha"]["test"]["meets_goals"] is False
-    assert summary["strategies"]["alpha"]["train"]["meets_goals"] is True
-    text = summary_markdown(summary, {"zeta": "none", "alpha": "SMOTE"}, test_rows=10, test_positives=2)
-    assert "(10 rows, 2 defaults)" in text
-    assert "| `zeta` | none | 3 / 1 | 0.950 |" in text
-    assert "accuracy ≥ 0.90 and F1 ≥ 0.50" in text
-    assert "n/a" in text  # undefined ROC AUC is shown as such, not as 0
+    metrics = {name: metrics_file(folds[name], test=tests[name][0], train=tests[name][1],
+                                  threshold=0.3 if name == "big" else 0.5) for name in folds}
+    cv = {name: cv_file(folds[name]) for name in folds}
+    return metrics, cv
+
+
+def summarize(board, primary="f1", baseline="base", ceilings=CEILINGS, confidence=0.95, names=None):
+    metrics, cv = board
+    names = names or list(metrics)
+    return build_summary({n: metrics[n] for n in names}, {n: cv[n] for n in names}, GOALS, primary=primary,
+                         confidence=confidence, baseline=baseline, ceilings=ceilings)
+
+
+def test_summary_ranks_by_the_cv_mean_of_the_primary_metric(board):
+    summary = summarize(board)
+    ranks = {name: entry["rank"] for name, entry in summary["strategies"].items()}
+    assert ranks == {"big": 1, "close": 2, "base": 3, "worse": 4}
+    assert summary["leader"] == "big"
+    assert list(summary["strategies"]) == ["big", "close", "base", "worse"]
+    assert summary["primary"] == "f1" and summary["baseline"] == "base"
+
+
+def test_summary_ranks_brier_ascending(board):
+    """Lower Brier is better: the lowest mean leads."""
+    summary = summarize(board, primary="brier")
+    ranks = {name: entry["rank"] for name, entry in summary["strategies"].items()}
+    assert ranks == {"big": 1, "close": 2, "base": 3, "worse": 4}
+    assert summary["leader"] == "big"
+
+
+def test_summary_rank_does_not_follow_input_order(board):
+    """Params order (worse first) does not decide the ranking."""
+    summary = summarize(board, names=["worse", "base", "close", "big"])
+    assert summary["leader"] == "big"
+    assert [summary["strategies"][n]["rank"] for n in ("big", "close", "base", "worse")] == [1, 2, 3, 4]
+
+
+def test_vs_baseline_for_every_strategy_but_the_baseline(board):
+    """Each non-baseline strategy gets its paired difference to the baseline (strategy - baseline)."""
+    metrics, cv = board
+    summary = summarize(board)
+    assert "vs_baseline" not in summary["strategies"]["base"]
+    for name in ("big", "close", "worse"):
+        entry = summary["strategies"][name]["vs_baseline"]
+        mean, low, high = hand_interval(cv[name]["scores"]["f1"], cv["base"]["scores"]["f1"], FOLDS, 0.95)
+        assert (entry["mean"], entry["low"], entry["high"]) == pytest.approx((mean, low, high), rel=1e-9)
+
+
+def test_leader_ahead_for_every_strategy_but_the_leader(board):
+    """Each other strategy gets the leader's paired lead over it (leader - strategy)."""
+    metrics, cv = board
+    summary = summarize(board)
+    assert "leader_ahead" not in summary["strategies"]["big"]
+    for name in ("close", "base", "worse"):
+        entry = summary["strategies"][name]["leader_ahead"]
+        mean, low, high = hand_interval(cv["big"]["scores"]["f1"], cv[name]["scores"]["f1"], FOLDS, 0.95)
+        assert (entry["mean"], entry["low"], entry["high"]) == pytest.approx((mean, low, high), rel=1e-9)
+        assert entry["mean"] > 0
+
+
+def test_beyond_noise_only_when_the_interval_excludes_zero_on_the_better_side(board):
+    """big is clearly better than base; close is within noise; worse is clearly worse, which is not 'beyond
+    the noise' in its favour."""
+    metrics, cv = board
+    strategies = summarize(board)["strategies"]
+    for name in ("big", "close", "worse"):  # the design's intervals, checked by hand computation
+        _, low, high = hand_interval(cv[name]["scores"]["f1"], cv["base"]["scores"]["f1"], FOLDS, 0.95)
+        assert strategies[name]["vs_baseline"]["beyond_noise"] is bool(low > 0)
+    assert strategies["big"]["vs_baseline"]["beyond_noise"] is True
+    assert strategies["close"]["vs_baseline"]["beyond_noise"] is False
+    assert strategies["close"]["vs_baseline"]["low"] < 0 < strategies["close"]["vs_baseline"]["high"]
+    assert strategies["worse"]["vs_baseline"]["high"] < 0  # excludes 0, on the worse side
+    assert strategies["worse"]["vs_baseline"]["beyond_noise"] is False
+
+
+def test_beyond_noise_for_brier_needs_a_negative_interval(board):
+    """For a loss, a strategy is better beyond the noise when its whole difference interval is below 0."""
+    strategies = summarize(board, primary="brier")["strategies"]
+    assert strategies["big"]["vs_baseline"]["high"] < 0
+    assert strategies["big"]["vs_baseline"]["beyond_noise"] is True
+    assert strategies["worse"]["vs_baseline"]["low"] > 0
+    assert strategies["worse"]["vs_baseline"]["beyond_noise"] is False
+    # leader - other: big's brier is lower than everyone's, so the lead is a negative difference
+    assert strategies["worse"]["leader_ahead"]["high"] < 0
+    assert strategies["worse"]["leader_ahead"]["beyond_noise"] is True
+
+
+def test_leader_ahead_of_all_beyond_noise(board):
+    """True when the leader's lead over every other strategy is beyond the noise; False when one is a tie."""
+    assert summarize(board)["leader_ahead_of_all_beyond_noise"] is True
+    close_race = summarize(board, names=["base", "close"])
+    assert close_race["leader"] == "close"
+    assert close_race["strategies"]["base"]["leader_ahead"]["beyond_noise"] is False
+    assert close_race["leader_ahead_of_all_beyond_noise"] is False
+
+
+def test_identical_strategies_are_not_beyond_noise(board):
+    """Two strategies with identical fold scores: zero-width interval at 0, not beyond the noise."""
+    metrics, cv = board
+    summary = build_summary({"a": metrics["base"], "b": metrics["base"]}, {"a": cv["base"], "b": cv["base"]},
+                            GOALS, primary="f1", confidence=0.95, baseline="a", ceilings=None)
+    for key in ("vs_baseline", "leader_ahead"):
+        difference = summary["strategies"]["b"][key]
+        assert (difference["mean"], difference["low"], difference["high"]) == (0.0, 0.0, 0.0)
+        assert difference["beyond_noise"] is False
+    assert summary["leader_ahead_of_all_beyond_noise"] is False
+
+
+def test_meets_goals_per_protocol(board):
+    """CV means, test scores and training scores are checked against the goals separately."""
+    strategies = summarize(board)["strategies"]
+    goals = {name: entry["meets_goals"] for name, entry in strategies.items()}
+    # CV: accuracy 0.95 everywhere; F1 means 0.5 / 0.32 / 0.30 / 0.10 against the goal 0.4
+    assert goals["big"] == {"cv": True, "test": False, "train": True}
+    assert goals["close"] == {"cv": False, "test": True, "train": False}
+    assert goals["base"] == {"cv": False, "test": True, "train": True}
+    assert goals["worse"] == {"cv": False, "test": False, "train": False}
+
+
+def test_gaps_to_the_ceilings_are_ceiling_minus_cv_mean(board):
+    metrics, _ = board
+    strategies = summarize(board)["strategies"]
+    for name, entry in strategies.items():
+        cv_mean = float(np.mean(board[1][name]["scores"]["f1"]))
+        assert entry["gap_to"]["bayes"] == pytest.approx(0.63 - cv_mean, rel=1e-12)
+        assert entry["gap_to"]["best_line"] == pytest.approx(0.57 - cv_mean, rel=1e-12)
+    assert strategies["big"]["gap_to"]["bayes"] == pytest.approx(0.13)
+
+
+def test_no_gaps_without_ceilings_or_for_a_metric_without_ceilings(board):
+    assert all("gap_to" not in e for e in summarize(board, ceilings=None)["strategies"].values())
+    assert all("gap_to" not in e for e in summarize(board, primary="brier")["strategies"].values())
+
+
+def test_no_baseline_means_no_baseline_comparisons(board):
+    summary = summarize(board, baseline=None)
+    assert summary["baseline"] is None
+    assert all("vs_baseline" not in e for e in summary["strategies"].values())
+    assert sum("leader_ahead" in e for e in summary["strategies"].values()) == 3
+
+
+def test_summary_carries_the_entries_of_the_metrics_files(board):
+    metrics, _ = board
+    summary = summarize(board)
+    big = summary["strategies"]["big"]
+    assert big["threshold"] == 0.3
+    assert big["resampled_counts"] == {"0": 350, "1": 24}
+    assert big["test"]["f1"] == 0.6 and big["train"]["f1"] == 0.7
+    assert big["cv"]["f1"]["mean"] == pytest.approx(0.5)
+    assert summary["goals"] == GOALS and summary["ceilings"] == CEILINGS and summary["confidence"] == 0.95
+
+
+# --- rendering ----------------------------------------------------------------------------------------
+
+
+def png(colour: str) -> bytes:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig = plt.figure(figsize=(0.5, 0.5), dpi=20, facecolor=colour)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", facecolor=colour)
+    plt.close(fig)
+    return buffer.getvalue()
+
+
+IMAGE_ORDER = ["plots/cv_scores.png", "plots/boundaries.png", "plots/curves.png"]
+
+
+@pytest.fixture(scope="module")
+def images():
+    result = {path: png(colour) for path, colour in zip(IMAGE_ORDER, ["red", "green", "blue"])}
+    assert len(set(result.values())) == 3
+    return result
+
+
+SAMPLERS = {"worse": "RandomUnderSampler", "base": "none", "close": "SMOTE", "big": "none"}  # params order
+
+
+@pytest.fixture(scope="module")
+def sections(board):
+    summary = summarize(board)
+    linear = {"age": {"coefficient": -0.03, "odds_ratio_per_unit": math.exp(-0.03),
+                      "odds_ratio_per_sd": math.exp(-0.03 * 25), "sd": 25.0},
+              "balance": {"coefficient": 4e-5, "odds_ratio_per_unit": math.exp(4e-5),
+                          "odds_ratio_per_sd": math.exp(4e-5 * 26000), "sd": 26000.0}}
+    explained = {
+        "worse": {"threshold": None, "intercept": -3.0, "features": linear},
+        "base": {"threshold": None, "intercept": -2.5, "features": linear},
+        "close": {"threshold": None, "intercept": -2.0, "features": linear},
+        "big": {"threshold": 0.3, "intercept": 0.25,
+                "basis": {"age in [12, 25)": {"coefficient": 0.5, "odds_ratio": math.exp(0.5)},
+                          "age in [25, 99)": {"coefficient": -0.5, "odds_ratio": math.exp(-0.5)}}},
+    }
+    boundary = {"at_name": "age", "at": [20.0, 50.0, 80.0], "scan": "balance",
+                "strategies": {"worse": [70000.0, None, None], "base": [60000.0, 80000.0, None],
+                               "close": [55000.0, 75000.0, 95000.0], "big": [10000.0, 90000.0, None]}}
+    return build_sections(summary, SAMPLERS, explained, boundary, test_rows=161, test_positives=11)
+
+
+def test_markdown_has_every_table_and_image(sections):
+    text = render_markdown(sections)
+    assert text.startswith("# Results\n")
+    for section in sections:
+        assert f"## {section.title}" in text
+        if section.table:
+            header, rows = section.table
+            assert "| " + " | ".join(header) + " |" in text
+            for row in rows:
+                assert "| " + " | ".join(row) + " |" in text
+        if section.image:
+            assert f"![{section.image_alt}]({section.image})" in text
+    assert [s.image for s in sections if s.image] == IMAGE_ORDER
+    assert sum(1 for s in sections if s.table) >= 5  # leaderboard, test, article, coefficients, one basis
+
+
+def test_markdown_leaderboard_in_rank_order_with_marks(sections):
+    text = render_markdown(sections)
+    assert "Goals: accuracy ≥ 0.90 and F1 ≥ 0.40 on the default class." in text
+    rows = [line for line in text.splitlines() if re.match(r"\| [1-4] \| `", line)]
+    assert [re.match(r"\| \d \| `(\w+)`", row).group(1) for row in rows] == ["big", "close", "base", "worse"]
+    big_row, close_row = rows[0], rows[1]
+    assert "0.500 ± " in big_row and "✓" in big_row  # beyond the noise against the baseline
+    assert "✓" not in close_row.split(" | ")[3]  # close vs baseline: within the noise
+    assert "*Bayes-optimal rule (the known process)*" in text and "*best single straight line*" in text
+    assert "Leader on cross-validated F1: `big`" in text
+
+
+def test_markdown_test_table_keeps_params_order_and_shows_undefined_as_na(sections):
+    """The held-out table follows params order, shows resampled counts and threshold, and 'n/a' for None."""
+    text = render_markdown(sections)
+    assert "## Held-out test split (161 rows, 11 defaults)" in text
+    rows = [line for line in text.splitlines() if re.match(r"\| `\w+` \| (none|SMOTE|RandomUnderSampler) \|", line)]
+    assert [re.match(r"\| `(\w+)`", row).group(1) for row in rows] == list(SAMPLERS)
+    assert "| `big` | none | 350 / 24 | 0.300 | 0.850 |" in text
+    assert "| `close` | SMOTE | 350 / 24 | 0.500 | 0.920 | 0.000 | 0.000 | 0.450 | 0.000 | 0.800 | n/a | **yes** |" in text
+
+
+def test_markdown_explains_models_with_boundary_moves(sections):
+    text = render_markdown(sections)
+    close = next(line for line in text.splitlines() if line.startswith("| `close` | -2 |"))
+    assert "55,000 (-5,000)" in close and "75,000 (-5,000)" in close and "95,000 |" in close
+    worse = next(line for line in text.splitlines() if line.startswith("| `worse` | -3 |"))
+    assert worse.endswith("| never | never |")
+    assert "| age in [12, 25) | +0.500 | 1.649 |" in text
+    assert "`big`: one coefficient per bin or spline" in text
+
+
+def test_html_is_self_contained(sections, images):
+    """Images are embedded PNG data URIs (the right picture at each place); no scripts, no network."""
+    page = render_html(sections, images)
+    sources = re.findall(r"<img\b[^>]*\bsrc=\"([^\"]*)\"", page)
+    assert len(sources) == page.count("<img") == 3
+    for source, path in zip(sources, IMAGE_ORDER):
+        prefix = "data:image/png;base64,"
+        assert source.startswith(prefix)
+        data = base64.b64decode(source[len(prefix):], validate=True)
+        assert data.startswith(PNG_SIGNATURE)
+        assert data == images[path]
+    lower = page.lower()
+    assert "http" not in lower
+    assert "<script" not in lower
+    assert "<link" not in lower and "url(" not in lower
+    assert re.findall(r"\b(?:src|href)=\"([^\"]*)\"", page) == sources
+
+
+def test_html_has_every_table(sections, images):
+    page = render_html(sections, images)
+    tables = [s for s in sections if s.table]
+    assert page.count("<table>") == page.count("</table>") == len(tables)
+    for section in tables:
+        header, _ = section.table
+        for cell in header:
+            if "`" not in cell and "*" not in cell:
+                assert f"<th>{cell.replace('&', '&amp;').replace('<', '&lt;').replace('>', '&gt;')}</th>" in page
+    assert "<td><code>big</code></td>" in page
+    assert "<td><em>Bayes-optimal rule (the known process)</em></td>" in page
+    assert "<strong>yes</strong>" in page
+    assert page.count("<tr>") == sum(1 + len(s.table[1]) for s in tables)  # a header row plus the rows

@@ -25,9 +25,12 @@ from . import params as P  # noqa: E402  (after the thread pins)
 RAW = Path("data/raw.parquet")
 TRAIN = Path("data/split/train.parquet")
 TEST = Path("data/split/test.parquet")
-SUMMARY_MD = Path("reports/summary.md")
-SUMMARY_JSON = Path("reports/summary.json")
-BOUNDARIES_PNG = Path("reports/plots/boundaries.png")
+REPORTS = Path("reports")
+SUMMARY_MD = REPORTS / "summary.md"
+SUMMARY_JSON = REPORTS / "summary.json"
+INDEX_HTML = REPORTS / "index.html"
+CV_SCORES_JSON = REPORTS / "cv_scores.json"
+CEILING_JSON = REPORTS / "ceiling.json"
 
 
 def resampled_path(strategy: str) -> Path:
@@ -44,6 +47,10 @@ def model_path(strategy: str) -> Path:
 
 def coefficients_path(strategy: str) -> Path:
     return Path("reports/models") / f"{strategy}.json"
+
+
+def cv_path(strategy: str) -> Path:
+    return Path("reports/cv") / f"{strategy}.json"
 
 
 def metrics_path(strategy: str) -> Path:
@@ -78,13 +85,13 @@ def atomic_path(path: Path):
 
 
 def rounded(value, digits: int = 6):
-    """Round every float in a nested structure (JSON output stays stable and readable)."""
+    """Round every float to ``digits`` significant digits (JSON output stays stable and readable)."""
     if isinstance(value, dict):
         return {key: rounded(item, digits) for key, item in value.items()}
     if isinstance(value, (list, tuple)):
         return [rounded(item, digits) for item in value]
     if isinstance(value, float):  # numpy float64 included
-        result = round(float(value), digits)
+        result = float(f"{value:.{digits}g}")
         return 0.0 if result == 0 else result  # no "-0.0"
     return value
 
@@ -156,7 +163,7 @@ def cmd_resample(args) -> None:
     strategy = P.strategy_settings(P.load(), args.strategy)
     sampler = build_sampler(strategy)
     X, y = features_and_target(read_frame(TRAIN))
-    X_res, y_res, notes = resample(X, y, sampler, f"strategies.{strategy.name}")
+    X_res, y_res, notes = resample(X, y, sampler, f"strategies.{strategy.name}", scale=strategy.scale)
     frame = pd.DataFrame(X_res, columns=list(FEATURES)).reset_index(drop=True)
     frame[TARGET] = pd.Series(y_res).to_numpy()
     info = {
@@ -174,20 +181,40 @@ def cmd_resample(args) -> None:
 
 def cmd_train(args) -> None:
     from .data import features_and_target
-    from .model import build_model, coefficients, fit_model, model_to_dict
+    from .metrics import cross_validated_metrics
+    from .model import build_pipeline, coefficients, fit_model, model_to_dict
+    from .samplers import check_class_sizes
 
     params = P.load()
     strategy = P.strategy_settings(params, args.strategy)
-    model = build_model(P.model_settings(params))
-    X, y = features_and_target(read_frame(resampled_path(strategy.name)))
-    converged = fit_model(model, X, y)
-    write_json(model_path(strategy.name), model_to_dict(model, converged), round_floats=False)
-    write_json(coefficients_path(strategy.name), {**coefficients(model), "converged": converged})
+    key = f"strategies.{strategy.name}"
+    cv = P.cv_settings(params)
+    fixed_threshold = P.evaluate_settings(params).threshold
+    estimator = build_pipeline(strategy, P.model_settings(params), P.tuning_settings(params))
+    X, y = features_and_target(read_frame(TRAIN))
+    sampler = dict(getattr(estimator, "estimator", estimator).steps).get("sampler")
+    if sampler is not None:
+        check_class_sizes(sampler, y, key)
+    try:
+        converged = fit_model(estimator, X, y)
+        per_fold = cross_validated_metrics(
+            estimator, X, y, folds=cv.folds, repeats=cv.repeats, seed=cv.seed, n_jobs=cv.n_jobs,
+            fixed_threshold=fixed_threshold,
+        )
+    except ValueError as err:  # a sampler that cannot work on a (cross-validation) training fold
+        raise P.ConfigError(
+            f"params.yaml: '{key}' cannot be fitted on the training split or on a cross-validation "
+            f"training fold ({cv.folds} folds; each holds about {(cv.folds - 1) / cv.folds:.0%} of the rows): {err}"
+        ) from None
+    folds_info = {"folds": cv.folds, "repeats": cv.repeats, "seed": cv.seed, "rows": len(y)}
+    write_json(model_path(strategy.name), model_to_dict(estimator, X.columns, converged), round_floats=False)
+    write_json(coefficients_path(strategy.name), {**coefficients(estimator, X), "converged": converged})
+    write_json(cv_path(strategy.name), {**folds_info, "scores": per_fold})
 
 
 def cmd_evaluate(args) -> None:
     from .data import features_and_target
-    from .metrics import compute_metrics, curves
+    from .metrics import compute_metrics, curves, mean_and_sd
     from .model import model_from_dict
     from .plots import decision_boundary_figure, resampled_figure
 
@@ -195,6 +222,8 @@ def cmd_evaluate(args) -> None:
     strategy = P.strategy_settings(params, args.strategy)
     settings = P.evaluate_settings(params)
     model = model_from_dict(read_json(model_path(strategy.name)))
+    threshold = settings.threshold if model.tuned_threshold is None else model.tuned_threshold
+    cv = read_json(cv_path(strategy.name))
     info = read_json(resampled_info_path(strategy.name))
     X_train, y_train = features_and_target(read_frame(TRAIN))
     X_test, y_test = features_and_target(read_frame(TEST))
@@ -202,21 +231,24 @@ def cmd_evaluate(args) -> None:
 
     test_score = model.predict_proba(X_test)[:, 1]
     train_score = model.predict_proba(X_train)[:, 1]
-    test = compute_metrics(y_test, test_score, settings.threshold)
-    train = compute_metrics(y_train, train_score, settings.threshold)
+    test = compute_metrics(y_test, test_score, threshold)
+    train = compute_metrics(y_train, train_score, threshold)
     resampled = {"counts": info["counts"], "rows": sum(info["counts"].values())}
     if "filter_kept" in info:
         resampled["filter_kept"] = info["filter_kept"]
-    result = {"threshold": settings.threshold, "resampled": resampled, "test": test, "train": train}
+    result = {
+        "threshold": threshold, "resampled": resampled, "test": test, "train": train,
+        "cv": mean_and_sd(cv["scores"]),
+    }
     test_curves = curves(y_test, test_score, settings.curve_points)
 
     title = (
-        f"{strategy.name} ({strategy.sampler}), threshold {settings.threshold:g}\n"
+        f"{strategy.name} ({strategy.sampler}), threshold {threshold:.3g}\n"
         f"test: accuracy {test['accuracy']:.3f}, F1 {test['f1']:.3f}   "
         f"article protocol (train): accuracy {train['accuracy']:.3f}, F1 {train['f1']:.3f}"
     )
     boundary = decision_boundary_figure(
-        model, X_train, y_train, threshold=settings.threshold,
+        model, X_train, y_train, threshold=threshold,
         grid_resolution=settings.grid_resolution, title=title,
     )
     counts = " / ".join(f"{label}: {count}" for label, count in info["counts"].items())
@@ -229,39 +261,77 @@ def cmd_evaluate(args) -> None:
     write_png(resampled_png_path(strategy.name), scatter)
 
 
+def cmd_ceiling(args) -> None:
+    from .ceiling import ceilings
+
+    params = P.load()
+    data, settings = P.data_settings(params), P.ceiling_settings(params)
+    write_json(CEILING_JSON, ceilings(data, rows=settings.rows, seed=settings.seed, directions=settings.directions))
+
+
 def cmd_compare(args) -> None:
-    from .data import features_and_target
+    import numpy as np
+
+    from .data import FEATURES, features_and_target
     from .metrics import METRICS
-    from .model import model_from_dict
-    from .plots import boundaries_grid_figure
-    from .report import summarize, summary_markdown
+    from .model import boundary_at, model_from_dict
+    from .plots import boundaries_grid_figure, curves_figure, cv_scores_figure
+    from .report import CEILING_NAMES, build_sections, build_summary, render_html, render_markdown
 
     params = P.load()
     names = P.strategy_names(params)
-    strategies = {name: P.strategy_settings(params, name) for name in names}
+    samplers = {name: P.strategy_settings(params, name).sampler for name in names}
     goals = P.goals(params, METRICS)
+    board = P.leaderboard_settings(params, METRICS)
     settings = P.evaluate_settings(params)
     metrics = {name: read_json(metrics_path(name)) for name in names}
+    cv = {name: read_json(cv_path(name)) for name in names}
+    explained = {name: read_json(coefficients_path(name)) for name in names}
     models = {name: model_from_dict(read_json(model_path(name))) for name in names}
+    curves = {name: {kind: read_json(curve_path(kind, name)) for kind in ("pr", "roc")} for name in names}
+    ceilings = read_json(CEILING_JSON)
     X_train, y_train = features_and_target(read_frame(TRAIN))
 
-    summary = summarize(metrics, goals)
-    samplers = {name: strategy.sampler for name, strategy in strategies.items()}
+    summary = build_summary(metrics, cv, goals, primary=board.primary, confidence=board.confidence,
+                            baseline=board.baseline, ceilings=ceilings)
+    at_name, scan_name = FEATURES
+    at_values = [float(v) for v in np.round(np.quantile(X_train[at_name], [0.1, 0.5, 0.9]))]
+    scan_values = np.linspace(0, 2 * X_train[scan_name].max(), 2001)
+    boundary = {
+        "at_name": at_name, "at": at_values, "scan": scan_name,
+        "strategies": {
+            name: boundary_at(models[name], metrics[name]["threshold"], (at_name, at_values), (scan_name, scan_values))
+            for name in names
+        },
+    }
+    summary["boundary"] = boundary
     first = metrics[names[0]]["test"]
-    markdown = summary_markdown(
-        summary, samplers,
+    sections = build_sections(
+        summary, samplers, explained, boundary,
         test_rows=first["tp"] + first["fp"] + first["tn"] + first["fn"], test_positives=first["tp"] + first["fn"],
     )
-    panels = [
-        (f"{name}: test F1 {metrics[name]['test']['f1']:.3f}, acc. {metrics[name]['test']['accuracy']:.3f}", models[name])
-        for name in names
-    ]
-    figure = boundaries_grid_figure(
-        panels, X_train, y_train, threshold=settings.threshold, grid_resolution=settings.grid_resolution
-    )
+
+    primary = board.primary
+    ranked = [(name, e["cv"][primary]["mean"], e["cv"][primary]["sd"]) for name, e in summary["strategies"].items()
+              if primary in e["cv"] and e["cv"][primary]["mean"] is not None]
+    references = {CEILING_NAMES[k].split(" (")[0]: ceilings[k][primary] for k in ("bayes", "best_line")
+                  if primary in ceilings[k]}
+    figures = {
+        "plots/boundaries.png": boundaries_grid_figure(
+            [(f"{name}: test F1 {metrics[name]['test']['f1']:.3f}, acc. {metrics[name]['test']['accuracy']:.3f}",
+              models[name], metrics[name]["threshold"]) for name in names],
+            X_train, y_train, grid_resolution=settings.grid_resolution),
+        "plots/cv_scores.png": cv_scores_figure(ranked, metric=primary, references=references, goal=goals.get(primary)),
+        "plots/curves.png": curves_figure(curves),
+    }
+    images = {}
+    for relative, figure in figures.items():
+        write_png(REPORTS / relative, figure)
+        images[relative] = (REPORTS / relative).read_bytes()
+    write_json(CV_SCORES_JSON, [{"strategy": n, "mean": m, "sd": s} for n, m, s in ranked])
     write_json(SUMMARY_JSON, summary)
-    write_text(SUMMARY_MD, markdown)
-    write_png(BOUNDARIES_PNG, figure)
+    write_text(SUMMARY_MD, render_markdown(sections))
+    write_text(INDEX_HTML, render_html(sections, images))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -273,7 +343,8 @@ def build_parser() -> argparse.ArgumentParser:
         ("resample", cmd_resample, "resample the training split with one strategy", True),
         ("train", cmd_train, "fit the logistic regression on one strategy's resampled rows", True),
         ("evaluate", cmd_evaluate, "metrics, curves and pictures for one strategy", True),
-        ("compare", cmd_compare, "the cross-strategy summary (reports/summary.*)", False),
+        ("ceiling", cmd_ceiling, "best possible scores on the known data process (reports/ceiling.json)", False),
+        ("compare", cmd_compare, "leaderboard and summary (reports/summary.*, reports/index.html)", False),
     ):
         stage = stages.add_parser(name, help=help_text, description=help_text)
         if per_strategy:

@@ -61,6 +61,105 @@ def compute_metrics(y_true, y_score, threshold: float) -> dict:
     return {key: (float(value) if isinstance(value, (float, np.floating)) else value) for key, value in result.items()}
 
 
+def _confusion(y_true, y_pred) -> tuple[int, int, int, int]:
+    y_true, y_pred = np.asarray(y_true).astype(bool), np.asarray(y_pred).astype(bool)
+    tp = int(np.sum(y_true & y_pred))
+    fp = int(np.sum(~y_true & y_pred))
+    fn = int(np.sum(y_true & ~y_pred))
+    return tp, fp, len(y_true) - tp - fp - fn, fn
+
+
+def _ratio(numerator: float, denominator: float) -> float:
+    return numerator / denominator if denominator else 0.0
+
+
+# The same scores as scikit-learn's functions (zero_division=0) from one confusion count:
+# threshold tuning evaluates them at 100 thresholds per fold, where sklearn's input
+# checking dominates the run time (2.5 s per tuned fit instead of about 0.1 s).
+def _f1(y_true, y_pred):
+    tp, fp, _, fn = _confusion(y_true, y_pred)
+    return _ratio(2 * tp, 2 * tp + fp + fn)
+
+
+def _precision(y_true, y_pred):
+    tp, fp, _, _ = _confusion(y_true, y_pred)
+    return _ratio(tp, tp + fp)
+
+
+def _recall(y_true, y_pred):
+    tp, _, _, fn = _confusion(y_true, y_pred)
+    return _ratio(tp, tp + fn)
+
+
+def _accuracy(y_true, y_pred):
+    tp, fp, tn, fn = _confusion(y_true, y_pred)
+    return _ratio(tp + tn, tp + fp + tn + fn)
+
+
+def _balanced_accuracy(y_true, y_pred):
+    tp, fp, tn, fn = _confusion(y_true, y_pred)
+    return (_ratio(tp, tp + fn) + _ratio(tn, tn + fp)) / 2
+
+
+def _mcc(y_true, y_pred):
+    tp, fp, tn, fn = _confusion(y_true, y_pred)
+    return _ratio(tp * tn - fp * fn, math.sqrt((tp + fp) * (tp + fn) * (tn + fp) * (tn + fn)))
+
+
+FAST_SCORES = {
+    "f1": _f1, "precision": _precision, "recall": _recall, "accuracy": _accuracy,
+    "balanced_accuracy": _balanced_accuracy, "matthews_corrcoef": _mcc,
+}
+
+
+def threshold_scorer(name: str):
+    """A scorer for TunedThresholdClassifierCV: a fast equivalent where one exists, else sklearn's."""
+    from sklearn.metrics import make_scorer
+
+    return make_scorer(FAST_SCORES[name]) if name in FAST_SCORES else name
+
+
+def _fold_scores(estimator, X, y, fixed_threshold: float) -> dict:
+    """Scorer for cross_validate: every metric on one validation fold (NaN where undefined)."""
+    threshold = getattr(estimator, "best_threshold_", fixed_threshold)
+    scores = compute_metrics(y, estimator.predict_proba(X)[:, 1], threshold)
+    scores["threshold"] = float(threshold)
+    return {key: (math.nan if value is None else value) for key, value in scores.items()}
+
+
+def cross_validated_metrics(estimator, X, y, *, folds: int, repeats: int, seed: int, n_jobs: int,
+                            fixed_threshold: float) -> dict[str, list]:
+    """Every metric on each validation fold of a repeated stratified k-fold.
+
+    ``estimator`` is the whole strategy (sampler inside an imblearn Pipeline), so
+    each training fold is resampled and each validation fold is scored as it is.
+    The folds depend only on (folds, repeats, seed) and y, so two strategies with
+    the same settings are scored on the same folds and can be compared pair-wise.
+    """
+    from functools import partial
+
+    from sklearn.model_selection import RepeatedStratifiedKFold, cross_validate
+
+    splitter = RepeatedStratifiedKFold(n_splits=folds, n_repeats=repeats, random_state=seed)
+    result = cross_validate(
+        estimator, X, y, cv=splitter, n_jobs=n_jobs, error_score="raise",
+        scoring=partial(_fold_scores, fixed_threshold=fixed_threshold),
+    )
+    return {key[len("test_"):]: values.tolist() for key, values in result.items() if key.startswith("test_")}
+
+
+def mean_and_sd(per_fold: dict[str, list]) -> dict[str, dict]:
+    """Mean and sample standard deviation of each metric over the folds (None if undefined)."""
+    summary = {}
+    for key, values in per_fold.items():
+        values = np.asarray(values, dtype=float)
+        if np.isnan(values).any():
+            summary[key] = {"mean": None, "sd": None}
+        else:
+            summary[key] = {"mean": float(values.mean()), "sd": float(values.std(ddof=1)) if len(values) > 1 else 0.0}
+    return summary
+
+
 def thin(rows: list[dict], max_points: int) -> list[dict]:
     """At most ``max_points`` rows, evenly spaced, always keeping the first and last."""
     if len(rows) <= max_points:

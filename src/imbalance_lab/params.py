@@ -50,9 +50,53 @@ class SplitSettings:
 
 @dataclass(frozen=True)
 class StrategySettings:
+    """One strategy: an optional scaler, sampler and feature basis before the model.
+
+    ``options`` are the sampler's keyword settings (every key of the entry that
+    is not one of STRATEGY_KEYS).
+    """
+
     name: str
     sampler: str
     options: dict[str, Any]
+    class_weight: Any = None
+    tune_threshold: bool = False
+    scale: bool = False
+    basis: dict[str, Any] | None = None
+
+
+# Keys of a strategy entry that configure the strategy itself, not its sampler.
+STRATEGY_KEYS = ("sampler", "class_weight", "tune_threshold", "scale", "basis")
+BASIS_KINDS = ("bins", "splines")
+
+
+@dataclass(frozen=True)
+class CVSettings:
+    folds: int
+    repeats: int
+    seed: int
+    n_jobs: int
+
+
+@dataclass(frozen=True)
+class TuningSettings:
+    scoring: str
+    folds: int
+    seed: int
+
+
+@dataclass(frozen=True)
+class LeaderboardSettings:
+    primary: str
+    confidence: float
+    baseline: str | None
+
+
+@dataclass(frozen=True)
+class CeilingSettings:
+    rows: int
+    directions: int
+    seed: int
 
 
 @dataclass(frozen=True)
@@ -179,8 +223,89 @@ def strategy_settings(params: Mapping, name: str) -> StrategySettings:
     sampler = section(params, f"{key}.sampler")
     if not isinstance(sampler, str):
         raise ConfigError(f"params.yaml: '{key}.sampler' must be a sampler name or 'none', got {sampler!r}")
-    options = {k: v for k, v in entry.items() if k != "sampler"}
-    return StrategySettings(name=name, sampler=sampler, options=options)
+    tune_threshold = entry.get("tune_threshold", False)
+    if not isinstance(tune_threshold, bool):
+        raise ConfigError(f"params.yaml: '{key}.tune_threshold' must be true or false, got {tune_threshold!r}")
+    scale = entry.get("scale", False)
+    if not isinstance(scale, bool):
+        raise ConfigError(f"params.yaml: '{key}.scale' must be true or false, got {scale!r}")
+    class_weight = entry.get("class_weight")
+    if class_weight is not None and class_weight != "balanced" and not isinstance(class_weight, Mapping):
+        raise ConfigError(
+            f"params.yaml: '{key}.class_weight' must be 'balanced' or a mapping of class to weight, "
+            f"got {class_weight!r}"
+        )
+    basis = entry.get("basis")
+    if basis is not None:
+        basis = dict(_mapping(basis, f"{key}.basis"))
+        if basis.get("kind") not in BASIS_KINDS:
+            raise ConfigError(
+                f"params.yaml: '{key}.basis.kind' must be one of {', '.join(BASIS_KINDS)}, got {basis.get('kind')!r}"
+            )
+    options = {k: v for k, v in entry.items() if k not in STRATEGY_KEYS}
+    return StrategySettings(
+        name=name, sampler=sampler, options=options, class_weight=class_weight,
+        tune_threshold=tune_threshold, scale=scale, basis=basis,
+    )
+
+
+def cv_settings(params: Mapping) -> CVSettings:
+    _mapping(section(params, "cv"), "cv", {"folds", "repeats", "seed", "n_jobs"})
+    n_jobs = section(params, "cv.n_jobs")
+    if isinstance(n_jobs, bool) or not isinstance(n_jobs, numbers.Integral) or n_jobs == 0 or n_jobs < -1:
+        raise ConfigError(f"params.yaml: 'cv.n_jobs' must be a positive whole number or -1 (all cores), got {n_jobs!r}")
+    return CVSettings(
+        folds=_integer(section(params, "cv.folds"), "cv.folds", minimum=2),
+        repeats=_integer(section(params, "cv.repeats"), "cv.repeats", minimum=1),
+        seed=_integer(section(params, "cv.seed"), "cv.seed", minimum=0),
+        n_jobs=int(n_jobs),
+    )
+
+
+def tuning_settings(params: Mapping) -> TuningSettings:
+    from sklearn.metrics import get_scorer_names
+
+    _mapping(section(params, "threshold_tuning"), "threshold_tuning", {"scoring", "folds", "seed"})
+    scoring = section(params, "threshold_tuning.scoring")
+    if scoring not in get_scorer_names():
+        raise ConfigError(
+            f"params.yaml: 'threshold_tuning.scoring' is {scoring!r}, not a scikit-learn scorer name; "
+            "use e.g. f1, balanced_accuracy, matthews_corrcoef, recall, precision"
+        )
+    return TuningSettings(
+        scoring=scoring,
+        folds=_integer(section(params, "threshold_tuning.folds"), "threshold_tuning.folds", minimum=2),
+        seed=_integer(section(params, "threshold_tuning.seed"), "threshold_tuning.seed", minimum=0),
+    )
+
+
+def leaderboard_settings(params: Mapping, known_metrics: tuple[str, ...]) -> LeaderboardSettings:
+    _mapping(section(params, "leaderboard"), "leaderboard", {"primary", "confidence", "baseline"})
+    baseline = section(params, "leaderboard.baseline")
+    if baseline is not None and baseline not in strategy_names(params):
+        raise ConfigError(
+            f"params.yaml: 'leaderboard.baseline' is {baseline!r}, not a strategy; use one of "
+            f"{', '.join(strategy_names(params))} or null"
+        )
+    primary = section(params, "leaderboard.primary")
+    if primary not in known_metrics:
+        raise ConfigError(
+            f"params.yaml: 'leaderboard.primary' is {primary!r}; choose one of {', '.join(known_metrics)}"
+        )
+    return LeaderboardSettings(
+        primary=primary,
+        confidence=_real(section(params, "leaderboard.confidence"), "leaderboard.confidence", 0.0, 1.0),
+        baseline=baseline,
+    )
+
+
+def ceiling_settings(params: Mapping) -> CeilingSettings:
+    _mapping(section(params, "ceiling"), "ceiling", {"rows", "directions", "seed"})
+    return CeilingSettings(
+        rows=_integer(section(params, "ceiling.rows"), "ceiling.rows", minimum=1000),
+        directions=_integer(section(params, "ceiling.directions"), "ceiling.directions", minimum=8),
+        seed=_integer(section(params, "ceiling.seed"), "ceiling.seed", minimum=0),
+    )
 
 
 def model_settings(params: Mapping) -> dict[str, Any]:

@@ -1,13 +1,27 @@
-"""The cross-strategy comparison: summary table as JSON and Markdown."""
+"""The cross-strategy comparison: leaderboard, paired comparisons, summary as JSON, Markdown and HTML.
+
+Tables are built once as (header, rows) and rendered both as Markdown
+(reports/summary.md) and as HTML (reports/index.html).
+"""
 
 from __future__ import annotations
 
-from typing import Mapping
+import base64
+import html
+import math
+from dataclasses import dataclass, field
+from typing import Mapping, Sequence
 
 from .metrics import LOWER_IS_BETTER
 
 TEST_COLUMNS = ("accuracy", "precision", "recall", "f1", "balanced_accuracy", "roc_auc", "average_precision")
 TRAIN_COLUMNS = ("accuracy", "precision", "recall", "f1")
+CEILING_METRICS = ("f1", "accuracy", "precision", "recall")
+CEILING_NAMES = {
+    "bayes": "Bayes-optimal rule (the known process)",
+    "best_line": "best single straight line",
+    "logistic_regression": "logistic regression, F1-tuned threshold (large sample)",
+}
 LABELS = {
     "accuracy": "accuracy",
     "precision": "precision",
@@ -33,20 +47,111 @@ def meets_goals(scores: Mapping, goals: Mapping[str, float]) -> bool:
     return all(reached(metric, goal) for metric, goal in goals.items())
 
 
-def summarize(metrics: Mapping[str, Mapping], goals: Mapping[str, float]) -> dict:
-    """Per strategy (in the given order): headline scores and the goal check, per protocol."""
-    summary = {}
-    for name, result in metrics.items():
-        summary[name] = {
+def paired_difference(a: Sequence[float], b: Sequence[float], *, folds: int, confidence: float) -> dict:
+    """Mean of a - b over the same cross-validation folds, with a corrected t interval.
+
+    Repeated k-fold scores share training rows, so the plain t interval is far too
+    narrow. Nadeau & Bengio's correction inflates the variance of the mean from
+    s²/J to (1/J + n_test/n_train)·s², where n_test/n_train = 1/(folds - 1).
+    """
+    from scipy import stats
+
+    diffs = [x - y for x, y in zip(a, b)]
+    count = len(diffs)
+    mean = sum(diffs) / count
+    variance = sum((d - mean) ** 2 for d in diffs) / (count - 1) if count > 1 else 0.0
+    half_width = float(stats.t.ppf((1 + confidence) / 2, count - 1)) * math.sqrt((1 / count + 1 / (folds - 1)) * variance)
+    return {"mean": mean, "low": mean - half_width, "high": mean + half_width}
+
+
+def _better(metric: str, difference: Mapping) -> bool:
+    """The interval lies wholly on the better side of zero."""
+    return bool(difference["high"] < 0 if metric in LOWER_IS_BETTER else difference["low"] > 0)
+
+
+def build_summary(metrics: Mapping[str, Mapping], cv: Mapping[str, Mapping], goals: Mapping[str, float], *,
+                  primary: str, confidence: float, baseline: str | None, ceilings: Mapping | None) -> dict:
+    """Everything the comparison says, as one JSON-ready dict.
+
+    ``metrics`` and ``cv`` are per strategy (params order): the evaluate stage's
+    metrics and the per-fold cross-validation scores.
+    """
+    def cv_mean(name: str) -> float:
+        value = metrics[name]["cv"][primary]["mean"]
+        return math.nan if value is None else value
+
+    order = sorted(metrics, key=cv_mean, reverse=primary not in LOWER_IS_BETTER)
+    leader = order[0]
+    strategies = {}
+    for rank, name in enumerate(order, start=1):
+        result = metrics[name]
+        entry = {
+            "rank": rank,
+            "threshold": result["threshold"],
             "resampled_counts": result["resampled"]["counts"],
-            "test": {**{m: result["test"][m] for m in TEST_COLUMNS}, "meets_goals": meets_goals(result["test"], goals)},
-            "train": {**{m: result["train"][m] for m in TRAIN_COLUMNS}, "meets_goals": meets_goals(result["train"], goals)},
+            "cv": {m: result["cv"][m] for m in TEST_COLUMNS},
+            "test": {m: result["test"][m] for m in TEST_COLUMNS},
+            "train": {m: result["train"][m] for m in TRAIN_COLUMNS},
+            "meets_goals": {
+                "cv": meets_goals({m: v["mean"] for m, v in result["cv"].items()}, goals),
+                "test": meets_goals(result["test"], goals),
+                "train": meets_goals(result["train"], goals),
+            },
         }
-    return {"goals": dict(goals), "strategies": summary}
+        folds = cv[name]["folds"]
+        if baseline in cv and name != baseline:
+            difference = paired_difference(cv[name]["scores"][primary], cv[baseline]["scores"][primary],
+                                           folds=folds, confidence=confidence)
+            entry["vs_baseline"] = {**difference, "beyond_noise": _better(primary, difference)}
+        if name != leader:
+            difference = paired_difference(cv[leader]["scores"][primary], cv[name]["scores"][primary],
+                                           folds=folds, confidence=confidence)
+            entry["leader_ahead"] = {**difference, "beyond_noise": _better(primary, difference)}
+        if ceilings and primary in CEILING_METRICS and not math.isnan(cv_mean(name)):
+            entry["gap_to"] = {kind: ceilings[kind][primary] - cv_mean(name) for kind in ("bayes", "best_line")}
+        strategies[name] = entry
+    lead_is_real = all(entry.get("leader_ahead", {"beyond_noise": True})["beyond_noise"] for entry in strategies.values())
+    return {
+        "goals": dict(goals),
+        "primary": primary,
+        "confidence": confidence,
+        "baseline": baseline if baseline in cv else None,
+        "leader": leader,
+        "leader_ahead_of_all_beyond_noise": lead_is_real,
+        "strategies": strategies,
+        "ceilings": dict(ceilings) if ceilings else None,
+    }
 
 
-def _number(value) -> str:
-    return "n/a" if value is None else f"{value:.3f}"
+# --- rendering -------------------------------------------------------------------
+
+
+@dataclass
+class Section:
+    title: str
+    paragraphs: list[str] = field(default_factory=list)
+    table: tuple[list[str], list[list[str]]] | None = None
+    image: str | None = None  # path relative to reports/
+    image_alt: str = ""
+
+
+def _number(value, digits: int = 3) -> str:
+    return "n/a" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.{digits}f}"
+
+
+def _signed(value) -> str:
+    return "n/a" if value is None else f"{value:+.3f}"
+
+
+def _interval(difference: Mapping | None) -> str:
+    if not difference:
+        return ""
+    mark = " ✓" if difference["beyond_noise"] else ""
+    return f"{_signed(difference['mean'])} [{_signed(difference['low'])}, {_signed(difference['high'])}]{mark}"
+
+
+def _yes(value: bool) -> str:
+    return "**yes**" if value else "no"
 
 
 def _goal_text(goals: Mapping[str, float]) -> str:
@@ -56,50 +161,206 @@ def _goal_text(goals: Mapping[str, float]) -> str:
     )
 
 
-def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+def leaderboard_table(summary: Mapping) -> tuple[list[str], list[list[str]]]:
+    primary = LABELS.get(summary["primary"], summary["primary"])
+    rows = []
+    for name, entry in summary["strategies"].items():
+        cv = entry["cv"]
+        p = summary["primary"]
+        mean_sd = f"{_number(cv[p]['mean'])} ± {_number(cv[p]['sd'])}" if p in cv else "n/a"
+        goals = entry["meets_goals"]
+        gaps = entry.get("gap_to", {})
+        rows.append([
+            str(entry["rank"]), f"`{name}`", mean_sd, _interval(entry.get("vs_baseline")),
+            _interval(entry.get("leader_ahead")), _number(cv["accuracy"]["mean"]),
+            _number(entry["test"]["f1"]), _number(entry["test"]["accuracy"]),
+            f"{_yes(goals['cv'])} / {_yes(goals['test'])} / {_yes(goals['train'])}",
+            _signed(gaps.get("bayes")) if gaps else "", _signed(gaps.get("best_line")) if gaps else "",
+        ])
+    ceilings = summary.get("ceilings")
+    if ceilings:
+        for kind, label in CEILING_NAMES.items():
+            figures = ceilings[kind]
+            value = _number(figures.get(summary["primary"])) if summary["primary"] in figures else "n/a"
+            rows.append(["", f"*{label}*", value, "", "", _number(figures["accuracy"]), "", "", "", "", ""])
+    header = [
+        "rank", "strategy", f"CV {primary} mean ± sd", f"Δ {primary} vs baseline [{summary['confidence']:.0%} CI]",
+        f"leader ahead by [{summary['confidence']:.0%} CI]", "CV accuracy", "test F1", "test accuracy",
+        "meets goals (CV / test / article)", f"gap to Bayes ({primary})", f"gap to best line ({primary})",
+    ]
+    return header, rows
+
+
+def verdict(summary: Mapping) -> str:
+    leader = summary["leader"]
+    entry = summary["strategies"][leader]
+    p = summary["primary"]
+    label = LABELS.get(p, p)
+    text = (f"Leader on cross-validated {label}: `{leader}` "
+            f"({_number(entry['cv'][p]['mean'])} ± {_number(entry['cv'][p]['sd'])}). ")
+    others = {name: e["leader_ahead"] for name, e in summary["strategies"].items() if "leader_ahead" in e}
+    beaten = [name for name, d in others.items() if d["beyond_noise"]]
+    tied = [name for name, d in others.items() if not d["beyond_noise"]]
+    if not others:
+        return text + "It is the only strategy."
+    if not tied:
+        return text + "Its lead over every other strategy is beyond the noise (paired intervals exclude 0)."
+    text += "Its lead is within the noise against " + ", ".join(f"`{n}`" for n in tied)
+    if beaten:
+        text += "; beyond the noise against " + ", ".join(f"`{n}`" for n in beaten)
+    return text + ". ✓ marks a paired interval that excludes 0."
+
+
+def test_table(summary: Mapping, samplers: Mapping[str, str]) -> tuple[list[str], list[list[str]]]:
+    """The held-out table, in params order (the README shows it)."""
+    rows = []
+    for name in samplers:
+        entry = summary["strategies"][name]
+        counts = entry["resampled_counts"]
+        rows.append(
+            [f"`{name}`", samplers[name], f"{counts.get('0', 0)} / {counts.get('1', 0)}", _number(entry["threshold"])]
+            + [_number(entry["test"][m]) for m in TEST_COLUMNS]
+            + [_yes(entry["meets_goals"]["test"])]
+        )
+    header = ["strategy", "sampler", "train rows after resampling (paid / defaulted)", "threshold"]
+    return header + [LABELS[m] for m in TEST_COLUMNS] + ["meets goals"], rows
+
+
+def article_table(summary: Mapping, names: Sequence[str]) -> tuple[list[str], list[list[str]]]:
+    rows = [
+        [f"`{name}`"] + [_number(summary["strategies"][name]["train"][m]) for m in TRAIN_COLUMNS]
+        + [_yes(summary["strategies"][name]["meets_goals"]["train"])]
+        for name in names
+    ]
+    return ["strategy"] + [LABELS[m] for m in TRAIN_COLUMNS] + ["meets goals"], rows
+
+
+def coefficient_table(explained: Mapping[str, Mapping], boundary: Mapping, baseline: str | None):
+    """Linear strategies: coefficients in original units, odds ratios, and where the boundary moved."""
+    ages = boundary["at"]
+    header = ["strategy", "intercept"]
+    features = None
+    rows = []
+    for name, info in explained.items():
+        if "features" not in info:
+            continue
+        features = features or list(info["features"])
+        cells = [f"`{name}`", f"{info['intercept']:.4g}"]
+        for feature in features:
+            f = info["features"][feature]
+            cells.append(f"{f['coefficient']:.4g} (×{f['odds_ratio_per_unit']:.6g} per unit, ×{f['odds_ratio_per_sd']:.3g} per sd)")
+        own = boundary["strategies"][name]
+        base = boundary["strategies"].get(baseline) if baseline else None
+        for index, value in enumerate(own):
+            text = "never" if value is None else f"{value:,.0f}"
+            if base is not None and value is not None and base[index] is not None and name != baseline:
+                text += f" ({value - base[index]:+,.0f})"
+            cells.append(text)
+        rows.append(cells)
+    if features is None:
+        return None
+    header += [f"{feature}: log-odds per unit (odds ratio)" for feature in features]
+    header += [f"flags from {boundary['scan']} at {boundary['at_name']} {age:g}" for age in ages]
+    return header, rows
+
+
+def basis_tables(explained: Mapping[str, Mapping]) -> list[Section]:
+    sections = []
+    for name, info in explained.items():
+        if "basis" not in info:
+            continue
+        rows = [[label, f"{v['coefficient']:+.3f}", f"{v['odds_ratio']:.3f}"] for label, v in info["basis"].items()]
+        sections.append(Section(
+            f"`{name}`: one coefficient per bin or spline",
+            [f"Intercept {info['intercept']:.4g}. Each row adds its log-odds when a customer falls in it."],
+            (["column", "log-odds", "odds ratio"], rows),
+        ))
+    return sections
+
+
+def build_sections(summary: Mapping, samplers: Mapping[str, str], explained: Mapping, boundary: Mapping,
+                   test_rows: int, test_positives: int) -> list[Section]:
+    goals = _goal_text(summary["goals"])
+    names = list(samplers)
+    cv_note = (
+        "Cross-validation: repeated stratified k-fold on the training split, each strategy's sampler inside "
+        "the training folds only. Δ columns are paired differences over the same folds with "
+        "Nadeau–Bengio corrected intervals."
+    )
+    sections = [
+        Section("Leaderboard", [f"Goals: {goals} on the default class.", verdict(summary), cv_note],
+                leaderboard_table(summary), "plots/cv_scores.png", "Cross-validated scores per strategy"),
+        Section(f"Held-out test split ({test_rows} rows, {test_positives} defaults)",
+                ["Every model is scored on rows it never saw; a strategy's sampler resamples the training split only."],
+                test_table(summary, samplers), "plots/boundaries.png", "Decision boundaries of every strategy"),
+        Section("Article protocol: scored on the original training rows",
+                ["The article scored each model on the (un-resampled) rows it was trained on. These figures are "
+                 "kept only to check the article; they are not evidence of how a model generalises."],
+                article_table(summary, names)),
+    ]
+    coefficients = coefficient_table(explained, boundary, summary.get("baseline"))
+    if coefficients:
+        sections.append(Section(
+            "Explaining the models",
+            ["Coefficients in the features' original units: log-odds of default per unit, the odds ratio per unit "
+             "and per standard deviation of the training rows. The last columns say where each decision boundary "
+             "lies, and how far it moved from the baseline's."],
+            coefficients,
+        ))
+    sections += basis_tables(explained)
+    sections.append(Section("Curves on the test split", [], None, "plots/curves.png", "Precision-recall and ROC curves"))
+    return sections
+
+
+def _markdown_table(header: list[str], rows: list[list[str]]) -> list[str]:
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
     return lines + ["| " + " | ".join(row) + " |" for row in rows]
 
 
-def results_table(summary: Mapping, samplers: Mapping[str, str]) -> list[str]:
-    """The held-out table, the one the README shows."""
-    rows = []
-    for name, entry in summary["strategies"].items():
-        counts = entry["resampled_counts"]
-        rows.append(
-            [f"`{name}`", samplers[name], f"{counts.get('0', 0)} / {counts.get('1', 0)}"]
-            + [_number(entry["test"][m]) for m in TEST_COLUMNS]
-            + ["**yes**" if entry["test"]["meets_goals"] else "no"]
-        )
-    header = ["strategy", "sampler", "train rows after resampling (paid / defaulted)"]
-    return _table(header + [LABELS[m] for m in TEST_COLUMNS] + ["meets goals"], rows)
-
-
-def summary_markdown(summary: Mapping, samplers: Mapping[str, str], test_rows: int, test_positives: int) -> str:
-    goals = summary["goals"]
-    article_rows = [
-        [f"`{name}`"] + [_number(entry["train"][m]) for m in TRAIN_COLUMNS]
-        + ["**yes**" if entry["train"]["meets_goals"] else "no"]
-        for name, entry in summary["strategies"].items()
-    ]
-    lines = [
-        "# Results",
-        "",
-        f"Goals: {_goal_text(goals)} on the default class. A strategy's sampler resamples the training split only;",
-        "every model is then scored on rows it never saw.",
-        "",
-        f"## Held-out test split ({test_rows} rows, {test_positives} defaults)",
-        "",
-        *results_table(summary, samplers),
-        "",
-        "## Article protocol: scored on the original training rows",
-        "",
-        "The article scored each model on the (un-resampled) rows it was trained on. These figures",
-        "are kept only to check the article; they are not evidence of how a model generalises.",
-        "",
-        *_table(["strategy"] + [LABELS[m] for m in TRAIN_COLUMNS] + ["meets goals"], article_rows),
-        "",
-        "![Decision boundaries of every strategy](plots/boundaries.png)",
-        "",
-    ]
+def render_markdown(sections: Sequence[Section]) -> str:
+    lines = ["# Results", ""]
+    for section in sections:
+        lines += [f"## {section.title}", ""]
+        for paragraph in section.paragraphs:
+            lines += [paragraph, ""]
+        if section.table:
+            lines += _markdown_table(*section.table) + [""]
+        if section.image:
+            lines += [f"![{section.image_alt}]({section.image})", ""]
     return "\n".join(lines)
+
+
+def _inline(text: str) -> str:
+    """Markdown's `code` and **bold** and *italics* in table cells, as HTML."""
+    import re
+
+    text = html.escape(text)
+    text = re.sub(r"`([^`]+)`", r"<code>\1</code>", text)
+    text = re.sub(r"\*\*([^*]+)\*\*", r"<strong>\1</strong>", text)
+    return re.sub(r"\*([^*]+)\*", r"<em>\1</em>", text)
+
+
+def render_html(sections: Sequence[Section], images: Mapping[str, bytes]) -> str:
+    """One self-contained page: images embedded as data URIs, no scripts, no network."""
+    parts = [
+        "<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
+        "<title>imbalance-lab results</title>",
+        "<style>body{font-family:sans-serif;margin:2em auto;max-width:1400px;padding:0 1em;color:#222}"
+        "table{border-collapse:collapse;margin:1em 0;font-size:0.9em}"
+        "th,td{border:1px solid #ccc;padding:0.3em 0.6em;text-align:left}th{background:#f3f3f3}"
+        "img{max-width:100%;height:auto}code{background:#f3f3f3;padding:0 0.2em}</style>",
+        "</head>", "<body>", "<h1>imbalance-lab results</h1>",
+    ]
+    for section in sections:
+        parts.append(f"<h2>{_inline(section.title)}</h2>")
+        parts += [f"<p>{_inline(paragraph)}</p>" for paragraph in section.paragraphs]
+        if section.table:
+            header, rows = section.table
+            parts.append("<table><thead><tr>" + "".join(f"<th>{_inline(h)}</th>" for h in header) + "</tr></thead><tbody>")
+            parts += ["<tr>" + "".join(f"<td>{_inline(cell)}</td>" for cell in row) + "</tr>" for row in rows]
+            parts.append("</tbody></table>")
+        if section.image:
+            data = base64.b64encode(images[section.image]).decode("ascii")
+            parts.append(f'<img src="data:image/png;base64,{data}" alt="{html.escape(section.image_alt)}">')
+    parts += ["</body>", "</html>", ""]
+    return "\n".join(parts)

@@ -172,11 +172,21 @@ def check_class_sizes(sampler, y, key: str) -> None:
         )
 
 
-def resample(X, y, sampler, key: str):
-    """Resample (X, y) with ``sampler`` (None: unchanged); returns X, y and notes."""
+def resample(X, y, sampler, key: str, scale: bool = False):
+    """Resample (X, y) with ``sampler`` (None: unchanged); returns X, y and notes.
+
+    With ``scale`` the sampler works on standardised features, as it does inside
+    the strategy's pipeline, and the rows come back in the original units.
+    """
     if sampler is None:
         return X, y, []
     check_class_sizes(sampler, y, key)
+    scaler = None
+    if scale:
+        from sklearn.preprocessing import StandardScaler
+
+        scaler = StandardScaler().set_output(transform="pandas").fit(X)
+        X = scaler.transform(X)
     try:
         X_res, y_res = sampler.fit_resample(X, y)
     except ValueError as err:
@@ -184,4 +194,6 @@ def resample(X, y, sampler, key: str):
             f"params.yaml: '{key}': {type(sampler).__name__} cannot resample the training split "
             f"(class counts {class_counts(y)}): {err}"
         ) from None
+    if scaler is not None:
+        X_res = scaler.inverse_transform(X_res)
     return X_res, y_res, list(getattr(sampler, "notes_", []))
