@@ -20,5 +20,5 @@ def test_readme_results_table_matches_the_committed_summary():
     start = readme.index("<!-- results-table")
     table = readme[readme.index("\n", start) + 1 : readme.index("<!-- end results-table -->")].strip()
     summary = (ROOT / "reports/summary.md").read_text(encoding="utf-8")
-    assert table.splitlines()[0].startswith("| strategy |")
+    assert table.splitlines()[0].startswith("| rank | strategy |")
     assert table in summary

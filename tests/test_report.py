@@ -249,6 +249,11 @@ def test_leader_ahead_of_all_beyond_noise(board):
     assert close_race["leader"] == "close"
     assert close_race["strategies"]["base"]["leader_ahead"]["beyond_noise"] is False
     assert close_race["leader_ahead_of_all_beyond_noise"] is False
+    mixed = summarize(board, names=["base", "close", "worse"])  # close beats worse clearly, ties with base
+    assert mixed["leader"] == "close"
+    assert mixed["strategies"]["worse"]["leader_ahead"]["beyond_noise"] is True
+    assert mixed["strategies"]["base"]["leader_ahead"]["beyond_noise"] is False
+    assert mixed["leader_ahead_of_all_beyond_noise"] is False
 
 
 def test_identical_strategies_are_not_beyond_noise(board):
@@ -436,3 +441,26 @@ def test_html_has_every_table(sections, images):
     assert "<td><em>Bayes-optimal rule (the known process)</em></td>" in page
     assert "<strong>yes</strong>" in page
     assert page.count("<tr>") == sum(1 + len(s.table[1]) for s in tables)  # a header row plus the rows
+
+
+def test_an_undefined_primary_mean_ranks_last_whatever_the_input_order():
+    """A strategy with no cross-validated score never leads (NaN must not break the sort)."""
+    from imbalance_lab.report import build_summary
+
+    def entry(mean):
+        block = {m: {"mean": 0.5, "sd": 0.1} for m in ("accuracy", "precision", "recall", "f1",
+                                                       "balanced_accuracy", "average_precision")}
+        block["roc_auc"] = {"mean": mean, "sd": None if mean is None else 0.1}
+        scores = {m: 0.5 for m in block}
+        scores.update(tp=1, fp=1, tn=1, fn=1, roc_auc=mean)
+        return {"threshold": 0.5, "resampled": {"counts": {"0": 3, "1": 3}}, "cv": block,
+                "test": scores, "train": scores}
+
+    for names in (("b", "a", "c"), ("a", "b", "c"), ("c", "b", "a")):
+        means = {"a": 0.6, "b": None, "c": 0.9}
+        metrics = {name: entry(means[name]) for name in names}
+        folds = {name: {"folds": 2, "scores": {"roc_auc": [means[name] or 0.0] * 2}} for name in names}
+        summary = build_summary(metrics, folds, {}, primary="roc_auc", confidence=0.95, baseline=None, ceilings=None)
+        ranks = {name: e["rank"] for name, e in summary["strategies"].items()}
+        assert ranks == {"c": 1, "a": 2, "b": 3}
+        assert summary["leader"] == "c"

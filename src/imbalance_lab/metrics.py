@@ -97,8 +97,10 @@ def _accuracy(y_true, y_pred):
 
 
 def _balanced_accuracy(y_true, y_pred):
+    """Mean recall over the classes present in y_true, as scikit-learn computes it."""
     tp, fp, tn, fn = _confusion(y_true, y_pred)
-    return (_ratio(tp, tp + fn) + _ratio(tn, tn + fp)) / 2
+    recalls = [_ratio(tp, tp + fn)] * (tp + fn > 0) + [_ratio(tn, tn + fp)] * (tn + fp > 0)
+    return sum(recalls) / len(recalls) if recalls else 0.0
 
 
 def _mcc(y_true, y_pred):

@@ -99,7 +99,8 @@ def curves_figure(curves: dict[str, dict[str, list[dict]]]):
     """PR and ROC curves of every strategy, overlaid (``curves``: name -> {"pr": rows, "roc": rows})."""
     fig, (pr_ax, roc_ax) = plt.subplots(1, 2, figsize=(11, 4.5), dpi=100)
     for name, data in curves.items():
-        pr_ax.plot([p["recall"] for p in data["pr"]], [p["precision"] for p in data["pr"]], label=name, linewidth=1.2)
+        pr_ax.plot([p["recall"] for p in data["pr"]], [p["precision"] for p in data["pr"]], label=name,
+                   linewidth=1.2, drawstyle="steps-post")  # as sklearn's PrecisionRecallDisplay
         roc_ax.plot([p["fpr"] for p in data["roc"]], [p["tpr"] for p in data["roc"]], label=name, linewidth=1.2)
     pr_ax.set(xlabel="recall", ylabel="precision", title="Precision-recall (test split)")
     roc_ax.plot([0, 1], [0, 1], color="#999999", linewidth=0.8, linestyle=":")

@@ -76,11 +76,17 @@ def build_summary(metrics: Mapping[str, Mapping], cv: Mapping[str, Mapping], goa
     ``metrics`` and ``cv`` are per strategy (params order): the evaluate stage's
     metrics and the per-fold cross-validation scores.
     """
-    def cv_mean(name: str) -> float:
-        value = metrics[name]["cv"][primary]["mean"]
-        return math.nan if value is None else value
+    def cv_mean(name: str) -> float | None:
+        return metrics[name]["cv"][primary]["mean"]
 
-    order = sorted(metrics, key=cv_mean, reverse=primary not in LOWER_IS_BETTER)
+    def rank_key(name: str) -> tuple:
+        """Best first; undefined means last; ties keep params order (the sort is stable)."""
+        value = cv_mean(name)
+        if value is None:
+            return (1, 0.0)
+        return (0, value if primary in LOWER_IS_BETTER else -value)
+
+    order = sorted(metrics, key=rank_key)
     leader = order[0]
     strategies = {}
     for rank, name in enumerate(order, start=1):
@@ -107,7 +113,7 @@ def build_summary(metrics: Mapping[str, Mapping], cv: Mapping[str, Mapping], goa
             difference = paired_difference(cv[leader]["scores"][primary], cv[name]["scores"][primary],
                                            folds=folds, confidence=confidence)
             entry["leader_ahead"] = {**difference, "beyond_noise": _better(primary, difference)}
-        if ceilings and primary in CEILING_METRICS and not math.isnan(cv_mean(name)):
+        if ceilings and primary in CEILING_METRICS and cv_mean(name) is not None:
             entry["gap_to"] = {kind: ceilings[kind][primary] - cv_mean(name) for kind in ("bayes", "best_line")}
         strategies[name] = entry
     lead_is_real = all(entry.get("leader_ahead", {"beyond_noise": True})["beyond_noise"] for entry in strategies.values())
