@@ -334,6 +334,28 @@ def cmd_compare(args) -> None:
     write_text(INDEX_HTML, render_html(sections, images))
 
 
+def cmd_compare_with(args) -> None:
+    """Markdown report of the workspace against a git revision, for a pull request."""
+    import subprocess
+
+    from .report import comparison_markdown
+
+    def dvc_json(*command: str) -> dict:
+        result = subprocess.run([sys.executable, "-m", "dvc", *command, args.rev, "--json"],
+                                capture_output=True, text=True)
+        if result.returncode != 0:
+            raise P.PipelineError(f"`dvc {' '.join(command)} {args.rev}` failed: {result.stderr.strip()}")
+        return json.loads(result.stdout or "{}")
+
+    then = subprocess.run(["git", "show", f"{args.rev}:{SUMMARY_JSON.as_posix()}"], capture_output=True, text=True)
+    if then.returncode != 0 and "unknown revision" in then.stderr + then.stdout:
+        raise P.PipelineError(f"unknown git revision {args.rev!r}; name a branch, tag or commit")
+    summary_then = json.loads(then.stdout) if then.returncode == 0 else None
+    summary_now = json.loads(SUMMARY_JSON.read_text(encoding="utf-8")) if SUMMARY_JSON.exists() else None
+    print(comparison_markdown(args.rev, dvc_json("metrics", "diff"), dvc_json("params", "diff"),
+                              summary_now, summary_then))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="imbalance-lab", description=__doc__.splitlines()[0])
     stages = parser.add_subparsers(dest="command", required=True, metavar="stage")
@@ -350,6 +372,13 @@ def build_parser() -> argparse.ArgumentParser:
         if per_strategy:
             stage.add_argument("strategy", help="a key under 'strategies' in params.yaml")
         stage.set_defaults(func=func)
+    report = stages.add_parser(
+        "compare-with", help="markdown report of the workspace against a git revision (for a pull request)",
+        description="Print a markdown report of the workspace against REV: which strategies meet the goals "
+        "now and at REV, the headline metrics that changed, and the settings that changed.",
+    )
+    report.add_argument("rev", help="a git branch, tag or commit, e.g. main")
+    report.set_defaults(func=cmd_compare_with)
     return parser
 
 

@@ -370,3 +370,67 @@ def render_html(sections: Sequence[Section], images: Mapping[str, bytes]) -> str
             parts.append(f'<img src="data:image/png;base64,{data}" alt="{html.escape(section.image_alt)}">')
     parts += ["</body>", "</html>", ""]
     return "\n".join(parts)
+
+
+# --- workspace against another revision (for a pull request) --------------------
+
+HEADLINE = tuple(f"{protocol}.{metric}" for protocol in ("cv", "test") for metric in ("f1", "accuracy"))
+
+
+def _headline_key(key: str) -> str | None:
+    """'cv.f1.mean' -> 'cv.f1', 'test.f1' -> 'test.f1'; None for other metrics."""
+    short = key[: -len(".mean")] if key.endswith(".mean") else key
+    return short if short in HEADLINE else None
+
+
+def _goal_cell(entry: Mapping | None) -> str:
+    if entry is None:
+        return "absent"
+    # Summaries from before cross-validation kept the check inside each protocol's section.
+    goals = entry.get("meets_goals") or {p: entry.get(p, {}).get("meets_goals") for p in ("cv", "test", "train")}
+    return " / ".join("n/a" if goals.get(p) is None else "yes" if goals[p] else "no" for p in ("cv", "test", "train"))
+
+
+def comparison_markdown(rev: str, metrics_diff: Mapping, params_diff: Mapping,
+                        summary_now: Mapping | None, summary_then: Mapping | None) -> str:
+    """A pull-request comment: which strategies meet the goals now and at ``rev``, the
+    headline metrics that moved, and the settings that changed. Inputs are the JSON of
+    `dvc metrics diff REV --json`, `dvc params diff REV --json` and both summaries."""
+    lines = [f"## imbalance-lab: workspace against `{rev}`", ""]
+    now = (summary_now or {}).get("strategies", {})
+    then = (summary_then or {}).get("strategies", {})
+    names = list(now) + [name for name in then if name not in now]
+    if names:
+        goals = _goal_text((summary_now or summary_then)["goals"])
+        rows = []
+        for name in names:
+            before, after = _goal_cell(then.get(name)), _goal_cell(now.get(name))
+            rows.append([f"`{name}`", before, after, "" if before == after else "changed"])
+        lines += [f"### Goals ({goals}): met under CV / test / article protocol", ""]
+        lines += _markdown_table(["strategy", f"at `{rev}`", "workspace", ""], rows) + [""]
+
+    rows, others = [], 0
+    for path, changes in sorted(metrics_diff.items()):
+        for key, change in sorted(changes.items()):
+            headline = _headline_key(key) if path.startswith("reports/metrics/") else None
+            if headline is None:
+                others += 1
+                continue
+            strategy = path.rsplit("/", 1)[-1].removesuffix(".json")
+            rows.append([f"`{strategy}`", headline, _number(change.get("old")), _number(change.get("new")),
+                         _signed(change.get("diff"))])
+    lines += ["### Headline metrics that changed", ""]
+    if rows:
+        lines += _markdown_table(["strategy", "metric", f"`{rev}`", "workspace", "change"], rows) + [""]
+    else:
+        lines += ["None.", ""]
+    if others:
+        lines += [f"{others} other metric values changed (`dvc metrics diff {rev}` lists them all).", ""]
+
+    rows = [
+        [f"`{path}`", f"`{key}`", f"`{change.get('old')}`", f"`{change.get('new')}`"]
+        for path, changes in sorted(params_diff.items()) for key, change in sorted(changes.items())
+    ]
+    lines += ["### Settings that changed", ""]
+    lines += (_markdown_table(["file", "key", f"`{rev}`", "workspace"], rows) if rows else ["None."]) + [""]
+    return "\n".join(lines)

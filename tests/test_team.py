@@ -1,0 +1,201 @@
+"""Team workflow, end to end: real git and DVC in temporary folders.
+
+A small version of the project (two strategies, 2 x 5 folds, a small ceiling
+sample) is committed with its results to a bare "origin" repository; team
+members clone it side by side, so the default DVC remote (a folder next to the
+clones) is shared, as it is for a team on one file server.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from test_pipeline import copy_project, dvc, run, stages_run
+
+pytestmark = pytest.mark.integration
+SMALL_STRATEGIES = ("baseline", "smote")
+
+
+def shrink(project: Path) -> None:
+    """Small params for speed: two strategies, 2 x 5 folds, a small ceiling sample, coarse pictures."""
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    params["strategies"] = {name: params["strategies"][name] for name in SMALL_STRATEGIES}
+    params["cv"]["repeats"] = 2
+    params["ceiling"].update(rows=20000, directions=36)
+    params["evaluate"]["grid_resolution"] = 50
+    (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    pipeline = yaml.safe_load((project / "dvc.yaml").read_text())
+    for plot in pipeline["plots"]:
+        definition = next(iter(plot.values()))
+        definition["y"] = {path: field for path, field in definition["y"].items()
+                           if Path(path).stem in SMALL_STRATEGIES}
+    (project / "dvc.yaml").write_text(yaml.safe_dump(pipeline, sort_keys=False))
+
+
+def results(project: Path) -> dict[str, bytes]:
+    files = sorted(p for p in (project / "reports").rglob("*") if p.is_file())
+    return {str(p.relative_to(project)): p.read_bytes() for p in files}
+
+
+@pytest.fixture(scope="module")
+def team(tmp_path_factory):
+    """origin.git holding the small project and its results; `clone(name)` clones it beside the others."""
+    root = tmp_path_factory.mktemp("team")
+    seed = copy_project(root / "seed")
+    shrink(seed)
+    dvc("repro", cwd=seed)
+    run(["git", "add", "-A"], cwd=seed)
+    run(["git", "commit", "-qm", "small project with results"], cwd=seed)
+    run(["git", "branch", "-M", "main"], cwd=seed)
+    run(["git", "clone", "-q", "--bare", str(seed), str(root / "origin.git")], cwd=root)
+
+    def clone(name: str) -> Path:
+        run(["git", "clone", "-q", str(root / "origin.git"), name], cwd=root)
+        return root / name
+
+    return {"root": root, "seed": seed, "clone": clone}
+
+
+@pytest.fixture(scope="module")
+def alice(team):
+    """A fresh clone after the README's run command (`dvc repro`)."""
+    path = team["clone"]("alice")
+    dvc("repro", cwd=path)
+    return path
+
+
+def test_fresh_clone_reproduces_the_committed_results(team, alice):
+    assert "up to date" in dvc("status", cwd=alice).stdout
+    assert run(["git", "status", "--porcelain"], cwd=alice).stdout == ""
+    # Two whole runs on the same settings (the seed's and alice's) give byte-identical locks.
+    assert (alice / "dvc.lock").read_bytes() == (team["seed"] / "dvc.lock").read_bytes()
+
+
+def test_a_branch_changes_only_its_strategy(alice):
+    run(["git", "checkout", "-q", "-b", "smote-k3"], cwd=alice)
+    try:
+        params = yaml.safe_load((alice / "params.yaml").read_text())
+        params["strategies"]["smote"]["k_neighbors"] = 3
+        (alice / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+        assert stages_run(dvc("repro", cwd=alice).stdout) == [
+            "compare", "evaluate@smote", "resample@smote", "train@smote"
+        ]
+        run(["git", "commit", "-qam", "SMOTE with 3 neighbours"], cwd=alice)
+
+        changed = json.loads(dvc("metrics", "diff", "main", "--json", cwd=alice).stdout)
+        assert set(changed) == {"reports/metrics/smote.json", "reports/summary.json"}
+        assert json.loads(dvc("params", "diff", "main", "--json", cwd=alice).stdout) == {
+            "params.yaml": {"strategies.smote.k_neighbors": {"old": 5, "new": 3, "diff": -2}}
+        }
+        plots = json.loads(dvc("plots", "diff", "main", "--json", cwd=alice).stdout)
+        assert not plots.get("errors")
+        overlay = plots["data"]["precision_recall"][0]
+        assert set(overlay["revisions"]) == {"main", "workspace"}
+        assert overlay["content"]["encoding"]["color"]["field"] == "rev"  # one colour per revision
+        assert {image["revisions"][0] for image in plots["data"]["reports/plots/boundaries.png"]} == {
+            "main", "workspace"
+        }
+
+        report = run([sys.executable, "-m", "imbalance_lab", "compare-with", "main"], cwd=alice).stdout
+        assert "strategies.smote.k_neighbors" in report
+        assert "| `smote` | cv.f1 |" in report
+        assert "`baseline` | cv.f1" not in report  # untouched strategies do not show up as changed
+    finally:
+        run(["git", "checkout", "-q", "main"], cwd=alice)
+        dvc("checkout", cwd=alice)
+
+
+def wait_for_queue(cwd: Path, timeout: float = 600) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        status = dvc("queue", "status", cwd=cwd).stdout
+        if "Queued" not in status and "Running" not in status:
+            return
+        time.sleep(2)
+    raise AssertionError(f"queue still busy after {timeout} s:\n{status}")
+
+
+def experiment_metrics(cwd: Path) -> dict[int, dict]:
+    """k_neighbors of smote -> its metrics file, for every experiment in `dvc exp show`."""
+    found = {}
+    for commit in json.loads(dvc("exp", "show", "--json", cwd=cwd).stdout):
+        for experiment in commit.get("experiments") or []:
+            for revision in experiment["revs"]:
+                data = revision.get("data") or {}
+                if revision.get("error") or not data.get("metrics"):
+                    continue
+                k = data["params"]["params.yaml"]["data"]["strategies"]["smote"]["k_neighbors"]
+                found[k] = data["metrics"]["reports/metrics/smote.json"]["data"]
+    return found
+
+
+def test_queued_experiments_equal_the_same_settings_run_one_by_one(team, alice):
+    dvc("exp", "run", "--queue", "-S", "strategies.smote.k_neighbors=3,5,7", cwd=alice)
+    dvc("queue", "start", "-j", "2", cwd=alice)
+    wait_for_queue(alice)
+    failed = dvc("queue", "status", cwd=alice).stdout
+    assert "Failed" not in failed, failed
+    queued = experiment_metrics(alice)
+    assert set(queued) == {3, 5, 7}
+
+    one_by_one = {}
+    for k in (3, 7):
+        dvc("exp", "run", "-S", f"strategies.smote.k_neighbors={k}", cwd=alice)
+        one_by_one[k] = json.loads((alice / "reports/metrics/smote.json").read_text())
+        run(["git", "checkout", "--", "."], cwd=alice)
+        dvc("checkout", cwd=alice)
+    one_by_one[5] = json.loads((alice / "reports/metrics/smote.json").read_text())  # main's own setting
+    assert queued == one_by_one
+
+    # Share one experiment through the git remote; a teammate pulls it.
+    name = next(line.split()[0] for line in dvc("exp", "list", "--name-only", cwd=alice).stdout.splitlines()
+                if line.strip())
+    dvc("exp", "push", "origin", name, cwd=alice)
+    bob = team["clone"]("bob-exp")
+    dvc("exp", "pull", "origin", name, cwd=bob)
+    assert name in dvc("exp", "list", "--name-only", cwd=bob).stdout
+
+
+def test_push_then_pull_in_a_second_clone_restores_everything_without_running(team, alice):
+    dvc("push", cwd=alice)
+    assert (team["root"] / "imbalance-lab-storage").is_dir()  # the default remote, beside the clones
+    bob = team["clone"]("bob")
+    dvc("pull", cwd=bob)
+    for output in ("data/raw.parquet", "data/split/train.parquet", "data/models/smote.json",
+                   "data/resampled/baseline.parquet"):
+        assert (bob / output).is_file(), output
+    assert "up to date" in dvc("status", cwd=bob).stdout
+    assert stages_run(dvc("repro", cwd=bob).stdout) == []
+    assert run(["git", "status", "--porcelain"], cwd=bob).stdout == ""
+
+
+def test_an_interrupted_repro_completes_on_rerun_with_the_same_results(team):
+    carol = team["clone"]("carol")
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+           "DVC_NO_ANALYTICS": "1", "PYTHONUNBUFFERED": "1"}
+    process = subprocess.Popen([sys.executable, "-m", "dvc", "repro"], cwd=carol, env=env, text=True,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    seen = []
+    for line in process.stdout:  # wait until a training stage is under way, then kill everything
+        seen.append(line)
+        if line.startswith("Running stage 'train@"):
+            time.sleep(1.0)
+            os.killpg(process.pid, signal.SIGKILL)
+            break
+    process.wait()
+    assert process.returncode != 0, "".join(seen)
+    assert "up to date" not in dvc("status", cwd=carol).stdout  # the run really was cut short
+
+    dvc("repro", cwd=carol)
+    assert results(carol) == results(team["seed"])
+    assert yaml.safe_load((carol / "dvc.lock").read_text()) == yaml.safe_load((team["seed"] / "dvc.lock").read_text())
+    assert run(["git", "status", "--porcelain"], cwd=carol).stdout == ""
