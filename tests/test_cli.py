@@ -139,3 +139,13 @@ def test_a_setting_the_sampler_rejects_names_strategy_setting_and_allowed_values
 ):
     edit_params(workdir, lambda p: p["strategies"][strategy].update({setting: value}))
     fails_with(capsys, ["resample", strategy], f"'strategies.{strategy}.{setting}'", allowed)
+
+
+def test_dvc_yaml_declares_every_file_the_stages_write():
+    """The per-strategy paths the command line writes are the ones dvc.yaml tracks."""
+    declared = (ROOT / "dvc.yaml").read_text()
+    for template in cli.STRATEGY_FILES.values():
+        assert template.format("${key}") in declared, template
+    for path in (cli.RAW, cli.TRAIN, cli.TEST, cli.SUMMARY_MD, cli.SUMMARY_JSON, cli.INDEX_HTML,
+                 cli.CV_SCORES_JSON, cli.CEILING_JSON):
+        assert path.as_posix() in declared, path

@@ -33,40 +33,23 @@ CV_SCORES_JSON = REPORTS / "cv_scores.json"
 CEILING_JSON = REPORTS / "ceiling.json"
 
 
-def resampled_path(strategy: str) -> Path:
-    return Path("data/resampled") / f"{strategy}.parquet"
+# Each strategy's files; dvc.yaml declares the same paths.
+STRATEGY_FILES = {
+    "resampled": "data/resampled/{}.parquet",
+    "resampled_info": "data/resampled/{}.json",
+    "model": "data/models/{}.json",
+    "coefficients": "reports/models/{}.json",
+    "cv": "reports/cv/{}.json",
+    "metrics": "reports/metrics/{}.json",
+    "boundary_png": "reports/plots/boundary/{}.png",
+    "resampled_png": "reports/plots/resampled/{}.png",
+    "pr": "reports/curves/pr/{}.json",
+    "roc": "reports/curves/roc/{}.json",
+}
 
 
-def resampled_info_path(strategy: str) -> Path:
-    return Path("data/resampled") / f"{strategy}.json"
-
-
-def model_path(strategy: str) -> Path:
-    return Path("data/models") / f"{strategy}.json"
-
-
-def coefficients_path(strategy: str) -> Path:
-    return Path("reports/models") / f"{strategy}.json"
-
-
-def cv_path(strategy: str) -> Path:
-    return Path("reports/cv") / f"{strategy}.json"
-
-
-def metrics_path(strategy: str) -> Path:
-    return Path("reports/metrics") / f"{strategy}.json"
-
-
-def boundary_png_path(strategy: str) -> Path:
-    return Path("reports/plots/boundary") / f"{strategy}.png"
-
-
-def resampled_png_path(strategy: str) -> Path:
-    return Path("reports/plots/resampled") / f"{strategy}.png"
-
-
-def curve_path(kind: str, strategy: str) -> Path:
-    return Path("reports/curves") / kind / f"{strategy}.json"
+def strategy_file(kind: str, strategy: str) -> Path:
+    return Path(STRATEGY_FILES[kind].format(strategy))
 
 
 # --- file I/O -----------------------------------------------------------------
@@ -175,8 +158,8 @@ def cmd_resample(args) -> None:
     kept = getattr(sampler, "kept_", None)
     if kept is not None:
         info["filter_kept"] = {str(label): count for label, count in kept.items()}
-    write_frame(resampled_path(strategy.name), frame)
-    write_json(resampled_info_path(strategy.name), info)
+    write_frame(strategy_file("resampled", strategy.name), frame)
+    write_json(strategy_file("resampled_info", strategy.name), info)
 
 
 def cmd_train(args) -> None:
@@ -207,9 +190,9 @@ def cmd_train(args) -> None:
             f"training fold ({cv.folds} folds; each holds about {(cv.folds - 1) / cv.folds:.0%} of the rows): {err}"
         ) from None
     folds_info = {"folds": cv.folds, "repeats": cv.repeats, "seed": cv.seed, "rows": len(y)}
-    write_json(model_path(strategy.name), model_to_dict(estimator, X.columns, converged), round_floats=False)
-    write_json(coefficients_path(strategy.name), {**coefficients(estimator, X), "converged": converged})
-    write_json(cv_path(strategy.name), {**folds_info, "scores": per_fold})
+    write_json(strategy_file("model", strategy.name), model_to_dict(estimator, X.columns, converged), round_floats=False)
+    write_json(strategy_file("coefficients", strategy.name), {**coefficients(estimator, X), "converged": converged})
+    write_json(strategy_file("cv", strategy.name), {**folds_info, "scores": per_fold})
 
 
 def cmd_evaluate(args) -> None:
@@ -221,13 +204,13 @@ def cmd_evaluate(args) -> None:
     params = P.load()
     strategy = P.strategy_settings(params, args.strategy)
     settings = P.evaluate_settings(params)
-    model = model_from_dict(read_json(model_path(strategy.name)))
+    model = model_from_dict(read_json(strategy_file("model", strategy.name)))
     threshold = settings.threshold if model.tuned_threshold is None else model.tuned_threshold
-    cv = read_json(cv_path(strategy.name))
-    info = read_json(resampled_info_path(strategy.name))
+    cv = read_json(strategy_file("cv", strategy.name))
+    info = read_json(strategy_file("resampled_info", strategy.name))
     X_train, y_train = features_and_target(read_frame(TRAIN))
     X_test, y_test = features_and_target(read_frame(TEST))
-    X_res, y_res = features_and_target(read_frame(resampled_path(strategy.name)))
+    X_res, y_res = features_and_target(read_frame(strategy_file("resampled", strategy.name)))
 
     test_score = model.predict_proba(X_test)[:, 1]
     train_score = model.predict_proba(X_train)[:, 1]
@@ -254,11 +237,11 @@ def cmd_evaluate(args) -> None:
     counts = " / ".join(f"{label}: {count}" for label, count in info["counts"].items())
     scatter = resampled_figure(X_res, y_res, title=f"{strategy.name}: training rows after resampling ({counts})")
 
-    write_json(metrics_path(strategy.name), result)
+    write_json(strategy_file("metrics", strategy.name), result)
     for kind, rows in test_curves.items():
-        write_json(curve_path(kind, strategy.name), rows)
-    write_png(boundary_png_path(strategy.name), boundary)
-    write_png(resampled_png_path(strategy.name), scatter)
+        write_json(strategy_file(kind, strategy.name), rows)
+    write_png(strategy_file("boundary_png", strategy.name), boundary)
+    write_png(strategy_file("resampled_png", strategy.name), scatter)
 
 
 def cmd_ceiling(args) -> None:
@@ -284,11 +267,11 @@ def cmd_compare(args) -> None:
     goals = P.goals(params, METRICS)
     board = P.leaderboard_settings(params, METRICS)
     settings = P.evaluate_settings(params)
-    metrics = {name: read_json(metrics_path(name)) for name in names}
-    cv = {name: read_json(cv_path(name)) for name in names}
-    explained = {name: read_json(coefficients_path(name)) for name in names}
-    models = {name: model_from_dict(read_json(model_path(name))) for name in names}
-    curves = {name: {kind: read_json(curve_path(kind, name)) for kind in ("pr", "roc")} for name in names}
+    metrics = {name: read_json(strategy_file("metrics", name)) for name in names}
+    cv = {name: read_json(strategy_file("cv", name)) for name in names}
+    explained = {name: read_json(strategy_file("coefficients", name)) for name in names}
+    models = {name: model_from_dict(read_json(strategy_file("model", name))) for name in names}
+    curves = {name: {kind: read_json(strategy_file(kind, name)) for kind in ("pr", "roc")} for name in names}
     ceilings = read_json(CEILING_JSON)
     X_train, y_train = features_and_target(read_frame(TRAIN))
 
