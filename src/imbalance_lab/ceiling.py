@@ -27,9 +27,6 @@ from .data import FEATURES, TARGET, generate_article_data
 from .metrics import compute_metrics
 from .params import DataSettings, Group
 
-DEFAULT_ROWS = 400_000
-DEFAULT_SEED = 0
-DEFAULT_DIRECTIONS = 360
 REFINE_DIRECTIONS = 41  # the finer grid around the best coarse angle: steps of 1/20 of a coarse step
 FIGURES = ("f1", "accuracy", "precision", "recall")
 
@@ -216,12 +213,7 @@ def logistic_reference(sample: pd.DataFrame) -> dict:
     }
 
 
-def ceilings(
-    settings: DataSettings,
-    rows: int = DEFAULT_ROWS,
-    seed: int = DEFAULT_SEED,
-    directions: int = DEFAULT_DIRECTIONS,
-) -> dict:
+def ceilings(settings: DataSettings, *, rows: int, seed: int, directions: int) -> dict:
     """All three ceilings on one fresh sample; JSON-ready and deterministic for given inputs."""
     sample = fresh_sample(settings, rows, seed)
     return {
