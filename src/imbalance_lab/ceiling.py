@@ -25,13 +25,13 @@ from sklearn.linear_model import LogisticRegression
 
 from .data import FEATURES, TARGET, generate_article_data
 from .metrics import compute_metrics
-from .params import DataSettings, Group
+from .params import ArticleSettings, Group
 
 REFINE_DIRECTIONS = 41  # the finer grid around the best coarse angle: steps of 1/20 of a coarse step
 FIGURES = ("f1", "accuracy", "precision", "recall")
 
 
-def fresh_sample(settings: DataSettings, rows: int, seed: int) -> pd.DataFrame:
+def fresh_sample(settings: ArticleSettings, rows: int, seed: int) -> pd.DataFrame:
     """About ``rows`` rows of the article's process, every group scaled by the same factor.
 
     Scaling each group keeps the group shares, hence the priors of :func:`bayes_posterior`.
@@ -74,7 +74,7 @@ def _group_density(group: Group, age: np.ndarray, balance: np.ndarray) -> np.nda
     return _uniform_density(age, group.age) * _uniform_density(balance, group.balance)
 
 
-def bayes_posterior(X: pd.DataFrame, settings: DataSettings) -> np.ndarray:
+def bayes_posterior(X: pd.DataFrame, settings: ArticleSettings) -> np.ndarray:
     """P(default | age, balance) under the generator, features treated as continuous.
 
     Priors are the group shares; each group's density is the product of its age and balance
@@ -128,7 +128,7 @@ def _figures(y: np.ndarray, score: np.ndarray, threshold: float) -> dict:
     return {name: metrics[name] for name in FIGURES}
 
 
-def bayes_ceiling(sample: pd.DataFrame, settings: DataSettings) -> dict:
+def bayes_ceiling(sample: pd.DataFrame, settings: ArticleSettings) -> dict:
     """The Bayes-optimal rule: posterior at or above the threshold that maximises F1."""
     y = sample[TARGET].to_numpy()
     posterior = bayes_posterior(sample, settings)
@@ -213,7 +213,7 @@ def logistic_reference(sample: pd.DataFrame) -> dict:
     }
 
 
-def ceilings(settings: DataSettings, *, rows: int, seed: int, directions: int) -> dict:
+def ceilings(settings: ArticleSettings, *, rows: int, seed: int, directions: int) -> dict:
     """All three ceilings on one fresh sample; JSON-ready and deterministic for given inputs."""
     sample = fresh_sample(settings, rows, seed)
     return {

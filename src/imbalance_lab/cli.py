@@ -124,7 +124,7 @@ def read_frame(path: Path):
 def cmd_generate(args) -> None:
     from .data import generate_article_data
 
-    settings = P.data_settings(P.load())
+    settings = P.article_settings(P.load())
     write_frame(RAW, generate_article_data(settings))
 
 
@@ -248,7 +248,7 @@ def cmd_ceiling(args) -> None:
     from .ceiling import ceilings
 
     params = P.load()
-    data, settings = P.data_settings(params), P.ceiling_settings(params)
+    data, settings = P.article_settings(params), P.ceiling_settings(params)
     write_json(CEILING_JSON, ceilings(data, rows=settings.rows, seed=settings.seed, directions=settings.directions))
 
 

