@@ -49,7 +49,7 @@ def article_params(params_yaml) -> dict:
 
 @pytest.fixture(scope="session")
 def article_frame(params_yaml):
-    return generate_article_data(P.data_settings(params_yaml))
+    return generate_article_data(P.article_settings(params_yaml))
 
 
 @pytest.fixture(scope="session")

@@ -25,7 +25,7 @@ from imbalance_lab.ceiling import (
     fresh_sample,
     pocket_age_density,
 )
-from imbalance_lab.params import DataSettings, Group
+from imbalance_lab.params import ArticleSettings, Group
 
 ROWS = 100_000  # the F1 figures vary by about 0.004 (one sd) between seeds at this size
 SEED = 1
@@ -33,7 +33,7 @@ DIRECTIONS = 360
 
 # The article's process, spelled out here so the hand derivations below hold whatever
 # params.yaml says; its group sizes are the priors.
-ARTICLE = DataSettings(
+ARTICLE = ArticleSettings(
     seed=42,
     pocket_defaulters=Group(rows=25, age=(12, 18), balance=(50000, 100000)),
     scattered_defaulters=Group(rows=10, age=(12, 100), balance=(0, 90000)),
@@ -43,7 +43,7 @@ POCKET, SCATTERED, PAYERS = 25 / 535, 10 / 535, 500 / 535
 
 
 @pytest.fixture(scope="module")
-def settings() -> DataSettings:
+def settings() -> ArticleSettings:
     return ARTICLE
 
 

@@ -81,7 +81,7 @@ def test_article_data_equals_independent_recipe(article_frame):
 
 def test_group_sizes_come_from_settings():
     """Other group sizes give other counts, in the article's order and draws."""
-    settings = P.DataSettings(
+    settings = P.ArticleSettings(
         seed=7,
         pocket_defaulters=P.Group(rows=3, age=(12, 18), balance=(50000, 100000)),
         scattered_defaulters=P.Group(rows=4, age=(12, 100), balance=(0, 90000)),
@@ -97,7 +97,7 @@ def test_group_sizes_come_from_settings():
 
 def test_ranges_come_from_settings():
     """Each group's draws stay inside the [low, high) ranges the settings give."""
-    settings = P.DataSettings(
+    settings = P.ArticleSettings(
         seed=1,
         pocket_defaulters=P.Group(rows=30, age=(20, 21), balance=(5, 6)),
         scattered_defaulters=P.Group(rows=30, age=(30, 32), balance=(100, 103)),
@@ -114,10 +114,10 @@ def test_ranges_come_from_settings():
 
 def test_same_seed_same_data_other_seed_other_data(article_params):
     """The seed alone decides the data: equal seeds repeat it, another seed changes it."""
-    settings = P.data_settings(article_params)
+    settings = P.article_settings(article_params)
     again = generate_article_data(settings)
     article_params["data"]["seed"] = 43
-    other = generate_article_data(P.data_settings(article_params))
+    other = generate_article_data(P.article_settings(article_params))
     pd.testing.assert_frame_equal(generate_article_data(settings), again)
     assert not np.array_equal(other[["age", "balance"]].to_numpy(), again[["age", "balance"]].to_numpy())
 

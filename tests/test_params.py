@@ -68,9 +68,9 @@ def test_section_through_a_non_mapping_names_the_key(article_params):
 # --- data -------------------------------------------------------------------------------
 
 
-def test_data_settings_of_the_article(article_params):
+def test_article_settings_of_the_article(article_params):
     """params.yaml's data section gives the article's groups and seed 42."""
-    settings = P.data_settings(article_params)
+    settings = P.article_settings(article_params)
     assert settings.seed == 42
     assert settings.pocket_defaulters == P.Group(rows=25, age=(12, 18), balance=(50000, 100000))
     assert settings.scattered_defaulters == P.Group(rows=10, age=(12, 100), balance=(0, 90000))
@@ -82,7 +82,7 @@ def test_data_rows_must_be_a_non_negative_whole_number(article_params, value):
     """Negative, text, boolean, fractional or empty row counts name data.payers.rows."""
     article_params["data"]["payers"]["rows"] = value
     with raises_naming("data.payers.rows"):
-        P.data_settings(article_params)
+        P.article_settings(article_params)
 
 
 @pytest.mark.parametrize("value", [[50, 50], [60, 50]])
@@ -90,7 +90,7 @@ def test_data_range_needs_low_below_high(article_params, value):
     """A range with low >= high names the range key."""
     article_params["data"]["pocket_defaulters"]["age"] = value
     with raises_naming("data.pocket_defaulters.age"):
-        P.data_settings(article_params)
+        P.article_settings(article_params)
 
 
 @pytest.mark.parametrize("value", [[1, 2, 3], 12, "12-18"])
@@ -98,35 +98,35 @@ def test_data_range_must_be_a_pair(article_params, value):
     """A range that is not a [low, high) pair names the range key."""
     article_params["data"]["payers"]["balance"] = value
     with raises_naming("data.payers.balance"):
-        P.data_settings(article_params)
+        P.article_settings(article_params)
 
 
 def test_data_range_low_must_not_be_negative(article_params):
     """A negative low end names the element key."""
     article_params["data"]["payers"]["balance"] = [-5, 10]
     with raises_naming("data.payers.balance[0]"):
-        P.data_settings(article_params)
+        P.article_settings(article_params)
 
 
 def test_data_unknown_key_is_named(article_params):
     """An unknown key directly under data is named data.<key>."""
     article_params["data"]["extra"] = 1
     with raises_naming("data.extra"):
-        P.data_settings(article_params)
+        P.article_settings(article_params)
 
 
 def test_data_group_unknown_key_is_named(article_params):
     """An unknown key inside a group is named data.<group>.<key>."""
     article_params["data"]["payers"]["colour"] = "blue"
     with raises_naming("data.payers.colour"):
-        P.data_settings(article_params)
+        P.article_settings(article_params)
 
 
 def test_data_missing_group_is_named(article_params):
     """A missing group names it."""
     del article_params["data"]["scattered_defaulters"]
     with raises_naming("data.scattered_defaulters"):
-        P.data_settings(article_params)
+        P.article_settings(article_params)
 
 
 @pytest.mark.parametrize("value", [-1, "42", 1.5])
@@ -134,7 +134,7 @@ def test_data_seed_must_be_a_non_negative_whole_number(article_params, value):
     """A bad seed names data.seed."""
     article_params["data"]["seed"] = value
     with raises_naming("data.seed"):
-        P.data_settings(article_params)
+        P.article_settings(article_params)
 
 
 def test_data_needs_two_rows_of_each_class(article_params):
@@ -142,7 +142,7 @@ def test_data_needs_two_rows_of_each_class(article_params):
     article_params["data"]["pocket_defaulters"]["rows"] = 1
     article_params["data"]["scattered_defaulters"]["rows"] = 0
     with pytest.raises(P.ConfigError, match=r"data\.pocket_defaulters\.rows"):
-        P.data_settings(article_params)
+        P.article_settings(article_params)
 
 
 # --- split --------------------------------------------------------------------------------
@@ -322,7 +322,7 @@ def test_settings_read_from_a_small_yaml_file(tmp_path):
         encoding="utf-8",
     )
     params = P.load(path)
-    assert P.data_settings(params).payers == P.Group(rows=4, age=(12, 100), balance=(0, 90000))
+    assert P.article_settings(params).payers == P.Group(rows=4, age=(12, 100), balance=(0, 90000))
     assert P.split_settings(params) == P.SplitSettings(test_size=0.25, seed=1)
 
 

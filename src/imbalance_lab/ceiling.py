@@ -1,6 +1,6 @@
-"""How far from the best possible: ceilings on a large fresh sample of the article's process.
+"""How far from the best possible: ceilings on a large fresh sample of the known process.
 
-The data come from a known generator (:func:`data.generate_article_data`), so the best any
+The article and synthetic sources come from known generators (:mod:`data`), so the best any
 classifier could do is computable. On a large fresh sample of the same process this module
 scores three rules, each with the threshold that maximises F1 on that sample:
 
@@ -23,19 +23,23 @@ from scipy.special import exp1, ndtr
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 
-from .data import FEATURES, TARGET, generate_article_data
+from .data import FEATURES, TARGET, generate_article_data, generate_synthetic_data, synthetic_groups
 from .metrics import compute_metrics
-from .params import ArticleSettings, Group
+from .params import ArticleSettings, SyntheticSettings
+
+Process = ArticleSettings | SyntheticSettings
 
 REFINE_DIRECTIONS = 41  # the finer grid around the best coarse angle: steps of 1/20 of a coarse step
 FIGURES = ("f1", "accuracy", "precision", "recall")
 
 
-def fresh_sample(settings: ArticleSettings, rows: int, seed: int) -> pd.DataFrame:
-    """About ``rows`` rows of the article's process, every group scaled by the same factor.
+def fresh_sample(settings: Process, rows: int, seed: int) -> pd.DataFrame:
+    """About ``rows`` rows of the process, every group scaled by the same factor.
 
     Scaling each group keeps the group shares, hence the priors of :func:`bayes_posterior`.
     """
+    if isinstance(settings, SyntheticSettings):
+        return generate_synthetic_data(replace(settings, rows=rows, seed=seed))
     groups = (settings.pocket_defaulters, settings.scattered_defaulters, settings.payers)
     factor = rows / sum(group.rows for group in groups)
     pocket, scattered, payers = (replace(group, rows=round(group.rows * factor)) for group in groups)
@@ -70,11 +74,19 @@ def _uniform_density(x: np.ndarray, value_range: tuple[int, int]) -> np.ndarray:
     return np.where((x >= low) & (x < high), 1.0 / (high - low), 0.0)
 
 
-def _group_density(group: Group, age: np.ndarray, balance: np.ndarray) -> np.ndarray:
-    return _uniform_density(age, group.age) * _uniform_density(balance, group.balance)
+def groups_of(settings: Process) -> list[tuple[int, int, tuple, tuple, bool]]:
+    """(rows, label, age range, balance range, stretched ages) of each group of the process."""
+    if isinstance(settings, SyntheticSettings):
+        return [group[1:] for group in synthetic_groups(settings)]
+    return [
+        (settings.pocket_defaulters.rows, 1, settings.pocket_defaulters.age, settings.pocket_defaulters.balance, True),
+        (settings.scattered_defaulters.rows, 1, settings.scattered_defaulters.age,
+         settings.scattered_defaulters.balance, False),
+        (settings.payers.rows, 0, settings.payers.age, settings.payers.balance, False),
+    ]
 
 
-def bayes_posterior(X: pd.DataFrame, settings: ArticleSettings) -> np.ndarray:
+def bayes_posterior(X: pd.DataFrame, settings: Process) -> np.ndarray:
     """P(default | age, balance) under the generator, features treated as continuous.
 
     Priors are the group shares; each group's density is the product of its age and balance
@@ -85,13 +97,13 @@ def bayes_posterior(X: pd.DataFrame, settings: ArticleSettings) -> np.ndarray:
     """
     age = X["age"].to_numpy(dtype=float)
     balance = X["balance"].to_numpy(dtype=float)
-    pocket, scattered, payers = settings.pocket_defaulters, settings.scattered_defaulters, settings.payers
-    total = pocket.rows + scattered.rows + payers.rows
-    defaulter = (
-        pocket.rows / total * pocket_age_density(age, pocket.age) * _uniform_density(balance, pocket.balance)
-        + scattered.rows / total * _group_density(scattered, age, balance)
-    )
-    payer = payers.rows / total * _group_density(payers, age, balance)
+    groups = groups_of(settings)
+    total = sum(rows for rows, *_ in groups)
+    density = {0: np.zeros(len(age)), 1: np.zeros(len(age))}
+    for rows, label, age_range, balance_range, stretched in groups:
+        age_density = pocket_age_density(age, age_range) if stretched else _uniform_density(age, age_range)
+        density[label] = density[label] + rows / total * age_density * _uniform_density(balance, balance_range)
+    defaulter, payer = density[1], density[0]
     evidence = defaulter + payer
     with np.errstate(invalid="ignore"):
         return np.where(evidence > 0, defaulter / evidence, np.nan)
@@ -128,7 +140,7 @@ def _figures(y: np.ndarray, score: np.ndarray, threshold: float) -> dict:
     return {name: metrics[name] for name in FIGURES}
 
 
-def bayes_ceiling(sample: pd.DataFrame, settings: ArticleSettings) -> dict:
+def bayes_ceiling(sample: pd.DataFrame, settings: Process) -> dict:
     """The Bayes-optimal rule: posterior at or above the threshold that maximises F1."""
     y = sample[TARGET].to_numpy()
     posterior = bayes_posterior(sample, settings)
@@ -213,7 +225,7 @@ def logistic_reference(sample: pd.DataFrame) -> dict:
     }
 
 
-def ceilings(settings: ArticleSettings, *, rows: int, seed: int, directions: int) -> dict:
+def ceilings(settings: Process, *, rows: int, seed: int, directions: int) -> dict:
     """All three ceilings on one fresh sample; JSON-ready and deterministic for given inputs."""
     sample = fresh_sample(settings, rows, seed)
     return {

@@ -23,6 +23,7 @@ for _variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 from . import params as P  # noqa: E402  (after the thread pins)
 
 RAW = Path("data/raw.parquet")
+DATA_JSON = Path("reports/data.json")
 TRAIN = Path("data/split/train.parquet")
 TEST = Path("data/split/test.parquet")
 REPORTS = Path("reports")
@@ -122,10 +123,36 @@ def read_frame(path: Path):
 
 
 def cmd_generate(args) -> None:
-    from .data import generate_article_data
+    from .data import describe, load_source, plot_features
 
-    settings = P.article_settings(P.load())
-    write_frame(RAW, generate_article_data(settings))
+    params = P.load()
+    settings = P.source_settings(params)
+    article = P.article_settings(params) if settings.source == "article" else None
+    synthetic = P.synthetic_settings(params) if settings.source == "synthetic" else None
+    frame, origin = load_source(settings, article, synthetic)
+    features, reason = plot_features(frame, settings.plot_features)
+    info = {**describe(frame, origin, settings.missing, features), "plot_features_reason": reason}
+    write_frame(RAW, frame)
+    write_json(DATA_JSON, info)
+
+
+def data_info() -> dict:
+    return read_json(DATA_JSON)
+
+
+def class_names(info: dict) -> dict[int, str]:
+    if info["source"] in ("article", "synthetic"):
+        return {0: "paid", 1: "defaulted"}
+    return {0: f"{info['target']} not {info['positive']}", 1: f"{info['target']} {info['positive']}"}
+
+
+def picture_note(info: dict, columns) -> str:
+    """What a two-feature picture leaves out, when the data have more features."""
+    features = info["plot_features"] or []
+    if len(columns) <= 2 or len(features) < 2:
+        return ""
+    return (f"\n{features[0]} and {features[1]}: {info['plot_features_reason']}; "
+            "other features at their median / most frequent value")
 
 
 def cmd_split(args) -> None:
@@ -140,15 +167,26 @@ def cmd_split(args) -> None:
 def cmd_resample(args) -> None:
     import pandas as pd
 
-    from .data import FEATURES, TARGET, class_counts, features_and_target
-    from .samplers import build_sampler, resample
+    from .data import class_counts, columns_of, features_and_target, target_name
+    from .model import build_pipeline
+    from .samplers import build_sampler, pipeline_samplers, resample, resample_prepared
 
-    strategy = P.strategy_settings(P.load(), args.strategy)
-    sampler = build_sampler(strategy)
-    X, y = features_and_target(read_frame(TRAIN))
-    X_res, y_res, notes = resample(X, y, sampler, f"strategies.{strategy.name}", scale=strategy.scale)
-    frame = pd.DataFrame(X_res, columns=list(FEATURES)).reset_index(drop=True)
-    frame[TARGET] = pd.Series(y_res).to_numpy()
+    params = P.load()
+    strategy = P.strategy_settings(params, args.strategy)
+    key = f"strategies.{strategy.name}"
+    train = read_frame(TRAIN)
+    X, y = features_and_target(train)
+    columns = columns_of(X, P.source_settings(params).missing)
+    if columns.needs_preparation:
+        pipeline = build_pipeline(strategy, {}, None, columns)
+        samplers = pipeline_samplers(pipeline)
+        sampler = samplers[0] if samplers else None
+        X_res, y_res, notes = resample_prepared(pipeline, X, y, key) if samplers else (X, y, [])
+    else:
+        sampler = build_sampler(strategy)
+        X_res, y_res, notes = resample(X, y, sampler, key, scale=strategy.scale)
+    frame = pd.DataFrame(X_res, columns=list(X.columns)).reset_index(drop=True)
+    frame[target_name(train)] = pd.Series(y_res).to_numpy()
     info = {
         "sampler": strategy.sampler,
         "counts_before": class_counts(y),
@@ -163,20 +201,20 @@ def cmd_resample(args) -> None:
 
 
 def cmd_train(args) -> None:
-    from .data import features_and_target
+    from .data import columns_of, features_and_target
     from .metrics import cross_validated_metrics
     from .model import build_pipeline, coefficients, fit_model, model_to_dict
-    from .samplers import check_class_sizes
+    from .samplers import check_class_sizes, pipeline_samplers
 
     params = P.load()
     strategy = P.strategy_settings(params, args.strategy)
     key = f"strategies.{strategy.name}"
     cv = P.cv_settings(params)
     fixed_threshold = P.evaluate_settings(params).threshold
-    estimator = build_pipeline(strategy, P.model_settings(params), P.tuning_settings(params))
     X, y = features_and_target(read_frame(TRAIN))
-    sampler = dict(getattr(estimator, "estimator", estimator).steps).get("sampler")
-    if sampler is not None:
+    columns = columns_of(X, P.source_settings(params).missing)
+    estimator = build_pipeline(strategy, P.model_settings(params), P.tuning_settings(params), columns)
+    for sampler in pipeline_samplers(estimator):
         check_class_sizes(sampler, y, key)
     try:
         converged = fit_model(estimator, X, y)
@@ -196,12 +234,13 @@ def cmd_train(args) -> None:
 
 
 def cmd_evaluate(args) -> None:
-    from .data import features_and_target
+    from .data import features_and_target, typical_values
     from .metrics import compute_metrics, curves, mean_and_sd
     from .model import model_from_dict
     from .plots import decision_boundary_figure, resampled_figure
 
     params = P.load()
+    data = data_info()
     strategy = P.strategy_settings(params, args.strategy)
     settings = P.evaluate_settings(params)
     model = model_from_dict(read_json(strategy_file("model", strategy.name)))
@@ -229,13 +268,16 @@ def cmd_evaluate(args) -> None:
         f"{strategy.name} ({strategy.sampler}), threshold {threshold:.3g}\n"
         f"test: accuracy {test['accuracy']:.3f}, F1 {test['f1']:.3f}   "
         f"article protocol (train): accuracy {train['accuracy']:.3f}, F1 {train['f1']:.3f}"
+        + picture_note(data, X_train.columns)
     )
+    features, names = data["plot_features"] or [], class_names(data)
     boundary = decision_boundary_figure(
-        model, X_train, y_train, threshold=threshold,
-        grid_resolution=settings.grid_resolution, title=title,
+        model, X_train, y_train, threshold=threshold, grid_resolution=settings.grid_resolution, title=title,
+        features=features, others=typical_values(X_train), class_names=names,
     )
     counts = " / ".join(f"{label}: {count}" for label, count in info["counts"].items())
-    scatter = resampled_figure(X_res, y_res, title=f"{strategy.name}: training rows after resampling ({counts})")
+    scatter = resampled_figure(X_res, y_res, title=f"{strategy.name}: training rows after resampling ({counts})",
+                               features=features, class_names=names)
 
     write_json(strategy_file("metrics", strategy.name), result)
     for kind, rows in test_curves.items():
@@ -245,17 +287,23 @@ def cmd_evaluate(args) -> None:
 
 
 def cmd_ceiling(args) -> None:
+    params = P.load()
+    source, settings = P.source_settings(params).source, P.ceiling_settings(params)
+    if source not in ("article", "synthetic"):
+        write_json(CEILING_JSON, {"available": False, "reason": f"data.source {source} has no known generating "
+                                  "process, so the best possible scores are unknown"})
+        return
     from .ceiling import ceilings
 
-    params = P.load()
-    data, settings = P.article_settings(params), P.ceiling_settings(params)
-    write_json(CEILING_JSON, ceilings(data, rows=settings.rows, seed=settings.seed, directions=settings.directions))
+    process = P.article_settings(params) if source == "article" else P.synthetic_settings(params)
+    result = ceilings(process, rows=settings.rows, seed=settings.seed, directions=settings.directions)
+    write_json(CEILING_JSON, {"available": True, **result})
 
 
 def cmd_compare(args) -> None:
     import numpy as np
 
-    from .data import FEATURES, features_and_target
+    from .data import features_and_target, typical_values
     from .metrics import METRICS
     from .model import boundary_at, model_from_dict
     from .plots import boundaries_grid_figure, curves_figure, cv_scores_figure
@@ -273,21 +321,31 @@ def cmd_compare(args) -> None:
     models = {name: model_from_dict(read_json(strategy_file("model", name))) for name in names}
     curves = {name: {kind: read_json(strategy_file(kind, name)) for kind in ("pr", "roc")} for name in names}
     ceilings = read_json(CEILING_JSON)
+    ceilings = {k: v for k, v in ceilings.items() if k != "available"} if ceilings.get("available") else None
+    data = data_info()
     X_train, y_train = features_and_target(read_frame(TRAIN))
+    others = typical_values(X_train)
 
     summary = build_summary(metrics, cv, goals, primary=board.primary, confidence=board.confidence,
                             baseline=board.baseline, ceilings=ceilings)
-    at_name, scan_name = FEATURES
-    at_values = [float(v) for v in np.round(np.quantile(X_train[at_name], [0.1, 0.5, 0.9]))]
-    scan_values = np.linspace(0, 2 * X_train[scan_name].max(), 2001)
-    boundary = {
-        "at_name": at_name, "at": at_values, "scan": scan_name,
-        "strategies": {
-            name: boundary_at(models[name], metrics[name]["threshold"], (at_name, at_values), (scan_name, scan_values))
-            for name in names
-        },
-    }
+    features = data["plot_features"] or []
+    boundary = None
+    if len(features) == 2:
+        at_name, scan_name = features
+        at_values = [float(v) for v in np.round(np.quantile(X_train[at_name].dropna(), [0.1, 0.5, 0.9]))]
+        low, high = X_train[scan_name].min(), X_train[scan_name].max()
+        span = high - low
+        scan_values = np.linspace(0 if low >= 0 else low - span, 2 * high if high > 0 else high + span, 2001)
+        boundary = {
+            "at_name": at_name, "at": at_values, "scan": scan_name,
+            "strategies": {
+                name: boundary_at(models[name], metrics[name]["threshold"], (at_name, at_values),
+                                  (scan_name, scan_values), others)
+                for name in names
+            },
+        }
     summary["boundary"] = boundary
+    summary["data"] = data
     first = metrics[names[0]]["test"]
     sections = build_sections(
         summary, samplers, explained, boundary,
@@ -298,12 +356,13 @@ def cmd_compare(args) -> None:
     ranked = [(name, e["cv"][primary]["mean"], e["cv"][primary]["sd"]) for name, e in summary["strategies"].items()
               if primary in e["cv"] and e["cv"][primary]["mean"] is not None]
     references = {CEILING_NAMES[k].split(" (")[0]: ceilings[k][primary] for k in ("bayes", "best_line")
-                  if primary in ceilings[k]}
+                  if ceilings and primary in ceilings[k]}
     figures = {
         "plots/boundaries.png": boundaries_grid_figure(
             [(f"{name}: test F1 {metrics[name]['test']['f1']:.3f}, acc. {metrics[name]['test']['accuracy']:.3f}",
               models[name], metrics[name]["threshold"]) for name in names],
-            X_train, y_train, grid_resolution=settings.grid_resolution),
+            X_train, y_train, grid_resolution=settings.grid_resolution, features=features, others=others,
+            class_names=class_names(data), note=picture_note(data, X_train.columns)),
         "plots/cv_scores.png": cv_scores_figure(ranked, metric=primary, references=references, goal=goals.get(primary)),
         "plots/curves.png": curves_figure(curves),
     }

@@ -278,6 +278,18 @@ def numeric_columns(X: pd.DataFrame) -> list[str]:
     return [name for name in X.columns if not isinstance(X[name].dtype, pd.CategoricalDtype)]
 
 
+def typical_values(X: pd.DataFrame) -> dict:
+    """Median of each numeric feature, most frequent label of each categorical one."""
+    values = {}
+    for name in X.columns:
+        if isinstance(X[name].dtype, pd.CategoricalDtype):
+            counts = X[name].value_counts(sort=False)
+            values[name] = str(counts.index[int(np.argmax(counts.to_numpy()))])
+        else:
+            values[name] = float(X[name].median())
+    return values
+
+
 def describe(frame: pd.DataFrame, origin: dict, missing: str, plot_features) -> dict:
     """What the data set holds, for reports/data.json and the summary."""
     X, y = features_and_target(frame)

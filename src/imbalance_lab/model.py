@@ -77,7 +77,7 @@ def build_encode(columns: Columns, basis):
     )
 
 
-def build_pipeline(strategy: StrategySettings, model_settings: Mapping[str, Any], tuning: TuningSettings,
+def build_pipeline(strategy: StrategySettings, model_settings: Mapping[str, Any], tuning: TuningSettings | None,
                    columns: Columns | None = None):
     """The strategy's unfitted estimator, every setting validated.
 
@@ -111,7 +111,7 @@ def build_pipeline(strategy: StrategySettings, model_settings: Mapping[str, Any]
         settings["class_weight"] = strategy.class_weight
     steps.append(("model", build_model(settings)))
     pipeline = Pipeline(steps)
-    if not strategy.tune_threshold:
+    if not strategy.tune_threshold or tuning is None:  # no tuning settings: the untuned pipeline
         return pipeline
     folds = StratifiedKFold(n_splits=tuning.folds, shuffle=True, random_state=tuning.seed)
     return TunedThresholdClassifierCV(pipeline, scoring=threshold_scorer(tuning.scoring), cv=folds)

@@ -1,4 +1,9 @@
-"""Figures: the article's decision-boundary picture, resampled scatter, side-by-side grid."""
+"""Figures: the article's decision-boundary picture, resampled scatter, side-by-side grid.
+
+Pictures are drawn over two numeric features. With more features the others are held
+at a typical value (median, or most frequent category), and scatters show at most
+``MAX_POINTS`` rows picked by a fixed seed, so a million-row data set draws quickly.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.colors import ListedColormap  # noqa: E402
+from sklearn.base import BaseEstimator, ClassifierMixin  # noqa: E402
 from sklearn.inspection import DecisionBoundaryDisplay  # noqa: E402
 
 CLASS_COLOURS = {0: "#1f77b4", 1: "#d62728"}
@@ -18,59 +24,124 @@ CLASS_NAMES = {0: "paid", 1: "defaulted"}
 REGION_COLOURS = ListedColormap(["#dbe9f6", "#f8d5d5"])
 # Fixed PNG metadata: no software version or date, so files are byte-stable.
 PNG_METADATA = {"Software": None}
+MAX_POINTS = 20_000
 
 
-def _scatter_classes(ax, X, y, size: float = 12) -> None:
-    x_name, y_name = X.columns[:2]
+class TwoFeatureView(ClassifierMixin, BaseEstimator):
+    """A fitted model seen as a function of two features, the others held at ``others``.
+
+    Lets sklearn's DecisionBoundaryDisplay draw a model that takes more than two features.
+    """
+
+    def __init__(self, model=None, features=(), others=None):
+        self.model = model
+        self.features = features
+        self.others = others
+
+    def fit(self, X, y=None):  # already fitted: the wrapped model is
+        return self
+
+    def __sklearn_is_fitted__(self) -> bool:
+        return True
+
+    @property
+    def classes_(self):
+        return self.model.classes_
+
+    def predict_proba(self, X):
+        import pandas as pd
+
+        X = pd.DataFrame(np.asarray(X), columns=list(self.features))
+        grid = X.assign(**{name: value for name, value in self.others.items() if name not in self.features})
+        return self.model.predict_proba(grid[list(self.model.feature_names_in_)])
+
+
+def shown_rows(n: int, max_points: int = MAX_POINTS) -> np.ndarray:
+    """Which of ``n`` rows a scatter draws: all, or ``max_points`` picked with a fixed seed."""
+    if n <= max_points:
+        return np.arange(n)
+    return np.sort(np.random.default_rng(0).choice(n, max_points, replace=False))
+
+
+def _no_picture(ax, features) -> None:
+    ax.text(0.5, 0.5, f"no picture: needs two numeric features (found {len(features)})",
+            ha="center", va="center", transform=ax.transAxes, fontsize=9)
+    ax.set_axis_off()
+
+
+def _scatter_classes(ax, X, y, features, size: float = 12, class_names=CLASS_NAMES) -> None:
+    x_name, y_name = features
+    y = np.asarray(y)
+    shown = shown_rows(len(y))
+    X, labels = X.iloc[shown], y[shown]
     for label in (0, 1):
-        rows = np.asarray(y) == label
+        rows = labels == label
         ax.scatter(
             X.loc[rows, x_name], X.loc[rows, y_name], s=size, c=CLASS_COLOURS[label],
-            label=f"{CLASS_NAMES[label]} ({int(rows.sum())})", edgecolors="white", linewidths=0.3,
+            label=f"{class_names[label]} ({int((y == label).sum())})", edgecolors="white", linewidths=0.3,
         )
     ax.set_xlabel(x_name)
     ax.set_ylabel(y_name)
 
 
-def draw_decision_boundary(ax, model, X, y, threshold: float, grid_resolution: int) -> None:
-    """Predicted region (default where probability >= threshold) under the points (X, y)."""
+def draw_decision_boundary(ax, model, X, y, threshold: float, grid_resolution: int, features=None,
+                           others=None, class_names=CLASS_NAMES) -> None:
+    """Predicted region (positive where probability >= threshold) under the points (X, y).
+
+    ``features``: the two columns to draw over (default: X's first two); ``others``: the
+    values the remaining columns are held at.
+    """
+    features = list(X.columns[:2]) if features is None else list(features)
+    if len(features) < 2:
+        return _no_picture(ax, features)
+    if list(X.columns) != features:
+        model = TwoFeatureView(model, tuple(features), others)
     DecisionBoundaryDisplay.from_estimator(
-        model, X, response_method="predict_proba", plot_method="contourf",
+        model, X[features], response_method="predict_proba", plot_method="contourf",
         levels=[0.0, threshold, 1.0], cmap=REGION_COLOURS, grid_resolution=grid_resolution, eps=1.0, ax=ax,
     )
-    _scatter_classes(ax, X, y)
+    _scatter_classes(ax, X, y, features, class_names=class_names)
 
 
-def decision_boundary_figure(model, X, y, *, threshold: float, grid_resolution: int, title: str):
+def decision_boundary_figure(model, X, y, *, threshold: float, grid_resolution: int, title: str, features=None,
+                             others=None, class_names=CLASS_NAMES):
     fig, ax = plt.subplots(figsize=(6.4, 4.8), dpi=100)
-    draw_decision_boundary(ax, model, X, y, threshold, grid_resolution)
+    draw_decision_boundary(ax, model, X, y, threshold, grid_resolution, features, others, class_names)
     ax.set_title(title, fontsize=9)
-    ax.legend(loc="upper right", fontsize=8)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(loc="upper right", fontsize=8)
     fig.tight_layout()
     return fig
 
 
-def resampled_figure(X, y, *, title: str):
+def resampled_figure(X, y, *, title: str, features=None, class_names=CLASS_NAMES):
     fig, ax = plt.subplots(figsize=(6.4, 4.8), dpi=100)
-    _scatter_classes(ax, X, y, size=8)
+    features = list(X.columns[:2]) if features is None else list(features)
+    if len(features) < 2:
+        _no_picture(ax, features)
+    else:
+        _scatter_classes(ax, X, y, features, size=8, class_names=class_names)
+        ax.legend(loc="upper right", fontsize=8)
     ax.set_title(title, fontsize=9)
-    ax.legend(loc="upper right", fontsize=8)
     fig.tight_layout()
     return fig
 
 
-def boundaries_grid_figure(panels, X, y, *, grid_resolution: int):
+def boundaries_grid_figure(panels, X, y, *, grid_resolution: int, features=None, others=None,
+                           class_names=CLASS_NAMES, note: str = ""):
     """All decision boundaries side by side; ``panels`` is a list of (title, model, threshold)."""
     columns = min(3, len(panels))
     rows = math.ceil(len(panels) / columns)
     fig, axes = plt.subplots(rows, columns, figsize=(4.6 * columns, 3.8 * rows), dpi=100, squeeze=False)
     for ax, (title, model, threshold) in zip(axes.flat, panels):
-        draw_decision_boundary(ax, model, X, y, threshold, grid_resolution)
+        draw_decision_boundary(ax, model, X, y, threshold, grid_resolution, features, others, class_names)
         ax.set_title(title, fontsize=9)
     for ax in axes.flat[len(panels):]:
         ax.set_visible(False)
-    axes.flat[0].legend(loc="upper right", fontsize=7)
-    fig.suptitle("Decision boundaries over the training rows (red region: predicted default)", fontsize=11)
+    if axes.flat[0].get_legend_handles_labels()[0]:
+        axes.flat[0].legend(loc="upper right", fontsize=7)
+    fig.suptitle(f"Decision boundaries over the training rows (red region: flagged as {class_names[1]}){note}",
+                 fontsize=11)
     fig.tight_layout()
     return fig
 

