@@ -40,13 +40,13 @@ def fails_with(capsys, argv, *fragments) -> str:
 
 
 def test_bad_params_exit_non_zero_without_traceback_or_output(workdir):
-    edit_params(workdir, lambda p: p["data"]["payers"].update(rows=-5))
+    edit_params(workdir, lambda p: p["data"]["article"]["payers"].update(rows=-5))
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
     result = subprocess.run(
         [sys.executable, "-m", "imbalance_lab", "generate"], cwd=workdir, env=env, capture_output=True, text=True
     )
     assert result.returncode == 2
-    assert "data.payers.rows" in result.stderr and "at least 0" in result.stderr
+    assert "data.article.payers.rows" in result.stderr and "at least 0" in result.stderr
     assert "Traceback" not in result.stderr
     assert not (workdir / "data").exists()
 

@@ -116,7 +116,7 @@ def test_same_seed_same_data_other_seed_other_data(article_params):
     """The seed alone decides the data: equal seeds repeat it, another seed changes it."""
     settings = P.article_settings(article_params)
     again = generate_article_data(settings)
-    article_params["data"]["seed"] = 43
+    article_params["data"]["article"]["seed"] = 43
     other = generate_article_data(P.article_settings(article_params))
     pd.testing.assert_frame_equal(generate_article_data(settings), again)
     assert not np.array_equal(other[["age", "balance"]].to_numpy(), again[["age", "balance"]].to_numpy())

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 from imblearn.over_sampling import SMOTE
 from imblearn.pipeline import Pipeline as ImbPipeline
+from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.dummy import DummyClassifier
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
@@ -31,6 +32,7 @@ from imbalance_lab.model import (
     build_model,
     build_pipeline,
     coefficients,
+    decode_state,
     fit_model,
     model_from_dict,
     model_to_dict,
@@ -553,9 +555,36 @@ def test_spline_coefficients_one_per_spline_column(kind, fitted, article_train_x
     assert [entry["coefficient"] for entry in basis.values()] == list(estimator.named_steps["model"].coef_[0])
 
 
-def test_dummy_classifier_cannot_be_saved(article_train_xy):
-    """A pipeline step the format does not know is refused, not silently dropped."""
+class Doubler(TransformerMixin, BaseEstimator):
+    """A step from outside scikit-learn: the format must refuse it."""
+
+    def fit(self, X, y=None):
+        return self
+
+    def transform(self, X):
+        return 2 * np.asarray(X, dtype=float)
+
+
+def test_step_from_outside_scikit_learn_cannot_be_saved(article_train_xy):
+    """A pipeline step of an unknown library is refused, not silently dropped or pickled."""
     X, y = article_train_xy
-    pipeline = ImbPipeline([("model", DummyClassifier())]).fit(X, y)
-    with pytest.raises(TypeError, match="DummyClassifier"):
+    pipeline = ImbPipeline([("double", Doubler()), ("model", DummyClassifier())]).fit(X, y)
+    with pytest.raises(TypeError, match="Doubler"):
         model_to_dict(pipeline, FEATURES, True)
+
+
+def test_other_scikit_learn_steps_round_trip_through_their_state(article_train_xy):
+    """A step without a dedicated format (here DummyClassifier) is stored as its state and predicts alike."""
+    X, y = article_train_xy
+    pipeline = ImbPipeline([("model", DummyClassifier(strategy="prior"))]).fit(X, y)
+    restored = model_from_dict(json.loads(json.dumps(model_to_dict(pipeline, FEATURES, True))))
+    np.testing.assert_array_equal(restored.predict_proba(X), pipeline.predict_proba(X))
+
+
+@pytest.mark.parametrize("name", ["os.system", "builtins.eval", "subprocess.Popen"])
+def test_loading_refuses_types_outside_scikit_learn_numpy_scipy(name):
+    """A tampered model file cannot make the loader build arbitrary objects."""
+    with pytest.raises(ValueError, match="refusing"):
+        decode_state({"__object__": name, "state": {"__map__": []}})
+    with pytest.raises(ValueError, match="refusing"):
+        decode_state({"__type__": name})

@@ -61,8 +61,8 @@ def test_section_missing_key_names_the_dotted_key_so_far(article_params):
 
 def test_section_through_a_non_mapping_names_the_key(article_params):
     """Walking past a leaf value is reported as a missing key, not a TypeError."""
-    with raises_naming("data.seed.more"):
-        P.section(article_params, "data.seed.more")
+    with raises_naming("data.source.more"):
+        P.section(article_params, "data.source.more")
 
 
 # --- data -------------------------------------------------------------------------------
@@ -80,68 +80,68 @@ def test_article_settings_of_the_article(article_params):
 @pytest.mark.parametrize("value", [-1, "ten", True, 2.5, None])
 def test_data_rows_must_be_a_non_negative_whole_number(article_params, value):
     """Negative, text, boolean, fractional or empty row counts name data.payers.rows."""
-    article_params["data"]["payers"]["rows"] = value
-    with raises_naming("data.payers.rows"):
+    article_params["data"]["article"]["payers"]["rows"] = value
+    with raises_naming("data.article.payers.rows"):
         P.article_settings(article_params)
 
 
 @pytest.mark.parametrize("value", [[50, 50], [60, 50]])
 def test_data_range_needs_low_below_high(article_params, value):
     """A range with low >= high names the range key."""
-    article_params["data"]["pocket_defaulters"]["age"] = value
-    with raises_naming("data.pocket_defaulters.age"):
+    article_params["data"]["article"]["pocket_defaulters"]["age"] = value
+    with raises_naming("data.article.pocket_defaulters.age"):
         P.article_settings(article_params)
 
 
 @pytest.mark.parametrize("value", [[1, 2, 3], 12, "12-18"])
 def test_data_range_must_be_a_pair(article_params, value):
     """A range that is not a [low, high) pair names the range key."""
-    article_params["data"]["payers"]["balance"] = value
-    with raises_naming("data.payers.balance"):
+    article_params["data"]["article"]["payers"]["balance"] = value
+    with raises_naming("data.article.payers.balance"):
         P.article_settings(article_params)
 
 
 def test_data_range_low_must_not_be_negative(article_params):
     """A negative low end names the element key."""
-    article_params["data"]["payers"]["balance"] = [-5, 10]
-    with raises_naming("data.payers.balance[0]"):
+    article_params["data"]["article"]["payers"]["balance"] = [-5, 10]
+    with raises_naming("data.article.payers.balance[0]"):
         P.article_settings(article_params)
 
 
 def test_data_unknown_key_is_named(article_params):
     """An unknown key directly under data is named data.<key>."""
-    article_params["data"]["extra"] = 1
-    with raises_naming("data.extra"):
+    article_params["data"]["article"]["extra"] = 1
+    with raises_naming("data.article.extra"):
         P.article_settings(article_params)
 
 
 def test_data_group_unknown_key_is_named(article_params):
     """An unknown key inside a group is named data.<group>.<key>."""
-    article_params["data"]["payers"]["colour"] = "blue"
-    with raises_naming("data.payers.colour"):
+    article_params["data"]["article"]["payers"]["colour"] = "blue"
+    with raises_naming("data.article.payers.colour"):
         P.article_settings(article_params)
 
 
 def test_data_missing_group_is_named(article_params):
     """A missing group names it."""
-    del article_params["data"]["scattered_defaulters"]
-    with raises_naming("data.scattered_defaulters"):
+    del article_params["data"]["article"]["scattered_defaulters"]
+    with raises_naming("data.article.scattered_defaulters"):
         P.article_settings(article_params)
 
 
 @pytest.mark.parametrize("value", [-1, "42", 1.5])
 def test_data_seed_must_be_a_non_negative_whole_number(article_params, value):
     """A bad seed names data.seed."""
-    article_params["data"]["seed"] = value
-    with raises_naming("data.seed"):
+    article_params["data"]["article"]["seed"] = value
+    with raises_naming("data.article.seed"):
         P.article_settings(article_params)
 
 
 def test_data_needs_two_rows_of_each_class(article_params):
     """Fewer than 2 defaulters in all is rejected, naming the row settings."""
-    article_params["data"]["pocket_defaulters"]["rows"] = 1
-    article_params["data"]["scattered_defaulters"]["rows"] = 0
-    with pytest.raises(P.ConfigError, match=r"data\.pocket_defaulters\.rows"):
+    article_params["data"]["article"]["pocket_defaulters"]["rows"] = 1
+    article_params["data"]["article"]["scattered_defaulters"]["rows"] = 0
+    with pytest.raises(P.ConfigError, match=r"data\.article\.pocket_defaulters\.rows"):
         P.article_settings(article_params)
 
 
@@ -314,10 +314,11 @@ def test_settings_read_from_a_small_yaml_file(tmp_path):
     path = tmp_path / "params.yaml"
     path.write_text(
         "data:\n"
-        "  seed: 3\n"
-        "  pocket_defaulters: {rows: 2, age: [12, 18], balance: [50000, 100000]}\n"
-        "  scattered_defaulters: {rows: 1, age: [12, 100], balance: [0, 90000]}\n"
-        "  payers: {rows: 4, age: [12, 100], balance: [0, 90000]}\n"
+        "  article:\n"
+        "    seed: 3\n"
+        "    pocket_defaulters: {rows: 2, age: [12, 18], balance: [50000, 100000]}\n"
+        "    scattered_defaulters: {rows: 1, age: [12, 100], balance: [0, 90000]}\n"
+        "    payers: {rows: 4, age: [12, 100], balance: [0, 90000]}\n"
         "split: {test_size: 0.25, seed: 1}\n",
         encoding="utf-8",
     )

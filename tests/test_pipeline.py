@@ -19,6 +19,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ("data/", "reports/", "dvc.lock")
+KEPT = ("data/input/",)  # tracked inputs under data/: the generate stage depends on the folder
 STRATEGIES = tuple(yaml.safe_load((ROOT / "params.yaml").read_text())["strategies"])
 ARTICLE_STRATEGIES = ("baseline", "smote", "enn", "smoteenn", "knn_smote")
 
@@ -50,7 +51,7 @@ def copy_project(target: Path) -> Path:
     """Copy the git-tracked files, leaving out the pipeline's results."""
     names = run(["git", "ls-files", "-z"], cwd=ROOT).stdout.split("\0")
     for name in filter(None, names):
-        if name.startswith(RESULTS):
+        if name.startswith(RESULTS) and not name.startswith(KEPT):
             continue
         (target / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(ROOT / name, target / name)

@@ -380,7 +380,7 @@ def test_markdown_has_every_table_and_image(sections):
 
 def test_markdown_leaderboard_in_rank_order_with_marks(sections):
     text = render_markdown(sections)
-    assert "Goals: accuracy ≥ 0.90 and F1 ≥ 0.40 on the default class." in text
+    assert "Goals: accuracy ≥ 0.90 and F1 ≥ 0.40 on the positive class." in text
     rows = [line for line in text.splitlines() if re.match(r"\| [1-4] \| `", line)]
     assert [re.match(r"\| \d \| `(\w+)`", row).group(1) for row in rows] == ["big", "close", "base", "worse"]
     big_row, close_row = rows[0], rows[1]
@@ -393,7 +393,7 @@ def test_markdown_leaderboard_in_rank_order_with_marks(sections):
 def test_markdown_test_table_keeps_params_order_and_shows_undefined_as_na(sections):
     """The held-out table follows params order, shows resampled counts and threshold, and 'n/a' for None."""
     text = render_markdown(sections)
-    assert "## Held-out test split (161 rows, 11 defaults)" in text
+    assert "## Held-out test split (161 rows, 11 positive)" in text
     rows = [line for line in text.splitlines() if re.match(r"\| `\w+` \| (none|SMOTE|RandomUnderSampler) \|", line)]
     assert [re.match(r"\| `(\w+)`", row).group(1) for row in rows] == list(SAMPLERS)
     assert "| `big` | none | 350 / 24 | 0.300 | 0.850 |" in text

@@ -174,9 +174,11 @@ def cmd_resample(args) -> None:
     params = P.load()
     strategy = P.strategy_settings(params, args.strategy)
     key = f"strategies.{strategy.name}"
+    missing = P.source_settings(params).missing
+    build_sampler(strategy)  # settings checked before any data is read
     train = read_frame(TRAIN)
     X, y = features_and_target(train)
-    columns = columns_of(X, P.source_settings(params).missing)
+    columns = columns_of(X, missing)
     if columns.needs_preparation:
         pipeline = build_pipeline(strategy, {}, None, columns)
         samplers = pipeline_samplers(pipeline)
@@ -201,6 +203,10 @@ def cmd_resample(args) -> None:
 
 
 def cmd_train(args) -> None:
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+
     from .data import columns_of, features_and_target
     from .metrics import cross_validated_metrics
     from .model import build_pipeline, coefficients, fit_model, model_to_dict
@@ -211,22 +217,31 @@ def cmd_train(args) -> None:
     key = f"strategies.{strategy.name}"
     cv = P.cv_settings(params)
     fixed_threshold = P.evaluate_settings(params).threshold
+    missing = P.source_settings(params).missing
+    estimator = build_pipeline(strategy, P.model_settings(params), P.tuning_settings(params))  # checks settings
     X, y = features_and_target(read_frame(TRAIN))
-    columns = columns_of(X, P.source_settings(params).missing)
-    estimator = build_pipeline(strategy, P.model_settings(params), P.tuning_settings(params), columns)
+    columns = columns_of(X, missing)
+    if columns.needs_preparation:
+        estimator = build_pipeline(strategy, P.model_settings(params), P.tuning_settings(params), columns)
     for sampler in pipeline_samplers(estimator):
         check_class_sizes(sampler, y, key)
     try:
         converged = fit_model(estimator, X, y)
-        per_fold = cross_validated_metrics(
-            estimator, X, y, folds=cv.folds, repeats=cv.repeats, seed=cv.seed, n_jobs=cv.n_jobs,
-            fixed_threshold=fixed_threshold,
-        )
+        with warnings.catch_warnings(record=True) as caught:  # one line below instead of one per fold
+            warnings.simplefilter("always", ConvergenceWarning)
+            per_fold = cross_validated_metrics(
+                estimator, X, y, folds=cv.folds, repeats=cv.repeats, seed=cv.seed, n_jobs=cv.n_jobs,
+                fixed_threshold=fixed_threshold,
+            )
     except ValueError as err:  # a sampler that cannot work on a (cross-validation) training fold
         raise P.ConfigError(
             f"params.yaml: '{key}' cannot be fitted on the training split or on a cross-validation "
             f"training fold ({cv.folds} folds; each holds about {(cv.folds - 1) / cv.folds:.0%} of the rows): {err}"
         ) from None
+    if not converged or any(issubclass(w.category, ConvergenceWarning) for w in caught):
+        print(f"imbalance-lab train {strategy.name}: note: the logistic regression stopped at model.max_iter "
+              "before converging (in the final fit or a fold); standardise the features (scale: true in the "
+              "strategy) or raise model.max_iter", file=sys.stderr)
     folds_info = {"folds": cv.folds, "repeats": cv.repeats, "seed": cv.seed, "rows": len(y)}
     write_json(strategy_file("model", strategy.name), model_to_dict(estimator, X.columns, converged), round_floats=False)
     write_json(strategy_file("coefficients", strategy.name), {**coefficients(estimator, X), "converged": converged})

