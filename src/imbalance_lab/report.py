@@ -194,6 +194,8 @@ def leaderboard_table(summary: Mapping) -> tuple[list[str], list[list[str]]]:
         f"leader ahead by [{summary['confidence']:.0%} CI]", "CV accuracy", "test F1", "test accuracy",
         "meets goals (CV / test / article)", f"gap to Bayes ({primary})", f"gap to best line ({primary})",
     ]
+    if not ceilings:  # no known process, no ceilings: leave the empty gap columns out
+        return header[:-2], [row[:-2] for row in rows]
     return header, rows
 
 

