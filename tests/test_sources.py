@@ -419,7 +419,7 @@ def test_smote_becomes_smotenc_on_the_category_positions(mixed):
     [sampler] = pipeline_samplers(pipeline_for(X, strategy("SMOTE", k_neighbors=3, random_state=1)))
     assert isinstance(sampler, SMOTENC)
     assert list(sampler.categorical_features) == [2]
-    assert (sampler.k_neighbors, sampler.random_state) == (3, 1)
+    assert (sampler.k_neighbors.n_neighbors, sampler.k_neighbors.algorithm, sampler.random_state) == (4, "brute", 1)
 
 
 def test_smote_on_categories_only_becomes_smoten():

@@ -168,24 +168,32 @@ def cmd_resample(args) -> None:
     import pandas as pd
 
     from .data import class_counts, columns_of, features_and_target, target_name
-    from .model import build_pipeline
-    from .samplers import build_sampler, pipeline_samplers, resample, resample_prepared
 
     params = P.load()
     strategy = P.strategy_settings(params, args.strategy)
     key = f"strategies.{strategy.name}"
-    missing = P.source_settings(params).missing
-    build_sampler(strategy)  # settings checked before any data is read
+    missing, neighbors = P.source_settings(params).missing, P.compute_settings(params).neighbors
+    no_sampler = strategy.sampler == "none" and not strategy.options  # needs no imbalanced-learn
+    if not no_sampler:
+        from .model import build_pipeline
+        from .samplers import (
+            build_sampler, neighbour_search, pipeline_samplers, resample, resample_prepared, with_neighbour_search,
+        )
+
+        build_sampler(strategy)  # settings checked before any data is read
     train = read_frame(TRAIN)
     X, y = features_and_target(train)
     columns = columns_of(X, missing)
-    if columns.needs_preparation:
-        pipeline = build_pipeline(strategy, {}, None, columns)
+    sampler = None
+    if no_sampler:
+        X_res, y_res, notes = X, y, []
+    elif columns.needs_preparation:
+        pipeline = build_pipeline(strategy, {}, None, columns, neighbors)
         samplers = pipeline_samplers(pipeline)
         sampler = samplers[0] if samplers else None
         X_res, y_res, notes = resample_prepared(pipeline, X, y, key) if samplers else (X, y, [])
     else:
-        sampler = build_sampler(strategy)
+        sampler = with_neighbour_search(build_sampler(strategy), neighbour_search(neighbors, X.shape[1]))
         X_res, y_res, notes = resample(X, y, sampler, key, scale=strategy.scale)
     frame = pd.DataFrame(X_res, columns=list(X.columns)).reset_index(drop=True)
     frame[target_name(train)] = pd.Series(y_res).to_numpy()
@@ -208,7 +216,7 @@ def cmd_train(args) -> None:
     from sklearn.exceptions import ConvergenceWarning
 
     from .data import columns_of, features_and_target
-    from .metrics import cross_validated_metrics
+    from .metrics import compute_backend, cross_validated_metrics
     from .model import build_pipeline, coefficients, fit_model, model_to_dict
     from .samplers import check_class_sizes, pipeline_samplers
 
@@ -217,22 +225,22 @@ def cmd_train(args) -> None:
     key = f"strategies.{strategy.name}"
     cv = P.cv_settings(params)
     fixed_threshold = P.evaluate_settings(params).threshold
-    missing = P.source_settings(params).missing
-    estimator = build_pipeline(strategy, P.model_settings(params), P.tuning_settings(params))  # checks settings
+    missing, compute = P.source_settings(params).missing, P.compute_settings(params)
+    model_settings, tuning = P.model_settings(params), P.tuning_settings(params)
+    build_pipeline(strategy, model_settings, tuning)  # settings checked before any data is read
     X, y = features_and_target(read_frame(TRAIN))
-    columns = columns_of(X, missing)
-    if columns.needs_preparation:
-        estimator = build_pipeline(strategy, P.model_settings(params), P.tuning_settings(params), columns)
+    estimator = build_pipeline(strategy, model_settings, tuning, columns_of(X, missing), compute.neighbors)
     for sampler in pipeline_samplers(estimator):
         check_class_sizes(sampler, y, key)
     try:
         converged = fit_model(estimator, X, y)
         with warnings.catch_warnings(record=True) as caught:  # one line below instead of one per fold
             warnings.simplefilter("always", ConvergenceWarning)
-            per_fold = cross_validated_metrics(
-                estimator, X, y, folds=cv.folds, repeats=cv.repeats, seed=cv.seed, n_jobs=cv.n_jobs,
-                fixed_threshold=fixed_threshold,
-            )
+            with compute_backend(compute.backend, compute.scheduler) as jobs:
+                per_fold = cross_validated_metrics(
+                    estimator, X, y, folds=cv.folds, repeats=cv.repeats, seed=cv.seed,
+                    n_jobs=cv.n_jobs if jobs is None else jobs, fixed_threshold=fixed_threshold,
+                )
     except ValueError as err:  # a sampler that cannot work on a (cross-validation) training fold
         raise P.ConfigError(
             f"params.yaml: '{key}' cannot be fitted on the training split or on a cross-validation "
@@ -439,6 +447,27 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def process_seconds() -> float:
+    """Wall time since this process started (interpreter start-up and imports included); Linux."""
+    import time
+
+    ticks = os.sysconf("SC_CLK_TCK")
+    started = int(Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()[19]) / ticks
+    boot = next(int(line.split()[1]) for line in Path("/proc/stat").read_text().splitlines() if line.startswith("btime"))
+    return time.time() - boot - started
+
+
+def record_profile(args, path: str) -> None:
+    """Append this stage's wall time and peak memory to ``path`` (one JSON line; for bench/)."""
+    import resource
+
+    peak = max(resource.getrusage(who).ru_maxrss for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
+    stage = args.command + (f"@{args.strategy}" if getattr(args, "strategy", None) else "")
+    line = {"stage": stage, "seconds": round(process_seconds(), 3), "peak_mb": round(peak / 1024, 1)}
+    with open(path, "a", encoding="utf-8") as log:
+        log.write(json.dumps(line) + "\n")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -446,4 +475,6 @@ def main(argv: list[str] | None = None) -> int:
     except P.PipelineError as err:
         print(f"imbalance-lab {args.command}: error: {err}", file=sys.stderr)
         return 2
+    if os.environ.get("IMBALANCE_LAB_PROFILE"):
+        record_profile(args, os.environ["IMBALANCE_LAB_PROFILE"])
     return 0

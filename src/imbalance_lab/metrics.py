@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import math
+from contextlib import contextmanager
 
 import numpy as np
 from sklearn import metrics as skm
+
+from .params import ConfigError
 
 METRICS = (
     "accuracy",
@@ -148,6 +151,47 @@ def cross_validated_metrics(estimator, X, y, *, folds: int, repeats: int, seed: 
         scoring=partial(_fold_scores, fixed_threshold=fixed_threshold),
     )
     return {key[len("test_"):]: values.tolist() for key, values in result.items() if key.startswith("test_")}
+
+
+@contextmanager
+def compute_backend(backend: str = "local", scheduler: str | None = None):
+    """Run joblib work inside the block locally, or on a Dask cluster (``backend="dask"``).
+
+    With a ``scheduler`` address the work goes to that running cluster; without one a
+    LocalCluster of one single-threaded worker process per core is started for the block.
+    Yields the number of joblib jobs to ask for: None (the caller's choice) locally, -1
+    (every worker) on Dask.
+    """
+    if backend == "local":
+        yield None
+        return
+    try:
+        import joblib
+        from dask.distributed import Client, LocalCluster
+    except ImportError:
+        raise ConfigError(
+            "params.yaml: 'compute.backend' is dask, but dask.distributed is not installed; install it with "
+            "pip install -c requirements.lock -e '.[dask]'"
+        ) from None
+    cluster = None
+    try:
+        if scheduler:
+            client = Client(scheduler, timeout="5s")
+        else:
+            cluster = LocalCluster(threads_per_worker=1, processes=True, dashboard_address=":0")
+            client = Client(cluster)
+    except OSError as err:
+        raise ConfigError(
+            f"params.yaml: 'compute.scheduler' is {scheduler!r}, but no Dask scheduler answers there ({err}); "
+            "start the cluster or fix the address"
+        ) from None
+    try:
+        with joblib.parallel_backend("dask"):
+            yield -1
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
 
 
 def mean_and_sd(per_fold: dict[str, list]) -> dict[str, dict]:

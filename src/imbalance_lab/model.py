@@ -78,20 +78,25 @@ def build_encode(columns: Columns, basis):
 
 
 def build_pipeline(strategy: StrategySettings, model_settings: Mapping[str, Any], tuning: TuningSettings | None,
-                   columns: Columns | None = None):
+                   columns: Columns | None = None, neighbors: str = "auto"):
     """The strategy's unfitted estimator, every setting validated.
 
     ``columns`` describes the data; without categorical columns or gaps to impute the
     pipeline is the article's short one, otherwise the longer one of the module docstring.
+    ``neighbors`` is the samplers' neighbour search (compute.neighbors); ``auto`` picks one
+    by the number of columns.
     """
     from imblearn.pipeline import Pipeline
     from sklearn.model_selection import StratifiedKFold, TunedThresholdClassifierCV
 
     from .metrics import threshold_scorer
-    from .samplers import build_sampler, split_for_categories
+    from .samplers import build_sampler, neighbour_search, split_for_categories, with_neighbour_search
 
     steps = []
     sampler = build_sampler(strategy)
+    if columns is not None:
+        width = len(columns.numeric) + sum(1 for _ in columns.categorical)
+        sampler = with_neighbour_search(sampler, neighbour_search(neighbors, width))
     if columns is None or not columns.needs_preparation:
         if strategy.scale:
             steps.append(("scale", StandardScaler()))

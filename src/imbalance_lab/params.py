@@ -126,6 +126,19 @@ class CVSettings:
     n_jobs: int
 
 
+BACKENDS = ("local", "dask")
+NEIGHBOUR_SEARCHES = ("auto", "kd_tree", "ball_tree", "brute")
+
+
+@dataclass(frozen=True)
+class ComputeSettings:
+    """Where cross-validation runs, and how the samplers search for neighbours."""
+
+    backend: str = "local"
+    scheduler: str | None = None
+    neighbors: str = "auto"
+
+
 @dataclass(frozen=True)
 class TuningSettings:
     scoring: str
@@ -392,6 +405,25 @@ def cv_settings(params: Mapping) -> CVSettings:
         seed=_integer(section(params, "cv.seed"), "cv.seed", minimum=0),
         n_jobs=int(n_jobs),
     )
+
+
+def compute_settings(params: Mapping) -> ComputeSettings:
+    _mapping(section(params, "compute"), "compute", {"backend", "scheduler", "neighbors"})
+    backend = section(params, "compute.backend")
+    if backend not in BACKENDS:
+        raise ConfigError(f"params.yaml: 'compute.backend' must be one of {', '.join(BACKENDS)}, got {backend!r}")
+    scheduler = section(params, "compute.scheduler")
+    if scheduler is not None and not (isinstance(scheduler, str) and scheduler):
+        raise ConfigError(
+            f"params.yaml: 'compute.scheduler' must be a Dask scheduler address such as tcp://host:8786, or null "
+            f"(a local cluster), got {scheduler!r}"
+        )
+    neighbors = section(params, "compute.neighbors")
+    if neighbors not in NEIGHBOUR_SEARCHES:
+        raise ConfigError(
+            f"params.yaml: 'compute.neighbors' must be one of {', '.join(NEIGHBOUR_SEARCHES)}, got {neighbors!r}"
+        )
+    return ComputeSettings(backend=backend, scheduler=scheduler, neighbors=neighbors)
 
 
 def tuning_settings(params: Mapping) -> TuningSettings:

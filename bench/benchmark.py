@@ -1,0 +1,250 @@
+"""Benchmark: the DVC pipeline at 500 to 10 million rows, against one plain Python process.
+
+    python bench/benchmark.py                         # article data + 500, 100k, 1M, 10M rows
+    python bench/benchmark.py --sizes 500 100000      # some sizes only
+    python bench/benchmark.py --no-article --sizes 1000000 --out /tmp/bench.json
+
+For each size of the synthetic source (the five article strategies, the CV repeats below)
+it copies the project into a temporary git repository and measures:
+
+* ``cold``: ``dvc repro`` from nothing, with each stage's wall time and peak memory (the
+  stages record them when IMBALANCE_LAB_PROFILE is set);
+* ``noop``: a second ``dvc repro`` (nothing to do);
+* ``one_strategy``: ``dvc repro`` after ``strategies.smote.k_neighbors`` 5 -> 4;
+* ``identical``: ``dvc repro --force`` from nothing again gives byte-identical outputs;
+* ``plain``: the same work (every stage's function, same settings) in one plain Python
+  process: no DVC, one interpreter, imports paid once; and ``fit_and_score``: the five
+  strategies only fitted on the training split and scored on the test split.
+
+It prints a table and writes JSON (default bench/results.json) with each target met or
+not. Figures depend on the machine: compare runs on the same machine only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+SIZES = (500, 100_000, 1_000_000, 10_000_000)
+STRATEGIES = ("baseline", "smote", "enn", "smoteenn", "knn_smote")
+CV_REPEATS = {500: 10, 100_000: 10, 1_000_000: 2, 10_000_000: 1}  # 5 folds each; fewer repeats at scale
+TARGETS = {"noop_seconds": 1.0, "article_one_strategy_seconds": 6.0, "ratio_1m": 2.0, "ratio_10m": 1.3,
+           "peak_gb_10m": 8.0}
+
+
+def env() -> dict:
+    return {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+            "DVC_NO_ANALYTICS": "1", "GIT_AUTHOR_NAME": "bench", "GIT_AUTHOR_EMAIL": "bench@example.invalid",
+            "GIT_COMMITTER_NAME": "bench", "GIT_COMMITTER_EMAIL": "bench@example.invalid"}
+
+
+def run(args, cwd: Path, extra_env: dict | None = None) -> float:
+    """Run a command; its wall time in seconds. A failure stops the benchmark with its output."""
+    started = time.perf_counter()
+    result = subprocess.run(args, cwd=cwd, env={**env(), **(extra_env or {})}, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise SystemExit(f"{' '.join(map(str, args))} failed in {cwd}:\n{result.stdout}\n{result.stderr}")
+    return time.perf_counter() - started
+
+
+def dvc(*args, cwd: Path, profile: Path | None = None) -> float:
+    return run([sys.executable, "-m", "dvc", *args], cwd, {"IMBALANCE_LAB_PROFILE": str(profile)} if profile else None)
+
+
+def copy_project(target: Path) -> Path:
+    """The git-tracked sources without results, committed in a new git repository."""
+    names = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    for name in filter(None, names.split("\0")):
+        if name.startswith(("data/", "reports/", "dvc.lock", "bench/")) and not name.startswith("data/input/"):
+            continue
+        (target / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / name, target / name)
+    run(["git", "init", "-q"], target)
+    run(["git", "add", "-A"], target)
+    run(["git", "commit", "-qm", "project"], target)
+    return target
+
+
+def configure(project: Path, rows: int | None) -> None:
+    """Synthetic data of ``rows`` rows (None: the article data, all strategies, as shipped)."""
+    if rows is None:
+        return
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    params["data"]["source"] = "synthetic"
+    params["data"]["synthetic"]["rows"] = rows
+    params["strategies"] = {name: params["strategies"][name] for name in STRATEGIES}
+    params["cv"]["repeats"] = CV_REPEATS.get(rows, 1)
+    (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    pipeline = yaml.safe_load((project / "dvc.yaml").read_text())
+    for plot in pipeline["plots"]:
+        definition = next(iter(plot.values()))
+        definition["y"] = {path: field for path, field in definition["y"].items() if Path(path).stem in STRATEGIES}
+    (project / "dvc.yaml").write_text(yaml.safe_dump(pipeline, sort_keys=False))
+    run(["git", "commit", "-qam", f"{rows} rows"], project)
+
+
+def outputs_digest(project: Path) -> dict[str, str]:
+    """sha256 of every output: reports/ files, and the out hashes recorded in dvc.lock."""
+    digest = {str(p.relative_to(project)): hashlib.sha256(p.read_bytes()).hexdigest()
+              for p in sorted((project / "reports").rglob("*")) if p.is_file()}
+    lock = yaml.safe_load((project / "dvc.lock").read_text())
+    for name, stage in lock["stages"].items():
+        for out in stage.get("outs", []):
+            digest[f"dvc.lock:{name}:{out['path']}"] = out.get("md5", "")
+    return digest
+
+
+def profile_lines(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+def set_k_neighbors(project: Path, value: int) -> None:
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    params["strategies"]["smote"]["k_neighbors"] = value
+    (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+
+
+PLAIN = """
+import json, os, resource, sys, time
+started = time.perf_counter()
+from imbalance_lab import cli
+from imbalance_lab import params as P
+params = P.load()
+stages = [["generate"], ["split"]]
+for name in P.strategy_names(params):
+    stages += [["resample", name], ["train", name], ["evaluate", name]]
+stages += [["ceiling"], ["compare"]]
+for argv in stages:
+    if cli.main(argv) != 0:
+        sys.exit(f"stage {argv} failed")
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps({"seconds": time.perf_counter() - started, "peak_mb": peak}))
+"""
+
+FIT_AND_SCORE = """
+import json, resource, time
+started = time.perf_counter()
+import os
+os.environ.setdefault("OMP_NUM_THREADS", "1"); os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+from imbalance_lab import params as P
+from imbalance_lab.data import columns_of, features_and_target, load_source, split
+from imbalance_lab.metrics import compute_metrics
+from imbalance_lab.model import build_pipeline, fit_model
+params = P.load()
+source = P.source_settings(params)
+frame, _ = load_source(source, P.article_settings(params) if source.source == "article" else None,
+                       P.synthetic_settings(params) if source.source == "synthetic" else None)
+train, test = split(frame, P.split_settings(params))
+X, y = features_and_target(train)
+X_test, y_test = features_and_target(test)
+for name in P.strategy_names(params):
+    model = build_pipeline(P.strategy_settings(params, name), P.model_settings(params), None, columns_of(X))
+    fit_model(model, X, y)
+    compute_metrics(y_test, model.predict_proba(X_test)[:, 1], 0.5)
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps({"seconds": time.perf_counter() - started, "peak_mb": peak}))
+"""
+
+
+def plain(project: Path, script: str) -> dict:
+    """Run ``script`` in one fresh Python process inside ``project``; its own figures."""
+    started = time.perf_counter()
+    result = subprocess.run([sys.executable, "-c", script], cwd=project, env=env(), capture_output=True, text=True)
+    if result.returncode != 0:
+        raise SystemExit(f"plain run failed in {project}:\n{result.stderr}")
+    figures = json.loads(result.stdout.strip().splitlines()[-1])
+    return {"seconds": round(time.perf_counter() - started, 2), "peak_mb": round(figures["peak_mb"], 1)}
+
+
+def measure(rows: int | None, workdir: Path) -> dict:
+    label = "article" if rows is None else str(rows)
+    print(f"--- {label}", flush=True)
+    project = copy_project(workdir / f"pipeline-{label}")
+    configure(project, rows)
+    profile = workdir / f"profile-{label}.jsonl"
+    result: dict = {"rows": rows or 535, "strategies": len(yaml.safe_load((project / "params.yaml").read_text())["strategies"])}
+    result["cv_repeats"] = yaml.safe_load((project / "params.yaml").read_text())["cv"]["repeats"]
+    result["cold_seconds"] = round(dvc("repro", cwd=project, profile=profile), 2)
+    stages = profile_lines(profile)
+    result["stages"] = {line["stage"]: {"seconds": line["seconds"], "peak_mb": line["peak_mb"]} for line in stages}
+    result["stage_seconds_sum"] = round(sum(line["seconds"] for line in stages), 2)
+    result["peak_mb"] = max(line["peak_mb"] for line in stages)
+    run(["git", "add", "-A"], project)
+    run(["git", "commit", "-qm", "results"], project)
+    first = outputs_digest(project)
+    result["noop_seconds"] = round(min(dvc("repro", cwd=project) for _ in range(3)), 2)
+    set_k_neighbors(project, 4)
+    result["one_strategy_seconds"] = round(dvc("repro", cwd=project), 2)
+    set_k_neighbors(project, 5)
+    dvc("repro", cwd=project)  # back to the committed settings (restored from the run-cache)
+    if rows is not None:
+        dvc("repro", "--force", cwd=project)  # every stage again, from the data up
+        result["identical"] = outputs_digest(project) == first
+        plain_project = copy_project(workdir / f"plain-{label}")
+        configure(plain_project, rows)
+        result["plain"] = plain(plain_project, PLAIN)
+        result["ratio"] = round(result["cold_seconds"] / result["plain"]["seconds"], 2)
+        result["fit_and_score"] = plain(plain_project, FIT_AND_SCORE)
+    print(json.dumps({k: v for k, v in result.items() if k != "stages"}), flush=True)
+    return result
+
+
+def verdicts(results: dict) -> dict:
+    """Each target: the figure, the target, met or not."""
+    checks = {}
+    sizes = results["sizes"]
+    if "article" in results:
+        article = results["article"]
+        checks["noop_repro_under_1s"] = {"value": article["noop_seconds"], "target": TARGETS["noop_seconds"],
+                                         "met": article["noop_seconds"] < TARGETS["noop_seconds"]}
+        checks["article_one_strategy_under_6s"] = {
+            "value": article["one_strategy_seconds"], "target": TARGETS["article_one_strategy_seconds"],
+            "met": article["one_strategy_seconds"] < TARGETS["article_one_strategy_seconds"]}
+    for rows, key, target in ((1_000_000, "ratio_1m", "ratio_1m"), (10_000_000, "ratio_10m", "ratio_10m")):
+        if str(rows) in sizes:
+            value = sizes[str(rows)]["ratio"]
+            checks[f"pipeline_within_{TARGETS[target]}x_plain_at_{rows}"] = {
+                "value": value, "target": TARGETS[target], "met": value <= TARGETS[target]}
+    if "10000000" in sizes:
+        peak = sizes["10000000"]["peak_mb"] / 1024
+        checks["peak_memory_10m_under_8gb"] = {"value": round(peak, 2), "target": TARGETS["peak_gb_10m"],
+                                               "met": peak < TARGETS["peak_gb_10m"]}
+    for rows, entry in sizes.items():
+        checks[f"byte_identical_at_{rows}"] = {"value": entry["identical"], "target": True, "met": entry["identical"]}
+    return checks
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="*", default=list(SIZES), help="synthetic row counts")
+    parser.add_argument("--no-article", action="store_true", help="skip the article-data measurements")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results.json")
+    options = parser.parse_args()
+    results: dict = {"machine": {"cores": os.cpu_count(), "python": sys.version.split()[0]}, "sizes": {}}
+    with tempfile.TemporaryDirectory(prefix="imbalance-bench-") as folder:
+        if not options.no_article:
+            results["article"] = measure(None, Path(folder))
+        for rows in options.sizes:
+            results["sizes"][str(rows)] = measure(rows, Path(folder))
+    results["targets"] = verdicts(results)
+    options.out.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
+    print(f"\n{'target':45} {'value':>10} {'target':>8}  met")
+    for name, check in results["targets"].items():
+        print(f"{name:45} {check['value']!s:>10} {check['target']!s:>8}  {'yes' if check['met'] else 'NO'}")
+    print(f"\nwritten: {options.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
