@@ -35,10 +35,21 @@ from pathlib import Path
 
 import yaml
 
+for _variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):  # as the stages do
+    os.environ.setdefault(_variable, "1")
+
 ROOT = Path(__file__).resolve().parents[1]
 SIZES = (500, 100_000, 1_000_000, 10_000_000)
 STRATEGIES = ("baseline", "smote", "enn", "smoteenn", "knn_smote")
-CV_REPEATS = {500: 10, 100_000: 10, 1_000_000: 2, 10_000_000: 1}  # 5 folds each; fewer repeats at scale
+CV_REPEATS = {500: 10, 100_000: 2, 1_000_000: 1, 10_000_000: 1}  # 5 folds each; fewer repeats at scale
+# What a stage pays before its own work: interpreter start-up plus the imports of its kind.
+IMPORTS = {
+    "dvc": "import dvc.repo",
+    "generate/split": "import imbalance_lab.cli, imbalance_lab.data, sklearn.model_selection",
+    "resample/train": "import imbalance_lab.cli, imbalance_lab.samplers, imbalance_lab.model, imbalance_lab.metrics",
+    "evaluate/compare": "import imbalance_lab.cli, imbalance_lab.model, imbalance_lab.metrics, imbalance_lab.plots, "
+                        "imbalance_lab.report",
+}
 TARGETS = {"noop_seconds": 1.0, "article_one_strategy_seconds": 6.0, "ratio_1m": 2.0, "ratio_10m": 1.3,
            "peak_gb_10m": 8.0}
 
@@ -185,7 +196,9 @@ def measure(rows: int | None, workdir: Path) -> dict:
     first = outputs_digest(project)
     result["noop_seconds"] = round(min(dvc("repro", cwd=project) for _ in range(3)), 2)
     set_k_neighbors(project, 4)
-    result["one_strategy_seconds"] = round(dvc("repro", cwd=project), 2)
+    changed = workdir / f"profile-{label}-change.jsonl"
+    result["one_strategy_seconds"] = round(dvc("repro", cwd=project, profile=changed), 2)
+    result["one_strategy_stages"] = {line["stage"]: line["seconds"] for line in profile_lines(changed)}
     set_k_neighbors(project, 5)
     dvc("repro", cwd=project)  # back to the committed settings (restored from the run-cache)
     if rows is not None:
@@ -200,26 +213,79 @@ def measure(rows: int | None, workdir: Path) -> dict:
     return result
 
 
+NEIGHBOUR_SHAPES = ((100_000, 2), (20_000, 8), (20_000, 20))
+
+
+def neighbour_searches() -> list[dict]:
+    """Seconds of a 4-neighbour self-query (as ENN makes) per search, on uniform data of each shape."""
+    import numpy as np
+    from sklearn.neighbors import NearestNeighbors
+
+    rng = np.random.default_rng(0)
+    rows = []
+    for count, width in NEIGHBOUR_SHAPES:
+        X = rng.random((count, width))
+        entry = {"rows": count, "features": width}
+        for algorithm in ("kd_tree", "ball_tree", "brute"):
+            started = time.perf_counter()
+            NearestNeighbors(n_neighbors=4, algorithm=algorithm).fit(X).kneighbors(X)
+            entry[algorithm] = round(time.perf_counter() - started, 2)
+        print(json.dumps(entry), flush=True)
+        rows.append(entry)
+    return rows
+
+
+def start_up_seconds() -> dict:
+    """Interpreter start-up plus imports per kind of stage (best of three): the floor of a stage."""
+    floors = {}
+    for kind, statement in IMPORTS.items():
+        times = []
+        for _ in range(3):
+            started = time.perf_counter()
+            subprocess.run([sys.executable, "-c", statement], check=True, env=env(), cwd=ROOT)
+            times.append(time.perf_counter() - started)
+        floors[kind] = round(min(times), 2)
+    return floors
+
+
 def verdicts(results: dict) -> dict:
     """Each target: the figure, the target, met or not."""
     checks = {}
     sizes = results["sizes"]
+    floors = results["start_up_seconds"]
     if "article" in results:
         article = results["article"]
-        checks["noop_repro_under_1s"] = {"value": article["noop_seconds"], "target": TARGETS["noop_seconds"],
-                                         "met": article["noop_seconds"] < TARGETS["noop_seconds"]}
+        checks["noop_repro_under_1s"] = {
+            "value": article["noop_seconds"], "target": TARGETS["noop_seconds"],
+            "met": article["noop_seconds"] < TARGETS["noop_seconds"],
+            "why": f"importing DVC alone takes {floors['dvc']} s here; the rest is DVC checking "
+                   f"{len(article['stages'])} stages' dependencies and params"}
+        stages = article["one_strategy_stages"]
         checks["article_one_strategy_under_6s"] = {
             "value": article["one_strategy_seconds"], "target": TARGETS["article_one_strategy_seconds"],
-            "met": article["one_strategy_seconds"] < TARGETS["article_one_strategy_seconds"]}
-    for rows, key, target in ((1_000_000, "ratio_1m", "ratio_1m"), (10_000_000, "ratio_10m", "ratio_10m")):
-        if str(rows) in sizes:
-            value = sizes[str(rows)]["ratio"]
-            checks[f"pipeline_within_{TARGETS[target]}x_plain_at_{rows}"] = {
-                "value": value, "target": TARGETS[target], "met": value <= TARGETS[target]}
+            "met": article["one_strategy_seconds"] < TARGETS["article_one_strategy_seconds"],
+            "why": f"{len(stages)} stages run ({', '.join(f'{k} {v:.1f} s' for k, v in stages.items())}); each "
+                   f"starts Python and imports scikit-learn/imbalanced-learn ({floors['resample/train']} s) or "
+                   f"matplotlib too ({floors['evaluate/compare']} s) before its own work"}
+    for rows, target in ((1_000_000, "ratio_1m"), (10_000_000, "ratio_10m")):
+        name = f"pipeline_within_{TARGETS[target]}x_plain_at_{rows}"
+        if str(rows) not in sizes:
+            checks[name] = {"value": None, "target": TARGETS[target], "met": False, "why": "not measured in this run"}
+            continue
+        entry = sizes[str(rows)]
+        checks[name] = {
+            "value": entry["ratio"], "target": TARGETS[target], "met": entry["ratio"] <= TARGETS[target],
+            "why": f"the pipeline runs {len(entry['stages'])} processes (each starts Python and imports its "
+                   f"libraries), stores every intermediate result as a file, and its resample stages repeat "
+                   f"each sampler's fit to keep the resampled rows; the plain process does the same work in "
+                   f"{entry['plain']['seconds']} s"}
     if "10000000" in sizes:
         peak = sizes["10000000"]["peak_mb"] / 1024
         checks["peak_memory_10m_under_8gb"] = {"value": round(peak, 2), "target": TARGETS["peak_gb_10m"],
                                                "met": peak < TARGETS["peak_gb_10m"]}
+    else:
+        checks["peak_memory_10m_under_8gb"] = {"value": None, "target": TARGETS["peak_gb_10m"], "met": False,
+                                               "why": "not measured in this run"}
     for rows, entry in sizes.items():
         checks[f"byte_identical_at_{rows}"] = {"value": entry["identical"], "target": True, "met": entry["identical"]}
     return checks
@@ -229,9 +295,13 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="*", default=list(SIZES), help="synthetic row counts")
     parser.add_argument("--no-article", action="store_true", help="skip the article-data measurements")
+    parser.add_argument("--no-neighbours", action="store_true", help="skip the neighbour-search comparison")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results.json")
     options = parser.parse_args()
-    results: dict = {"machine": {"cores": os.cpu_count(), "python": sys.version.split()[0]}, "sizes": {}}
+    results: dict = {"machine": {"cores": os.cpu_count(), "python": sys.version.split()[0]}, "sizes": {},
+                     "start_up_seconds": start_up_seconds()}
+    if not options.no_neighbours:
+        results["neighbour_searches"] = neighbour_searches()
     with tempfile.TemporaryDirectory(prefix="imbalance-bench-") as folder:
         if not options.no_article:
             results["article"] = measure(None, Path(folder))
@@ -242,6 +312,8 @@ def main() -> int:
     print(f"\n{'target':45} {'value':>10} {'target':>8}  met")
     for name, check in results["targets"].items():
         print(f"{name:45} {check['value']!s:>10} {check['target']!s:>8}  {'yes' if check['met'] else 'NO'}")
+        if not check["met"] and check.get("why"):
+            print(f"    why: {check['why']}")
     print(f"\nwritten: {options.out}")
     return 0
 
