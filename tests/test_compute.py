@@ -1,4 +1,4 @@
-"""Where the work runs: neighbour searches for the samplers, and the Dask backend for CV."""
+"""Where the work runs: DVC's YAML parser, neighbour searches for the samplers, and the Dask backend for CV."""
 
 from __future__ import annotations
 
@@ -38,6 +38,19 @@ def continuous_data(rows=300, seed=0):
     X = rng.normal(size=(rows, 2))
     y = (X[:, 0] + rng.normal(0, 0.5, rows) > 1.6).astype(int)
     return X, y
+
+
+# --- DVC's own start-up -----------------------------------------------------------
+
+
+def test_dvc_reads_its_yaml_files_with_the_c_parser():
+    """Without ruamel.yaml.clib a no-op `dvc repro` spends most of its time parsing YAML."""
+    from dvc.utils.serialize import parse_yaml
+    from ruamel.yaml import YAML, CParser
+
+    assert CParser is not None, "install ruamel.yaml.clib (pyproject.toml dependencies)"
+    assert YAML(typ="safe").Parser is CParser
+    assert parse_yaml((ROOT / "dvc.lock").read_text(), "dvc.lock")["schema"] == "2.0"
 
 
 # --- neighbour searches ------------------------------------------------------------
