@@ -233,7 +233,7 @@ def measure(rows: int | None, workdir: Path, concurrent_from: int) -> dict:
     result["one_strategy_seconds"] = round(dvc("repro", cwd=project, profile=changed), 2)
     result["one_strategy_stages"] = {line["stage"]: line["seconds"] for line in profile_lines(changed)}
     set_k_neighbors(project, 5)
-    dvc("repro", cwd=project)  # back to the committed settings (restored from the run-cache)
+    dvc("repro", cwd=project)  # back to the committed settings: resample from the run-cache, train/evaluate rerun
     if rows is not None:
         if references is None:
             dvc("repro", "--force", cwd=project)  # every stage again, from the data up
