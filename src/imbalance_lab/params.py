@@ -215,6 +215,12 @@ def _integer(value: Any, key: str, minimum: int | None = None) -> int:
     return int(value)
 
 
+def _choice(value: Any, key: str, choices) -> Any:
+    if value not in choices:
+        raise ConfigError(f"params.yaml: '{key}' must be one of {', '.join(choices)}, got {value!r}")
+    return value
+
+
 def _real(value: Any, key: str, low: float, high: float) -> float:
     """A number in the open interval (low, high)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
@@ -304,12 +310,8 @@ def source_settings(params: Mapping) -> SourceSettings:
     fields = {"source", "name", "path", "target", "positive", "features", "categorical", "missing",
               "plot_features", "article", "synthetic"}
     _mapping(section(params, "data"), "data", fields)
-    source = section(params, "data.source")
-    if source not in SOURCES:
-        raise ConfigError(f"params.yaml: 'data.source' must be one of {', '.join(SOURCES)}, got {source!r}")
-    missing = section(params, "data.missing")
-    if missing not in MISSING:
-        raise ConfigError(f"params.yaml: 'data.missing' must be one of {', '.join(MISSING)}, got {missing!r}")
+    source = _choice(section(params, "data.source"), "data.source", SOURCES)
+    missing = _choice(section(params, "data.missing"), "data.missing", MISSING)
     data = section(params, "data")
     for key in ("name", "path", "target"):
         if data.get(key) is not None and not (isinstance(data[key], str) and data[key]):
@@ -383,10 +385,7 @@ def strategy_settings(params: Mapping, name: str) -> StrategySettings:
     basis = entry.get("basis")
     if basis is not None:
         basis = dict(_mapping(basis, f"{key}.basis"))
-        if basis.get("kind") not in BASIS_KINDS:
-            raise ConfigError(
-                f"params.yaml: '{key}.basis.kind' must be one of {', '.join(BASIS_KINDS)}, got {basis.get('kind')!r}"
-            )
+        _choice(basis.get("kind"), f"{key}.basis.kind", BASIS_KINDS)
     options = {k: v for k, v in entry.items() if k not in STRATEGY_KEYS}
     return StrategySettings(
         name=name, sampler=sampler, options=options, class_weight=class_weight,
@@ -409,20 +408,14 @@ def cv_settings(params: Mapping) -> CVSettings:
 
 def compute_settings(params: Mapping) -> ComputeSettings:
     _mapping(section(params, "compute"), "compute", {"backend", "scheduler", "neighbors"})
-    backend = section(params, "compute.backend")
-    if backend not in BACKENDS:
-        raise ConfigError(f"params.yaml: 'compute.backend' must be one of {', '.join(BACKENDS)}, got {backend!r}")
+    backend = _choice(section(params, "compute.backend"), "compute.backend", BACKENDS)
     scheduler = section(params, "compute.scheduler")
     if scheduler is not None and not (isinstance(scheduler, str) and scheduler):
         raise ConfigError(
             f"params.yaml: 'compute.scheduler' must be a Dask scheduler address such as tcp://host:8786, or null "
             f"(a local cluster), got {scheduler!r}"
         )
-    neighbors = section(params, "compute.neighbors")
-    if neighbors not in NEIGHBOUR_SEARCHES:
-        raise ConfigError(
-            f"params.yaml: 'compute.neighbors' must be one of {', '.join(NEIGHBOUR_SEARCHES)}, got {neighbors!r}"
-        )
+    neighbors = _choice(section(params, "compute.neighbors"), "compute.neighbors", NEIGHBOUR_SEARCHES)
     return ComputeSettings(backend=backend, scheduler=scheduler, neighbors=neighbors)
 
 
