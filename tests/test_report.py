@@ -488,3 +488,44 @@ def test_data_section_names_source_categories_gaps_and_picture_axes():
     assert "Numeric features (3): a, b, c." in text and "region (3 categories)" in text
     assert "imputed inside each training fold" in text and "a (3)" in text
     assert "Pictures are drawn over c and a (chosen in params.yaml)" in text
+
+
+HOSTILE = "<script>x|y"
+
+
+@pytest.fixture(scope="module")
+def hostile_sections(board):
+    """Strategy, column and label names that mean something in Markdown or HTML."""
+    metrics, cv = board
+    rename = {"close": HOSTILE, "base": "a`b"}
+    metrics = {rename.get(name, name): entry for name, entry in metrics.items()}
+    cv = {rename.get(name, name): entry for name, entry in cv.items()}
+    summary = build_summary(metrics, cv, GOALS, primary="f1", confidence=0.95, baseline="a`b", ceilings=CEILINGS)
+    summary["data"] = {"source": "file", "path": "data/input/<b>&c.csv", "target": HOSTILE, "positive": "<y>",
+                       "rows": 100, "classes": {"0": 90, "1": 10}, "positive_share": 0.1, "numeric": [HOSTILE, "b"],
+                       "categorical": {"c|d": ["<e>"]}, "missing_values": {HOSTILE: 2}, "missing": "impute",
+                       "plot_features": None}
+    linear = {name: {"coefficient": 0.1, "odds_ratio_per_unit": 1.1, "odds_ratio_per_sd": 1.2, "sd": 1.0}
+              for name in (HOSTILE, "b")}
+    explained = {name: {"threshold": None, "intercept": -1.0, "features": linear} for name in metrics}
+    explained["big"] = {"threshold": 0.3, "intercept": 0.2, "basis": {f"{HOSTILE} in [0, 1)": {
+        "coefficient": 0.5, "odds_ratio": 1.6}}}
+    return build_sections(summary, {name: "none" for name in metrics}, explained, None, test_rows=161,
+                          test_positives=11)
+
+
+def test_markdown_escapes_names_from_data_and_params(hostile_sections):
+    text = render_markdown(hostile_sections)
+    assert "<script" not in text and "<b>" not in text and "<y>" not in text and "<e>" not in text
+    tables = re.findall(r"(?m)(?:^\|.*\n)+", text)
+    assert len(tables) == sum(1 for section in hostile_sections if section.table)
+    for table in tables:  # every row has as many cells as the header
+        assert len({len(re.findall(r"(?<!\\)\|", line)) for line in table.splitlines()}) == 1, table
+    assert "| 2 | <code>&lt;script&gt;x\\|y</code> |" in text  # entities work in <code>, not in a `code span`
+    assert "`` a`b ``" in text  # a backtick inside a code span: a longer fence
+
+
+def test_html_escapes_names_once(hostile_sections, images):
+    page = render_html(hostile_sections, images)
+    assert "<script" not in page and "&amp;lt;" not in page and "\\|" not in page
+    assert "<td><code>&lt;script&gt;x|y</code></td>" in page and "<td><code>a`b</code></td>" in page

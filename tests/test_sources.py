@@ -490,9 +490,10 @@ def test_mixed_models_round_trip_through_json(mixed, settings):
     estimator = pipeline_for(X, settings, TUNING)
     converged = fit_model(estimator, X, y)
     restored = model_from_dict(json.loads(json.dumps(model_to_dict(estimator, X.columns, converged))))
-    np.testing.assert_array_equal(restored.predict_proba(X), estimator.predict_proba(X))
+    # Stored floats keep 8 significant digits: probabilities agree to about that.
+    np.testing.assert_allclose(restored.predict_proba(X), estimator.predict_proba(X), rtol=1e-6, atol=1e-7)
     unseen = X.iloc[:3].assign(region=["west", np.nan, "north"], age=[np.nan, 30.0, 50.0])
-    np.testing.assert_array_equal(restored.predict_proba(unseen), estimator.predict_proba(unseen))
+    np.testing.assert_allclose(restored.predict_proba(unseen), estimator.predict_proba(unseen), rtol=1e-6, atol=1e-7)
 
 
 def test_imputer_learns_from_the_training_rows_only(mixed):
@@ -516,3 +517,59 @@ def test_mixed_coefficients_name_the_one_hot_columns(mixed):
     expected = model.coef_[0][0] / scaler.named_steps["scale"].scale_[0]
     assert explained["features"]["balance"]["coefficient"] == pytest.approx(expected)
     assert explained["features"]["region=east"]["coefficient"] > explained["features"]["region=north"]["coefficient"]
+
+
+# --- numbers and names that would silently mislead -------------------------------------------
+
+
+@pytest.mark.parametrize("value", ["inf", "-inf"])
+def test_an_infinite_feature_value_is_refused_naming_the_column(project, value):
+    frame = customers().astype({"balance": object})
+    frame.loc[4, "balance"] = value
+    with pytest.raises(DataError, match=r"customers\.csv: column 'balance' holds an infinite value.*remove or replace"):
+        load_source(file_source(write_csv(project, frame), categorical=("region",)))
+
+
+def test_a_huge_feature_value_is_refused_with_the_fix(project):
+    frame = customers()
+    frame.loc[4, "balance"] = 1e308
+    with pytest.raises(DataError, match=r"customers\.csv: column 'balance' holds 1e\+308.*rescale the column"):
+        load_source(file_source(write_csv(project, frame), categorical=("region",)))
+
+
+def test_a_duplicated_csv_column_name_is_refused(project):
+    (project / "data" / "input" / "twice.csv").write_text("age,balance,age,defaulted\n1,2,3,0\n4,5,6,1\n")
+    with pytest.raises(DataError, match=r"twice\.csv: the column name 'age' appears more than once"):
+        read_table(Path("data/input/twice.csv"))
+
+
+def test_a_duplicated_parquet_column_name_is_refused(project):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    pq.write_table(pa.table([[1, 2], [3, 4], [0, 1]], names=["age", "age", "defaulted"]),
+                   project / "data" / "input" / "twice.parquet")
+    with pytest.raises(DataError, match=r"twice\.parquet: the column name 'age' appears more than once"):
+        read_table(Path("data/input/twice.parquet"))
+
+
+def test_a_single_row_of_the_positive_class_is_refused_with_the_count(project):
+    frame = customers().assign(defaulted=[1] + [0] * 59)
+    with pytest.raises(DataError, match=r"customers\.csv: column 'defaulted' holds only 1 row of the positive class.*"
+                                        r"at least 2 rows of each class"):
+        load_source(file_source(write_csv(project, frame), positive=None, categorical=("region",)))
+
+
+def test_not_numeric_message_shows_a_value_that_is_not_a_number(project):
+    frame = customers().astype({"age": object})
+    frame.loc[7, "age"] = "forty"
+    with pytest.raises(P.ConfigError, match=r"column 'age' is not numeric \(e\.g\. 'forty'\)"):
+        load_source(file_source(write_csv(project, frame), categorical=("region",)))
+
+
+def test_a_symlink_under_data_input_pointing_outside_is_named(project):
+    customers().to_csv(project / "elsewhere.csv", index=False)
+    (project / "data" / "input" / "link.csv").symlink_to(project / "elsewhere.csv")
+    with pytest.raises(P.ConfigError, match=r"'data/input/link\.csv', a symlink pointing outside data/input/.*"
+                                            r"copy the file into data/input/"):
+        load_source(file_source("data/input/link.csv", categorical=("region",)))

