@@ -149,3 +149,24 @@ def test_dvc_yaml_declares_every_file_the_stages_write():
     for path in (cli.RAW, cli.TRAIN, cli.TEST, cli.SUMMARY_MD, cli.SUMMARY_JSON, cli.INDEX_HTML,
                  cli.CV_SCORES_JSON, cli.CEILING_JSON):
         assert path.as_posix() in declared, path
+
+
+@pytest.fixture
+def git_repo(tmp_path, monkeypatch):
+    """A git repository with one commit, as the working directory; returns the commit's hash."""
+    def git(*args):
+        return subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True, text=True).stdout.strip()
+
+    git("init", "-q")
+    (tmp_path / "params.yaml").write_text("{}\n")
+    git("add", "params.yaml")
+    git("-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-q", "-m", "start")
+    monkeypatch.chdir(tmp_path)
+    return git("rev-parse", "HEAD")
+
+
+def test_compare_with_refuses_an_option_as_revision(git_repo, capsys):
+    before = sorted(Path().rglob("*"))
+    fails_with(capsys, ["compare-with", "--", "--output=out.txt"],
+               "unknown git revision '--output=out.txt'; name a branch, tag or commit")
+    assert sorted(Path().rglob("*")) == before  # no file written

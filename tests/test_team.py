@@ -87,7 +87,7 @@ def test_a_branch_changes_only_its_strategy(alice):
         params["strategies"]["smote"]["k_neighbors"] = 3
         (alice / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
         assert stages_run(dvc("repro", cwd=alice).stdout) == [
-            "compare", "evaluate@smote", "resample@smote", "train@smote"
+            "check", "compare", "evaluate@smote", "resample@smote", "train@smote"
         ]
         run(["git", "commit", "-qam", "SMOTE with 3 neighbours"], cwd=alice)
 

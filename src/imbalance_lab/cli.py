@@ -22,6 +22,7 @@ for _variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 
 from . import params as P  # noqa: E402  (after the thread pins)
 
+CHECKED = Path("data/params.checked")
 RAW = Path("data/raw.parquet")
 DATA_JSON = Path("reports/data.json")
 TRAIN = Path("data/split/train.parquet")
@@ -59,13 +60,63 @@ def strategy_file(kind: str, strategy: str) -> Path:
 @contextmanager
 def atomic_path(path: Path):
     """Yield a temporary sibling path; move it onto ``path`` only if the block succeeds."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
+    with stage_outputs() as outputs:
+        yield outputs.path(path)
+
+
+class StageOutputs:
+    """A stage's outputs, each written to a temporary sibling first and all moved into place
+    together at the end: a stage that fails (bad data, a full disk, a read-only folder) leaves
+    its previous outputs as they were, never a mix of old and new."""
+
+    def __init__(self):
+        self._pending: list[tuple[Path, Path]] = []
+
+    def path(self, path: Path) -> Path:
+        """The temporary file to write for ``path``."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.tmp")
+        self._pending.append((tmp, path))
+        return tmp
+
+    def json(self, path: Path, data, *, round_floats: bool = True) -> None:
+        if round_floats:
+            data = rounded(data)
+        text = json.dumps(data, sort_keys=True, indent=2, allow_nan=False) + "\n"
+        self.path(path).write_text(text, encoding="utf-8")
+
+    def text(self, path: Path, text: str) -> None:
+        self.path(path).write_text(text, encoding="utf-8")
+
+    def frame(self, path: Path, frame) -> None:
+        frame.to_parquet(self.path(path), index=False)
+
+    def png(self, path: Path, fig) -> Path:
+        from .plots import save_png
+
+        tmp = self.path(path)
+        save_png(fig, tmp)
+        return tmp
+
+    def commit(self) -> None:
+        for tmp, path in self._pending:
+            os.replace(tmp, path)
+        self._pending = []
+
+    def discard(self) -> None:
+        for tmp, _ in self._pending:
+            tmp.unlink(missing_ok=True)
+        self._pending = []
+
+
+@contextmanager
+def stage_outputs():
+    outputs = StageOutputs()
     try:
-        yield tmp
-        os.replace(tmp, path)
+        yield outputs
+        outputs.commit()
     finally:
-        tmp.unlink(missing_ok=True)
+        outputs.discard()
 
 
 def rounded(value, digits: int = 6):
@@ -81,27 +132,11 @@ def rounded(value, digits: int = 6):
 
 
 def write_json(path: Path, data, *, round_floats: bool = True) -> None:
-    if round_floats:
-        data = rounded(data)
-    with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(data, sort_keys=True, indent=2, allow_nan=False) + "\n", encoding="utf-8")
+    with stage_outputs() as outputs:
+        outputs.json(path, data, round_floats=round_floats)
 
 
-def write_text(path: Path, text: str) -> None:
-    with atomic_path(path) as tmp:
-        tmp.write_text(text, encoding="utf-8")
-
-
-def write_frame(path: Path, frame) -> None:
-    with atomic_path(path) as tmp:
-        frame.to_parquet(tmp, index=False)
-
-
-def write_png(path: Path, fig) -> None:
-    from .plots import save_png
-
-    with atomic_path(path) as tmp:
-        save_png(fig, tmp)
+REBUILD = "run `dvc checkout` or `dvc repro` to rebuild it"
 
 
 def read_json(path: Path):
@@ -109,6 +144,8 @@ def read_json(path: Path):
         return json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise P.PipelineError(f"{path}: missing; run `dvc repro` to build the stages before this one") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise P.PipelineError(f"{path}: not valid JSON ({err}); {REBUILD}") from None
 
 
 def read_frame(path: Path):
@@ -116,10 +153,30 @@ def read_frame(path: Path):
 
     if not path.exists():
         raise P.PipelineError(f"{path}: missing; run `dvc repro` to build the stages before this one")
-    return pd.read_parquet(path)
+    try:
+        return pd.read_parquet(path)
+    except Exception as err:  # pyarrow raises several types for a truncated or foreign file
+        raise P.PipelineError(f"{path}: not a readable Parquet file ({type(err).__name__}); {REBUILD}") from None
+
+
+def read_model(path: Path):
+    """A saved model; a file naming anything outside the trusted classes is refused, nothing built."""
+    from .model import UntrustedModelError, model_from_dict
+
+    try:
+        return model_from_dict(read_json(path))
+    except UntrustedModelError as err:
+        raise P.PipelineError(f"{path}: {err}; {REBUILD} (never load model files you do not trust)") from None
 
 
 # --- stages -------------------------------------------------------------------
+
+
+def cmd_check(args) -> None:
+    """Every setting of params.yaml, before any stage that could lose an output runs."""
+    P.check_all(P.load())
+    with stage_outputs() as outputs:  # constant: it only orders the stages after this one
+        outputs.text(CHECKED, "params.yaml passed `python -m imbalance_lab check`\n")
 
 
 def cmd_generate(args) -> None:
@@ -132,8 +189,9 @@ def cmd_generate(args) -> None:
     frame, origin = load_source(settings, article, synthetic)
     features, reason = plot_features(frame, settings.plot_features)
     info = {**describe(frame, origin, settings.missing, features), "plot_features_reason": reason}
-    write_frame(RAW, frame)
-    write_json(DATA_JSON, info)
+    with stage_outputs() as outputs:
+        outputs.frame(RAW, frame)
+        outputs.json(DATA_JSON, info)
 
 
 def data_info() -> dict:
@@ -160,8 +218,9 @@ def cmd_split(args) -> None:
 
     settings = P.split_settings(P.load())
     train, test = split(read_frame(RAW), settings)
-    write_frame(TRAIN, train)
-    write_frame(TEST, test)
+    with stage_outputs() as outputs:
+        outputs.frame(TRAIN, train)
+        outputs.frame(TEST, test)
 
 
 def cmd_resample(args) -> None:
@@ -206,8 +265,9 @@ def cmd_resample(args) -> None:
     kept = getattr(sampler, "kept_", None)
     if kept is not None:
         info["filter_kept"] = {str(label): count for label, count in kept.items()}
-    write_frame(strategy_file("resampled", strategy.name), frame)
-    write_json(strategy_file("resampled_info", strategy.name), info)
+    with stage_outputs() as outputs:
+        outputs.frame(strategy_file("resampled", strategy.name), frame)
+        outputs.json(strategy_file("resampled_info", strategy.name), info)
 
 
 def cmd_train(args) -> None:
@@ -217,8 +277,10 @@ def cmd_train(args) -> None:
 
     from .data import columns_of, features_and_target
     from .metrics import compute_backend, cross_validated_metrics
-    from .model import build_pipeline, coefficients, fit_model, model_to_dict
-    from .samplers import check_class_sizes, pipeline_samplers
+    from .data import class_counts
+    from .model import build_pipeline, coefficients, fit_model, model_from_dict, model_to_dict
+    from .model import check_basis_columns
+    from .samplers import check_class_sizes, check_fold_sizes, pipeline_samplers
 
     params = P.load()
     strategy = P.strategy_settings(params, args.strategy)
@@ -232,6 +294,8 @@ def cmd_train(args) -> None:
     estimator = build_pipeline(strategy, model_settings, tuning, columns_of(X, missing), compute.neighbors)
     for sampler in pipeline_samplers(estimator):
         check_class_sizes(sampler, y, key)
+    check_fold_sizes(class_counts(y), cv.folds, {strategy.name: estimator}, tuning.folds)
+    check_basis_columns(X, strategy)
     try:
         converged = fit_model(estimator, X, y)
         with warnings.catch_warnings(record=True) as caught:  # one line below instead of one per fold
@@ -251,22 +315,24 @@ def cmd_train(args) -> None:
               "before converging (in the final fit or a fold); standardise the features (scale: true in the "
               "strategy) or raise model.max_iter", file=sys.stderr)
     folds_info = {"folds": cv.folds, "repeats": cv.repeats, "seed": cv.seed, "rows": len(y)}
-    write_json(strategy_file("model", strategy.name), model_to_dict(estimator, X.columns, converged), round_floats=False)
-    write_json(strategy_file("coefficients", strategy.name), {**coefficients(estimator, X), "converged": converged})
-    write_json(strategy_file("cv", strategy.name), {**folds_info, "scores": per_fold})
+    saved = json.loads(json.dumps(model_to_dict(estimator, X.columns, converged)))
+    stored = model_from_dict(saved)  # explained as stored (rounded), as every later stage uses it
+    with stage_outputs() as outputs:
+        outputs.json(strategy_file("model", strategy.name), saved, round_floats=False)
+        outputs.json(strategy_file("coefficients", strategy.name), {**coefficients(stored, X), "converged": converged})
+        outputs.json(strategy_file("cv", strategy.name), {**folds_info, "scores": per_fold})
 
 
 def cmd_evaluate(args) -> None:
     from .data import features_and_target, typical_values
     from .metrics import compute_metrics, curves, mean_and_sd
-    from .model import model_from_dict
     from .plots import decision_boundary_figure, resampled_figure
 
     params = P.load()
     data = data_info()
     strategy = P.strategy_settings(params, args.strategy)
     settings = P.evaluate_settings(params)
-    model = model_from_dict(read_json(strategy_file("model", strategy.name)))
+    model = read_model(strategy_file("model", strategy.name))
     threshold = settings.threshold if model.tuned_threshold is None else model.tuned_threshold
     cv = read_json(strategy_file("cv", strategy.name))
     info = read_json(strategy_file("resampled_info", strategy.name))
@@ -302,11 +368,12 @@ def cmd_evaluate(args) -> None:
     scatter = resampled_figure(X_res, y_res, title=f"{strategy.name}: training rows after resampling ({counts})",
                                features=features, class_names=names)
 
-    write_json(strategy_file("metrics", strategy.name), result)
-    for kind, rows in test_curves.items():
-        write_json(strategy_file(kind, strategy.name), rows)
-    write_png(strategy_file("boundary_png", strategy.name), boundary)
-    write_png(strategy_file("resampled_png", strategy.name), scatter)
+    with stage_outputs() as outputs:
+        outputs.json(strategy_file("metrics", strategy.name), result)
+        for kind, rows in test_curves.items():
+            outputs.json(strategy_file(kind, strategy.name), rows)
+        outputs.png(strategy_file("boundary_png", strategy.name), boundary)
+        outputs.png(strategy_file("resampled_png", strategy.name), scatter)
 
 
 def cmd_ceiling(args) -> None:
@@ -328,7 +395,7 @@ def cmd_compare(args) -> None:
 
     from .data import features_and_target, typical_values
     from .metrics import METRICS
-    from .model import boundary_at, model_from_dict
+    from .model import boundary_at
     from .plots import boundaries_grid_figure, curves_figure, cv_scores_figure
     from .report import CEILING_NAMES, build_sections, build_summary, render_html, render_markdown
 
@@ -341,7 +408,7 @@ def cmd_compare(args) -> None:
     metrics = {name: read_json(strategy_file("metrics", name)) for name in names}
     cv = {name: read_json(strategy_file("cv", name)) for name in names}
     explained = {name: read_json(strategy_file("coefficients", name)) for name in names}
-    models = {name: model_from_dict(read_json(strategy_file("model", name))) for name in names}
+    models = {name: read_model(strategy_file("model", name)) for name in names}
     curves = {name: {kind: read_json(strategy_file(kind, name)) for kind in ("pr", "roc")} for name in names}
     ceilings = read_json(CEILING_JSON)
     ceilings = {k: v for k, v in ceilings.items() if k != "available"} if ceilings.get("available") else None
@@ -389,14 +456,14 @@ def cmd_compare(args) -> None:
         "plots/cv_scores.png": cv_scores_figure(ranked, metric=primary, references=references, goal=goals.get(primary)),
         "plots/curves.png": curves_figure(curves),
     }
-    images = {}
-    for relative, figure in figures.items():
-        write_png(REPORTS / relative, figure)
-        images[relative] = (REPORTS / relative).read_bytes()
-    write_json(CV_SCORES_JSON, [{"strategy": n, "mean": m, "sd": s} for n, m, s in ranked])
-    write_json(SUMMARY_JSON, summary)
-    write_text(SUMMARY_MD, render_markdown(sections))
-    write_text(INDEX_HTML, render_html(sections, images))
+    with stage_outputs() as outputs:
+        images = {}
+        for relative, figure in figures.items():
+            images[relative] = outputs.png(REPORTS / relative, figure).read_bytes()
+        outputs.json(CV_SCORES_JSON, [{"strategy": n, "mean": m, "sd": s} for n, m, s in ranked])
+        outputs.json(SUMMARY_JSON, summary)
+        outputs.text(SUMMARY_MD, render_markdown(sections))
+        outputs.text(INDEX_HTML, render_html(sections, images))
 
 
 def cmd_compare_with(args) -> None:
@@ -405,26 +472,37 @@ def cmd_compare_with(args) -> None:
 
     from .report import comparison_markdown
 
+    # Only a revision, never an option (e.g. --output=FILE); git and dvc are given its commit hash.
+    found = subprocess.run(["git", "rev-parse", "--verify", "--quiet", "--end-of-options", f"{args.rev}^{{commit}}"],
+                           capture_output=True, text=True)
+    if args.rev.startswith("-") or found.returncode != 0:
+        raise P.PipelineError(f"unknown git revision {args.rev!r}; name a branch, tag or commit")
+    commit = found.stdout.strip()
+
     def dvc_json(*command: str) -> dict:
-        result = subprocess.run([sys.executable, "-m", "dvc", *command, args.rev, "--json"],
+        result = subprocess.run([sys.executable, "-m", "dvc", *command, commit, "--json"],
                                 capture_output=True, text=True)
         if result.returncode != 0:
             raise P.PipelineError(f"`dvc {' '.join(command)} {args.rev}` failed: {result.stderr.strip()}")
         return json.loads(result.stdout or "{}")
 
-    then = subprocess.run(["git", "show", f"{args.rev}:{SUMMARY_JSON.as_posix()}"], capture_output=True, text=True)
-    if then.returncode != 0 and "unknown revision" in then.stderr + then.stdout:
-        raise P.PipelineError(f"unknown git revision {args.rev!r}; name a branch, tag or commit")
+    then = subprocess.run(["git", "show", f"{commit}:{SUMMARY_JSON.as_posix()}"], capture_output=True, text=True)
     summary_then = json.loads(then.stdout) if then.returncode == 0 else None
     summary_now = json.loads(SUMMARY_JSON.read_text(encoding="utf-8")) if SUMMARY_JSON.exists() else None
     print(comparison_markdown(args.rev, dvc_json("metrics", "diff"), dvc_json("params", "diff"),
                               summary_now, summary_then))
 
 
+def fail(args, message: str) -> int:
+    print(f"imbalance-lab {args.command}: error: {message}", file=sys.stderr)
+    return 2
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="imbalance-lab", description=__doc__.splitlines()[0])
     stages = parser.add_subparsers(dest="command", required=True, metavar="stage")
     for name, func, help_text, per_strategy in (
+        ("check", cmd_check, "check every setting in params.yaml (first stage: a bad value loses nothing)", False),
         ("generate", cmd_generate, "make the article's data set (data/raw.parquet)", False),
         ("split", cmd_split, "stratified train/test split (data/split/)", False),
         ("resample", cmd_resample, "resample the training split with one strategy", True),
@@ -473,8 +551,14 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args.func(args)
     except P.PipelineError as err:
-        print(f"imbalance-lab {args.command}: error: {err}", file=sys.stderr)
-        return 2
+        return fail(args, str(err))
+    except MemoryError:
+        return fail(args, "out of memory; lower data.synthetic.rows, ceiling.rows or evaluate.grid_resolution in "
+                          "params.yaml, or run on a machine with more memory (no output was changed)")
+    except OSError as err:  # a read-only folder, a full disk, a file that vanished
+        where = f"{err.filename}: " if err.filename else ""
+        return fail(args, f"{where}{err.strerror or err}; free disk space or fix the folder's permissions and "
+                          "run again (no output was changed)")
     if os.environ.get("IMBALANCE_LAB_PROFILE"):
         record_profile(args, os.environ["IMBALANCE_LAB_PROFILE"])
     return 0

@@ -19,6 +19,7 @@ unpickled) and byte-stable, so its hash in dvc.lock only changes with the model.
 from __future__ import annotations
 
 import math
+import re
 import warnings
 from typing import Any, Mapping
 
@@ -31,7 +32,7 @@ from sklearn.preprocessing import KBinsDiscretizer, OneHotEncoder, SplineTransfo
 from .data import Columns
 from .params import ConfigError, StrategySettings, TuningSettings, build_estimator
 
-FORMAT = "imbalance-lab/pipeline/v1"
+FORMAT = "imbalance-lab/pipeline/v2"
 BASIS_CLASSES = {"bins": KBinsDiscretizer, "splines": SplineTransformer}
 # Bins are one-hot columns for the logistic regression: one coefficient per bin, as in a scorecard.
 BASIS_DEFAULTS = {"bins": {"encode": "onehot-dense", "n_bins": 5, "strategy": "quantile"}, "splines": {}}
@@ -48,6 +49,18 @@ def build_basis(strategy: StrategySettings):
     if kind == "bins" and settings.get("encode") != "onehot-dense":
         raise ConfigError(f"params.yaml: '{key}.encode' must be onehot-dense (one coefficient per bin)")
     return build_estimator(BASIS_CLASSES[kind], settings, key)
+
+
+def check_basis_columns(X, strategy: StrategySettings) -> None:
+    """A basis cuts each numeric column by its spread: one with a single value cannot be cut."""
+    if not strategy.basis:
+        return
+    for name in X.select_dtypes("number").columns:
+        if X[name].nunique() < 2:
+            raise ConfigError(
+                f"params.yaml: 'strategies.{strategy.name}.basis' cannot cut column {name!r}: it holds a single value "
+                "in the training split; drop it from data.features, or remove the basis from this strategy"
+            )
 
 
 def build_prepare(columns: Columns, scale: bool):
@@ -131,7 +144,10 @@ def fit_model(estimator, X, y) -> bool:
 
 
 def tuned_threshold(estimator) -> float | None:
-    return float(estimator.best_threshold_) if hasattr(estimator, "best_threshold_") else None
+    """The tuned threshold of a fitted TunedThresholdClassifierCV or of a loaded model, else None."""
+    if hasattr(estimator, "best_threshold_"):
+        return float(estimator.best_threshold_)
+    return getattr(estimator, "tuned_threshold", None)
 
 
 def fitted_pipeline(estimator):
@@ -140,178 +156,225 @@ def fitted_pipeline(estimator):
 
 
 # --- JSON save / load ----------------------------------------------------------------
+#
+# One serialiser for every step: an object is stored as its class name and its state
+# (``__dict__``), arrays as nested lists with their dtype, floats rounded to
+# SIGNIFICANT_DIGITS. Loading trusts data as skops does: it first lists every class the
+# file names, refuses any that is not in TRUSTED_CLASSES (exact names, no prefixes, no
+# imports by name, never a function), and only then builds anything.
+
+# The last digits of a logistic-regression fit depend on the CPU's BLAS kernel (measured: up to
+# 5e-13 relative between OpenBLAS's Haswell, SkylakeX, Sandybridge and Prescott kernels). Stored
+# coefficients, intercepts and tuned thresholds keep 8 significant digits, so the same bytes come
+# out on any CPU (a flip at a rounding edge needs a value within ~1e-12 of one), and every later
+# stage predicts from the stored, rounded model.
+SIGNIFICANT_DIGITS = 8
 
 
-def _step_to_dict(name: str, step) -> dict:
-    if isinstance(step, StandardScaler):
-        return {"kind": "scale", "mean": step.mean_.tolist(), "scale": step.scale_.tolist()}
-    if isinstance(step, KBinsDiscretizer):
-        return {"kind": "bins", "params": step.get_params(), "edges": [e.tolist() for e in step.bin_edges_]}
-    if isinstance(step, SplineTransformer):
-        degree = step.degree
-        params = {key: value for key, value in step.get_params().items() if key != "knots"}
-        return {"kind": "splines", "params": params,
-                "knots": [spline.t[degree:len(spline.t) - degree].tolist() for spline in step.bsplines_]}
-    if isinstance(step, LogisticRegression):
-        return {"kind": "model", "params": step.get_params(deep=False), "classes": step.classes_.tolist(),
-                "coef": step.coef_.tolist(), "intercept": step.intercept_.tolist(), "n_iter": step.n_iter_.tolist()}
-    return {"kind": "state", "state": encode_state(step)}  # prepare / encode: any scikit-learn object
+class UntrustedModelError(ValueError):
+    """A model file names something the loader does not build (or is not a model file)."""
 
 
-def _step_from_dict(data: Mapping, n_features: int):
-    kind = data["kind"]
-    if kind == "scale":
-        step = StandardScaler()
-        step.mean_ = np.asarray(data["mean"], dtype=float)
-        step.scale_ = np.asarray(data["scale"], dtype=float)
-        step.var_ = step.scale_**2
-        step.n_features_in_ = n_features
-        return step
-    if kind == "bins":
-        step = KBinsDiscretizer(**data["params"])
-        step.bin_edges_ = np.empty(len(data["edges"]), dtype=object)
-        for index, edges in enumerate(data["edges"]):
-            step.bin_edges_[index] = np.asarray(edges, dtype=float)
-        step.n_bins_ = np.asarray([len(e) - 1 for e in data["edges"]])
-        step.n_features_in_ = n_features
-        # As KBinsDiscretizer.fit does for one-hot output.
-        step._encoder = OneHotEncoder(
-            categories=[np.arange(i) for i in step.n_bins_], sparse_output=False,
-            dtype=step.dtype if step.dtype is not None else np.float64,
-        ).fit(np.zeros((1, n_features)))
-        return step
-    if kind == "splines":
-        knots = np.asarray(data["knots"], dtype=float).T  # (n_knots, n_features)
-        # Fitting with explicit knots only reads X's shape: the same splines come back.
-        return SplineTransformer(**{**data["params"], "knots": knots}).fit(knots)
-    if kind == "model":
-        model = LogisticRegression(**data["params"])
-        model.classes_ = np.asarray(data["classes"])
-        model.coef_ = np.asarray(data["coef"], dtype=float)
-        model.intercept_ = np.asarray(data["intercept"], dtype=float)
-        model.n_iter_ = np.asarray(data["n_iter"], dtype=np.int32)
-        model.n_features_in_ = model.coef_.shape[1]
-        return model
-    if kind == "state":
-        return decode_state(data["state"])
-    raise ValueError(f"unknown pipeline step kind {kind!r}")
+def _trusted(*classes: type) -> dict[str, type]:
+    return {f"{cls.__module__}.{cls.__qualname__}": cls for cls in classes}
 
 
-# Classes a saved state may name; anything else is refused on loading.
-SAFE_MODULES = ("sklearn.", "imblearn.", "numpy", "scipy.interpolate.")
+def _trusted_classes() -> dict[str, type]:
+    """The estimators and helpers the project's prediction pipelines are made of."""
+    from scipy.interpolate import BSpline
+    from sklearn.compose import ColumnTransformer
+    from sklearn.impute import SimpleImputer
+    from sklearn.preprocessing import FunctionTransformer
+
+    # FunctionTransformer is how a fitted ColumnTransformer stores 'passthrough'; its func can
+    # only ever be None here, since no function is ever built from a file.
+    return _trusted(PredictionPipeline, StandardScaler, KBinsDiscretizer, OneHotEncoder, SplineTransformer,
+                    LogisticRegression, ColumnTransformer, SimpleImputer, FunctionTransformer, BSpline)
 
 
-def _qualified(cls: type) -> str:
+def _constructor_arguments(cls: type) -> tuple[str, ...] | None:
+    """Classes saved by their constructor's arguments, not their attributes: scipy's BSpline
+    keeps a function (its array namespace's asarray) among its attributes."""
+    from scipy.interpolate import BSpline
+
+    return ("t", "c", "k", "extrapolate", "axis") if cls is BSpline else None
+
+
+# Types that appear as setting values (e.g. OneHotEncoder(dtype=np.float64)); never built from state.
+TRUSTED_TYPES = _trusted(np.float64, np.float32, np.int64, np.int32, np.bool_)
+TRUSTED_DTYPES = re.compile(r"^(\|b1|\|O|<f8|<f4|<i8|<i4|\|i1|\|u1|<U\d{1,6})$")
+
+
+def _name(cls: type, trusted: Mapping[str, type]) -> str:
     name = f"{cls.__module__}.{cls.__qualname__}"
-    if not name.startswith(SAFE_MODULES):
-        raise TypeError(f"cannot store an object of type {name}")
+    if trusted.get(name) is not cls:
+        raise TypeError(f"cannot save an object of type {name}: not one of the classes a model file may hold")
     return name
 
 
-def _resolve(name: str) -> type:
-    import importlib
-
-    if not name.startswith(SAFE_MODULES):
-        raise ValueError(f"refusing to load an object of type {name!r}: not a scikit-learn, numpy or scipy type")
-    module, _, qualname = name.rpartition(".")
-    while module:
-        try:
-            return getattr(importlib.import_module(module), qualname)
-        except (ImportError, AttributeError):
-            module, _, outer = module.rpartition(".")
-            qualname = f"{outer}.{qualname}"
-    raise ValueError(f"unknown type {name!r}")
+def _round(number: float) -> float:
+    return float(f"{number:.{SIGNIFICANT_DIGITS}g}") + 0.0  # + 0.0 turns -0.0 into 0.0
 
 
 def encode_state(value):
-    """A fitted scikit-learn object as JSON-ready data: exact floats, tagged types, no pickle."""
-    if value is None or isinstance(value, (bool, str)):
-        return value
-    if isinstance(value, (int, np.integer)):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        number = float(value)
-        return number if math.isfinite(number) else {"__float__": repr(number)}
-    if isinstance(value, np.ndarray):
-        items = value.ravel().tolist() if value.dtype != object else list(value.ravel())
-        return {"__array__": [encode_state(item) for item in items], "dtype": value.dtype.str,
-                "shape": list(value.shape)}
-    if isinstance(value, list):
-        return [encode_state(item) for item in value]
-    if isinstance(value, tuple):
-        return {"__tuple__": [encode_state(item) for item in value]}
-    if isinstance(value, dict):
-        return {"__map__": [[encode_state(key), encode_state(item)] for key, item in value.items()]}
-    if isinstance(value, slice):
-        return {"__slice__": [value.start, value.stop, value.step]}
-    if isinstance(value, np.dtype):
-        return {"__dtype__": value.str}
-    if isinstance(value, type):
-        return {"__type__": _qualified(value)}
-    state = value.__getstate__() if hasattr(value, "__getstate__") else value.__dict__
-    return {"__object__": _qualified(type(value)), "state": encode_state(state)}
+    """A fitted pipeline as JSON-ready data: tagged types, no pickle; the logistic regression's
+    floats rounded to SIGNIFICANT_DIGITS."""
+    classes = _trusted_classes()
+
+    def encode(value, rounding: bool):
+        if value is None or isinstance(value, (bool, str)):
+            return str(value) if isinstance(value, np.str_) else value
+        if isinstance(value, np.bool_):
+            return bool(value)
+        if isinstance(value, (int, np.integer)):
+            return int(value)
+        if isinstance(value, (float, np.floating)):
+            number = float(value)
+            if not math.isfinite(number):
+                return {"__float__": repr(number)}
+            return _round(number) if rounding else number
+        if isinstance(value, np.ndarray):
+            items = value.ravel().tolist() if value.dtype != object else list(value.ravel())
+            return {"__array__": [encode(item, rounding) for item in items], "dtype": value.dtype.str,
+                    "shape": list(value.shape)}
+        if isinstance(value, list):
+            return [encode(item, rounding) for item in value]
+        if isinstance(value, tuple):
+            return {"__tuple__": [encode(item, rounding) for item in value]}
+        if isinstance(value, dict):
+            return {"__map__": [[encode(key, rounding), encode(item, rounding)] for key, item in value.items()]}
+        if isinstance(value, slice):
+            return {"__slice__": [value.start, value.stop, value.step]}
+        if isinstance(value, np.dtype):
+            return {"__dtype__": value.str}
+        if isinstance(value, type):
+            return {"__type__": _name(value, TRUSTED_TYPES)}
+        name = _name(type(value), classes)
+        arguments = _constructor_arguments(type(value))
+        state = vars(value) if arguments is None else {key: getattr(value, key) for key in arguments}
+        # Only the solver's result depends on the CPU; other steps' floats are data values or exact
+        # arithmetic on them (bin edges, knots, means), and rounding an edge would move rows across it.
+        return {"__object__": name, "state": encode(state, rounding or isinstance(value, LogisticRegression))}
+
+    return encode(value, False)
+
+
+def untrusted_names(data) -> list[str]:
+    """Every class or type name in saved ``data`` that the loader would refuse (skops' audit)."""
+    classes, found = _trusted_classes(), []
+
+    def walk(node):
+        if isinstance(node, list):
+            for item in node:
+                walk(item)
+        elif isinstance(node, dict):
+            if "__object__" in node and node["__object__"] not in classes:
+                found.append(str(node["__object__"]))
+            if "__type__" in node and node["__type__"] not in TRUSTED_TYPES:
+                found.append(str(node["__type__"]))
+            if "__dtype__" in node and not TRUSTED_DTYPES.match(str(node["__dtype__"])):
+                found.append(f"dtype {node['__dtype__']}")
+            if "__array__" in node and not TRUSTED_DTYPES.match(str(node.get("dtype"))):
+                found.append(f"dtype {node.get('dtype')}")
+            for item in node.values():
+                walk(item)
+
+    walk(data)
+    return found
 
 
 def decode_state(data):
-    """The inverse of :func:`encode_state`; only scikit-learn, numpy and scipy types are built."""
+    """The inverse of :func:`encode_state`. Refuses (UntrustedModelError) any file naming a class,
+    type or dtype outside the trusted lists, before building anything."""
+    refused = untrusted_names(data)
+    if refused:
+        raise UntrustedModelError(f"refusing to load {refused[0]!r}: not one of the classes a model file may hold")
+    try:
+        return _decode(data, _trusted_classes())
+    except (TypeError, ValueError, KeyError, AttributeError, IndexError) as err:
+        raise UntrustedModelError(f"not a saved model state ({type(err).__name__}: {err})") from None
+
+
+def _decode(data, classes: Mapping[str, type]):
     if isinstance(data, list):
-        return [decode_state(item) for item in data]
+        return [_decode(item, classes) for item in data]
     if not isinstance(data, dict):
         return data
     if "__float__" in data:
-        return float(data["__float__"])
+        text = data["__float__"]
+        if text not in ("nan", "inf", "-inf"):
+            raise ValueError(f"bad float {text!r}")
+        return float(text)
     if "__array__" in data:
-        items = [decode_state(item) for item in data["__array__"]]
-        array = np.empty(len(items), dtype=object)
-        array[:] = items
-        return array.reshape(data["shape"]) if data["dtype"] == "|O" else \
-            np.asarray(items, dtype=np.dtype(data["dtype"])).reshape(data["shape"])
+        items = [_decode(item, classes) for item in data["__array__"]]
+        shape = [int(size) for size in data["shape"]]
+        if data["dtype"] == "|O":
+            array = np.empty(len(items), dtype=object)
+            array[:] = items
+            return array.reshape(shape)
+        return np.asarray(items, dtype=np.dtype(data["dtype"])).reshape(shape)
     if "__tuple__" in data:
-        return tuple(decode_state(item) for item in data["__tuple__"])
+        return tuple(_decode(item, classes) for item in data["__tuple__"])
     if "__map__" in data:
-        return {decode_state(key): decode_state(item) for key, item in data["__map__"]}
+        return {_decode(key, classes): _decode(item, classes) for key, item in data["__map__"]}
     if "__slice__" in data:
-        return slice(*data["__slice__"])
+        start, stop, step = (None if v is None else int(v) for v in data["__slice__"])
+        return slice(start, stop, step)
     if "__dtype__" in data:
         return np.dtype(data["__dtype__"])
     if "__type__" in data:
-        return _resolve(data["__type__"])
+        return TRUSTED_TYPES[data["__type__"]]
     if "__object__" in data:
-        cls = _resolve(data["__object__"])
+        cls = classes[data["__object__"]]
+        state = _decode(data["state"], classes)
+        if not isinstance(state, dict) or not all(isinstance(key, str) and not key.startswith("__") for key in state):
+            raise ValueError(f"the state of {data['__object__']} is not a mapping of attribute names")
+        arguments = _constructor_arguments(cls)
+        if arguments is not None:
+            if set(state) != set(arguments):
+                raise ValueError(f"{data['__object__']} needs exactly the arguments {', '.join(arguments)}")
+            return cls(**state)
         value = cls.__new__(cls)
-        state = decode_state(data["state"])
-        if hasattr(value, "__setstate__"):
-            value.__setstate__(state)
-        else:
-            value.__dict__.update(state)
+        vars(value).update(state)
         return value
-    raise ValueError(f"not a saved state: keys {sorted(data)}")
+    raise ValueError(f"unknown entry with keys {sorted(data)}")
 
 
 def model_to_dict(estimator, feature_names, converged: bool) -> dict:
-    """The fitted prediction path (sampler left out: it only acts during fit), full precision."""
+    """The fitted prediction path (samplers left out: they only act during fit), floats rounded."""
     pipeline = fitted_pipeline(estimator)
     steps = [(name, step) for name, step in pipeline.steps if not name.startswith("sampler")]
+    threshold = tuned_threshold(estimator)
     return {
         "format": FORMAT,
         "feature_names": [str(name) for name in feature_names],
-        "steps": [{"name": name, **_step_to_dict(name, step)} for name, step in steps],
-        "threshold": tuned_threshold(estimator),
+        "pipeline": encode_state(PredictionPipeline(steps)),
+        "threshold": None if threshold is None else _round(threshold),
         "converged": converged,
     }
 
 
 def model_from_dict(data: Mapping) -> PredictionPipeline:
     """A scikit-learn Pipeline that predicts like the saved one; its tuned threshold, if any,
-    is in the ``tuned_threshold`` attribute (None when the strategy uses the fixed one)."""
-    if data.get("format") != FORMAT:
-        raise ValueError(f"not a saved model of format {FORMAT}: got {data.get('format')!r}")
-    n_features = len(data["feature_names"])
-    steps = [(step["name"], _step_from_dict(step, n_features)) for step in data["steps"]]
-    if data["steps"][0]["kind"] != "state":  # a restored ColumnTransformer has its own
-        steps[0][1].feature_names_in_ = np.asarray(data["feature_names"], dtype=object)  # the pipeline reads it there
-    pipeline = PredictionPipeline(steps)
-    pipeline.tuned_threshold = data["threshold"]
+    is in the ``tuned_threshold`` attribute (None when the strategy uses the fixed one).
+    Anything that is not a model file of this format is an UntrustedModelError."""
+    if not isinstance(data, Mapping) or data.get("format") != FORMAT:
+        found = data.get("format") if isinstance(data, Mapping) else type(data).__name__
+        raise UntrustedModelError(f"not a saved model of format {FORMAT}: got {found!r}")
+    pipeline = decode_state(data.get("pipeline"))
+    threshold, names = data.get("threshold"), data.get("feature_names")
+    if not isinstance(pipeline, PredictionPipeline) or not pipeline.steps or \
+            not isinstance(pipeline.steps[-1][1], LogisticRegression):
+        raise UntrustedModelError("not a saved model: 'pipeline' is not a pipeline ending in a LogisticRegression")
+    if threshold is not None and (isinstance(threshold, bool) or not isinstance(threshold, (int, float))
+                                  or not 0 <= threshold <= 1):
+        raise UntrustedModelError(f"not a saved model: 'threshold' must be a number from 0 to 1, got {threshold!r}")
+    if not isinstance(names, list) or not all(isinstance(name, str) for name in names):
+        raise UntrustedModelError("not a saved model: 'feature_names' must be a list of column names")
+    first = pipeline.steps[0][1]
+    if not hasattr(first, "feature_names_in_"):  # the pipeline reads the column names there
+        first.feature_names_in_ = np.asarray(names, dtype=object)
+    pipeline.tuned_threshold = threshold
     return pipeline
 
 

