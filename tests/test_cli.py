@@ -99,23 +99,30 @@ def test_knn_filter_too_strict_fails_with_the_fix(workdir, capsys):
     assert info["counts"] == {"0": 350, "1": 350}
 
 
-def test_atomic_path_leaves_nothing_when_the_writer_fails(tmp_path):
-    target = tmp_path / "out" / "file.json"
+def test_a_failing_stage_leaves_all_its_previous_outputs(tmp_path):
+    """Outputs are moved into place together at the end: a failure after the first is written
+    leaves every old output as it was and no temporary file."""
+    first, second = tmp_path / "a.json", tmp_path / "out" / "b.txt"
+    first.write_text("old a")
     with pytest.raises(RuntimeError):
-        with cli.atomic_path(target) as tmp:
-            tmp.write_text("partial")
+        with cli.stage_outputs() as outputs:
+            outputs.json(first, {"new": 1})
+            outputs.text(second, "new b")
             raise RuntimeError("disk full")
-    assert not target.exists()
-    assert list(target.parent.iterdir()) == []
+    assert first.read_text() == "old a"
+    assert not second.exists()
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["a.json", "out"]
 
 
-def test_atomic_path_replaces_the_target_on_success(tmp_path):
-    target = tmp_path / "file.txt"
-    target.write_text("old")
-    with cli.atomic_path(target) as tmp:
-        tmp.write_text("new")
-    assert target.read_text() == "new"
-    assert [p.name for p in tmp_path.iterdir()] == ["file.txt"]
+def test_stage_outputs_replace_every_target_on_success(tmp_path):
+    first, second = tmp_path / "a.txt", tmp_path / "b.txt"
+    first.write_text("old")
+    with cli.stage_outputs() as outputs:
+        outputs.text(first, "new a")
+        outputs.text(second, "new b")
+        assert first.read_text() == "old"  # nothing moves before the stage's end
+    assert (first.read_text(), second.read_text()) == ("new a", "new b")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.txt", "b.txt"]
 
 
 def test_json_output_is_rounded_to_6_significant_digits_sorted_and_has_no_negative_zero(tmp_path):

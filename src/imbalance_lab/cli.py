@@ -57,13 +57,6 @@ def strategy_file(kind: str, strategy: str) -> Path:
 # --- file I/O -----------------------------------------------------------------
 
 
-@contextmanager
-def atomic_path(path: Path):
-    """Yield a temporary sibling path; move it onto ``path`` only if the block succeeds."""
-    with stage_outputs() as outputs:
-        yield outputs.path(path)
-
-
 class StageOutputs:
     """A stage's outputs, each written to a temporary sibling first and all moved into place
     together at the end: a stage that fails (bad data, a full disk, a read-only folder) leaves
