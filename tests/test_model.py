@@ -294,13 +294,19 @@ def test_fit_model_fits_the_given_model_in_place(article_train_xy):
     np.testing.assert_array_equal(model.coef_, LogisticRegression().fit(X, y).coef_)
 
 
-def test_plain_strategy_fits_like_sklearn_defaults(fitted, article_train_xy):
-    """params.yaml's model in a plain strategy is the article's LogisticRegression() with all defaults."""
+def test_plain_strategy_fits_like_sklearn_and_agrees_with_the_articles_lbfgs(fitted, model_settings,
+                                                                            article_train_xy, test_x):
+    """A plain strategy is LogisticRegression(**model settings); its probabilities agree with the
+    article's LogisticRegression() (lbfgs, stopped at its tolerance) to 1e-3."""
     X, y = article_train_xy
-    expected = LogisticRegression().fit(X, y)
+    expected = LogisticRegression(**model_settings).fit(X, y)
     model = fitted["plain"][0].named_steps["model"]
     np.testing.assert_array_equal(model.coef_, expected.coef_)
     np.testing.assert_array_equal(model.intercept_, expected.intercept_)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        article = LogisticRegression().fit(X, y)
+    np.testing.assert_allclose(model.predict_proba(test_x), article.predict_proba(test_x), atol=1e-3)
 
 
 def test_converged_flag_matches_sklearn_warning(fitted, article_train_xy):
@@ -328,12 +334,12 @@ def test_non_convergence_is_a_flag_not_a_warning(article_train_xy):
 # --- tuned threshold ------------------------------------------------------------------------------
 
 
-def test_tuned_threshold_equals_sklearns_own_tuning(fitted, article_train_xy):
+def test_tuned_threshold_equals_sklearns_own_tuning(fitted, model_settings, article_train_xy):
     """The tuned strategy finds the threshold sklearn finds with its own 'f1' scorer on the same folds
     (so the fast F1 used for tuning picks the same threshold as sklearn's)."""
     X, y = article_train_xy
     expected = TunedThresholdClassifierCV(
-        LogisticRegression(), scoring="f1", cv=StratifiedKFold(5, shuffle=True, random_state=42)
+        LogisticRegression(**model_settings), scoring="f1", cv=StratifiedKFold(5, shuffle=True, random_state=42)
     ).fit(X, y)
     tuned = fitted["tuned"][0]
     assert tuned.best_threshold_ == expected.best_threshold_

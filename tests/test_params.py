@@ -229,9 +229,10 @@ def test_strategy_sampler_must_be_text(article_params):
 # --- model --------------------------------------------------------------------------------
 
 
-def test_model_settings_are_the_articles_defaults(article_params):
-    """params.yaml's model settings are LogisticRegression's defaults, as in the article."""
-    assert P.model_settings(article_params) == {"C": 1.0, "max_iter": 100, "solver": "lbfgs", "tol": 0.0001}
+def test_model_settings_are_the_section_as_written(article_params):
+    """model_settings returns the model section's keyword settings unchanged."""
+    article_params["model"] = {"C": 0.5, "solver": "liblinear"}
+    assert P.model_settings(article_params) == {"C": 0.5, "solver": "liblinear"}
 
 
 def test_model_settings_must_be_a_mapping(article_params):

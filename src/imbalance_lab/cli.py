@@ -268,11 +268,11 @@ def cmd_train(args) -> None:
 
     from sklearn.exceptions import ConvergenceWarning
 
-    from .data import columns_of, features_and_target
+    from .data import class_counts, columns_of, features_and_target
     from .metrics import compute_backend, cross_validated_metrics
-    from .data import class_counts
-    from .model import build_pipeline, coefficients, fit_model, model_from_dict, model_to_dict
-    from .model import check_basis_columns
+    from .model import (
+        build_pipeline, check_basis_columns, coefficients, fit_model, model_from_dict, model_to_dict, stopped_early,
+    )
     from .samplers import check_class_sizes, check_fold_sizes, pipeline_samplers
 
     params = P.load()
@@ -303,7 +303,7 @@ def cmd_train(args) -> None:
             f"params.yaml: '{key}' cannot be fitted on the training split or on a cross-validation "
             f"training fold ({cv.folds} folds; each holds about {(cv.folds - 1) / cv.folds:.0%} of the rows): {err}"
         ) from None
-    if not converged or any(issubclass(w.category, ConvergenceWarning) for w in caught):
+    if not converged or stopped_early(caught):
         print(f"imbalance-lab train {strategy.name}: note: the logistic regression stopped at model.max_iter "
               "before converging (in the final fit or a fold); standardise the features (scale: true in the "
               "strategy) or raise model.max_iter", file=sys.stderr)

@@ -140,7 +140,14 @@ def fit_model(estimator, X, y) -> bool:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ConvergenceWarning)
         estimator.fit(X, y)
-    return not any(issubclass(w.category, ConvergenceWarning) for w in caught)
+    return not stopped_early(caught)
+
+
+def stopped_early(caught) -> bool:
+    """Whether a recorded warning says a solver stopped before converging. The Newton solver's
+    switch to lbfgs on a nearly separable fold is not one: lbfgs then finishes the fit."""
+    return any(issubclass(w.category, ConvergenceWarning) and "resort to lbfgs" not in str(w.message)
+               for w in caught)
 
 
 def tuned_threshold(estimator) -> float | None:
