@@ -160,7 +160,10 @@ def stages_run(output: str) -> list[str]:
 
 
 def test_changing_one_strategy_reruns_only_its_stages_and_compare(project):
-    params = yaml.safe_load((project / "params.yaml").read_text())
+    """... and changing it back restores what the run-cache holds (resample, all outputs in DVC's
+    cache) and reruns the stages with persist outputs, to the committed bytes."""
+    original = (project / "params.yaml").read_text()
+    params = yaml.safe_load(original)
     params["strategies"]["smote"]["k_neighbors"] = 3
     (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     try:
@@ -172,6 +175,13 @@ def test_changing_one_strategy_reruns_only_its_stages_and_compare(project):
         ]
         changed = json.loads(dvc("metrics", "diff", "--json", cwd=project).stdout)
         assert set(changed) == {"reports/metrics/smote.json", "reports/summary.json"}
+
+        (project / "params.yaml").write_text(original)
+        back = dvc("repro", cwd=project).stdout
+        assert "Stage 'resample@smote' is cached - skipping run" in back
+        assert "Stage 'check' is cached - skipping run" in back
+        assert stages_run(back) == ["compare", "evaluate@smote", "train@smote"]
+        assert run(["git", "status", "--porcelain"], cwd=project).stdout == ""
     finally:
         run(["git", "checkout", "--", "."], cwd=project)
         dvc("checkout", cwd=project)
