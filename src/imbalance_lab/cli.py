@@ -273,7 +273,7 @@ def cmd_train(args) -> None:
     from .model import (
         build_pipeline, check_basis_columns, coefficients, fit_model, model_from_dict, model_to_dict, stopped_early,
     )
-    from .samplers import check_class_sizes, check_fold_sizes, pipeline_samplers
+    from .samplers import check_fold_sizes
 
     params = P.load()
     strategy = P.strategy_settings(params, args.strategy)
@@ -285,8 +285,7 @@ def cmd_train(args) -> None:
     build_pipeline(strategy, model_settings, tuning)  # settings checked before any data is read
     X, y = features_and_target(read_frame(TRAIN))
     estimator = build_pipeline(strategy, model_settings, tuning, columns_of(X, missing), compute.neighbors)
-    for sampler in pipeline_samplers(estimator):
-        check_class_sizes(sampler, y, key)
+    # Every sampler and the tuning's inner folds against the smallest cross-validation training fold.
     check_fold_sizes(class_counts(y), cv.folds, {strategy.name: estimator}, tuning.folds)
     check_basis_columns(X, strategy)
     try:

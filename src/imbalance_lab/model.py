@@ -165,10 +165,10 @@ def fitted_pipeline(estimator):
 # --- JSON save / load ----------------------------------------------------------------
 #
 # One serialiser for every step: an object is stored as its class name and its state
-# (``__dict__``), arrays as nested lists with their dtype, floats rounded to
-# SIGNIFICANT_DIGITS. Loading trusts data as skops does: it first lists every class the
-# file names, refuses any that is not in TRUSTED_CLASSES (exact names, no prefixes, no
-# imports by name, never a function), and only then builds anything.
+# (``__dict__``), arrays as nested lists with their dtype, the logistic regression's floats
+# rounded to SIGNIFICANT_DIGITS. Loading trusts data as skops does: it first lists every class
+# the file names, refuses any outside _trusted_classes() / TRUSTED_TYPES (exact names, no
+# prefixes, no imports by name, never a function), and only then builds anything.
 
 # The last digits of a logistic-regression fit depend on the CPU's BLAS kernel (measured: up to
 # 5e-13 relative between OpenBLAS's Haswell, SkylakeX, Sandybridge and Prescott kernels). Stored

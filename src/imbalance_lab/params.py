@@ -548,7 +548,7 @@ def check_all(params: Mapping) -> None:
     import numpy as np
     import pandas as pd
 
-    from .data import split
+    from .data import class_counts, split
     from .metrics import METRICS
     from .model import build_pipeline
     from .samplers import check_fold_sizes
@@ -576,5 +576,4 @@ def check_all(params: Mapping) -> None:
         return  # a file's classes are only known once it is read: the train stage checks them
     labels = pd.DataFrame({"label": np.repeat([0, 1], [rows[0], rows[1]])})
     train, _ = split(labels, split_setting)
-    counts = {str(label): int(count) for label, count in train["label"].value_counts().sort_index().items()}
-    check_fold_sizes(counts, cv.folds, estimators, tuning.folds)
+    check_fold_sizes(class_counts(train["label"]), cv.folds, estimators, tuning.folds)
