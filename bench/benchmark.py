@@ -9,7 +9,7 @@ For each size of the synthetic source (the five article strategies, the CV repea
 it copies the project into a temporary git repository and measures:
 
 * ``cold``: ``dvc repro`` from nothing, with each stage's wall time and peak memory (the
-  stages record them when IMBALANCE_LAB_PROFILE is set);
+  stages record them through bench/stage_profile/ when IMBALANCE_LAB_PROFILE is set);
 * ``noop``: a second ``dvc repro`` (nothing to do);
 * ``one_strategy``: ``dvc repro`` after ``strategies.smote.k_neighbors`` 5 -> 4;
 * ``identical``: ``dvc repro --force`` from nothing again gives byte-identical outputs
@@ -48,6 +48,7 @@ for _variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_variable, "1")
 
 ROOT = Path(__file__).resolve().parents[1]
+BENCH = ROOT / "bench"
 SIZES = (500, 100_000, 1_000_000, 10_000_000)
 STRATEGIES = ("baseline", "smote", "enn", "smoteenn", "knn_smote")
 CV_REPEATS = {500: 10, 100_000: 2, 1_000_000: 1, 10_000_000: 1}  # 5 folds each; fewer repeats at scale
@@ -80,7 +81,9 @@ def run(args, cwd: Path, extra_env: dict | None = None) -> float:
 
 
 def dvc(*args, cwd: Path, profile: Path | None = None) -> float:
-    return run([sys.executable, "-m", "dvc", *args], cwd, {"IMBALANCE_LAB_PROFILE": str(profile)} if profile else None)
+    # Each stage records its time and peak memory through bench/stage_profile/sitecustomize.py.
+    hook = {"IMBALANCE_LAB_PROFILE": str(profile), "PYTHONPATH": f"{cwd / 'src'}{os.pathsep}{BENCH / 'stage_profile'}"}
+    return run([sys.executable, "-m", "dvc", *args], cwd, hook if profile else None)
 
 
 def copy_project(target: Path) -> Path:

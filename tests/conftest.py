@@ -1,5 +1,9 @@
 """Shared fixtures: the article's params, data and split, built once per test session.
 
+Unit tests read the frozen copy tests/fixtures/params.yaml, never the project's params.yaml: a user
+who changes a setting (the README's branch workflow) keeps a green suite. Only the golden test
+(test_pipeline.py) checks the committed params.yaml against the committed reports.
+
 BLAS/OpenMP threads are pinned to one before numpy loads: the tests run on two
 cores beside other work, and idle spinning threads slow small fits badly.
 """
@@ -20,7 +24,7 @@ from threadpoolctl import threadpool_limits  # noqa: E402
 from imbalance_lab import params as P  # noqa: E402
 from imbalance_lab.data import features_and_target, generate_article_data, split  # noqa: E402
 
-PARAMS_PATH = Path(__file__).resolve().parents[1] / "params.yaml"
+PARAMS_PATH = Path(__file__).resolve().parent / "fixtures" / "params.yaml"
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -37,13 +41,13 @@ def params_path() -> Path:
 
 @pytest.fixture(scope="session")
 def params_yaml() -> dict:
-    """params.yaml as loaded, shared by the session: do not modify (use article_params)."""
+    """The fixture params as loaded, shared by the session: do not modify (use article_params)."""
     return P.load(PARAMS_PATH)
 
 
 @pytest.fixture
 def article_params(params_yaml) -> dict:
-    """A fresh deep copy of params.yaml, safe to modify in a test."""
+    """A fresh deep copy of the fixture params, safe to modify in a test."""
     return copy.deepcopy(params_yaml)
 
 

@@ -12,15 +12,16 @@ from pathlib import Path
 import pytest
 import yaml
 
-from imbalance_lab import cli
+from imbalance_lab import cli, paths
 
 ROOT = Path(__file__).resolve().parents[1]
+FIXTURE_PARAMS = ROOT / "tests" / "fixtures" / "params.yaml"
 
 
 @pytest.fixture
 def workdir(tmp_path, monkeypatch):
-    """An empty project folder holding only a copy of params.yaml."""
-    shutil.copy(ROOT / "params.yaml", tmp_path / "params.yaml")
+    """An empty project folder holding only a copy of the fixture params."""
+    shutil.copy(FIXTURE_PARAMS, tmp_path / "params.yaml")
     monkeypatch.chdir(tmp_path)
     return tmp_path
 
@@ -148,14 +149,34 @@ def test_a_setting_the_sampler_rejects_names_strategy_setting_and_allowed_values
     fails_with(capsys, ["resample", strategy], f"'strategies.{strategy}.{setting}'", allowed)
 
 
-def test_dvc_yaml_declares_every_file_the_stages_write():
-    """The per-strategy paths the command line writes are the ones dvc.yaml tracks."""
-    declared = (ROOT / "dvc.yaml").read_text()
-    for template in cli.STRATEGY_FILES.values():
-        assert template.format("${key}") in declared, template
-    for path in (cli.RAW, cli.TRAIN, cli.TEST, cli.SUMMARY_MD, cli.SUMMARY_JSON, cli.INDEX_HTML,
-                 cli.CV_SCORES_JSON, cli.CEILING_JSON):
-        assert path.as_posix() in declared, path
+def declared_outputs() -> tuple[set[str], set[str]]:
+    """(every output of dvc.yaml's single stages, every per-strategy output template with {} for the name)."""
+    single, per_strategy = set(), set()
+    for stage in yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"].values():
+        body = stage.get("do", stage)
+        for kind in ("outs", "metrics", "plots"):
+            for entry in body.get(kind, []):
+                path = entry if isinstance(entry, str) else next(iter(entry))
+                (per_strategy if "foreach" in stage else single).add(path.replace("${key}", "{}"))
+    return single, per_strategy
+
+
+def test_dvc_yaml_declares_exactly_the_files_of_the_paths_module():
+    """The files the stages write (imbalance_lab.paths) and the outputs dvc.yaml tracks are the same sets."""
+    single, per_strategy = declared_outputs()
+    assert per_strategy == set(paths.STRATEGY_FILES.values())
+    written = {paths.CHECKED, paths.RAW, paths.TRAIN, paths.TEST, paths.DATA_JSON, paths.CEILING_JSON,
+               paths.SUMMARY_JSON, paths.SUMMARY_MD, paths.INDEX_HTML, paths.CV_SCORES_JSON,
+               *paths.COMPARE_PNGS.values(), *paths.OVERLAYS.values()}
+    assert single == {path.as_posix() for path in written}
+
+
+def test_stages_find_the_project_root_from_a_subfolder(tmp_path):
+    """The paths are the project root's: a stage started in a subfolder reads and writes there."""
+    (tmp_path / "dvc.yaml").write_text("stages: {}\n")
+    (tmp_path / "src" / "deep").mkdir(parents=True)
+    assert paths.project_root(tmp_path / "src" / "deep") == tmp_path.resolve()
+    assert paths.project_root(tmp_path) == tmp_path.resolve()
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ pytestmark = pytest.mark.integration
 
 def test_synthetic_source_with_noise_features_runs(tmp_path):
     project = copy_project(tmp_path / "project")
-    configure(project, ("baseline", "smote", "enn"), source="synthetic")
+    configure(project, ("baseline",), source="synthetic")
     params = yaml.safe_load((project / "params.yaml").read_text())
     params["data"]["synthetic"].update(rows=4000, extra_features=3)
     (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))

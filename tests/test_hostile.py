@@ -32,6 +32,7 @@ from imbalance_lab import cli
 from imbalance_lab.params import PipelineError
 
 ROOT = Path(__file__).resolve().parents[1]
+FIXTURE_PARAMS = ROOT / "tests" / "fixtures" / "params.yaml"
 MODEL = "data/models/baseline.json"
 REBUILD = "run `dvc checkout` or `dvc repro` to rebuild it"
 MARKER = "PWNED"
@@ -145,18 +146,21 @@ def untouched(project: Project, changed: set[str] = frozenset()) -> None:
 
 
 def refused(capsys, argv: list[str], *fragments: str) -> str:
-    """``cli.main(argv)`` exits 2 with one line `imbalance-lab <stage>: error: ...` holding ``fragments``."""
+    """``cli.main(argv)`` exits 2 with one error line `imbalance-lab <stage>: error: ...` holding ``fragments``
+    (after the stage's progress lines, if any)."""
     try:
         code = cli.main(argv)
     except Exception as err:  # noqa: BLE001  (the bug to report: a traceback instead of a message)
         pytest.fail(f"cli.main({argv}) raised {type(err).__name__}: {err} (a traceback, not a one-line error)")
     out, err = capsys.readouterr()
     assert code == 2, err
-    assert err.startswith(f"imbalance-lab {argv[0]}: error: ") and err.count("\n") == 1, err
+    *progress, error = err.splitlines()
+    assert error.startswith(f"imbalance-lab {argv[0]}: error: ") and err.endswith("\n"), err
+    assert all(line.startswith("imbalance-lab ") and ": error: " not in line for line in progress), err
     assert "Traceback" not in out + err
     for fragment in fragments:
-        assert fragment in err, f"{fragment!r} not in: {err}"
-    return err
+        assert fragment in error, f"{fragment!r} not in: {error}"
+    return error
 
 
 def dvc_refused(result: subprocess.CompletedProcess, *fragments: str) -> str:
@@ -401,7 +405,7 @@ def article_split() -> tuple[pd.DataFrame, pd.DataFrame]:
     from imbalance_lab import params as P
     from imbalance_lab.data import generate_article_data, split
 
-    params = P.load(ROOT / "params.yaml")
+    params = P.load(FIXTURE_PARAMS)
     return split(generate_article_data(P.article_settings(params)), P.split_settings(params))
 
 
@@ -412,7 +416,7 @@ def base_model_text() -> str:
     from imbalance_lab.data import features_and_target
     from imbalance_lab.model import build_pipeline, fit_model, model_to_dict
 
-    params = P.load(ROOT / "params.yaml")
+    params = P.load(FIXTURE_PARAMS)
     estimator = build_pipeline(P.strategy_settings(params, "baseline"), P.model_settings(params), None)
     X, y = features_and_target(article_split()[0])
     converged = fit_model(estimator, X, y)
@@ -668,10 +672,11 @@ def test_e_resource_exhaustion_is_one_line_and_changes_no_output(committed, rows
     synthetic(committed, rows)
     result = stage(committed.root, "generate", preexec_fn=limit)
     assert result.returncode == 2, result.stderr
-    assert result.stderr.startswith("imbalance-lab generate: error: ") and result.stderr.count("\n") == 1, \
-        result.stderr
+    *progress, error = result.stderr.splitlines()
+    assert error.startswith("imbalance-lab generate: error: ") and ": error: " not in "".join(progress), result.stderr
+    assert "Traceback" not in result.stderr
     for fragment in fragments:
-        assert fragment in result.stderr, result.stderr
+        assert fragment in error, result.stderr
     assert not (committed.root / "data/raw.parquet").exists()
     untouched(committed, EDITED_PARAMS)
 

@@ -186,6 +186,29 @@ def test_short_curves_are_not_thinned(example):
     assert points(result["roc"], "fpr", "tpr") == roc_full
 
 
+@pytest.mark.parametrize("spare", [0, 30])
+def test_long_pr_curve_first_drops_sklearns_intermediate_points(long_example, spare):
+    """Too long for max_points (401 points), the PR curve is sklearn's drop_intermediate=True curve
+    (280 points: every corner), whole when that fits, not points picked by index."""
+    y_true, y_score = long_example
+    precision, recall, thresholds = skm.precision_recall_curve(y_true, y_score, drop_intermediate=True)
+    dropped = list(zip(recall, precision))
+    pr_full, _ = full_curves(y_true, y_score)
+    assert len(dropped) + spare < len(pr_full)  # thinning would be needed without the drop
+    result = curves(y_true, y_score, len(dropped) + spare)
+    assert points(result["pr"], "recall", "precision") == dropped
+    assert [row["threshold"] for row in result["pr"]] == [*thresholds, 1.0]
+
+
+def test_pr_curve_still_too_long_after_the_drop_is_thinned_by_index(long_example):
+    """Below the dropped curve's 280 points, the dropped curve is thinned evenly, ends kept."""
+    y_true, y_score = long_example
+    precision, recall, _ = skm.precision_recall_curve(y_true, y_score, drop_intermediate=True)
+    dropped = [{"recall": r, "precision": p} for r, p in zip(recall, precision)]
+    result = curves(y_true, y_score, 50)
+    assert points(result["pr"], "recall", "precision") == points(thin(dropped, 50), "recall", "precision")
+
+
 def test_curve_thresholds_are_finite_probabilities(long_example):
     """Every curve point carries a threshold in [0, 1] (ROC's leading inf is capped), so JSON stays strict."""
     result = curves(*long_example, 50)
@@ -300,10 +323,16 @@ def strategy_estimator(params, **keys):
     return build_pipeline(settings, P.model_settings(params), P.tuning_settings(params))
 
 
-def run_cv(estimator, X, y, n_jobs=1, fixed_threshold=0.5):
+def run_cv_counting(estimator, X, y, n_jobs=1, fixed_threshold=0.5, progress=None):
+    """(per-fold scores, folds stopped early)."""
     from imbalance_lab.metrics import cross_validated_metrics
 
-    return cross_validated_metrics(estimator, X, y, n_jobs=n_jobs, fixed_threshold=fixed_threshold, **CV)
+    return cross_validated_metrics(estimator, X, y, n_jobs=n_jobs, fixed_threshold=fixed_threshold,
+                                   progress=progress, **CV)
+
+
+def run_cv(estimator, X, y, n_jobs=1, fixed_threshold=0.5):
+    return run_cv_counting(estimator, X, y, n_jobs, fixed_threshold)[0]
 
 
 @pytest.fixture(scope="module")
@@ -410,6 +439,122 @@ def test_cv_in_parallel_gives_the_same_scores(params_yaml, article_train_xy):
     X, y = article_train_xy
     estimator = strategy_estimator(params_yaml, scale=True, class_weight="balanced")
     assert run_cv(estimator, X, y, n_jobs=2) == run_cv(estimator, X, y, n_jobs=1)
+
+
+def sklearn_cross_validate(estimator, X, y, fixed_threshold=0.5, **cv):
+    """The per-fold scores as scikit-learn's cross_validate computes them with the project's scorer."""
+    from functools import partial
+
+    from sklearn.model_selection import RepeatedStratifiedKFold, cross_validate
+
+    from imbalance_lab.metrics import _fold_scores
+
+    cv = cv or CV
+    splitter = RepeatedStratifiedKFold(n_splits=cv["folds"], n_repeats=cv["repeats"], random_state=cv["seed"])
+    result = cross_validate(estimator, X, y, cv=splitter, error_score="raise",
+                            scoring=partial(_fold_scores, fixed_threshold=fixed_threshold))
+    return {key[len("test_"):]: values.tolist() for key, values in result.items() if key.startswith("test_")}
+
+
+@pytest.mark.parametrize("name", ["knn_smote", "smoteenn", "tuned_threshold"])
+def test_cv_scores_equal_sklearns_cross_validate(params_yaml, article_train_xy, name):
+    """Fold by fold, exactly the figures of sklearn's cross_validate on the article data, for strategies
+    as the train stage builds them (neighbour search set; a sampler, a tuned threshold)."""
+    from imbalance_lab import params as P
+    from imbalance_lab.data import columns_of
+    from imbalance_lab.metrics import cross_validated_metrics
+    from imbalance_lab.model import build_pipeline
+
+    X, y = article_train_xy
+    strategy = P.strategy_settings(params_yaml, name)
+    estimator = build_pipeline(strategy, P.model_settings(params_yaml), P.tuning_settings(params_yaml),
+                               columns_of(X, "reject"), "auto")
+    cv = {"folds": 5, "repeats": 2, "seed": 42}
+    per_fold, stopped = cross_validated_metrics(estimator, X, y, n_jobs=1, fixed_threshold=0.5, **cv)
+    assert per_fold == sklearn_cross_validate(estimator, X, y, **cv)
+    assert stopped == 0
+
+
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_cv_counts_the_folds_that_stop_early_in_every_worker(params_yaml, article_train_xy, n_jobs):
+    """max_iter=1 stops every fold's fit early, counted in the worker processes too (n_jobs=2), where
+    a warnings filter around the call sees nothing; no ConvergenceWarning reaches the caller."""
+    from imbalance_lab import params as P
+    from imbalance_lab.model import build_pipeline
+
+    X, y = article_train_xy
+    estimator = build_pipeline(P.StrategySettings(name="s", sampler="none", options={}), {"max_iter": 1}, None)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        per_fold, stopped = run_cv_counting(estimator, X, y, n_jobs=n_jobs)
+    assert stopped == CV["folds"] * CV["repeats"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert per_fold == sklearn_cross_validate(estimator, X, y)
+
+
+def test_cv_counts_no_early_stop_for_converging_fits(smote_cv, article_train_xy):
+    X, y = article_train_xy
+    assert run_cv_counting(smote_cv[0], X, y)[1] == 0
+
+
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_cv_reports_progress_after_each_fold(params_yaml, article_train_xy, n_jobs):
+    """progress(done, total) once per fold, done counting 1 .. total = folds * repeats."""
+    X, y = article_train_xy
+    calls = []
+    run_cv_counting(strategy_estimator(params_yaml, scale=True), X, y, n_jobs=n_jobs,
+                    progress=lambda done, total: calls.append((done, total)))
+    total = CV["folds"] * CV["repeats"]
+    assert calls == [(done, total) for done in range(1, total + 1)]
+
+
+def test_cv_on_a_dask_cluster_gives_the_same_scores_and_count(params_yaml, article_train_xy):
+    """joblib's generator on the Dask backend: same per-fold scores, early stops counted on the workers."""
+    pytest.importorskip("dask.distributed")
+    from dask.distributed import LocalCluster
+
+    from imbalance_lab import params as P
+    from imbalance_lab.metrics import compute_backend
+    from imbalance_lab.model import build_pipeline
+
+    X, y = article_train_xy
+    estimator = build_pipeline(P.StrategySettings(name="s", sampler="SMOTE", options={"random_state": 0}),
+                               {"max_iter": 1}, None)
+    calls = []
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster:
+        with compute_backend("dask", cluster.scheduler_address) as jobs:
+            on_dask = run_cv_counting(estimator, X, y, n_jobs=jobs, progress=lambda *args: calls.append(args))
+    assert on_dask == run_cv_counting(estimator, X, y)
+    assert on_dask[1] == CV["folds"] * CV["repeats"]
+    assert [done for done, _ in calls] == list(range(1, on_dask[1] + 1))
+
+
+def recorded(category, message):
+    return warnings.WarningMessage(message, category, "file.py", 1)
+
+
+def test_stopped_early_ignores_newtons_switch_to_lbfgs():
+    """A ConvergenceWarning counts, except the Newton solver's "resort to lbfgs"; other warnings never do."""
+    from sklearn.exceptions import ConvergenceWarning
+
+    from imbalance_lab.metrics import stopped_early
+
+    switch = recorded(ConvergenceWarning, "The inner solver of NewtonCholeskySolver detected a pointwise hessian "
+                                          "with many negative values at iteration #18. It will now resort to lbfgs "
+                                          "instead.")
+    limit = recorded(ConvergenceWarning, "lbfgs failed to converge after 1 iteration(s)")
+    assert stopped_early([limit]) and stopped_early([switch, limit])
+    assert not stopped_early([switch]) and not stopped_early([]) and not stopped_early([recorded(UserWarning, "x")])
+
+
+def test_metrics_does_not_import_model():
+    """model imports metrics (stopped_early, threshold_scorer): the other way round would be a circle."""
+    import subprocess
+    import sys
+
+    code = "import sys, imbalance_lab.metrics; assert 'imbalance_lab.model' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True)
 
 
 def test_cv_tuned_strategy_records_its_own_thresholds(params_yaml, article_train_xy):

@@ -331,6 +331,34 @@ def test_non_convergence_is_a_flag_not_a_warning(article_train_xy):
     assert converged is False
 
 
+def test_newtons_switch_to_lbfgs_is_not_a_failure_to_converge(params_yaml, article_train_xy):
+    """On one cross-validation training fold of the smoteenn strategy Newton's solver resorts to lbfgs
+    (a ConvergenceWarning), and lbfgs finishes: fit_model reports the fit as converged."""
+    from sklearn.base import clone
+
+    from imbalance_lab.data import columns_of
+    from imbalance_lab.metrics import cv_splitter
+
+    X, y = article_train_xy
+    estimator = build_pipeline(P.strategy_settings(params_yaml, "smoteenn"), P.model_settings(params_yaml),
+                               P.tuning_settings(params_yaml), columns_of(X, "reject"), "auto")
+    train, _ = list(cv_splitter(5, 10, 42).split(X, y))[8]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvergenceWarning)
+        clone(estimator).fit(X.iloc[train], y[train])
+    assert [str(w.message) for w in caught if "resort to lbfgs" in str(w.message)]  # sklearn warns
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert fit_model(estimator, X.iloc[train], y[train]) is True
+
+
+def test_stopped_early_is_the_one_from_metrics():
+    """model re-exports the rule cross-validation uses, so the final fit and the folds agree."""
+    from imbalance_lab import metrics, model
+
+    assert model.stopped_early is metrics.stopped_early
+
+
 # --- tuned threshold ------------------------------------------------------------------------------
 
 

@@ -188,7 +188,8 @@ def test_changing_one_strategy_reruns_only_its_stages_and_compare(project):
 
 
 def test_a_new_strategy_is_one_params_entry(project):
-    """strategies.adasyn: {sampler: ADASYN} adds its stages, metrics file and leaderboard row; nothing else reruns."""
+    """strategies.adasyn: {sampler: ADASYN} adds its stages, metrics file, leaderboard row and curves in the
+    DVC plots, with no edit of dvc.yaml; nothing else reruns."""
     params = yaml.safe_load((project / "params.yaml").read_text())
     params["strategies"]["adasyn"] = {"sampler": "ADASYN"}
     (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
@@ -200,6 +201,7 @@ def test_a_new_strategy_is_one_params_entry(project):
         summary = json.loads((project / "reports/summary.json").read_text())
         assert "adasyn" in summary["strategies"] and "vs_baseline" in summary["strategies"]["adasyn"]
         assert "| `adasyn` |" in (project / "reports/summary.md").read_text()
+        assert all("adasyn" in names for names in overlaid_strategies(project).values())
     finally:
         run(["git", "checkout", "--", "."], cwd=project)
         run(["git", "clean", "-fdq"], cwd=project)
@@ -227,13 +229,31 @@ def test_bad_params_stop_at_the_check_stage_and_lose_nothing(project):
         dvc("checkout", cwd=project)
 
 
-def test_top_level_plots_overlay_every_strategy(project):
-    """dvc.yaml's PR and ROC overlays name one curve file per strategy in params.yaml."""
-    definitions = yaml.safe_load((project / "dvc.yaml").read_text())["plots"]
-    by_id = {next(iter(entry)): next(iter(entry.values())) for entry in definitions}
-    strategies = set(yaml.safe_load((project / "params.yaml").read_text())["strategies"])
-    for plot_id, kind in (("precision_recall", "pr"), ("roc", "roc")):
-        assert set(by_id[plot_id]["y"]) == {f"reports/curves/{kind}/{name}.json" for name in strategies}
+def overlaid_strategies(project: Path) -> dict[str, set[str]]:
+    """The strategies `dvc plots show` draws in each overlay (PR and ROC) of the compare stage."""
     shown = json.loads(dvc("plots", "show", "--json", cwd=project).stdout)
-    assert not shown.get("errors")
-    assert {"precision_recall", "roc"} <= set(shown["data"])
+    assert not shown.get("errors"), shown
+    return {path: {row["strategy"] for plot in shown["data"][path] for row in plot["content"]["data"]["values"]}
+            for path in ("reports/precision_recall.json", "reports/roc.json")}
+
+
+def test_plots_overlay_every_strategy(project):
+    """`dvc plots show` overlays the PR and ROC curves of every strategy in params.yaml, one colour each."""
+    assert overlaid_strategies(project) == {path: set(STRATEGIES) for path in
+                                            ("reports/precision_recall.json", "reports/roc.json")}
+
+
+@pytest.mark.parametrize("setting", ["compute.backend=dask", "compute.scheduler=tcp://10.0.0.1:8786",
+                                     "compute.neighbors=brute", "cv.n_jobs=2"])
+def test_an_execution_setting_reruns_nothing(project, setting):
+    """Where and how fast the work runs changes no result, so DVC sees nothing to do."""
+    dotted, value = setting.split("=")
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    section, key = dotted.split(".")
+    params[section][key] = yaml.safe_load(value)
+    (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    try:
+        result = dvc("status", "--json", cwd=project)
+        assert json.loads(result.stdout) == {}, result.stdout
+    finally:
+        run(["git", "checkout", "--", "params.yaml"], cwd=project)

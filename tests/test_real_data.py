@@ -30,11 +30,6 @@ def configure(project: Path, strategies: tuple[str, ...] | None = None, **data) 
     params["evaluate"]["grid_resolution"] = 40
     params["data"].update(data)
     (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    pipeline = yaml.safe_load((project / "dvc.yaml").read_text())
-    for plot in pipeline["plots"]:
-        definition = next(iter(plot.values()))
-        definition["y"] = {path: field for path, field in definition["y"].items() if Path(path).stem in params["strategies"]}
-    (project / "dvc.yaml").write_text(yaml.safe_dump(pipeline, sort_keys=False))
 
 
 def commit(project: Path, message: str) -> None:

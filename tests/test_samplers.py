@@ -9,12 +9,14 @@ import pytest
 from imblearn.over_sampling import SMOTE
 from imblearn.under_sampling import EditedNearestNeighbours
 from imblearn.utils.estimator_checks import parametrize_with_checks
-from sklearn.neighbors import KNeighborsClassifier
+from sklearn.neighbors import KNeighborsClassifier, NearestNeighbors
 from sklearn.preprocessing import StandardScaler
 
 from imbalance_lab import params as P
 from imbalance_lab.data import features_and_target
-from imbalance_lab.samplers import KNNFilterSMOTE, build_sampler, resample
+from imbalance_lab.samplers import (
+    KNNFilterSMOTE, SamplerError, build_sampler, resample, sampler_errors, sampler_failure, with_neighbour_search,
+)
 
 
 def strategy(name, sampler, **options) -> P.StrategySettings:
@@ -187,10 +189,13 @@ def test_knn_smote_drops_the_filtered_out_defaults(article_params, article_train
 
 
 def test_too_few_kept_raises_by_default_saying_how_many(article_train_xy):
-    """k_neighbors=15 needs 16 rows; the filter keeps 10: ValueError naming 10 and k_neighbors."""
+    """k_neighbors=15 needs 16 rows; the filter keeps 10: a SamplerError (a ValueError, as imblearn's
+    own, and a ConfigError) naming 10 and k_neighbors, whether the setting is a count or an object."""
     X, y = article_train_xy
-    with pytest.raises(ValueError, match=r"kept 10 .*k_neighbors=15"):
-        KNNFilterSMOTE(k_neighbors=15, random_state=0).fit_resample(X, y)
+    for k_neighbors in (15, NearestNeighbors(n_neighbors=16)):
+        with pytest.raises(SamplerError, match=r"kept 10 .*k_neighbors=15") as caught:
+            KNNFilterSMOTE(k_neighbors=k_neighbors, random_state=0).fit_resample(X, y)
+        assert isinstance(caught.value, ValueError) and isinstance(caught.value, P.ConfigError)
 
 
 def test_strict_threshold_with_too_few_kept_raises(article_train_xy):
@@ -247,9 +252,9 @@ def test_no_notes_when_enough_rows_pass(article_train_xy):
 
 
 def test_resample_turns_the_filter_error_into_a_config_error(article_train_xy):
-    """Through resample, the filter's ValueError becomes a ConfigError naming the strategy key."""
+    """Through resample, the filter's error becomes a SamplerError (a ConfigError) naming the strategy key."""
     X, y = article_train_xy
-    with pytest.raises(P.ConfigError, match=r"strategies\.knn_smote"):
+    with pytest.raises(SamplerError, match=r"strategies\.knn_smote.*if_too_few='adapt'"):
         resample(X, y, KNNFilterSMOTE(k_neighbors=15), "strategies.knn_smote")
 
 
@@ -259,6 +264,197 @@ def test_resample_passes_the_notes_on(article_train_xy):
     sampler = KNNFilterSMOTE(k_neighbors=15, if_too_few="adapt", random_state=0)
     _, _, notes = resample(X, y, sampler, "strategies.knn_smote")
     assert notes == sampler.notes_ and len(notes) == 1
+
+
+# --- KNNFilterSMOTE with neighbour objects -------------------------------------------------
+
+
+@pytest.mark.parametrize("algorithm", ["auto", "kd_tree", "ball_tree", "brute"])
+def test_knn_smote_with_neighbour_objects_equals_the_int_version(article_train_xy, algorithm):
+    """A KNeighborsClassifier(3) filter and NearestNeighbors(5 + 1) for SMOTE give exactly the rows,
+    kept counts and notes of filter_neighbors=3, k_neighbors=5 (params.yaml's knn_smote), any search."""
+    X, y = article_train_xy
+    settings = {"threshold": 0.5, "if_too_few": "adapt", "random_state": 42}
+    with_ints = KNNFilterSMOTE(filter_neighbors=3, k_neighbors=5, **settings)
+    with_objects = KNNFilterSMOTE(filter_neighbors=KNeighborsClassifier(n_neighbors=3, algorithm=algorithm),
+                                  k_neighbors=NearestNeighbors(n_neighbors=6, algorithm=algorithm), **settings)
+    expected_X, expected_y = with_ints.fit_resample(X, y)
+    X_res, y_res = with_objects.fit_resample(X, y)
+    np.testing.assert_array_equal(np.asarray(X_res), np.asarray(expected_X))
+    np.testing.assert_array_equal(y_res, expected_y)
+    assert (with_objects.kept_, with_objects.notes_) == (with_ints.kept_, with_ints.notes_) == ({1: 10}, [])
+
+
+def test_knn_smote_objects_adapt_like_counts(article_train_xy):
+    """if_too_few='adapt' keeps k + 1 rows, k read from the NearestNeighbors (16 neighbours: k = 15)."""
+    X, y = article_train_xy
+    sampler = KNNFilterSMOTE(k_neighbors=NearestNeighbors(n_neighbors=16), if_too_few="adapt", random_state=0)
+    expected = KNNFilterSMOTE(k_neighbors=15, if_too_few="adapt", random_state=0)
+    np.testing.assert_array_equal(np.asarray(sampler.fit_resample(X, y)[0]), np.asarray(expected.fit_resample(X, y)[0]))
+    assert sampler.kept_ == {1: 16} and sampler.notes_ == expected.notes_
+
+
+def test_neighbour_search_gives_knn_smote_neighbour_objects():
+    """with_neighbour_search treats KNNFilterSMOTE as imblearn's samplers: counts become estimators
+    with the search (the filter keeps its count; SMOTE's NearestNeighbors counts the row itself)."""
+    sampler = with_neighbour_search(KNNFilterSMOTE(filter_neighbors=4, k_neighbors=5), "ball_tree")
+    assert isinstance(sampler.filter_neighbors, KNeighborsClassifier)
+    assert (sampler.filter_neighbors.n_neighbors, sampler.filter_neighbors.algorithm) == (4, "ball_tree")
+    assert isinstance(sampler.k_neighbors, NearestNeighbors)
+    assert (sampler.k_neighbors.n_neighbors, sampler.k_neighbors.algorithm) == (6, "ball_tree")
+    given = KNeighborsClassifier(n_neighbors=2, algorithm="brute")
+    assert with_neighbour_search(KNNFilterSMOTE(filter_neighbors=given), "kd_tree").filter_neighbors is given
+
+
+def test_configured_knn_smote_with_the_neighbour_search_resamples_as_before(article_params, article_train_xy):
+    """params.yaml's knn_smote through with_neighbour_search (kd_tree for 2 columns, as the stages do) gives
+    the rows of the plain count settings."""
+    X, y = article_train_xy
+    searched = with_neighbour_search(configured(article_params, "knn_smote"), "kd_tree")
+    X_res, y_res, _ = resample(X, y, searched, "strategies.knn_smote")
+    X_exp, y_exp, _ = resample(X, y, configured(article_params, "knn_smote"), "strategies.knn_smote")
+    np.testing.assert_array_equal(np.asarray(X_res), np.asarray(X_exp))
+    np.testing.assert_array_equal(y_res, y_exp)
+    assert searched.kept_ == {1: 10}
+
+
+def test_knn_smote_categorical_growing_searches_by_brute_force():
+    """With categorical columns SMOTENC gets a brute-force search even from a k-d tree setting (a tree
+    cannot search its sparse one-hot columns and would warn), and the rows equal the count version's."""
+    import warnings
+
+    rng = np.random.RandomState(0)
+    X = np.column_stack([rng.normal(size=120), rng.normal(size=120), rng.randint(0, 3, 120)]).astype(object)
+    y = (X[:, 0].astype(float) + rng.normal(0, 0.5, 120) > 1.0).astype(int)
+    settings = {"categorical_features": [2], "if_too_few": "adapt", "random_state": 0}
+    expected = KNNFilterSMOTE(k_neighbors=3, **settings).fit_resample(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        result = KNNFilterSMOTE(k_neighbors=NearestNeighbors(n_neighbors=4, algorithm="kd_tree"),
+                                **settings).fit_resample(X, y)
+    np.testing.assert_array_equal(result[0], expected[0])
+    np.testing.assert_array_equal(result[1], expected[1])
+
+
+def test_class_size_check_reads_k_from_a_neighbour_object(article_train_xy):
+    """NearestNeighbors(31) is k_neighbors = 30: the early check names it and the fix, as for the count."""
+    X, y = article_train_xy
+    sampler = KNNFilterSMOTE(k_neighbors=NearestNeighbors(n_neighbors=31), random_state=0)
+    with pytest.raises(P.ConfigError, match=r"'strategies\.knn_smote\.k_neighbors' = 30 .*at most 23"):
+        resample(X, y, sampler, "strategies.knn_smote")
+
+
+def test_fold_size_check_reads_k_from_the_searched_pipeline(article_params):
+    """check_fold_sizes on a built pipeline (k_neighbors now a NearestNeighbors) still reads k = 19."""
+    from imbalance_lab.data import Columns
+    from imbalance_lab.model import build_pipeline
+    from imbalance_lab.samplers import check_fold_sizes
+
+    strategy = P.StrategySettings(name="knn_smote", sampler="KNNFilterSMOTE",
+                                  options={"k_neighbors": 19, "if_too_few": "adapt"})
+    estimator = build_pipeline(strategy, {}, None, Columns(("age", "balance"), ()), "auto")
+    assert isinstance(estimator.named_steps["sampler"].k_neighbors, NearestNeighbors)
+    with pytest.raises(P.ConfigError, match=r"k_neighbors' = 19 needs at least 20 rows"):
+        check_fold_sizes({"0": 350, "1": 24}, 5, {"knn_smote": estimator}, None)
+
+
+# --- telling a sampler that cannot work on a training fold from a bug ----------------------------------
+
+
+def few_defaults(article_train_xy, defaults):
+    """The article's training rows with only the first ``defaults`` defaults."""
+    X, y = article_train_xy
+    keep = (y == 0) | (np.cumsum(y == 1) <= defaults)
+    return X[keep].reset_index(drop=True), y[keep]
+
+
+def cv_splits(X, y, folds=5):
+    from imbalance_lab.metrics import cv_splitter
+
+    return cv_splitter(folds, 1, 0).split(X, y)
+
+
+def cross_validate_strategy(estimator, X, y, n_jobs=1):
+    from imbalance_lab.metrics import cross_validated_metrics
+
+    return cross_validated_metrics(estimator, X, y, folds=5, repeats=1, seed=0, n_jobs=n_jobs, fixed_threshold=0.5)
+
+
+def strategy_pipeline(sampler, tune=False, **options):
+    from imbalance_lab.model import build_pipeline
+
+    settings = P.StrategySettings(name="s", sampler=sampler, options=options, tune_threshold=tune)
+    return build_pipeline(settings, {}, P.TuningSettings("f1", 5, 42), None)
+
+
+def test_smote_failing_only_on_cv_folds_is_a_sampler_error(article_train_xy):
+    """6 defaults: SMOTEENN's SMOTE (5 neighbours) fits the whole split but not a training fold (4-5
+    defaults); the fold's ValueError from the neighbour search becomes a SamplerError naming SMOTEENN."""
+    from imbalance_lab.model import fit_model
+
+    X, y = few_defaults(article_train_xy, 6)
+    estimator = strategy_pipeline("SMOTEENN", random_state=0)
+    fit_model(estimator, X, y)
+    with pytest.raises(ValueError, match="n_neighbors"):
+        cross_validate_strategy(estimator, X, y)
+    with pytest.raises(SamplerError, match=r"SMOTEENN cannot resample \d+ rows \(class counts .*n_neighbors"):
+        with sampler_errors(estimator, X, y, cv_splits(X, y)):
+            cross_validate_strategy(estimator, X, y)
+
+
+def test_a_sampler_that_empties_a_class_is_a_sampler_error():
+    """ENN removing every minority row leaves the model one class; that ValueError is the sampler's doing."""
+    from imblearn.pipeline import Pipeline
+    from sklearn.linear_model import LogisticRegression
+
+    X = np.arange(40, dtype=float).reshape(-1, 1)
+    y = np.isin(np.arange(40), [5, 15, 25, 35]).astype(int)  # each default among payers
+    estimator = Pipeline([("sampler", EditedNearestNeighbours(sampling_strategy="all")),
+                          ("model", LogisticRegression())])
+    with pytest.raises(SamplerError, match="leave only rows of class 0"):
+        with sampler_errors(estimator, X, y):
+            estimator.fit(X, y)
+
+
+def test_a_threshold_tuning_inner_fold_the_sampler_cannot_work_on_is_found(article_train_xy):
+    """8 defaults: an outer training fold holds 6 or 7 (enough for SMOTE), the tuning's inner ones fewer."""
+    X, y = few_defaults(article_train_xy, 8)
+    estimator = strategy_pipeline("SMOTE", tune=True, random_state=0)
+    plain = strategy_pipeline("SMOTE", random_state=0)
+    assert sampler_failure(plain, X, y, cv_splits(X, y)) is None
+    assert "SMOTE cannot resample" in sampler_failure(estimator, X, y, cv_splits(X, y))
+
+
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_knn_filter_error_in_a_fold_stays_a_sampler_error(article_params, article_train_xy, n_jobs):
+    """if_too_few='raise', k_neighbors=7: the filter keeps 10 defaults of the split but 7 of one training
+    fold; its SamplerError comes back as one, from worker processes too."""
+    from imbalance_lab.model import fit_model
+
+    X, y = article_train_xy
+    estimator = strategy_pipeline("KNNFilterSMOTE", k_neighbors=7, random_state=42)
+    fit_model(estimator, X, y)
+    with pytest.raises(SamplerError, match="the KNN filter kept"):
+        with sampler_errors(estimator, X, y, cv_splits(X, y)):
+            cross_validate_strategy(estimator, X, y, n_jobs=n_jobs)
+
+
+def test_other_value_errors_pass_through_unchanged(article_train_xy):
+    """A ValueError the samplers do not reproduce (a bug, or a model setting) keeps its type and traceback."""
+    X, y = article_train_xy
+    estimator = strategy_pipeline("SMOTE", random_state=0)
+    with pytest.raises(ValueError, match="a bug") as caught:
+        with sampler_errors(estimator, X, y, cv_splits(X, y)):
+            raise ValueError("a bug")
+    assert not isinstance(caught.value, SamplerError)
+    from imblearn.pipeline import Pipeline
+    from sklearn.linear_model import LogisticRegression
+
+    bad_model = Pipeline([("sampler", SMOTE(random_state=0)), ("model", LogisticRegression(C=-1.0))])
+    with pytest.raises(ValueError, match="'C' parameter") as caught:
+        with sampler_errors(bad_model, X, y):
+            bad_model.fit(X, y)
+    assert not isinstance(caught.value, SamplerError)
 
 
 # --- build_sampler: settings validation ---------------------------------------------------
@@ -293,6 +489,8 @@ def test_unknown_setting_is_named():
         ("KNNFilterSMOTE", "threshold", 1.5),
         ("KNNFilterSMOTE", "if_too_few", "sometimes"),
         ("KNNFilterSMOTE", "filter_neighbors", 0),
+        ("KNNFilterSMOTE", "filter_neighbors", NearestNeighbors()),  # not a classifier
+        ("KNNFilterSMOTE", "k_neighbors", "five"),
     ],
 )
 def test_rejected_value_names_the_setting(sampler, key, value):
@@ -359,7 +557,9 @@ def as_list(marker):
 
 @as_list(
     parametrize_with_checks(
-        [KNNFilterSMOTE(), KNNFilterSMOTE(if_too_few="adapt", random_state=0)],
+        [KNNFilterSMOTE(), KNNFilterSMOTE(if_too_few="adapt", random_state=0),
+         KNNFilterSMOTE(filter_neighbors=KNeighborsClassifier(n_neighbors=3),
+                        k_neighbors=NearestNeighbors(n_neighbors=6), if_too_few="adapt", random_state=0)],
         expected_failed_checks=expected_failed_checks,
     )
 )

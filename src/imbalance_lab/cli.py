@@ -1,57 +1,36 @@
 """`python -m imbalance_lab <stage> [strategy]`: one command per pipeline stage.
 
-Only argument parsing and file I/O live here; the science is in the other
-modules. Heavy libraries are imported inside the stage that needs them, and
-every output is written to a temporary file first and moved into place, so a
-failing stage leaves nothing half-written.
+Argument parsing, logging and file I/O live here: each stage reads its inputs, calls one
+function of ``stages`` and writes what it returns. Every output is written to a
+temporary file first and all are moved into place together, so a failing stage leaves
+nothing half-written.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
+import time
 from contextlib import contextmanager
 from pathlib import Path
 
-# Pin BLAS/OpenMP threads before numpy loads: on two cores, idle spinning threads
-# slow small fits ~50x when another stage or test runs beside this one.
+# Pin BLAS/OpenMP threads before numpy loads: on two cores, idle spinning threads slow small fits ~50x
+# when another stage or test runs beside this one. threadpoolctl cannot do this here: it limits only the
+# libraries already loaded, and scipy loads its own OpenBLAS later, inside a stage.
 for _variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_variable, "1")
 
 from . import params as P  # noqa: E402  (after the thread pins)
+from . import stages  # noqa: E402
+from .paths import (  # noqa: E402
+    CEILING_JSON, CHECKED, COMPARE_PNGS, CV_SCORES_JSON, DATA_JSON, INDEX_HTML, OVERLAYS, PARAMS, RAW, SUMMARY_JSON,
+    SUMMARY_MD, TEST, TRAIN, project_root, strategy_file,
+)
 
-CHECKED = Path("data/params.checked")
-RAW = Path("data/raw.parquet")
-DATA_JSON = Path("reports/data.json")
-TRAIN = Path("data/split/train.parquet")
-TEST = Path("data/split/test.parquet")
-REPORTS = Path("reports")
-SUMMARY_MD = REPORTS / "summary.md"
-SUMMARY_JSON = REPORTS / "summary.json"
-INDEX_HTML = REPORTS / "index.html"
-CV_SCORES_JSON = REPORTS / "cv_scores.json"
-CEILING_JSON = REPORTS / "ceiling.json"
-
-
-# Each strategy's files; dvc.yaml declares the same paths.
-STRATEGY_FILES = {
-    "resampled": "data/resampled/{}.parquet",
-    "resampled_info": "data/resampled/{}.json",
-    "model": "data/models/{}.json",
-    "coefficients": "reports/models/{}.json",
-    "cv": "reports/cv/{}.json",
-    "metrics": "reports/metrics/{}.json",
-    "boundary_png": "reports/plots/boundary/{}.png",
-    "resampled_png": "reports/plots/resampled/{}.png",
-    "pr": "reports/curves/pr/{}.json",
-    "roc": "reports/curves/roc/{}.json",
-}
-
-
-def strategy_file(kind: str, strategy: str) -> Path:
-    return Path(STRATEGY_FILES[kind].format(strategy))
+log = logging.getLogger("imbalance_lab")
 
 
 # --- file I/O -----------------------------------------------------------------
@@ -162,300 +141,90 @@ def read_model(path: Path):
         raise P.PipelineError(f"{path}: {err}; {REBUILD} (never load model files you do not trust)") from None
 
 
-# --- stages -------------------------------------------------------------------
+# --- stages: read, compute (stages.*), write ----------------------------------
 
 
 def cmd_check(args) -> None:
     """Every setting of params.yaml, before any stage that could lose an output runs."""
-    P.check_all(P.load())
+    stages.check(P.load(PARAMS))
     with stage_outputs() as outputs:  # constant: it only orders the stages after this one
         outputs.text(CHECKED, "params.yaml passed `python -m imbalance_lab check`\n")
 
 
 def cmd_generate(args) -> None:
-    from .data import describe, load_source, plot_features
-
-    params = P.load()
-    settings = P.source_settings(params)
-    article = P.article_settings(params) if settings.source == "article" else None
-    synthetic = P.synthetic_settings(params) if settings.source == "synthetic" else None
-    frame, origin = load_source(settings, article, synthetic)
-    features, reason = plot_features(frame, settings.plot_features)
-    info = {**describe(frame, origin, settings.missing, features), "plot_features_reason": reason}
+    frame, info = stages.generate(P.load(PARAMS))
     with stage_outputs() as outputs:
         outputs.frame(RAW, frame)
         outputs.json(DATA_JSON, info)
 
 
-def data_info() -> dict:
-    return read_json(DATA_JSON)
-
-
-def class_names(info: dict) -> dict[int, str]:
-    if info["source"] in ("article", "synthetic"):
-        return {0: "paid", 1: "defaulted"}
-    return {0: f"{info['target']} not {info['positive']}", 1: f"{info['target']} {info['positive']}"}
-
-
-def picture_note(info: dict, columns) -> str:
-    """What a two-feature picture leaves out, when the data have more features."""
-    features = info["plot_features"] or []
-    if len(columns) <= 2 or len(features) < 2:
-        return ""
-    return (f"\n{features[0]} and {features[1]}: {info['plot_features_reason']}; "
-            "other features at their median / most frequent value")
-
-
 def cmd_split(args) -> None:
-    from .data import split
-
-    settings = P.split_settings(P.load())
-    train, test = split(read_frame(RAW), settings)
+    train, test = stages.split_rows(P.split_settings(P.load(PARAMS)), read_frame(RAW))
     with stage_outputs() as outputs:
         outputs.frame(TRAIN, train)
         outputs.frame(TEST, test)
 
 
 def cmd_resample(args) -> None:
-    import pandas as pd
-
-    from .data import class_counts, columns_of, features_and_target, target_name
-
-    params = P.load()
-    strategy = P.strategy_settings(params, args.strategy)
-    key = f"strategies.{strategy.name}"
-    missing, neighbors = P.source_settings(params).missing, P.compute_settings(params).neighbors
-    no_sampler = strategy.sampler == "none" and not strategy.options  # needs no imbalanced-learn
-    if not no_sampler:
-        from .model import build_pipeline
-        from .samplers import (
-            build_sampler, neighbour_search, pipeline_samplers, resample, resample_prepared, with_neighbour_search,
-        )
-
-        build_sampler(strategy)  # settings checked before any data is read
-    train = read_frame(TRAIN)
-    X, y = features_and_target(train)
-    columns = columns_of(X, missing)
-    sampler = None
-    if no_sampler:
-        X_res, y_res, notes = X, y, []
-    elif columns.needs_preparation:
-        pipeline = build_pipeline(strategy, {}, None, columns, neighbors)
-        samplers = pipeline_samplers(pipeline)
-        sampler = samplers[0] if samplers else None
-        X_res, y_res, notes = resample_prepared(pipeline, X, y, key) if samplers else (X, y, [])
-    else:
-        sampler = with_neighbour_search(build_sampler(strategy), neighbour_search(neighbors, X.shape[1]))
-        X_res, y_res, notes = resample(X, y, sampler, key, scale=strategy.scale)
-    frame = pd.DataFrame(X_res, columns=list(X.columns)).reset_index(drop=True)
-    frame[target_name(train)] = pd.Series(y_res).to_numpy()
-    info = {
-        "sampler": strategy.sampler,
-        "counts_before": class_counts(y),
-        "counts": class_counts(y_res),
-        "notes": notes,
-    }
-    kept = getattr(sampler, "kept_", None)
-    if kept is not None:
-        info["filter_kept"] = {str(label): count for label, count in kept.items()}
+    params, name = P.load(PARAMS), args.strategy
+    stages.check_strategy(params, name, model=False)  # before any data is read
+    frame, info = stages.resample_strategy(params, name, read_frame(TRAIN))
     with stage_outputs() as outputs:
-        outputs.frame(strategy_file("resampled", strategy.name), frame)
-        outputs.json(strategy_file("resampled_info", strategy.name), info)
+        outputs.frame(strategy_file("resampled", name), frame)
+        outputs.json(strategy_file("resampled_info", name), info)
 
 
 def cmd_train(args) -> None:
-    import warnings
-
-    from sklearn.exceptions import ConvergenceWarning
-
-    from .data import class_counts, columns_of, features_and_target
-    from .metrics import compute_backend, cross_validated_metrics
-    from .model import (
-        build_pipeline, check_basis_columns, coefficients, fit_model, model_from_dict, model_to_dict, stopped_early,
-    )
-    from .samplers import check_fold_sizes
-
-    params = P.load()
-    strategy = P.strategy_settings(params, args.strategy)
-    key = f"strategies.{strategy.name}"
-    cv = P.cv_settings(params)
-    fixed_threshold = P.evaluate_settings(params).threshold
-    missing, compute = P.source_settings(params).missing, P.compute_settings(params)
-    model_settings, tuning = P.model_settings(params), P.tuning_settings(params)
-    build_pipeline(strategy, model_settings, tuning)  # settings checked before any data is read
-    X, y = features_and_target(read_frame(TRAIN))
-    estimator = build_pipeline(strategy, model_settings, tuning, columns_of(X, missing), compute.neighbors)
-    # Every sampler and the tuning's inner folds against the smallest cross-validation training fold.
-    check_fold_sizes(class_counts(y), cv.folds, {strategy.name: estimator}, tuning.folds)
-    check_basis_columns(X, strategy)
-    try:
-        converged = fit_model(estimator, X, y)
-        with warnings.catch_warnings(record=True) as caught:  # one line below instead of one per fold
-            warnings.simplefilter("always", ConvergenceWarning)
-            with compute_backend(compute.backend, compute.scheduler) as jobs:
-                per_fold = cross_validated_metrics(
-                    estimator, X, y, folds=cv.folds, repeats=cv.repeats, seed=cv.seed,
-                    n_jobs=cv.n_jobs if jobs is None else jobs, fixed_threshold=fixed_threshold,
-                )
-    except ValueError as err:  # a sampler that cannot work on a (cross-validation) training fold
-        raise P.ConfigError(
-            f"params.yaml: '{key}' cannot be fitted on the training split or on a cross-validation "
-            f"training fold ({cv.folds} folds; each holds about {(cv.folds - 1) / cv.folds:.0%} of the rows): {err}"
-        ) from None
-    if not converged or stopped_early(caught):
-        print(f"imbalance-lab train {strategy.name}: note: the logistic regression stopped at model.max_iter "
-              "before converging (in the final fit or a fold); standardise the features (scale: true in the "
-              "strategy) or raise model.max_iter", file=sys.stderr)
-    folds_info = {"folds": cv.folds, "repeats": cv.repeats, "seed": cv.seed, "rows": len(y)}
-    saved = json.loads(json.dumps(model_to_dict(estimator, X.columns, converged)))
-    stored = model_from_dict(saved)  # explained as stored (rounded), as every later stage uses it
+    params, name = P.load(PARAMS), args.strategy
+    stages.check_strategy(params, name, model=True)  # before any data is read
+    trained = stages.train_strategy(params, name, read_frame(TRAIN))
     with stage_outputs() as outputs:
-        outputs.json(strategy_file("model", strategy.name), saved, round_floats=False)
-        outputs.json(strategy_file("coefficients", strategy.name), {**coefficients(stored, X), "converged": converged})
-        outputs.json(strategy_file("cv", strategy.name), {**folds_info, "scores": per_fold})
+        outputs.json(strategy_file("model", name), trained.model, round_floats=False)
+        outputs.json(strategy_file("coefficients", name), trained.coefficients)
+        outputs.json(strategy_file("cv", name), trained.cv)
 
 
 def cmd_evaluate(args) -> None:
-    from .data import features_and_target, typical_values
-    from .metrics import compute_metrics, curves, mean_and_sd
-    from .plots import decision_boundary_figure, resampled_figure
-
-    params = P.load()
-    data = data_info()
-    strategy = P.strategy_settings(params, args.strategy)
-    settings = P.evaluate_settings(params)
-    model = read_model(strategy_file("model", strategy.name))
-    threshold = settings.threshold if model.tuned_threshold is None else model.tuned_threshold
-    cv = read_json(strategy_file("cv", strategy.name))
-    info = read_json(strategy_file("resampled_info", strategy.name))
-    X_train, y_train = features_and_target(read_frame(TRAIN))
-    X_test, y_test = features_and_target(read_frame(TEST))
-    X_res, y_res = features_and_target(read_frame(strategy_file("resampled", strategy.name)))
-
-    test_score = model.predict_proba(X_test)[:, 1]
-    train_score = model.predict_proba(X_train)[:, 1]
-    test = compute_metrics(y_test, test_score, threshold)
-    train = compute_metrics(y_train, train_score, threshold)
-    resampled = {"counts": info["counts"], "rows": sum(info["counts"].values())}
-    if "filter_kept" in info:
-        resampled["filter_kept"] = info["filter_kept"]
-    result = {
-        "threshold": threshold, "resampled": resampled, "test": test, "train": train,
-        "cv": mean_and_sd(cv["scores"]),
-    }
-    test_curves = curves(y_test, test_score, settings.curve_points)
-
-    title = (
-        f"{strategy.name} ({strategy.sampler}), threshold {threshold:.3g}\n"
-        f"test: accuracy {test['accuracy']:.3f}, F1 {test['f1']:.3f}   "
-        f"article protocol (train): accuracy {train['accuracy']:.3f}, F1 {train['f1']:.3f}"
-        + picture_note(data, X_train.columns)
+    params, name = P.load(PARAMS), args.strategy
+    evaluated = stages.evaluate_strategy(  # settings first: checked before any file is read
+        P.strategy_settings(params, name), P.evaluate_settings(params), read_model(strategy_file("model", name)),
+        cv=read_json(strategy_file("cv", name)),
+        resampled_info=read_json(strategy_file("resampled_info", name)), data_info=read_json(DATA_JSON),
+        train=read_frame(TRAIN), test=read_frame(TEST), resampled=read_frame(strategy_file("resampled", name)),
     )
-    features, names = data["plot_features"] or [], class_names(data)
-    boundary = decision_boundary_figure(
-        model, X_train, y_train, threshold=threshold, grid_resolution=settings.grid_resolution, title=title,
-        features=features, others=typical_values(X_train), class_names=names,
-    )
-    counts = " / ".join(f"{label}: {count}" for label, count in info["counts"].items())
-    scatter = resampled_figure(X_res, y_res, title=f"{strategy.name}: training rows after resampling ({counts})",
-                               features=features, class_names=names)
-
     with stage_outputs() as outputs:
-        outputs.json(strategy_file("metrics", strategy.name), result)
-        for kind, rows in test_curves.items():
-            outputs.json(strategy_file(kind, strategy.name), rows)
-        outputs.png(strategy_file("boundary_png", strategy.name), boundary)
-        outputs.png(strategy_file("resampled_png", strategy.name), scatter)
+        outputs.json(strategy_file("metrics", name), evaluated.metrics)
+        for kind, points in evaluated.curves.items():
+            outputs.json(strategy_file(kind, name), points)
+        outputs.png(strategy_file("boundary_png", name), evaluated.boundary)
+        outputs.png(strategy_file("resampled_png", name), evaluated.resampled)
 
 
 def cmd_ceiling(args) -> None:
-    params = P.load()
-    source, settings = P.source_settings(params).source, P.ceiling_settings(params)
-    if source not in ("article", "synthetic"):
-        write_json(CEILING_JSON, {"available": False, "reason": f"data.source {source} has no known generating "
-                                  "process, so the best possible scores are unknown"})
-        return
-    from .ceiling import ceilings
-
-    process = P.article_settings(params) if source == "article" else P.synthetic_settings(params)
-    result = ceilings(process, rows=settings.rows, seed=settings.seed, directions=settings.directions)
-    write_json(CEILING_JSON, {"available": True, **result})
+    write_json(CEILING_JSON, stages.ceiling(P.load(PARAMS)))
 
 
 def cmd_compare(args) -> None:
-    import numpy as np
+    from .report import render_html, render_markdown
 
-    from .data import features_and_target, typical_values
-    from .metrics import METRICS
-    from .model import boundary_at
-    from .plots import boundaries_grid_figure, curves_figure, cv_scores_figure
-    from .report import CEILING_NAMES, build_sections, build_summary, render_html, render_markdown
-
-    params = P.load()
-    names = P.strategy_names(params)
-    samplers = {name: P.strategy_settings(params, name).sampler for name in names}
-    goals = P.goals(params, METRICS)
-    board = P.leaderboard_settings(params, METRICS)
-    settings = P.evaluate_settings(params)
-    metrics = {name: read_json(strategy_file("metrics", name)) for name in names}
-    cv = {name: read_json(strategy_file("cv", name)) for name in names}
-    explained = {name: read_json(strategy_file("coefficients", name)) for name in names}
-    models = {name: read_model(strategy_file("model", name)) for name in names}
-    curves = {name: {kind: read_json(strategy_file(kind, name)) for kind in ("pr", "roc")} for name in names}
-    ceilings = read_json(CEILING_JSON)
-    ceilings = {k: v for k, v in ceilings.items() if k != "available"} if ceilings.get("available") else None
-    data = data_info()
-    X_train, y_train = features_and_target(read_frame(TRAIN))
-    others = typical_values(X_train)
-
-    summary = build_summary(metrics, cv, goals, primary=board.primary, confidence=board.confidence,
-                            baseline=board.baseline, ceilings=ceilings)
-    features = data["plot_features"] or []
-    boundary = None
-    if len(features) == 2:
-        at_name, scan_name = features
-        at_values = [float(v) for v in np.round(np.quantile(X_train[at_name].dropna(), [0.1, 0.5, 0.9]))]
-        low, high = X_train[scan_name].min(), X_train[scan_name].max()
-        span = high - low
-        scan_values = np.linspace(0 if low >= 0 else low - span, 2 * high if high > 0 else high + span, 2001)
-        boundary = {
-            "at_name": at_name, "at": at_values, "scan": scan_name,
-            "strategies": {
-                name: boundary_at(models[name], metrics[name]["threshold"], (at_name, at_values),
-                                  (scan_name, scan_values), others)
-                for name in names
-            },
-        }
-    summary["boundary"] = boundary
-    summary["data"] = data
-    first = metrics[names[0]]["test"]
-    sections = build_sections(
-        summary, samplers, explained, boundary,
-        test_rows=first["tp"] + first["fp"] + first["tn"] + first["fn"], test_positives=first["tp"] + first["fn"],
+    settings = stages.compare_settings(P.load(PARAMS))  # before any file is read
+    names = list(settings.samplers)
+    compared = stages.compare(
+        settings, metrics={n: read_json(strategy_file("metrics", n)) for n in names},
+        cv={n: read_json(strategy_file("cv", n)) for n in names},
+        explained={n: read_json(strategy_file("coefficients", n)) for n in names},
+        models={n: read_model(strategy_file("model", n)) for n in names},
+        curves={n: {kind: read_json(strategy_file(kind, n)) for kind in ("pr", "roc")} for n in names},
+        ceilings=read_json(CEILING_JSON), data_info=read_json(DATA_JSON), train=read_frame(TRAIN),
     )
-
-    primary = board.primary
-    ranked = [(name, e["cv"][primary]["mean"], e["cv"][primary]["sd"]) for name, e in summary["strategies"].items()
-              if primary in e["cv"] and e["cv"][primary]["mean"] is not None]
-    references = {CEILING_NAMES[k].split(" (")[0]: ceilings[k][primary] for k in ("bayes", "best_line")
-                  if ceilings and primary in ceilings[k]}
-    figures = {
-        "plots/boundaries.png": boundaries_grid_figure(
-            [(f"{name}: test F1 {metrics[name]['test']['f1']:.3f}, acc. {metrics[name]['test']['accuracy']:.3f}",
-              models[name], metrics[name]["threshold"]) for name in names],
-            X_train, y_train, grid_resolution=settings.grid_resolution, features=features, others=others,
-            class_names=class_names(data), note=picture_note(data, X_train.columns)),
-        "plots/cv_scores.png": cv_scores_figure(ranked, metric=primary, references=references, goal=goals.get(primary)),
-        "plots/curves.png": curves_figure(curves),
-    }
     with stage_outputs() as outputs:
-        images = {}
-        for relative, figure in figures.items():
-            images[relative] = outputs.png(REPORTS / relative, figure).read_bytes()
-        outputs.json(CV_SCORES_JSON, [{"strategy": n, "mean": m, "sd": s} for n, m, s in ranked])
-        outputs.json(SUMMARY_JSON, summary)
-        outputs.text(SUMMARY_MD, render_markdown(sections))
-        outputs.text(INDEX_HTML, render_html(sections, images))
+        images = {name: outputs.png(COMPARE_PNGS[name], fig).read_bytes() for name, fig in compared.figures.items()}
+        for kind, points in compared.curves.items():
+            outputs.json(OVERLAYS[kind], points)
+        outputs.json(CV_SCORES_JSON, compared.cv_scores)
+        outputs.json(SUMMARY_JSON, compared.summary)
+        outputs.text(SUMMARY_MD, render_markdown(compared.sections))
+        outputs.text(INDEX_HTML, render_html(compared.sections, images))
 
 
 def cmd_compare_with(args) -> None:
@@ -492,13 +261,16 @@ def fail(args, message: str) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="imbalance-lab", description=__doc__.splitlines()[0])
+    parser.add_argument("-q", "--quiet", action="store_true",
+                        help="log only warnings and errors, no progress (also IMBALANCE_LAB_QUIET=1)")
     stages = parser.add_subparsers(dest="command", required=True, metavar="stage")
     for name, func, help_text, per_strategy in (
         ("check", cmd_check, "check every setting in params.yaml (first stage: a bad value loses nothing)", False),
-        ("generate", cmd_generate, "make the article's data set (data/raw.parquet)", False),
+        ("generate", cmd_generate, "read or make the data set that data.source names (data/raw.parquet)", False),
         ("split", cmd_split, "stratified train/test split (data/split/)", False),
         ("resample", cmd_resample, "resample the training split with one strategy", True),
-        ("train", cmd_train, "fit the logistic regression on one strategy's resampled rows", True),
+        ("train", cmd_train, "fit one strategy (sampler inside the pipeline) on the training split and "
+                             "cross-validate it with the sampler inside each training fold", True),
         ("evaluate", cmd_evaluate, "metrics, curves and pictures for one strategy", True),
         ("ceiling", cmd_ceiling, "best possible scores on the known data process (reports/ceiling.json)", False),
         ("compare", cmd_compare, "leaderboard and summary (reports/summary.*, reports/index.html)", False),
@@ -517,40 +289,45 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def process_seconds() -> float:
-    """Wall time since this process started (interpreter start-up and imports included); Linux."""
-    import time
-
-    ticks = os.sysconf("SC_CLK_TCK")
-    started = int(Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()[19]) / ticks
-    boot = next(int(line.split()[1]) for line in Path("/proc/stat").read_text().splitlines() if line.startswith("btime"))
-    return time.time() - boot - started
-
-
-def record_profile(args, path: str) -> None:
-    """Append this stage's wall time and peak memory to ``path`` (one JSON line; for bench/)."""
-    import resource
-
-    peak = max(resource.getrusage(who).ru_maxrss for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
-    stage = args.command + (f"@{args.strategy}" if getattr(args, "strategy", None) else "")
-    line = {"stage": stage, "seconds": round(process_seconds(), 3), "peak_mb": round(peak / 1024, 1)}
-    with open(path, "a", encoding="utf-8") as log:
-        log.write(json.dumps(line) + "\n")
+@contextmanager
+def stage_logging(stage: str, quiet: bool):
+    """Progress lines ``imbalance-lab <stage> [strategy]: ...`` on stderr (only warnings when ``quiet``)."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter(f"imbalance-lab {stage}: %(message)s"))
+    log.addHandler(handler)
+    log.setLevel(logging.WARNING if quiet else logging.INFO)
+    log.propagate = False
+    try:
+        yield
+    finally:
+        log.removeHandler(handler)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    try:
-        args.func(args)
-    except P.PipelineError as err:
-        return fail(args, str(err))
-    except MemoryError:
-        return fail(args, "out of memory; lower data.synthetic.rows, ceiling.rows or evaluate.grid_resolution in "
-                          "params.yaml, or run on a machine with more memory (no output was changed)")
-    except OSError as err:  # a read-only folder, a full disk, a file that vanished
-        where = f"{err.filename}: " if err.filename else ""
-        return fail(args, f"{where}{err.strerror or err}; free disk space or fix the folder's permissions and "
-                          "run again (no output was changed)")
-    if os.environ.get("IMBALANCE_LAB_PROFILE"):
-        record_profile(args, os.environ["IMBALANCE_LAB_PROFILE"])
+    stage = args.command + (f" {args.strategy}" if getattr(args, "strategy", None) else "")
+    quiet = args.quiet or os.environ.get("IMBALANCE_LAB_QUIET", "") not in ("", "0")
+    debug = os.environ.get("IMBALANCE_LAB_DEBUG", "") not in ("", "0")
+    started = time.perf_counter()
+    with stage_logging(stage, quiet):
+        try:
+            os.chdir(project_root())  # the paths are the project root's; DVC runs stages there
+            args.func(args)
+        except (P.PipelineError, MemoryError, OSError) as err:
+            if debug:
+                log.exception("traceback (IMBALANCE_LAB_DEBUG is set):")
+            return fail(args, error_message(err))
+        log.info("done in %.1f s", time.perf_counter() - started)
     return 0
+
+
+def error_message(err: BaseException) -> str:
+    """The one line a user sees for an error they can fix."""
+    if isinstance(err, MemoryError):
+        return ("out of memory; lower data.synthetic.rows, ceiling.rows or evaluate.grid_resolution in "
+                "params.yaml, or run on a machine with more memory (no output was changed)")
+    if isinstance(err, OSError):  # a read-only folder, a full disk, a file that vanished
+        where = f"{err.filename}: " if err.filename else ""
+        return f"{where}{err.strerror or err}; free disk space or fix the folder's permissions and run again " \
+               "(no output was changed)"
+    return str(err)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import math
+import warnings
 from contextlib import contextmanager
 
 import numpy as np
 from sklearn import metrics as skm
+from sklearn.exceptions import ConvergenceWarning
 
 from .params import ConfigError
 
@@ -125,32 +127,85 @@ def threshold_scorer(name: str):
 
 
 def _fold_scores(estimator, X, y, fixed_threshold: float) -> dict:
-    """Scorer for cross_validate: every metric on one validation fold (NaN where undefined)."""
+    """Every metric on one validation fold (NaN where undefined)."""
     threshold = getattr(estimator, "best_threshold_", fixed_threshold)
     scores = compute_metrics(y, estimator.predict_proba(X)[:, 1], threshold)
     scores["threshold"] = float(threshold)
     return {key: (math.nan if value is None else value) for key, value in scores.items()}
 
 
+def stopped_early(caught) -> bool:
+    """Whether a recorded warning says a solver stopped before converging. The Newton solver's
+    switch to lbfgs on a nearly separable fold is not one: lbfgs then finishes the fit."""
+    return any(issubclass(w.category, ConvergenceWarning) and "resort to lbfgs" not in str(w.message)
+               for w in caught)
+
+
+def _fit_and_score(estimator, X, y, train, test, fixed_threshold: float) -> tuple[dict, bool]:
+    """One fold, as cross_validate runs it: fit on the training rows, score the validation rows.
+
+    Also says whether a solver stopped early. The warnings are recorded here, in the process
+    that fits (a joblib or Dask worker): the caller's warning filters never see a worker's.
+    Other warnings are passed on. Work nested in the fit (neighbour queries, the threshold
+    tuning's inner folds) stays in this thread: on Dask it would go to other workers, and this
+    worker would start another fold meanwhile, in a second thread sharing the process's
+    warning state (catch_warnings is not thread-safe: the two folds would lose each other's).
+    """
+    from joblib import parallel_config
+    from sklearn.utils import _safe_indexing
+
+    with parallel_config(backend="sequential"), warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvergenceWarning)
+        estimator.fit(_safe_indexing(X, train), _safe_indexing(y, train))
+    for warning in caught:
+        if not issubclass(warning.category, ConvergenceWarning):
+            warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
+    scores = _fold_scores(estimator, _safe_indexing(X, test), _safe_indexing(y, test), fixed_threshold)
+    return scores, stopped_early(caught)
+
+
+def cv_splitter(folds: int, repeats: int, seed: int):
+    """The repeated stratified k-fold every strategy is cross-validated on."""
+    from sklearn.model_selection import RepeatedStratifiedKFold
+
+    return RepeatedStratifiedKFold(n_splits=folds, n_repeats=repeats, random_state=seed)
+
+
 def cross_validated_metrics(estimator, X, y, *, folds: int, repeats: int, seed: int, n_jobs: int,
-                            fixed_threshold: float) -> dict[str, list]:
-    """Every metric on each validation fold of a repeated stratified k-fold.
+                            fixed_threshold: float, progress=None) -> tuple[dict[str, list], int]:
+    """Every metric on each validation fold of a repeated stratified k-fold, and how many
+    folds' fits stopped before converging.
 
     ``estimator`` is the whole strategy (sampler inside an imblearn Pipeline), so
     each training fold is resampled and each validation fold is scored as it is.
     The folds depend only on (folds, repeats, seed) and y, so two strategies with
     the same settings are scored on the same folds and can be compared pair-wise.
+    The scores are sklearn's ``cross_validate``'s with the same scorer; the folds run
+    on joblib's active backend (local processes or Dask), and ``progress(done, total)``,
+    if given, is called here after each fold, in fold order. The count of early stops is
+    exact when each worker process fits one fold at a time, as compute_backend's cluster
+    does; folds fitted in threads of one process (a multi-threaded Dask worker) share its
+    warning state and may be missed.
     """
-    from functools import partial
+    from sklearn.base import clone
+    from sklearn.utils.parallel import Parallel, delayed
+    from sklearn.utils.validation import indexable
 
-    from sklearn.model_selection import RepeatedStratifiedKFold, cross_validate
-
-    splitter = RepeatedStratifiedKFold(n_splits=folds, n_repeats=repeats, random_state=seed)
-    result = cross_validate(
-        estimator, X, y, cv=splitter, n_jobs=n_jobs, error_score="raise",
-        scoring=partial(_fold_scores, fixed_threshold=fixed_threshold),
+    X, y = indexable(X, y)
+    splitter = cv_splitter(folds, repeats, seed)
+    total = splitter.get_n_splits()
+    results = Parallel(n_jobs=n_jobs, return_as="generator")(
+        delayed(_fit_and_score)(clone(estimator), X, y, train, test, fixed_threshold)
+        for train, test in splitter.split(X, y)
     )
-    return {key[len("test_"):]: values.tolist() for key, values in result.items() if key.startswith("test_")}
+    per_fold, stopped = [], 0
+    for done, (scores, early) in enumerate(results, start=1):
+        per_fold.append(scores)
+        stopped += early
+        if progress is not None:
+            progress(done, total)
+    # As cross_validate aggregates: one array per metric, back to plain Python values.
+    return {key: np.asarray([scores[key] for scores in per_fold]).tolist() for key in per_fold[0]}, stopped
 
 
 @contextmanager
@@ -214,14 +269,24 @@ def thin(rows: list[dict], max_points: int) -> list[dict]:
     return [rows[i] for i in keep]
 
 
-def curves(y_true, y_score, max_points: int) -> dict[str, list[dict]]:
-    """Precision-recall and ROC curve points for DVC plots."""
-    precision, recall, pr_thresholds = skm.precision_recall_curve(y_true, y_score)
+def _pr_rows(y_true, y_score, drop_intermediate: bool) -> list[dict]:
+    precision, recall, thresholds = skm.precision_recall_curve(y_true, y_score, drop_intermediate=drop_intermediate)
     # precision/recall have one more point than thresholds: the (recall 0, precision 1) end.
-    pr = [
-        {"recall": r, "precision": p, "threshold": t}
-        for r, p, t in zip(recall, precision, [*pr_thresholds, 1.0])
-    ]
+    return [{"recall": r, "precision": p, "threshold": t} for r, p, t in zip(recall, precision, [*thresholds, 1.0])]
+
+
+def curves(y_true, y_score, max_points: int) -> dict[str, list[dict]]:
+    """Precision-recall and ROC curve points for DVC plots, at most ``max_points`` of each.
+
+    A curve longer than that first loses scikit-learn's intermediate points
+    (``drop_intermediate``: points in the middle of a straight stretch, so every
+    corner stays), and is thinned by index only if it is still too long.
+    A precision-recall curve that fits is kept whole; the ROC curve always drops its
+    intermediate points (roc_curve's default, which the committed curves were made with).
+    """
+    pr = _pr_rows(y_true, y_score, drop_intermediate=False)
+    if len(pr) > max_points:
+        pr = _pr_rows(y_true, y_score, drop_intermediate=True)
     fpr, tpr, roc_thresholds = skm.roc_curve(y_true, y_score)
     roc = [
         {"fpr": f, "tpr": t, "threshold": min(th, 1.0)} for f, t, th in zip(fpr, tpr, roc_thresholds)

@@ -30,6 +30,7 @@ from sklearn.pipeline import Pipeline as PredictionPipeline
 from sklearn.preprocessing import KBinsDiscretizer, OneHotEncoder, SplineTransformer, StandardScaler
 
 from .data import Columns
+from .metrics import stopped_early
 from .params import ConfigError, StrategySettings, TuningSettings, build_estimator
 
 FORMAT = "imbalance-lab/pipeline/v2"
@@ -141,13 +142,6 @@ def fit_model(estimator, X, y) -> bool:
         warnings.simplefilter("always", ConvergenceWarning)
         estimator.fit(X, y)
     return not stopped_early(caught)
-
-
-def stopped_early(caught) -> bool:
-    """Whether a recorded warning says a solver stopped before converging. The Newton solver's
-    switch to lbfgs on a nearly separable fold is not one: lbfgs then finishes the fit."""
-    return any(issubclass(w.category, ConvergenceWarning) and "resort to lbfgs" not in str(w.message)
-               for w in caught)
 
 
 def tuned_threshold(estimator) -> float | None:

@@ -23,6 +23,8 @@ CEILING_NAMES = {
     "best_line": "best single straight line",
     "logistic_regression": "logistic regression, F1-tuned threshold (large sample)",
 }
+# The ceilings drawn as reference lines on the cross-validated scores picture, by their short name.
+CEILING_LINES = {"bayes": "Bayes-optimal rule", "best_line": "best single straight line"}
 LABELS = {
     "accuracy": "accuracy",
     "precision": "precision",
@@ -35,6 +37,12 @@ LABELS = {
     "g_mean": "G-mean",
     "brier": "Brier",
 }
+
+
+def ceiling_references(ceilings: Mapping | None, metric: str) -> dict[str, float]:
+    """Short name -> ceiling of ``metric``, for the reference lines of the scores picture."""
+    return {label: ceilings[kind][metric] for kind, label in CEILING_LINES.items()
+            if ceilings and metric in ceilings[kind]}
 
 
 def meets_goals(scores: Mapping, goals: Mapping[str, float]) -> bool:

@@ -7,18 +7,25 @@ With categorical columns the SMOTE family switches to SMOTENC (see
 from __future__ import annotations
 
 import numbers
+from contextlib import contextmanager
 
 import numpy as np
 from imblearn.over_sampling import SMOTE, SMOTENC
 from imblearn.over_sampling.base import BaseOverSampler
-from sklearn.neighbors import KNeighborsClassifier
+from sklearn.base import clone
+from sklearn.neighbors import KNeighborsClassifier, NearestNeighbors
 from sklearn.preprocessing import StandardScaler
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
 from .data import class_counts
 from .params import ConfigError, StrategySettings, build_estimator
 
 NO_SAMPLER = "none"
+
+
+class SamplerError(ConfigError, ValueError):
+    """A sampler cannot work on the rows it is given (e.g. too few rows of a class for its
+    neighbours): the settings do not suit the data. A ValueError too, as imbalanced-learn's own."""
 
 
 class KNNFilterSMOTE(BaseOverSampler):
@@ -38,26 +45,26 @@ class KNNFilterSMOTE(BaseOverSampler):
     ----------
     sampling_strategy : float, str, dict or callable, default="auto"
         As in :class:`imblearn.over_sampling.SMOTE`, computed on the unfiltered data.
-    filter_neighbors : int, default=3
-        Neighbours of the filtering KNN classifier.
+    filter_neighbors : int or KNeighborsClassifier, default=3
+        The filtering KNN classifier, or its number of neighbours (each row counts
+        itself); never more than the rows given.
     threshold : float, default=0.5
         A row of an over-sampled class is kept when its predicted own-class
         probability is strictly above this.
-    k_neighbors : int, default=5
-        SMOTE's neighbours; SMOTE needs ``k_neighbors + 1`` rows per class.
+    k_neighbors : int or object, default=5
+        SMOTE's neighbours, or as in SMOTE an estimator with ``kneighbors`` (e.g.
+        ``NearestNeighbors(n_neighbors=k + 1)``: each row is its own first neighbour).
+        SMOTE needs ``k + 1`` rows per class.
     if_too_few : {"raise", "adapt"}, default="raise"
         When the filter keeps fewer than ``k_neighbors + 1`` rows of a class:
-        ``"raise"`` stops with a ValueError; ``"adapt"`` keeps that class's
-        ``k_neighbors + 1`` most confidently classified rows instead and says so
-        in ``notes_``.
+        ``"raise"`` stops with a SamplerError (a ValueError); ``"adapt"`` keeps that
+        class's ``k + 1`` most confidently classified rows instead and says so in ``notes_``.
     random_state : int, RandomState instance or None, default=None
         Seed of SMOTE's interpolation.
-    algorithm : {"auto", "kd_tree", "ball_tree", "brute"}, default="auto"
-        Neighbour search of the filter and of SMOTE (exact in every case).
     categorical_features : array-like of int or None, default=None
         Positions of categorical columns. With them the filter measures distances on
-        one-hot columns and the growing is done by SMOTENC, so new rows hold real
-        categories.
+        one-hot columns and the growing is done by SMOTENC (with a brute-force
+        neighbour search), so new rows hold real categories.
 
     Attributes
     ----------
@@ -71,12 +78,12 @@ class KNNFilterSMOTE(BaseOverSampler):
 
     _parameter_constraints: dict = {
         **BaseOverSampler._parameter_constraints,
-        "filter_neighbors": [Interval(numbers.Integral, 1, None, closed="left")],
+        "filter_neighbors": [Interval(numbers.Integral, 1, None, closed="left"), KNeighborsClassifier],
         "threshold": [Interval(numbers.Real, 0, 1, closed="left")],
-        "k_neighbors": [Interval(numbers.Integral, 1, None, closed="left")],
+        "k_neighbors": [Interval(numbers.Integral, 1, None, closed="left"),
+                        HasMethods(["kneighbors", "kneighbors_graph"])],
         "if_too_few": [StrOptions({"raise", "adapt"})],
         "categorical_features": ["array-like", None],
-        "algorithm": [StrOptions({"auto", "kd_tree", "ball_tree", "brute"})],
     }
 
     def __init__(
@@ -89,7 +96,6 @@ class KNNFilterSMOTE(BaseOverSampler):
         if_too_few="raise",
         random_state=None,
         categorical_features=None,
-        algorithm="auto",
     ):
         super().__init__(sampling_strategy=sampling_strategy)
         self.filter_neighbors = filter_neighbors
@@ -98,7 +104,6 @@ class KNNFilterSMOTE(BaseOverSampler):
         self.if_too_few = if_too_few
         self.random_state = random_state
         self.categorical_features = categorical_features
-        self.algorithm = algorithm
 
     def _check_X_y(self, X, y):
         if self.categorical_features is None:
@@ -122,10 +127,26 @@ class KNNFilterSMOTE(BaseOverSampler):
         labels = OneHotEncoder(sparse_output=False).fit_transform(X[:, categorical].astype(str))
         return np.hstack([numbers, labels])
 
+    def _filter(self, n_rows: int) -> KNeighborsClassifier:
+        """The filtering classifier, with at most ``n_rows`` neighbours."""
+        if isinstance(self.filter_neighbors, numbers.Integral):
+            return KNeighborsClassifier(n_neighbors=min(self.filter_neighbors, n_rows))
+        knn = clone(self.filter_neighbors)
+        return knn.set_params(n_neighbors=min(knn.n_neighbors, n_rows))
+
+    def _smote_neighbours(self):
+        """SMOTE's k_neighbors setting; brute force for SMOTENC, whose sparse one-hot columns trees cannot search."""
+        if self.categorical_features is None:
+            return self.k_neighbors
+        if isinstance(self.k_neighbors, numbers.Integral):
+            return NearestNeighbors(n_neighbors=self.k_neighbors + 1, algorithm="brute")
+        return clone(self.k_neighbors).set_params(algorithm="brute")
+
     def _fit_resample(self, X, y):
-        needed = self.k_neighbors + 1
+        k = neighbour_count(self.k_neighbors)
+        needed = k + 1
         scaled = self._distance_space(X)
-        knn = KNeighborsClassifier(n_neighbors=min(self.filter_neighbors, len(y)), algorithm=self.algorithm)
+        knn = self._filter(len(y))
         own_class_probability = knn.fit(scaled, y).predict_proba(scaled)
         column = {label: index for index, label in enumerate(knn.classes_)}
 
@@ -137,9 +158,9 @@ class KNNFilterSMOTE(BaseOverSampler):
             kept = rows[probability > self.threshold]
             if len(kept) < needed:
                 if self.if_too_few == "raise" or len(rows) < needed:
-                    raise ValueError(
+                    raise SamplerError(
                         f"the KNN filter kept {len(kept)} of {len(rows)} rows of class {label}, "
-                        f"but SMOTE with k_neighbors={self.k_neighbors} needs at least {needed}; "
+                        f"but SMOTE with k_neighbors={k} needs at least {needed}; "
                         "lower k_neighbors or threshold"
                         + (", or set if_too_few='adapt'" if len(rows) >= needed else "")
                     )
@@ -152,12 +173,8 @@ class KNNFilterSMOTE(BaseOverSampler):
             keep[kept] = True
             self.kept_[label] = len(kept)
             targets[label] = len(rows) + n_new
-        from sklearn.neighbors import NearestNeighbors
-
-        # SMOTENC searches sparse one-hot columns, where only brute force works.
-        search = self.algorithm if self.categorical_features is None else "brute"
-        neighbours = NearestNeighbors(n_neighbors=self.k_neighbors + 1, algorithm=search)
-        settings = {"sampling_strategy": targets, "k_neighbors": neighbours, "random_state": self.random_state}
+        settings = {"sampling_strategy": targets, "k_neighbors": self._smote_neighbours(),
+                    "random_state": self.random_state}
         if self.categorical_features is None:
             return SMOTE(**settings).fit_resample(X[keep], y[keep])
         return SMOTENC(categorical_features=self.categorical_features, **settings).fit_resample(X[keep], y[keep])
@@ -212,7 +229,6 @@ def split_for_categories(sampler, columns, key: str) -> tuple[list, list]:
         return [sampler], []
     from imblearn.combine import SMOTEENN, SMOTETomek
     from imblearn.over_sampling import SMOTEN, RandomOverSampler
-    from sklearn.base import clone
     from imblearn.under_sampling import ClusterCentroids, EditedNearestNeighbours, TomekLinks
     from imblearn.under_sampling.base import BaseCleaningSampler, BaseUnderSampler
 
@@ -261,23 +277,34 @@ def neighbour_search(algorithm: str, n_features: int) -> str:
     return "kd_tree" if n_features <= TREE_MAX_FEATURES else "brute"
 
 
+def neighbour_count(setting) -> int:
+    """The neighbours a k_neighbors / n_neighbors setting asks for: the count, or one less than
+    its NearestNeighbors' (which count each row as its own first neighbour)."""
+    return setting if isinstance(setting, numbers.Integral) else setting.n_neighbors - 1
+
+
+# Neighbour-count settings -> the estimator the sampler would make of the count, with a search algorithm.
+NEIGHBOUR_SETTINGS = {
+    "k_neighbors": lambda k, algorithm: NearestNeighbors(n_neighbors=k + 1, algorithm=algorithm),
+    "n_neighbors": lambda k, algorithm: NearestNeighbors(n_neighbors=k + 1, algorithm=algorithm),
+    "filter_neighbors": lambda k, algorithm: KNeighborsClassifier(n_neighbors=k, algorithm=algorithm),  # KNNFilterSMOTE
+}
+
+
 def with_neighbour_search(sampler, algorithm: str):
-    """The sampler with neighbour counts replaced by NearestNeighbors using ``algorithm``.
+    """The sampler with neighbour counts replaced by neighbour estimators using ``algorithm``.
 
     Exact whichever the algorithm (only ties may be ordered differently); imbalanced-learn
-    samplers accept a neighbours estimator wherever they take a count (``k + 1``: each row
-    is its own first neighbour).
+    samplers, and KNNFilterSMOTE, accept a neighbours estimator wherever they take a count
+    (a NearestNeighbors of ``k + 1``: each row is its own first neighbour; the filter's
+    classifier, fitted and scored on the same rows, counts the row among its ``k``).
     """
-    from sklearn.neighbors import NearestNeighbors
-
     if sampler is None:
         return None
-    if isinstance(sampler, KNNFilterSMOTE):
-        return sampler.set_params(algorithm=algorithm)
     updates = {}
     for name, value in sampler.get_params(deep=False).items():
-        if name in ("k_neighbors", "n_neighbors") and isinstance(value, numbers.Integral):
-            updates[name] = NearestNeighbors(n_neighbors=value + 1, algorithm=algorithm)
+        if name in NEIGHBOUR_SETTINGS and isinstance(value, numbers.Integral):
+            updates[name] = NEIGHBOUR_SETTINGS[name](value, algorithm)
         elif name in ("smote", "enn", "tomek") and value is None:
             updates[name] = _default_part(sampler, name, algorithm)
     return sampler.set_params(**updates)
@@ -305,10 +332,10 @@ def pipeline_samplers(estimator) -> list:
 def check_class_sizes(sampler, y, key: str, rows: str = "the training split") -> None:
     """Fail early, with the fix, when a neighbour count exceeds what the training rows allow."""
     counts = class_counts(y)
-    params = {name: value.n_neighbors - 1 if hasattr(value, "kneighbors") else value  # a NearestNeighbors(k + 1)
-              for name, value in sampler.get_params(deep=False).items()}
+    params = {name: neighbour_count(value) for name, value in sampler.get_params(deep=False).items()
+              if name in ("k_neighbors", "n_neighbors") and value is not None}
     k = params.get("k_neighbors")
-    if isinstance(k, numbers.Integral):
+    if k is not None:
         smallest = min(counts.values())
         if smallest < k + 1:
             raise ConfigError(
@@ -316,7 +343,7 @@ def check_class_sizes(sampler, y, key: str, rows: str = "the training split") ->
                 f"grows, but {rows} has {counts}; set k_neighbors to at most {max(smallest - 1, 1)}"
             )
     n = params.get("n_neighbors")
-    if isinstance(n, numbers.Integral) and len(y) <= n:
+    if n is not None and len(y) <= n:
         raise ConfigError(
             f"params.yaml: '{key}.n_neighbors' = {n} needs more than {n} training rows, but {rows} has "
             f"{len(y)}; lower n_neighbors"
@@ -349,6 +376,15 @@ def check_fold_sizes(counts: dict[str, int], folds: int, estimators: dict, tunin
             )
 
 
+def fit_resample(sampler, X, y, context: str):
+    """``sampler.fit_resample(X, y)``; a ValueError it raises (it cannot work on these rows) becomes
+    a SamplerError whose message starts with ``context``."""
+    try:
+        return sampler.fit_resample(X, y)
+    except ValueError as err:
+        raise SamplerError(f"{context}: {err}") from None
+
+
 def resample(X, y, sampler, key: str, scale: bool = False):
     """Resample (X, y) with ``sampler`` (None: unchanged); returns X, y and notes.
 
@@ -364,13 +400,9 @@ def resample(X, y, sampler, key: str, scale: bool = False):
 
         scaler = StandardScaler().set_output(transform="pandas").fit(X)
         X = scaler.transform(X)
-    try:
-        X_res, y_res = sampler.fit_resample(X, y)
-    except ValueError as err:
-        raise ConfigError(
-            f"params.yaml: '{key}': {type(sampler).__name__} cannot resample the training split "
-            f"(class counts {class_counts(y)}): {err}"
-        ) from None
+    context = (f"params.yaml: '{key}': {type(sampler).__name__} cannot resample the training split "
+               f"(class counts {class_counts(y)})")
+    X_res, y_res = fit_resample(sampler, X, y, context)
     if scaler is not None:
         X_res = scaler.inverse_transform(X_res)
     return X_res, y_res, list(getattr(sampler, "notes_", []))
@@ -385,30 +417,25 @@ def resample_prepared(pipeline, X, y, key: str):
     back to the data's categories. Returns X, y and the samplers' notes.
     """
     import pandas as pd
-    from sklearn.base import clone
 
     steps = dict(pipeline.steps)
     names = [name for name, _ in pipeline.steps]
     prepare = clone(steps["prepare"])
     rows = prepare.fit_transform(X)
     labels, notes = np.asarray(y), []
-    try:
-        for name in names:
-            if not name.startswith("sampler"):
-                continue
-            sampler = steps[name]
-            check_class_sizes(sampler, labels, key)
-            if names.index(name) < names.index("encode"):
-                rows, labels = sampler.fit_resample(rows, labels)
-            else:
-                encoded = clone(steps["encode"]).fit_transform(rows)
-                _, labels = sampler.fit_resample(encoded, labels)
-                rows = rows.iloc[sampler.sample_indices_]
-            notes += list(getattr(sampler, "notes_", []))
-    except ValueError as err:
-        raise ConfigError(
-            f"params.yaml: '{key}': cannot resample the training split (class counts {class_counts(y)}): {err}"
-        ) from None
+    context = f"params.yaml: '{key}': cannot resample the training split (class counts {class_counts(y)})"
+    for name in names:
+        if not name.startswith("sampler"):
+            continue
+        sampler = steps[name]
+        check_class_sizes(sampler, labels, key)
+        if names.index(name) < names.index("encode"):
+            rows, labels = fit_resample(sampler, rows, labels, context)
+        else:
+            encoded = clone(steps["encode"]).fit_transform(rows)
+            _, labels = fit_resample(sampler, encoded, labels, context)
+            rows = rows.iloc[sampler.sample_indices_]
+        notes += list(getattr(sampler, "notes_", []))
     rows = rows.reset_index(drop=True)
     numeric = prepare.named_transformers_["numeric"]
     if hasattr(numeric, "named_steps") and "scale" in numeric.named_steps:
@@ -420,3 +447,68 @@ def resample_prepared(pipeline, X, y, key: str):
         else:
             rows[column] = rows[column].astype(float)
     return rows[list(X.columns)], np.asarray(labels), notes
+
+
+# --- telling a sampler that cannot work on a training fold from a bug -------------------------------
+#
+# Inside a strategy's pipeline imbalanced-learn calls the samplers, so their ValueErrors (too few rows
+# of a class for the neighbours, a sampling ratio the class counts do not allow, ...) and the model's
+# (a sampler emptied a class) reach the caller of fit or cross-validation among every other ValueError.
+# A ValueError the samplers reproduce on the same rows is the data meeting the settings; any other is a bug.
+
+
+def sampler_failure(estimator, X, y, splits=()) -> str | None:
+    """Why the strategy's samplers cannot resample (X, y) or a training fold of ``splits``, or None.
+
+    Replays the steps before the model as the pipeline's fit runs them, on the same rows and,
+    for a threshold-tuned strategy, on the tuning's inner training folds too.
+    """
+    from sklearn.model_selection import check_cv
+    from sklearn.utils import _safe_indexing
+
+    if not pipeline_samplers(estimator):
+        return None
+    pipeline, tuning = getattr(estimator, "estimator", estimator), getattr(estimator, "cv", None)
+    for rows in [np.arange(len(y)), *(train for train, _ in splits)]:
+        X_rows, y_rows = _safe_indexing(X, rows), _safe_indexing(y, rows)
+        inner = [] if tuning is None else [train for train, _ in check_cv(tuning, y_rows, classifier=True)
+                                           .split(X_rows, y_rows)]
+        for subset in [np.arange(len(rows)), *inner]:
+            reason = _replay_failure(pipeline, _safe_indexing(X_rows, subset), _safe_indexing(y_rows, subset))
+            if reason is not None:
+                return reason
+    return None
+
+
+def _replay_failure(pipeline, X, y) -> str | None:
+    for _, step in pipeline.steps[:-1]:
+        try:
+            X, y = _fit_step(clone(step), X, y)
+        except ValueError as err:
+            if not hasattr(step, "fit_resample"):
+                return None  # a transformer's error is not a sampler's doing
+            return f"{type(step).__name__} cannot resample {len(y)} rows (class counts {class_counts(y)}): {err}"
+    if len(np.unique(y)) < 2:
+        return f"the samplers leave only rows of class {np.asarray(y)[0]} ({len(y)} rows) for the model"
+    return None
+
+
+def _fit_step(step, X, y):
+    """One step of an imblearn Pipeline's fit: a sampler's rows and labels, or a transformer's output."""
+    return step.fit_resample(X, y) if hasattr(step, "fit_resample") else (step.fit_transform(X, y), y)
+
+
+@contextmanager
+def sampler_errors(estimator, X, y, splits=()):
+    """Around fitting ``estimator`` on (X, y) and cross-validating it on ``splits``: a ValueError that
+    one of its samplers reproduces on those rows (see :func:`sampler_failure`) becomes a SamplerError;
+    any other ValueError, a bug, propagates unchanged."""
+    try:
+        yield
+    except SamplerError:
+        raise
+    except ValueError as err:
+        reason = sampler_failure(estimator, X, y, splits)
+        if reason is None:
+            raise
+        raise SamplerError(reason) from err

@@ -1,0 +1,54 @@
+"""Every file the pipeline reads or writes, relative to the project root.
+
+The project root is the nearest folder at or above the working directory that holds
+``dvc.yaml`` (DVC runs every stage there); the command line moves there first, so a
+stage also works when started from a subfolder. ``dvc.yaml`` declares the same paths,
+and a test holds the two to each other exactly.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+PARAMS = Path("params.yaml")
+CHECKED = Path("data/params.checked")
+INPUT = Path("data/input")
+RAW = Path("data/raw.parquet")
+TRAIN = Path("data/split/train.parquet")
+TEST = Path("data/split/test.parquet")
+DATA_JSON = Path("reports/data.json")
+CEILING_JSON = Path("reports/ceiling.json")
+SUMMARY_JSON = Path("reports/summary.json")
+SUMMARY_MD = Path("reports/summary.md")
+INDEX_HTML = Path("reports/index.html")
+CV_SCORES_JSON = Path("reports/cv_scores.json")
+# Every strategy's test-split curves in one file each (a `strategy` column), overlaid by dvc.yaml's plots.
+OVERLAYS = {"pr": Path("reports/precision_recall.json"), "roc": Path("reports/roc.json")}
+# The comparison's pictures, by their name inside reports/ (the HTML report embeds them by it).
+COMPARE_PNGS = {name: Path("reports") / name
+                for name in ("plots/boundaries.png", "plots/cv_scores.png", "plots/curves.png")}
+
+# Each strategy's files: the template's {} is the strategy's name.
+STRATEGY_FILES = {
+    "resampled": "data/resampled/{}.parquet",
+    "resampled_info": "data/resampled/{}.json",
+    "model": "data/models/{}.json",
+    "coefficients": "reports/models/{}.json",
+    "cv": "reports/cv/{}.json",
+    "metrics": "reports/metrics/{}.json",
+    "pr": "reports/curves/pr/{}.json",
+    "roc": "reports/curves/roc/{}.json",
+    "boundary_png": "reports/plots/boundary/{}.png",
+    "resampled_png": "reports/plots/resampled/{}.png",
+}
+
+
+def strategy_file(kind: str, strategy: str) -> Path:
+    """One strategy's file of the given kind, e.g. ``strategy_file("model", "smote")``."""
+    return Path(STRATEGY_FILES[kind].format(strategy))
+
+
+def project_root(start: Path | None = None) -> Path:
+    """The nearest folder at or above ``start`` (the working directory) holding dvc.yaml, else ``start``."""
+    start = (start or Path.cwd()).resolve()
+    return next((folder for folder in (start, *start.parents) if (folder / "dvc.yaml").is_file()), start)

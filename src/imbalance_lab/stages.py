@@ -1,0 +1,374 @@
+"""What each pipeline stage computes: settings and tables in, results out, no files.
+
+``cli.py`` reads a stage's inputs, calls one function here and writes what it returns,
+so every stage can be run and tested without the pipeline. Heavy libraries are imported
+inside the function that needs them: ``check`` and a no-op stage start fast.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping
+
+from . import params as P
+
+log = logging.getLogger("imbalance_lab")
+
+
+def check(params: Mapping) -> None:
+    """Every setting of params.yaml, and the cross-setting checks that need no data file.
+
+    The ``check`` stage runs this before any other stage, so a wrong value stops the run
+    before DVC deletes an output or pastes a strategy name into a shell command.
+    """
+    import numpy as np
+    import pandas as pd
+
+    from .data import class_counts, split
+    from .metrics import METRICS
+    from .model import build_pipeline
+    from .samplers import check_fold_sizes
+
+    unknown = sorted(set(params) - set(P.SECTIONS), key=str)
+    if unknown:
+        raise P.ConfigError(f"params.yaml: unknown section '{unknown[0]}'; the sections are: {', '.join(P.SECTIONS)}")
+    source = P.source_settings(params)
+    split_setting, cv, tuning = P.split_settings(params), P.cv_settings(params), P.tuning_settings(params)
+    P.compute_settings(params)
+    P.evaluate_settings(params)
+    P.ceiling_settings(params)
+    P.goals(params, METRICS)
+    P.leaderboard_settings(params, METRICS)
+    model = P.model_settings(params)
+    estimators = {name: build_pipeline(P.strategy_settings(params, name), model, tuning)
+                  for name in P.strategy_names(params)}
+    if source.source == "article":
+        article = P.article_settings(params)
+        rows = {0: article.payers.rows, 1: article.pocket_defaulters.rows + article.scattered_defaulters.rows}
+    elif source.source == "synthetic":
+        synthetic = P.synthetic_settings(params)
+        rows = {0: synthetic.rows - synthetic.defaulters(), 1: synthetic.defaulters()}
+    else:
+        return  # a file's classes are only known once it is read: the train stage checks them
+    labels = pd.DataFrame({"label": np.repeat([0, 1], [rows[0], rows[1]])})
+    train, _ = split(labels, split_setting)
+    check_fold_sizes(class_counts(train["label"]), cv.folds, estimators, tuning.folds)
+
+
+def check_strategy(params: Mapping, name: str, *, model: bool) -> None:
+    """One strategy's settings before any data is read: its sampler's, with ``model`` the whole pipeline's."""
+    strategy = P.strategy_settings(params, name)
+    if model:
+        from .model import build_pipeline
+
+        build_pipeline(strategy, P.model_settings(params), P.tuning_settings(params))
+    elif strategy.sampler != "none" or strategy.options:
+        from .samplers import build_sampler
+
+        build_sampler(strategy)
+
+
+def generate(params: Mapping):
+    """(rows, what they are): the source's rows in the project's shape, and reports/data.json."""
+    from .data import describe, load_source, plot_features
+
+    settings = P.source_settings(params)
+    article = P.article_settings(params) if settings.source == "article" else None
+    synthetic = P.synthetic_settings(params) if settings.source == "synthetic" else None
+    frame, origin = load_source(settings, article, synthetic)
+    log.info("%s data: %s rows, %s columns", settings.source, f"{len(frame):,}", frame.shape[1])
+    features, reason = plot_features(frame, settings.plot_features)
+    return frame, {**describe(frame, origin, settings.missing, features), "plot_features_reason": reason}
+
+
+def split_rows(settings: P.SplitSettings, raw):
+    """(train, test): the stratified split of the rows."""
+    from .data import split
+
+    train, test = split(raw, settings)
+    log.info("%s training rows, %s test rows", f"{len(train):,}", f"{len(test):,}")
+    return train, test
+
+
+def resample_strategy(params: Mapping, name: str, train):
+    """(resampled training rows, what the sampler did) for one strategy."""
+    import pandas as pd
+
+    from .data import class_counts, columns_of, features_and_target, target_name
+
+    strategy = P.strategy_settings(params, name)
+    key = f"strategies.{name}"
+    missing, neighbors = P.source_settings(params).missing, P.compute_settings(params).neighbors
+    X, y = features_and_target(train)
+    sampler = None
+    if strategy.sampler == "none" and not strategy.options:  # needs no imbalanced-learn
+        X_res, y_res, notes = X, y, []
+    else:
+        from .model import build_pipeline
+        from .samplers import (
+            build_sampler, neighbour_search, pipeline_samplers, resample, resample_prepared, with_neighbour_search,
+        )
+
+        columns = columns_of(X, missing)
+        if columns.needs_preparation:
+            pipeline = build_pipeline(strategy, {}, None, columns, neighbors)
+            samplers = pipeline_samplers(pipeline)
+            sampler = samplers[0] if samplers else None
+            X_res, y_res, notes = resample_prepared(pipeline, X, y, key) if samplers else (X, y, [])
+        else:
+            sampler = with_neighbour_search(build_sampler(strategy), neighbour_search(neighbors, X.shape[1]))
+            X_res, y_res, notes = resample(X, y, sampler, key, scale=strategy.scale)
+    log.info("%s: %s training rows %s -> %s", strategy.sampler, f"{len(y):,}", class_counts(y), class_counts(y_res))
+    frame = pd.DataFrame(X_res, columns=list(X.columns)).reset_index(drop=True)
+    frame[target_name(train)] = pd.Series(y_res).to_numpy()
+    info = {"sampler": strategy.sampler, "counts_before": class_counts(y), "counts": class_counts(y_res),
+            "notes": notes}
+    kept = getattr(sampler, "kept_", None)
+    if kept is not None:
+        info["filter_kept"] = {str(label): count for label, count in kept.items()}
+    return frame, info
+
+
+@dataclass(frozen=True)
+class Trained:
+    """The train stage's results: the saved model, its explanation and the per-fold CV scores."""
+
+    model: dict
+    coefficients: dict
+    cv: dict
+
+
+def fold_progress(label: str = "cross-validation") -> Callable[[int, int], None]:
+    """A progress callback logging ``fold i/n`` as folds finish: every 2 s at most, and the last."""
+    started = last = time.monotonic()
+
+    def report(done: int, total: int) -> None:
+        nonlocal last
+        now = time.monotonic()
+        if done == total or now - last >= 2:
+            last = now
+            log.info("%s fold %d/%d (%.1f s)", label, done, total, now - started)
+
+    return report
+
+
+def train_strategy(params: Mapping, name: str, train) -> Trained:
+    """Fit the whole strategy (sampler inside the pipeline) on the training split, and cross-validate
+    it with the sampler inside each training fold."""
+    from .data import class_counts, columns_of, features_and_target
+    from .metrics import compute_backend, cross_validated_metrics, cv_splitter
+    from .model import build_pipeline, check_basis_columns, coefficients, fit_model, model_from_dict, model_to_dict
+    from .samplers import SamplerError, check_fold_sizes, sampler_errors
+
+    strategy = P.strategy_settings(params, name)
+    key = f"strategies.{name}"
+    cv, fixed_threshold = P.cv_settings(params), P.evaluate_settings(params).threshold
+    missing, compute = P.source_settings(params).missing, P.compute_settings(params)
+    model_settings, tuning = P.model_settings(params), P.tuning_settings(params)
+    X, y = features_and_target(train)
+    estimator = build_pipeline(strategy, model_settings, tuning, columns_of(X, missing), compute.neighbors)
+    # Every sampler and the tuning's inner folds against the smallest cross-validation training fold.
+    check_fold_sizes(class_counts(y), cv.folds, {name: estimator}, tuning.folds)
+    check_basis_columns(X, strategy)
+    log.info("fitting on %s rows; cross-validating %d folds x %d repeats", f"{len(y):,}", cv.folds, cv.repeats)
+    try:  # a sampler that cannot work on the split or on a CV training fold; any other error is a bug
+        with sampler_errors(estimator, X, y, cv_splitter(cv.folds, cv.repeats, cv.seed).split(X, y)):
+            converged = fit_model(estimator, X, y)
+            with compute_backend(compute.backend, compute.scheduler) as jobs:
+                per_fold, stopped_folds = cross_validated_metrics(
+                    estimator, X, y, folds=cv.folds, repeats=cv.repeats, seed=cv.seed,
+                    n_jobs=cv.n_jobs if jobs is None else jobs, fixed_threshold=fixed_threshold,
+                    progress=fold_progress(),
+                )
+    except SamplerError as err:
+        raise P.ConfigError(
+            f"params.yaml: '{key}' cannot be fitted on the training split or on a cross-validation "
+            f"training fold ({cv.folds} folds; each holds about {(cv.folds - 1) / cv.folds:.0%} of the rows): {err}"
+        ) from None
+    if not converged or stopped_folds:  # one line instead of one warning per fold
+        log.warning("note: the logistic regression stopped at model.max_iter before converging (in the final fit "
+                    "or a fold); standardise the features (scale: true in the strategy) or raise model.max_iter")
+    saved = json.loads(json.dumps(model_to_dict(estimator, X.columns, converged)))
+    stored = model_from_dict(saved)  # explained as stored (rounded), as every later stage uses it
+    return Trained(
+        model=saved,
+        coefficients={**coefficients(stored, X), "converged": converged},
+        cv={"folds": cv.folds, "repeats": cv.repeats, "seed": cv.seed, "rows": len(y), "scores": per_fold},
+    )
+
+
+def class_names(info: Mapping) -> dict[int, str]:
+    """How the pictures name the two classes."""
+    if info["source"] in ("article", "synthetic"):
+        return {0: "paid", 1: "defaulted"}
+    return {0: f"{info['target']} not {info['positive']}", 1: f"{info['target']} {info['positive']}"}
+
+
+def picture_note(info: Mapping, columns) -> str:
+    """What a two-feature picture leaves out, when the data have more features."""
+    features = info["plot_features"] or []
+    if len(columns) <= 2 or len(features) < 2:
+        return ""
+    return (f"\n{features[0]} and {features[1]}: {info['plot_features_reason']}; "
+            "other features at their median / most frequent value")
+
+
+@dataclass(frozen=True)
+class Evaluated:
+    """The evaluate stage's results: metrics, the test split's curves and two pictures."""
+
+    metrics: dict
+    curves: dict  # "pr" / "roc" -> curve points
+    boundary: Any  # matplotlib figures
+    resampled: Any
+
+
+def evaluate_strategy(strategy: P.StrategySettings, settings: P.EvaluateSettings, model, *, cv: Mapping,
+                      resampled_info: Mapping, data_info: Mapping, train, test, resampled) -> Evaluated:
+    """Score one strategy's stored model on the held-out test split (the headline) and on its own
+    training rows (the article's protocol), with its cross-validation summary and pictures."""
+    from .data import features_and_target, typical_values
+    from .metrics import compute_metrics, curves, mean_and_sd
+    from .plots import decision_boundary_figure, resampled_figure
+
+    name = strategy.name
+    threshold = settings.threshold if model.tuned_threshold is None else model.tuned_threshold
+    (X_train, y_train), (X_test, y_test) = features_and_target(train), features_and_target(test)
+    X_res, y_res = features_and_target(resampled)
+    log.info("scoring on %s test rows and %s training rows", f"{len(y_test):,}", f"{len(y_train):,}")
+    test_score = model.predict_proba(X_test)[:, 1]
+    scores = {"test": compute_metrics(y_test, test_score, threshold),
+              "train": compute_metrics(y_train, model.predict_proba(X_train)[:, 1], threshold)}
+    counts = resampled_info["counts"]
+    summary = {"counts": counts, "rows": sum(counts.values()),
+               **({"filter_kept": resampled_info["filter_kept"]} if "filter_kept" in resampled_info else {})}
+    metrics = {"threshold": threshold, "resampled": summary, **scores, "cv": mean_and_sd(cv["scores"])}
+
+    test, train = scores["test"], scores["train"]
+    title = (
+        f"{name} ({strategy.sampler}), threshold {threshold:.3g}\n"
+        f"test: accuracy {test['accuracy']:.3f}, F1 {test['f1']:.3f}   "
+        f"article protocol (train): accuracy {train['accuracy']:.3f}, F1 {train['f1']:.3f}"
+        + picture_note(data_info, X_train.columns)
+    )
+    features, names = data_info["plot_features"] or [], class_names(data_info)
+    boundary = decision_boundary_figure(
+        model, X_train, y_train, threshold=threshold, grid_resolution=settings.grid_resolution, title=title,
+        features=features, others=typical_values(X_train), class_names=names,
+    )
+    shown_counts = " / ".join(f"{label}: {count}" for label, count in counts.items())
+    scatter = resampled_figure(X_res, y_res, title=f"{name}: training rows after resampling ({shown_counts})",
+                               features=features, class_names=names)
+    return Evaluated(metrics, curves(y_test, test_score, settings.curve_points), boundary, scatter)
+
+
+def ceiling(params: Mapping) -> dict:
+    """The best possible scores on the known generating process (article and synthetic data only)."""
+    source, settings = P.source_settings(params).source, P.ceiling_settings(params)
+    if source not in ("article", "synthetic"):
+        return {"available": False, "reason": f"data.source {source} has no known generating process, so the "
+                "best possible scores are unknown"}
+    from .ceiling import ceilings
+
+    process = P.article_settings(params) if source == "article" else P.synthetic_settings(params)
+    log.info("measuring the ceilings on %s fresh rows", f"{settings.rows:,}")
+    return {"available": True, **ceilings(process, rows=settings.rows, seed=settings.seed,
+                                          directions=settings.directions)}
+
+
+def boundary_scan(models: Mapping, thresholds: Mapping[str, float], X_train, features, others) -> dict | None:
+    """Where each strategy's decision boundary crosses the second picture feature, at the first one's
+    10th, 50th and 90th percentiles: a fine scan from 0 (or below the data) to twice the data's top."""
+    import numpy as np
+
+    from .model import boundary_at
+
+    if len(features) != 2:
+        return None
+    at_name, scan_name = features
+    at_values = [float(v) for v in np.round(np.quantile(X_train[at_name].dropna(), [0.1, 0.5, 0.9]))]
+    low, high = X_train[scan_name].min(), X_train[scan_name].max()
+    span = high - low
+    scan_values = np.linspace(0 if low >= 0 else low - span, 2 * high if high > 0 else high + span, 2001)
+    return {
+        "at_name": at_name, "at": at_values, "scan": scan_name,
+        "strategies": {name: boundary_at(model, thresholds[name], (at_name, at_values), (scan_name, scan_values),
+                                         others)
+                       for name, model in models.items()},
+    }
+
+
+@dataclass(frozen=True)
+class CompareSettings:
+    """What the comparison reads from params.yaml (checked before any report is read)."""
+
+    samplers: dict  # strategy name -> sampler name, in params order
+    goals: dict
+    leaderboard: P.LeaderboardSettings
+    grid_resolution: int
+
+
+def compare_settings(params: Mapping) -> CompareSettings:
+    from .metrics import METRICS
+
+    return CompareSettings(
+        samplers={name: P.strategy_settings(params, name).sampler for name in P.strategy_names(params)},
+        goals=P.goals(params, METRICS), leaderboard=P.leaderboard_settings(params, METRICS),
+        grid_resolution=P.evaluate_settings(params).grid_resolution,
+    )
+
+
+@dataclass(frozen=True)
+class Compared:
+    """The compare stage's results: the summary, the ranked CV scores, the report's sections and pictures."""
+
+    summary: dict
+    cv_scores: list
+    curves: dict  # "pr" / "roc" -> every strategy's curve points, for DVC's overlay
+    sections: list
+    figures: dict  # name inside reports/ -> matplotlib figure
+
+
+def compare(settings: CompareSettings, *, metrics: Mapping, cv: Mapping, explained: Mapping, models: Mapping,
+            curves: Mapping, ceilings: Mapping, data_info: Mapping, train) -> Compared:
+    """Rank the strategies, compare each with the baseline fold by fold, and draw them side by side."""
+    from .data import features_and_target, typical_values
+    from .plots import boundaries_grid_figure, curves_figure, cv_scores_figure
+    from .report import build_sections, build_summary, ceiling_references
+
+    names, samplers, goals, board = list(settings.samplers), settings.samplers, settings.goals, settings.leaderboard
+    ceilings = {k: v for k, v in ceilings.items() if k != "available"} if ceilings.get("available") else None
+    X_train, y_train = features_and_target(train)
+    others, features = typical_values(X_train), data_info["plot_features"] or []
+    thresholds = {name: metrics[name]["threshold"] for name in names}
+    log.info("comparing %d strategies", len(names))
+
+    summary = build_summary(metrics, cv, goals, primary=board.primary, confidence=board.confidence,
+                            baseline=board.baseline, ceilings=ceilings)
+    boundary = boundary_scan(models, thresholds, X_train, features, others)
+    summary["boundary"], summary["data"] = boundary, data_info
+    first = metrics[names[0]]["test"]
+    sections = build_sections(
+        summary, samplers, explained, boundary,
+        test_rows=first["tp"] + first["fp"] + first["tn"] + first["fn"], test_positives=first["tp"] + first["fn"],
+    )
+    primary = board.primary
+    ranked = [(name, e["cv"][primary]["mean"], e["cv"][primary]["sd"]) for name, e in summary["strategies"].items()
+              if primary in e["cv"] and e["cv"][primary]["mean"] is not None]
+    figures = {
+        "plots/boundaries.png": boundaries_grid_figure(
+            [(f"{name}: test F1 {metrics[name]['test']['f1']:.3f}, acc. {metrics[name]['test']['accuracy']:.3f}",
+              models[name], thresholds[name]) for name in names],
+            X_train, y_train, grid_resolution=settings.grid_resolution, features=features, others=others,
+            class_names=class_names(data_info), note=picture_note(data_info, X_train.columns)),
+        "plots/cv_scores.png": cv_scores_figure(ranked, metric=primary, references=ceiling_references(ceilings, primary),
+                                                goal=goals.get(primary)),
+        "plots/curves.png": curves_figure(curves),
+    }
+    overlays = {kind: [{"strategy": name, **point} for name in names for point in curves[name][kind]]
+                for kind in ("pr", "roc")}
+    return Compared(summary, [{"strategy": n, "mean": m, "sd": s} for n, m, s in ranked], overlays, sections,
+                    figures)
