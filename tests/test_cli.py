@@ -100,6 +100,50 @@ def test_knn_filter_too_strict_fails_with_the_fix(workdir, capsys):
     assert info["counts"] == {"0": 350, "1": 350}
 
 
+def test_stages_log_what_they_do_on_how_many_rows_and_how_long(workdir, capsys):
+    """Progress on stderr, prefixed with the stage; cross-validation reports its folds."""
+    edit_params(workdir, lambda p: p["cv"].update(repeats=1))
+    assert cli.main(["generate"]) == 0
+    assert cli.main(["split"]) == 0
+    assert cli.main(["train", "baseline"]) == 0
+    lines = capsys.readouterr().err.splitlines()
+    assert "imbalance-lab generate: article data: 535 rows, 3 columns" in lines
+    assert "imbalance-lab split: 374 training rows, 161 test rows" in lines
+    assert "imbalance-lab train baseline: fitting on 374 rows; cross-validating 5 folds x 1 repeats" in lines
+    assert any(line.startswith("imbalance-lab train baseline: cross-validation fold 5/5 (") for line in lines)
+    assert sum(line.startswith(("imbalance-lab generate: done in ", "imbalance-lab split: done in ",
+                                "imbalance-lab train baseline: done in ")) for line in lines) == 3
+
+
+def test_quiet_keeps_only_warnings_and_errors(workdir, capsys, monkeypatch):
+    assert cli.main(["-q", "generate"]) == 0
+    monkeypatch.setenv("IMBALANCE_LAB_QUIET", "1")
+    assert cli.main(["split"]) == 0
+    assert capsys.readouterr().err == ""
+    edit_params(workdir, lambda p: p["model"].update(max_iter=1))
+    assert cli.main(["train", "baseline"]) == 0  # the solver stops early: a warning, shown when quiet
+    assert "imbalance-lab train baseline: note: the logistic regression stopped at model.max_iter" in \
+        capsys.readouterr().err
+
+
+def test_debug_shows_the_traceback_before_the_one_line_error(workdir, capsys, monkeypatch):
+    edit_params(workdir, lambda p: p["split"].pop("seed"))
+    monkeypatch.setenv("IMBALANCE_LAB_DEBUG", "1")
+    assert cli.main(["split"]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback (most recent call last)" in err and "ConfigError" in err
+    assert err.splitlines()[-1] == ("imbalance-lab split: error: params.yaml: missing key 'split.seed'; "
+                                    "add it (see README, params reference)")
+
+
+def test_a_stage_started_in_a_subfolder_works_at_the_project_root(workdir, monkeypatch):
+    (workdir / "dvc.yaml").write_text("stages: {}\n")
+    (workdir / "notebooks").mkdir()
+    monkeypatch.chdir(workdir / "notebooks")
+    assert cli.main(["generate"]) == 0
+    assert (workdir / "data/raw.parquet").is_file() and not (workdir / "notebooks/data").exists()
+
+
 def test_a_failing_stage_leaves_all_its_previous_outputs(tmp_path):
     """Outputs are moved into place together at the end: a failure after the first is written
     leaves every old output as it was and no temporary file."""

