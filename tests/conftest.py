@@ -66,3 +66,14 @@ def article_split(params_yaml, article_frame):
 def article_train_xy(article_split):
     """(X, y) of the article's training split: a features DataFrame and a label array."""
     return features_and_target(article_split[0])
+
+
+# The longest files first, so that pytest-xdist (--dist loadfile) starts them at once and fills the
+# two workers with the short ones at the end: in collection order, the team tests ran last, alone.
+LONGEST_FIRST = ("test_pipeline.py", "test_team.py", "test_hostile.py", "test_real_data.py",
+                 "test_generated_and_shipped_data.py")
+
+
+def pytest_collection_modifyitems(config, items):
+    items.sort(key=lambda item: LONGEST_FIRST.index(item.path.name) if item.path.name in LONGEST_FIRST
+               else len(LONGEST_FIRST))

