@@ -171,7 +171,7 @@ def test_one_changed_and_one_new_strategy_rerun_only_their_stages_and_compare(pr
     try:
         # --dry lists the stages whose own inputs changed; the rest follow from their outputs.
         assert stages_run(dvc("repro", "--dry", cwd=project).stdout) == [
-            "check", "compare", "resample@smote", "train@smote"]
+            "check", "compare", "evaluate@smote", "resample@smote", "train@smote"]
         params["strategies"]["adasyn"] = {"sampler": "ADASYN"}
         (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
         assert stages_run(dvc("repro", cwd=project).stdout) == [
