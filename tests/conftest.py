@@ -35,11 +35,6 @@ def _one_thread():
 
 
 @pytest.fixture(scope="session")
-def params_path() -> Path:
-    return PARAMS_PATH
-
-
-@pytest.fixture(scope="session")
 def params_yaml() -> dict:
     """The fixture params as loaded, shared by the session: do not modify (use article_params)."""
     return P.load(PARAMS_PATH)
