@@ -529,3 +529,26 @@ def test_html_escapes_names_once(hostile_sections, images):
     page = render_html(hostile_sections, images)
     assert "<script" not in page and "&amp;lt;" not in page and "\\|" not in page
     assert "<td><code>&lt;script&gt;x|y</code></td>" in page and "<td><code>a`b</code></td>" in page
+
+
+def test_terminal_leaderboard_ranks_within_100_columns(board, tmp_path, monkeypatch, capsys):
+    """`imbalance-lab leaderboard` prints the ranked strategies from reports/summary.json as plain text:
+    best first, the difference to the baseline, test figures and goals met, no line over 100 columns."""
+    import json
+
+    from imbalance_lab import cli
+
+    summary = summarize(board)
+    (tmp_path / "reports").mkdir()
+    (tmp_path / "reports" / "summary.json").write_text(json.dumps(summary))
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["leaderboard"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split()[:3] == ["rank", "strategy", "CV"]
+    assert [line.split()[1] for line in lines[1:5]] == ["big", "close", "base", "worse"]
+    big, close, base = lines[1], lines[2], lines[3]
+    assert "+0.200 beyond noise" in big and "+0.020" in close and "beyond noise" not in close
+    assert "0.600    0.850" in big and big.endswith("yes / no")  # test F1, accuracy; goals met under CV only
+    assert base.split()[-3:] == ["no", "/", "yes"]  # CV F1 about 0.30, under the goal; test F1 0.5 over it
+    assert lines[-1].startswith("goals: ") and f"F1 ≥ {GOALS['f1']:.2f}" in lines[-1]
+    assert max(len(line) for line in lines) <= 100

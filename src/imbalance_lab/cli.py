@@ -227,6 +227,13 @@ def cmd_compare(args) -> None:
         outputs.text(INDEX_HTML, render_html(compared.sections, images))
 
 
+def cmd_leaderboard(args) -> None:
+    """The ranked strategies of the last `dvc repro`, readable in a terminal."""
+    from .report import terminal_leaderboard
+
+    print(terminal_leaderboard(read_json(SUMMARY_JSON)), end="")
+
+
 def cmd_compare_with(args) -> None:
     """Markdown report of the workspace against a git revision, for a pull request."""
     import subprocess
@@ -278,7 +285,12 @@ def build_parser() -> argparse.ArgumentParser:
         stage = stages.add_parser(name, help=help_text, description=help_text)
         if per_strategy:
             stage.add_argument("strategy", help="a key under 'strategies' in params.yaml")
-        stage.set_defaults(func=func)
+        stage.set_defaults(func=func, pipeline_stage=True)
+    board = stages.add_parser("leaderboard", help="print the ranked strategies of the last run (reports/summary.json)",
+                              description="Print the ranked strategies of the last run, within 100 columns: CV "
+                              "mean ± sd of the primary metric, the difference to the baseline, test F1 and "
+                              "accuracy, and whether each meets the goals.")
+    board.set_defaults(func=cmd_leaderboard)
     report = stages.add_parser(
         "compare-with", help="markdown report of the workspace against a git revision (for a pull request)",
         description="Print a markdown report of the workspace against REV: which strategies meet the goals "
@@ -317,7 +329,8 @@ def main(argv: list[str] | None = None) -> int:
             if debug:
                 log.exception("traceback (IMBALANCE_LAB_DEBUG is set):")
             return fail(args, error_message(err))
-        log.info("done in %.1f s", time.perf_counter() - started)
+        if getattr(args, "pipeline_stage", False):
+            log.info("done in %.1f s", time.perf_counter() - started)
     return 0
 
 

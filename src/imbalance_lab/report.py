@@ -232,6 +232,28 @@ def leaderboard_table(summary: Mapping) -> tuple[list[str], list[list[str]]]:
     return header, rows
 
 
+def terminal_leaderboard(summary: Mapping) -> str:
+    """The ranked strategies as plain text within 100 columns, for `imbalance-lab leaderboard`."""
+    p = summary["primary"]
+    label = LABELS.get(p, p)
+    header = ["rank", "strategy", f"CV {label} mean ± sd", f"Δ {label} vs baseline", "test F1", "test acc.",
+              "goals CV/test"]
+    rows = []
+    for name, entry in sorted(summary["strategies"].items(), key=lambda item: item[1]["rank"]):
+        cv, goals, delta = entry["cv"], entry["meets_goals"], entry.get("vs_baseline")
+        rows.append([
+            str(entry["rank"]), name,
+            f"{_number(cv[p]['mean'])} ± {_number(cv[p]['sd'])}" if p in cv else "n/a",
+            f"{_signed(delta['mean'])}{' beyond noise' if delta['beyond_noise'] else ''}" if delta else "",
+            _number(entry["test"]["f1"]), _number(entry["test"]["accuracy"]),
+            f"{'yes' if goals['cv'] else 'no'} / {'yes' if goals['test'] else 'no'}",
+        ])
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in [header, *rows]]
+    goals = _goal_text(summary["goals"])
+    return "\n".join([*lines, "", f"goals: {goals}; CV: repeated stratified k-fold on the training split"]) + "\n"
+
+
 def verdict(summary: Mapping) -> str:
     leader = summary["leader"]
     entry = summary["strategies"][leader]
