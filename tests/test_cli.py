@@ -122,8 +122,9 @@ def test_quiet_keeps_only_warnings_and_errors(workdir, capsys, monkeypatch):
     assert capsys.readouterr().err == ""
     edit_params(workdir, lambda p: p["model"].update(max_iter=1))
     assert cli.main(["train", "baseline"]) == 0  # the solver stops early: a warning, shown when quiet
-    assert "imbalance-lab train baseline: note: the logistic regression stopped at model.max_iter" in \
-        capsys.readouterr().err
+    note = capsys.readouterr().err
+    assert "imbalance-lab train baseline: note: the logistic regression stopped at model.max_iter" in note
+    assert "model.scale: true for every strategy, or scale: true in strategies.baseline" in note  # the fix
 
 
 def test_debug_shows_the_traceback_before_the_one_line_error(workdir, capsys, monkeypatch):
@@ -133,7 +134,7 @@ def test_debug_shows_the_traceback_before_the_one_line_error(workdir, capsys, mo
     err = capsys.readouterr().err
     assert "Traceback (most recent call last)" in err and "ConfigError" in err
     assert err.splitlines()[-1] == ("imbalance-lab split: error: params.yaml: missing key 'split.seed'; "
-                                    "add it (see README, params reference)")
+                                    "add it (see docs/params.md)")
 
 
 def test_a_stage_started_in_a_subfolder_works_at_the_project_root(workdir, monkeypatch):

@@ -1,16 +1,49 @@
-"""reports/index.html renders offline in headless Chromium with every image present."""
+"""reports/index.html renders offline in headless Chromium with every image present: the three
+summary pictures and each strategy's decision boundary and resampled rows."""
 
 from __future__ import annotations
 
+import base64
+import html
+import re
 import shutil
 from pathlib import Path
 
 import pytest
+import yaml
+
+from imbalance_lab.paths import strategy_file
+from imbalance_lab.report import render_html, strategy_sections
 
 ROOT = Path(__file__).resolve().parents[1]
 INDEX = ROOT / "reports" / "index.html"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")
+STRATEGIES = tuple(yaml.safe_load((ROOT / "params.yaml").read_text(encoding="utf-8"))["strategies"])
+SUMMARY_ALTS = {"Cross-validated scores per strategy", "Decision boundaries of every strategy",
+                "Precision-recall and ROC curves"}
+DATA_URI = "data:image/png;base64,"
+# Each strategy's two pictures: the file, and words its alt text must hold besides the strategy's name.
+PICTURES = {"boundary_png": "decision boundary", "resampled_png": "after resampling"}
+
+
+def embedded_images(page: str) -> list[tuple[str, bytes]]:
+    """(alt text, PNG bytes) of every <img> of a page, in order."""
+    tags = re.findall(r"<img\b[^>]*>", page)
+    found = [(re.search(r'\balt="([^"]*)"', tag), re.search(r'\bsrc="([^"]*)"', tag)) for tag in tags]
+    assert all(alt and src and src[1].startswith(DATA_URI) for alt, src in found), tags
+    return [(html.unescape(alt[1]), base64.b64decode(src[1][len(DATA_URI):], validate=True)) for alt, src in found]
+
+
+def assert_every_strategy_pictured(images: list[tuple[str, bytes]], read) -> None:
+    """Each strategy's boundary and resampled pictures are embedded once (``read(path)``: their bytes), each
+    with an alt text naming the strategy and the kind of picture."""
+    for name in STRATEGIES:
+        for kind, words in PICTURES.items():
+            data = read(strategy_file(kind, name))
+            alts = [alt for alt, embedded in images if embedded == data]
+            assert len(alts) == 1, (name, kind, alts)
+            assert name in alts[0] and words in alts[0].lower(), alts[0]
 
 
 @pytest.fixture(scope="module")
@@ -31,17 +64,42 @@ def browser():
     driver.quit()
 
 
+def test_strategy_sections_embed_each_strategys_two_pictures():
+    """The report's per-strategy sections, rendered as index.html renders them: one section per strategy,
+    its boundary then its resampled picture, each embedded from its own file with its own alt text."""
+    sections = strategy_sections(STRATEGIES)
+    assert [section.title for section in sections] == [f"Strategy `{name}`" for name in STRATEGIES]
+    fake = {path: f"picture {path}".encode() for section in sections for path, _ in section.images}
+    page = render_html(sections, fake)
+    assert re.findall(r"<h2>(.*?)</h2>", page) == [f"Strategy <code>{name}</code>" for name in STRATEGIES]
+    images = embedded_images(page)
+    assert len(images) == 2 * len(STRATEGIES)
+    assert_every_strategy_pictured(images, lambda path: fake[path.relative_to("reports").as_posix()])
+    assert len({alt for alt, _ in images}) == len(images)
+
+
+def test_index_embeds_every_strategys_pictures_as_committed():
+    """reports/index.html holds each strategy's boundary and resampled pictures, byte for byte as the
+    evaluate stages wrote them, besides the three summary pictures."""
+    images = embedded_images(INDEX.read_text(encoding="utf-8"))
+    assert SUMMARY_ALTS <= {alt for alt, _ in images}
+    assert len(images) == len(SUMMARY_ALTS) + len(PICTURES) * len(STRATEGIES)
+    assert_every_strategy_pictured(images, lambda path: (ROOT / path).read_bytes())
+
+
 def test_index_renders_with_every_image_and_no_outside_resource(browser):
     browser.get(INDEX.as_uri())
     images = browser.execute_script(
         "return Array.from(document.images).map(i => [i.alt, i.complete, i.naturalWidth, i.src.slice(0, 22)])"
     )
-    assert {alt for alt, *_ in images} == {
-        "Cross-validated scores per strategy", "Decision boundaries of every strategy", "Precision-recall and ROC curves"
-    }
+    alts = [alt for alt, *_ in images]
+    assert SUMMARY_ALTS <= set(alts)
+    assert len(set(alts)) == len(alts) == len(SUMMARY_ALTS) + len(PICTURES) * len(STRATEGIES)
+    for name in STRATEGIES:
+        assert sum(name in alt for alt in alts) >= len(PICTURES), name
     for alt, complete, width, source in images:
         assert complete and width > 0, alt
-        assert source == "data:image/png;base64,", alt
+        assert source == DATA_URI, alt
     # Nothing was fetched: embedded data URIs make no resource entries.
     assert browser.execute_script("return performance.getEntriesByType('resource').length") == 0
     severe = [entry for entry in browser.get_log("browser") if entry["level"] == "SEVERE"]

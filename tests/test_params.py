@@ -28,6 +28,7 @@ FIXED = {
         },
     },
     "split": {"test_size": 0.25, "seed": 1},
+    "seed": 9,
     "strategies": {
         "baseline": {"sampler": "none"},
         "smote": {"sampler": "SMOTE", "k_neighbors": 4, "random_state": 2},
@@ -127,7 +128,7 @@ def test_section_through_a_non_mapping_names_the_key(params):
         (P.tuning_settings, P.TuningSettings(scoring="recall", folds=3, seed=4)),
         (P.ceiling_settings, P.CeilingSettings(rows=5000, directions=16, seed=8)),
         (P.evaluate_settings, P.EvaluateSettings(threshold=0.4, curve_points=50, grid_resolution=30)),
-        (P.model_settings, {"C": 0.5, "max_iter": 200}),
+        (P.model_settings, {"C": 0.5, "max_iter": 200, "random_state": 9}),
         (P.strategy_names, ["baseline", "smote", "knn_smote", "balanced", "tuned_threshold", "scorecard"]),
         (lambda params: P.leaderboard_settings(params, METRICS),
          P.LeaderboardSettings(primary="recall", confidence=0.9, baseline="smote")),
@@ -212,7 +213,7 @@ def test_data_seed_must_be_a_non_negative_whole_number(params, value):
         (lambda pocket: pocket.update(colour=1), "params.yaml: unknown key 'data.synthetic.pocket.colour'; "
                                                  "the keys of 'data.synthetic.pocket' are: age, balance, purity"),
         (lambda pocket: pocket.pop("purity"), "params.yaml: missing key 'data.synthetic.pocket.purity'; "
-                                              "add it (see README, params reference)"),
+                                              "add it (see docs/params.md)"),
         (lambda pocket: pocket.update(purity=1.5),
          "params.yaml: 'data.synthetic.pocket.purity' must lie strictly between 0.0 and 1.0, got 1.5"),
     ],
@@ -229,7 +230,7 @@ def test_messages_for_unknown_and_missing_keys_are_exact(params):
     with raises_exactly("params.yaml: unknown key 'cv.nope'; the keys of 'cv' are: folds, n_jobs, repeats, seed"):
         P.cv_settings(params)
     del params["cv"]["nope"], params["cv"]["folds"]
-    with raises_exactly("params.yaml: missing key 'cv.folds'; add it (see README, params reference)"):
+    with raises_exactly("params.yaml: missing key 'cv.folds'; add it (see docs/params.md)"):
         P.cv_settings(params)
 
 
@@ -291,6 +292,7 @@ def test_strategy_settings_split_sampler_from_options(params):
         name="knn_smote",
         sampler="KNNFilterSMOTE",
         options={"threshold": 0.4, "if_too_few": "adapt"},
+        seed=9,
     )
 
 
@@ -317,6 +319,41 @@ def test_strategy_sampler_must_be_text(params):
 
 
 # --- model --------------------------------------------------------------------------------
+
+
+def test_model_scale_is_every_strategys_default_and_no_model_keyword(params):
+    params["model"]["scale"] = True
+    params["strategies"]["smote"]["scale"] = False
+    assert P.strategy_settings(params, "baseline").scale is True
+    assert P.strategy_settings(params, "smote").scale is False  # the strategy's own wins
+    assert "scale" not in P.model_settings(params)
+    params["model"]["scale"] = "yes please"
+    with raises_exactly("params.yaml: 'model.scale' must be true or false, got 'yes please'"):
+        P.model_settings(params)
+
+
+def test_the_global_seed_reaches_every_unseeded_step_and_no_seeded_one(params):
+    """`seed` seeds samplers, bases and the model that set no random_state of their own."""
+    from imbalance_lab.model import build_pipeline
+
+    params["strategies"]["scorecard"]["sampler"] = "ADASYN"
+    params["strategies"]["smote"]["basis"] = {"kind": "bins", "n_bins": 3}
+    tuning = P.tuning_settings(params)
+    unseeded = build_pipeline(P.strategy_settings(params, "scorecard"), P.model_settings(params), tuning)
+    seeded = build_pipeline(P.strategy_settings(params, "smote"), P.model_settings(params), tuning)
+    assert unseeded.named_steps["sampler"].random_state == 9
+    assert unseeded.named_steps["basis"].random_state == 9
+    assert unseeded.named_steps["model"].random_state == 9
+    assert seeded.named_steps["sampler"].random_state == 2  # smote's own
+    params["model"]["random_state"] = 5
+    assert P.model_settings(params)["random_state"] == 5
+
+
+@pytest.mark.parametrize("value", [-1, 1.5, "42", None, True])
+def test_the_global_seed_must_be_a_non_negative_whole_number(params, value):
+    params["seed"] = value
+    with raises_naming("seed"):
+        P.strategy_settings(params, "smote")
 
 
 def test_model_settings_must_be_a_mapping(params):
@@ -407,12 +444,12 @@ def test_strategy_keys_are_not_sampler_options(params):
     """The balanced, tuned_threshold and scorecard strategies: their keys are settings of the strategy, not of
     a sampler."""
     assert P.strategy_settings(params, "balanced") == P.StrategySettings(
-        name="balanced", sampler="none", options={}, class_weight="balanced")
+        name="balanced", sampler="none", options={}, class_weight="balanced", seed=9)
     assert P.strategy_settings(params, "tuned_threshold") == P.StrategySettings(
-        name="tuned_threshold", sampler="none", options={}, tune_threshold=True)
+        name="tuned_threshold", sampler="none", options={}, tune_threshold=True, seed=9)
     assert P.strategy_settings(params, "scorecard") == P.StrategySettings(
         name="scorecard", sampler="none", options={}, class_weight="balanced",
-        basis={"kind": "bins", "n_bins": 4})
+        basis={"kind": "bins", "n_bins": 4}, seed=9)
 
 
 def test_strategy_keys_default_to_off(params):
@@ -430,7 +467,7 @@ def test_strategy_keys_next_to_sampler_settings(params):
     }
     assert P.strategy_settings(params, "x") == P.StrategySettings(
         name="x", sampler="SMOTE", options={"k_neighbors": 3}, class_weight={0: 1, 1: 10},
-        tune_threshold=False, scale=True, basis={"kind": "splines", "n_knots": 4})
+        tune_threshold=False, scale=True, basis={"kind": "splines", "n_knots": 4}, seed=9)
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,5 @@
-"""Figures (imbalance_lab.plots): names from the data are drawn as written, never as mathtext."""
+"""Figures (imbalance_lab.plots): names from the data are drawn as written, never as mathtext; every
+picture reads at a glance (legends outside the data, titles, distinguishable curves, contrast)."""
 
 from __future__ import annotations
 
@@ -11,12 +12,15 @@ import pytest
 from matplotlib.cbook import is_math_text
 from sklearn.linear_model import LogisticRegression
 
+from matplotlib.colors import to_rgb
+
 from imbalance_lab.plots import (
     boundaries_grid_figure,
     curves_figure,
     cv_scores_figure,
     decision_boundary_figure,
     resampled_figure,
+    save_png,
 )
 
 NAME = "$x^^$"  # invalid mathtext: matplotlib fails to draw it unless the dollars are escaped
@@ -31,6 +35,15 @@ def rendered(fig) -> plt.Figure:
     fig.savefig(io.BytesIO(), format="png")
     plt.close(fig)
     return fig
+
+
+def legends(fig) -> list:
+    """Every legend of the figure: its own and its axes'."""
+    return [*fig.legends, *(ax.get_legend() for ax in fig.axes if ax.get_legend())]
+
+
+def legend_texts(fig) -> list[str]:
+    return [text.get_text() for legend in legends(fig) for text in legend.get_texts()]
 
 
 @pytest.fixture(scope="module")
@@ -51,16 +64,139 @@ def test_names_with_dollars_render_as_written(data):
     ]
     for fig in map(rendered, figures):
         ax = fig.axes[0]
-        texts = [ax.get_xlabel(), ax.get_title(), *(t.get_text() for t in ax.get_legend().get_texts())]
+        assert len(legends(fig)) == 1
+        texts = [ax.get_xlabel(), ax.get_title(), *legend_texts(fig)]
         assert all(shows_literally(text) for text in texts), texts
     assert shows_literally(figures[2].get_suptitle())
 
     bars = rendered(cv_scores_figure([(NAME, 0.5, 0.1), ("b", 0.4, 0.1)], metric=NAME, references={NAME: 0.6},
                                      goal=0.5)).axes[0]
     assert shows_literally(bars.get_yticklabels()[-1].get_text()) and shows_literally(bars.get_xlabel())
-    assert shows_literally(bars.get_legend().get_texts()[0].get_text())
+    assert shows_literally(legend_texts(bars.figure)[0])
 
     points = {"pr": [{"recall": 0.0, "precision": 1.0}, {"recall": 1.0, "precision": 0.5}],
               "roc": [{"fpr": 0.0, "tpr": 0.0}, {"fpr": 1.0, "tpr": 1.0}]}
     curves = rendered(curves_figure({NAME: points})).axes[1]
     assert shows_literally(curves.get_legend().get_texts()[0].get_text())
+
+
+# --- readable at a glance (issue 13) ----------------------------------------------------------------
+
+PR = [{"recall": r, "precision": p} for r, p in [(0, 1), (0.2, 0.8), (0.4, 0.7), (0.6, 0.5), (0.8, 0.3), (1, 0.1)]]
+ROC = [{"fpr": f, "tpr": t} for f, t in [(0.0, 0.0), (0.1, 0.5), (0.3, 0.7), (0.6, 0.9), (1.0, 1.0)]]
+# Two strategies with the very same curves (one model, another threshold), and a third one.
+CURVES = {"baseline": {"pr": PR, "roc": ROC}, "tuned_threshold": {"pr": PR, "roc": ROC},
+          "smote": {"pr": PR[::2], "roc": ROC[::2]}}
+
+
+def test_every_curves_panel_has_a_legend_with_each_strategy_once():
+    fig = rendered(curves_figure(CURVES))
+    assert len(fig.axes) == 2
+    for ax in fig.axes:
+        assert ax.get_legend() is not None, ax.get_title()
+        texts = [text.get_text() for text in ax.get_legend().get_texts()]
+        assert all(texts.count(name) == 1 for name in CURVES), texts
+        assert ax.get_legend().get_texts()[0].get_fontsize() >= 9
+
+
+def test_identical_curves_are_drawn_differently():
+    """Each strategy's line differs from every other's in line style and marker, and its markers sit
+    elsewhere: the curve drawn first stays visible under an identical one."""
+    fig = rendered(curves_figure(CURVES))
+    for ax in fig.axes:
+        lines = {line.get_label(): line for line in ax.get_lines() if line.get_label() in CURVES}
+        a, b = lines["baseline"], lines["tuned_threshold"]
+        assert np.array_equal(a.get_xydata(), b.get_xydata())  # the very same points
+        assert a.get_linestyle() != b.get_linestyle()
+        assert a.get_marker() not in (None, "None", "") and a.get_marker() != b.get_marker()
+        assert a.get_markevery() != b.get_markevery()
+        assert len({(line.get_linestyle(), line.get_marker()) for line in lines.values()}) == len(CURVES)
+
+
+def test_cv_scores_figure_has_a_title():
+    fig = rendered(cv_scores_figure([("smote", 0.5, 0.1), ("baseline", 0.2, 0.1)], metric="f1",
+                                    references={"Bayes-optimal rule": 0.6}, goal=0.5))
+    title = fig.axes[0].get_title() or fig.get_suptitle()
+    assert "f1" in title and "strateg" in title
+
+
+def overlaps(a, b) -> bool:
+    """Two display boxes share some area."""
+    return a.x0 < b.x1 and b.x0 < a.x1 and a.y0 < b.y1 and b.y0 < a.y1
+
+
+def all_figures(data):
+    X, y, model = data
+    return {
+        "boundary": decision_boundary_figure(model, X, y, threshold=0.5, grid_resolution=20, title="t"),
+        "resampled": resampled_figure(X, y, title="t"),
+        "grid": boundaries_grid_figure([("a", model, 0.5), ("b", model, 0.3)], X, y, grid_resolution=20),
+        "cv_scores": cv_scores_figure([("a", 0.5, 0.1), ("b", 0.4, 0.1)], metric="f1", references={"r": 0.6},
+                                      goal=0.5),
+        "curves": curves_figure(CURVES),
+    }
+
+
+def test_every_legend_lies_outside_the_data(data):
+    """No legend covers any part of any panel's data area."""
+    for kind, fig in all_figures(data).items():
+        fig.canvas.draw()
+        assert legends(fig), kind
+        panels = [ax.get_window_extent() for ax in fig.axes if ax.get_visible()]
+        for legend in legends(fig):
+            box = legend.get_window_extent()
+            assert not any(overlaps(box, panel) for panel in panels), (kind, box, panels)
+            assert fig.bbox.x0 <= box.x0 and box.x1 <= fig.bbox.x1 and fig.bbox.y0 <= box.y0  # not cut off
+        plt.close(fig)
+
+
+def test_boundary_legend_names_the_points_and_the_regions(data):
+    X, y, model = data
+    fig = rendered(decision_boundary_figure(model, X, y, threshold=0.5, grid_resolution=20, title="t"))
+    texts = legend_texts(fig)
+    assert texts[:2] == [f"paid ({(y == 0).sum()})", f"defaulted ({(y == 1).sum()})"]
+    assert {"region predicted paid", "region predicted defaulted"} <= set(texts)
+
+
+def relative_luminance(rgb) -> float:
+    """WCAG 2 relative luminance of an sRGB colour (components in [0, 1])."""
+    linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in rgb]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def contrast_ratio(a, b) -> float:
+    high, low = sorted([relative_luminance(a), relative_luminance(b)], reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+def test_contrast_ratio_helper():
+    assert contrast_ratio((0, 0, 0), (1, 1, 1)) == pytest.approx(21)
+    assert contrast_ratio(to_rgb("#777777"), (1, 1, 1)) == pytest.approx(4.48, abs=0.01)  # WCAG's example
+
+
+def test_points_stand_out_on_both_regions_and_classes_differ_by_marker(data):
+    """As drawn: each class's point colour against each region's colour has a contrast ratio of at
+    least 4.5 (WCAG AA for text; the old red on pink had 3.7), and the classes use different markers."""
+    X, y, model = data
+    fig = rendered(decision_boundary_figure(model, X, y, threshold=0.5, grid_resolution=20, title="t"))
+    ax = fig.axes[0]
+    points = [c for c in ax.collections if c.get_label() in legend_texts(fig)]
+    regions = [c for c in ax.collections if c not in points]
+    assert len(points) == 2 and regions
+    region_colours = {tuple(colour[:3]) for c in regions for colour in c.get_facecolor()}
+    assert len(region_colours) == 2
+    for collection in points:
+        (colour,) = {tuple(c[:3]) for c in collection.get_facecolor()}
+        for region in region_colours:
+            assert contrast_ratio(colour, region) >= 4.5, (collection.get_label(), colour, region)
+    paid, defaulted = (c.get_paths()[0].vertices for c in points)
+    assert paid.shape != defaulted.shape or not np.allclose(paid, defaulted)
+
+
+def test_pictures_are_byte_stable(data, tmp_path):
+    """The same figure saved twice gives the same bytes (DVC would see a change otherwise)."""
+    X, y, model = data
+    for attempt in range(2):
+        save_png(decision_boundary_figure(model, X, y, threshold=0.5, grid_resolution=20, title="t"),
+                 tmp_path / f"{attempt}.png")
+    assert (tmp_path / "0.png").read_bytes() == (tmp_path / "1.png").read_bytes()

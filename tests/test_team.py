@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from test_pipeline import copy_project, dvc, run, stages_run
+from test_pipeline import ROOT, copy_project, dvc, run, stages_run
 
 pytestmark = pytest.mark.integration
 SMALL_STRATEGIES = ("baseline", "smote")
@@ -187,3 +187,35 @@ def test_an_interrupted_repro_completes_on_rerun_with_the_same_results(team):
     assert yaml.safe_load((carol / "dvc.lock").read_text()) == yaml.safe_load((team["seed"] / "dvc.lock").read_text())
     assert run(["git", "status", "--porcelain"], cwd=carol).stdout == ""
     assert "up to date" in dvc("status", cwd=carol).stdout
+
+
+def test_imbalance_lab_pull_says_the_shared_folder_is_missing_then_pulls_once_it_is_pushed(tmp_path):
+    """A fresh clone whose default remote (the project's .dvc/config: a folder beside the clones) does not
+    exist yet: plain `dvc pull` only lists missing hashes, `imbalance-lab pull` names the folder and the fix.
+    Once a teammate pushed, `imbalance-lab pull` restores the data. A tiny `dvc add`-ed file, no `dvc repro`."""
+    seed = tmp_path / "seed"
+    seed.mkdir()
+    run(["git", "init", "-q"], cwd=seed)
+    dvc("init", "-q", cwd=seed)
+    (seed / ".dvc/config").write_text((ROOT / ".dvc/config").read_text())  # the project's remote setup
+    (seed / "note.txt").write_text("shared data\n")
+    dvc("add", "-q", "note.txt", cwd=seed)
+    run(["git", "add", "-A"], cwd=seed)
+    run(["git", "commit", "-qm", "a tracked file"], cwd=seed)
+    run(["git", "clone", "-q", str(seed), "dana"], cwd=tmp_path)
+    dana, storage = tmp_path / "dana", tmp_path / "imbalance-lab-storage"
+    pull = [sys.executable, "-m", "imbalance_lab", "pull"]
+
+    missing = run(pull, cwd=dana / ".dvc", check=False)  # from a subfolder too: it finds the project
+    assert missing.returncode != 0
+    lines = missing.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("imbalance-lab pull: error: the shared folder "), missing.stderr
+    assert f"{storage} (DVC remote 'shared') does not exist yet" in lines[0]
+    assert "`dvc push`" in lines[0] and "`dvc remote modify --local shared url" in lines[0]
+    assert "Traceback" not in missing.stdout + missing.stderr and not storage.exists()
+
+    dvc("push", "-q", cwd=seed)  # whoever has the data creates the shared folder
+    assert storage.is_dir() and not (dana / "note.txt").exists()
+    pulled = run(pull, cwd=dana)
+    assert (dana / "note.txt").read_text() == "shared data\n", pulled.stdout + pulled.stderr
+    assert "error" not in pulled.stderr

@@ -12,6 +12,7 @@ import argparse
 import json
 import logging
 import os
+import re
 import sys
 import time
 from contextlib import contextmanager
@@ -26,8 +27,8 @@ for _variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 from . import params as P  # noqa: E402  (after the thread pins)
 from . import stages  # noqa: E402
 from .paths import (  # noqa: E402
-    CEILING_JSON, CHECKED, COMPARE_PNGS, CV_SCORES_JSON, DATA_JSON, INDEX_HTML, OVERLAYS, PARAMS, RAW, SUMMARY_JSON,
-    SUMMARY_MD, TEST, TRAIN, project_root, strategy_file,
+    CEILING_JSON, CHECKED, COMPARE_PNGS, CV_SCORES_JSON, DATA_JSON, INDEX_HTML, OVERLAYS, PARAMS, RAW, REPORTS,
+    SUMMARY_JSON, SUMMARY_MD, TEST, TRAIN, project_root, strategy_file,
 )
 
 log = logging.getLogger("imbalance_lab")
@@ -194,6 +195,7 @@ def cmd_evaluate(args) -> None:
     )
     with stage_outputs() as outputs:
         outputs.json(strategy_file("metrics", name), evaluated.metrics)
+        outputs.json(strategy_file("headline", name), evaluated.headline)
         for kind, points in evaluated.curves.items():
             outputs.json(strategy_file(kind, name), points)
         outputs.png(strategy_file("boundary_png", name), evaluated.boundary)
@@ -217,8 +219,11 @@ def cmd_compare(args) -> None:
         curves={n: {kind: read_json(strategy_file(kind, n)) for kind in ("pr", "roc")} for n in names},
         ceilings=read_json(CEILING_JSON), data_info=read_json(DATA_JSON), train=read_frame(TRAIN),
     )
+    # The pictures of the evaluate stages the report also shows, by their name inside reports/.
+    images = {path: (REPORTS / path).read_bytes() for section in compared.sections for path, _ in section.images
+              if path not in compared.figures}
     with stage_outputs() as outputs:
-        images = {name: outputs.png(COMPARE_PNGS[name], fig).read_bytes() for name, fig in compared.figures.items()}
+        images |= {name: outputs.png(COMPARE_PNGS[name], fig).read_bytes() for name, fig in compared.figures.items()}
         for kind, points in compared.curves.items():
             outputs.json(OVERLAYS[kind], points)
         outputs.json(CV_SCORES_JSON, compared.cv_scores)
@@ -261,6 +266,39 @@ def cmd_compare_with(args) -> None:
                               summary_now, summary_then))
 
 
+def missing_remote_folder(remote: str | None) -> str | None:
+    """Why `dvc pull` from ``remote`` (None: the default) cannot work, or None if it may: DVC itself
+    only lists missing hashes when the remote's folder does not exist."""
+    from dvc.repo import Repo
+
+    with Repo(os.curdir) as repo:
+        config = repo.config  # a relative local url comes back absolute (resolved from .dvc/)
+    name = remote or config["core"].get("remote")
+    if not name:
+        return ("no default DVC remote is set: point one at the team's folder or bucket with "
+                "`dvc remote add -d --local shared <path-or-url>`")
+    url = str(config["remote"].get(name, {}).get("url", ""))
+    if not url or re.match(r"\w+://", url) or os.path.isdir(url):  # unknown names and URLs: DVC says
+        return None
+    return (f"the shared folder {url} (DVC remote '{name}') does not exist yet: whoever has the data creates it "
+            f"with `dvc push` (after `dvc repro`), or point the remote at the team's folder or bucket with "
+            f"`dvc remote modify --local {name} url <path-or-url>` (see README, \"Working as a team\")")
+
+
+def cmd_pull(args) -> None:
+    """`dvc pull`, once the remote's folder is known to exist."""
+    from dvc.cli import main as dvc_main
+
+    problem = missing_remote_folder(args.remote)
+    if problem:
+        raise P.PipelineError(problem)
+    code = dvc_main(["pull", *(["--remote", args.remote] if args.remote else [])])  # in-process: no shell
+    if code:
+        raise P.PipelineError(f"`dvc pull` failed (exit code {code}, DVC's message above); if it lists missing "
+                              "cache files, this commit's data was never pushed: whoever ran `dvc repro` for it "
+                              "runs `dvc push`")
+
+
 def fail(args, message: str) -> int:
     print(f"imbalance-lab {args.command}: error: {message}", file=sys.stderr)
     return 2
@@ -298,6 +336,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     report.add_argument("rev", help="a git branch, tag or commit, e.g. main")
     report.set_defaults(func=cmd_compare_with)
+    pull = stages.add_parser(
+        "pull", help="`dvc pull` from the team's DVC remote; says how to set it up if its folder does not exist yet")
+    pull.add_argument("-r", "--remote", help="a DVC remote's name (default: the project's default remote)")
+    pull.set_defaults(func=cmd_pull)
     return parser
 
 

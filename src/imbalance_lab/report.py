@@ -148,6 +148,12 @@ class Section:
     table: tuple[list[str], list[list[str]]] | None = None
     image: str | None = None  # path relative to reports/
     image_alt: str = ""
+    more_images: list[tuple[str, str]] = field(default_factory=list)  # (path, alt) shown after image
+
+    @property
+    def images(self) -> list[tuple[str, str]]:
+        """Every picture of the section as (path relative to reports/, alt text), in order."""
+        return ([(self.image, self.image_alt)] if self.image else []) + list(self.more_images)
 
 
 def _code(text) -> str:
@@ -225,11 +231,17 @@ def leaderboard_table(summary: Mapping) -> tuple[list[str], list[list[str]]]:
     header = [
         "rank", "strategy", f"CV {primary} mean ± sd", f"Δ {primary} vs baseline [{summary['confidence']:.0%} CI]",
         f"leader ahead by [{summary['confidence']:.0%} CI]", "CV accuracy", "test F1", "test accuracy",
-        "meets goals (CV / test / article)", f"gap to Bayes ({primary})", f"gap to best line ({primary})",
+        f"meets goals (CV / test / {train_protocol(summary.get('data'))})", f"gap to Bayes ({primary})",
+        f"gap to best line ({primary})",
     ]
     if not ceilings:  # no known process, no ceilings: leave the empty gap columns out
         return header[:-2], [row[:-2] for row in rows]
     return header, rows
+
+
+def train_protocol(data: Mapping | None) -> str:
+    """The name of scoring on the training rows: the article's protocol, on the article's data only."""
+    return "article" if (data or {}).get("source", "article") == "article" else "training rows"
 
 
 def terminal_leaderboard(summary: Mapping) -> str:
@@ -402,9 +414,10 @@ def build_sections(summary: Mapping, samplers: Mapping[str, str], explained: Map
         Section(f"Held-out test split ({test_rows} rows, {test_positives} positive)",
                 ["Every model is scored on rows it never saw; a strategy's sampler resamples the training split only."],
                 test_table(summary, samplers), "plots/boundaries.png", "Decision boundaries of every strategy"),
-        Section("Article protocol: scored on the original training rows",
+        Section("Article protocol: scored on the original training rows"
+                if train_protocol(summary.get("data")) == "article" else "Scored on the original training rows",
                 ["The article scored each model on the (un-resampled) rows it was trained on. These figures are "
-                 "kept only to check the article; they are not evidence of how a model generalises."],
+                 "kept only to compare with the article's way; they are not evidence of how a model generalises."],
                 article_table(summary, names)),
     ]
     if summary.get("data"):
@@ -427,6 +440,21 @@ def build_sections(summary: Mapping, samplers: Mapping[str, str], explained: Map
     return sections
 
 
+def strategy_sections(names: Sequence[str]) -> list[Section]:
+    """One section per strategy (params order) with the evaluate stage's two pictures of it."""
+    from .paths import strategy_file
+
+    def picture(kind: str, name: str) -> str:
+        return strategy_file(kind, name).relative_to("reports").as_posix()
+
+    return [Section(
+        f"Strategy {_code(name)}",
+        ["Its decision boundary over the original training rows, and its training rows after resampling."],
+        None, picture("boundary_png", name), f"Decision boundary of {name} over the training rows",
+        [(picture("resampled_png", name), f"Training rows of {name} after resampling")],
+    ) for name in names]
+
+
 def _markdown_table(header: list[str], rows: list[list[str]]) -> list[str]:
     lines = ["| " + " | ".join(_markdown(cell, cell=True) for cell in header) + " |",
              "|" + "|".join("---" for _ in header) + "|"]
@@ -441,8 +469,8 @@ def render_markdown(sections: Sequence[Section]) -> str:
             lines += [_markdown(paragraph), ""]
         if section.table:
             lines += _markdown_table(*section.table) + [""]
-        if section.image:
-            lines += [f"![{section.image_alt}]({section.image})", ""]
+        for path, alt in section.images:
+            lines += [f"![{alt}]({path})", ""]
     return "\n".join(lines)
 
 
@@ -472,9 +500,9 @@ def render_html(sections: Sequence[Section], images: Mapping[str, bytes]) -> str
             parts.append("<table><thead><tr>" + "".join(f"<th>{_inline(h)}</th>" for h in header) + "</tr></thead><tbody>")
             parts += ["<tr>" + "".join(f"<td>{_inline(cell)}</td>" for cell in row) + "</tr>" for row in rows]
             parts.append("</tbody></table>")
-        if section.image:
-            data = base64.b64encode(images[section.image]).decode("ascii")
-            parts.append(f'<img src="data:image/png;base64,{data}" alt="{html.escape(section.image_alt)}">')
+        for path, alt in section.images:
+            data = base64.b64encode(images[path]).decode("ascii")
+            parts.append(f'<img src="data:image/png;base64,{data}" alt="{html.escape(alt)}">')
     parts += ["</body>", "</html>", ""]
     return "\n".join(parts)
 
@@ -512,9 +540,10 @@ def comparison_markdown(rev: str, metrics_diff: Mapping, params_diff: Mapping,
         rows = []
         for name in names:
             before, after = _goal_cell(then.get(name)), _goal_cell(now.get(name))
-            rows.append([_code(name), before, after, "" if before == after else "changed"])
-        lines += [f"### Goals ({goals}): met under CV / test / article protocol", ""]
-        lines += _markdown_table(["strategy", f"at {_code(rev)}", "workspace", ""], rows) + [""]
+            rows.append([_code(name), before, after, "no" if before == after else "**yes**"])
+        protocol = train_protocol((summary_now or summary_then).get("data"))
+        lines += [f"### Goals ({goals}): met under CV / test / {protocol}", ""]
+        lines += _markdown_table(["strategy", f"at {_code(rev)}", "workspace", "changed"], rows) + [""]
 
     rows, others = [], 0
     for path, changes in sorted(metrics_diff.items()):

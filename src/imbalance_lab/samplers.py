@@ -211,7 +211,16 @@ def build_sampler(strategy: StrategySettings):
             f"params.yaml: '{key}.sampler' is '{strategy.sampler}', which is not a known sampler; "
             f"use 'none' or one of: {', '.join(sorted(classes))}"
         )
-    return build_estimator(classes[strategy.sampler], strategy.options, key)
+    return build_estimator(classes[strategy.sampler], seeded(classes[strategy.sampler], strategy), key)
+
+
+def seeded(cls: type, strategy: StrategySettings, settings=None) -> dict:
+    """``settings`` (the strategy's options), with random_state set to the global seed where ``cls``
+    takes one and the strategy gives none: an unseeded sampler would differ on every run."""
+    settings = dict(strategy.options if settings is None else settings)
+    if strategy.seed is not None and "random_state" in cls().get_params(deep=False):
+        settings.setdefault("random_state", strategy.seed)
+    return settings
 
 
 def split_for_categories(sampler, columns, key: str) -> tuple[list, list]:

@@ -190,7 +190,8 @@ def train_strategy(params: Mapping, name: str, train) -> Trained:
         ) from None
     if not converged or stopped_folds:  # one line instead of one warning per fold
         log.warning("note: the logistic regression stopped at model.max_iter before converging (in the final fit "
-                    "or a fold); standardise the features (scale: true in the strategy) or raise model.max_iter")
+                    "or a fold); standardise the features (model.scale: true for every strategy, or scale: true in "
+                    f"strategies.{name}) or raise model.max_iter")
     saved = json.loads(json.dumps(model_to_dict(estimator, X.columns, converged)))
     stored = model_from_dict(saved)  # explained as stored (rounded), as every later stage uses it
     return Trained(
@@ -204,7 +205,8 @@ def class_names(info: Mapping) -> dict[int, str]:
     """How the pictures name the two classes."""
     if info["source"] in ("article", "synthetic"):
         return {0: "paid", 1: "defaulted"}
-    return {0: f"{info['target']} not {info['positive']}", 1: f"{info['target']} {info['positive']}"}
+    negative = info.get("negative", f"not {info['positive']}")
+    return {0: f"{info['target']} = {negative}", 1: f"{info['target']} = {info['positive']}"}
 
 
 def picture_note(info: Mapping, columns) -> str:
@@ -221,6 +223,7 @@ class Evaluated:
     """The evaluate stage's results: metrics, the test split's curves and two pictures."""
 
     metrics: dict
+    headline: dict  # cv mean and test value of HEADLINE_METRICS: `dvc metrics show reports/headline`
     curves: dict  # "pr" / "roc" -> curve points
     boundary: Any  # matplotlib figures
     resampled: Any
@@ -251,7 +254,8 @@ def evaluate_strategy(strategy: P.StrategySettings, settings: P.EvaluateSettings
     title = (
         f"{name} ({strategy.sampler}), threshold {threshold:.3g}\n"
         f"test: accuracy {test['accuracy']:.3f}, F1 {test['f1']:.3f}   "
-        f"article protocol (train): accuracy {train['accuracy']:.3f}, F1 {train['f1']:.3f}"
+        f"{'article protocol (train)' if data_info['source'] == 'article' else 'training rows'}: "
+        f"accuracy {train['accuracy']:.3f}, F1 {train['f1']:.3f}"
         + picture_note(data_info, X_train.columns)
     )
     features, names = data_info["plot_features"] or [], class_names(data_info)
@@ -262,7 +266,17 @@ def evaluate_strategy(strategy: P.StrategySettings, settings: P.EvaluateSettings
     shown_counts = " / ".join(f"{label}: {count}" for label, count in counts.items())
     scatter = resampled_figure(X_res, y_res, title=f"{name}: training rows after resampling ({shown_counts})",
                                features=features, class_names=names)
-    return Evaluated(metrics, curves(y_test, test_score, settings.curve_points), boundary, scatter)
+    return Evaluated(metrics, headline(metrics), curves(y_test, test_score, settings.curve_points), boundary, scatter)
+
+
+# The article's goals: few enough columns that `dvc metrics show reports/headline` fits a terminal.
+HEADLINE_METRICS = ("f1", "accuracy")
+
+
+def headline(metrics: Mapping) -> dict:
+    """A strategy's cross-validated means and test values of HEADLINE_METRICS."""
+    return {"cv": {m: metrics["cv"][m]["mean"] for m in HEADLINE_METRICS},
+            "test": {m: metrics["test"][m] for m in HEADLINE_METRICS}}
 
 
 def ceiling(params: Mapping) -> dict:
@@ -337,7 +351,7 @@ def compare(settings: CompareSettings, *, metrics: Mapping, cv: Mapping, explain
     """Rank the strategies, compare each with the baseline fold by fold, and draw them side by side."""
     from .data import features_and_target, typical_values
     from .plots import boundaries_grid_figure, curves_figure, cv_scores_figure
-    from .report import build_sections, build_summary, ceiling_references
+    from .report import build_sections, build_summary, ceiling_references, strategy_sections
 
     names, samplers, goals, board = list(settings.samplers), settings.samplers, settings.goals, settings.leaderboard
     ceilings = {k: v for k, v in ceilings.items() if k != "available"} if ceilings.get("available") else None
@@ -354,7 +368,7 @@ def compare(settings: CompareSettings, *, metrics: Mapping, cv: Mapping, explain
     sections = build_sections(
         summary, samplers, explained, boundary,
         test_rows=first["tp"] + first["fp"] + first["tn"] + first["fn"], test_positives=first["tp"] + first["fn"],
-    )
+    ) + strategy_sections(names)  # each strategy's own pictures, read from reports/ by the command line
     primary = board.primary
     ranked = [(name, e["cv"][primary]["mean"], e["cv"][primary]["sd"]) for name, e in summary["strategies"].items()
               if primary in e["cv"] and e["cv"][primary]["mean"] is not None]
