@@ -133,7 +133,34 @@ def test_every_strategy_has_its_stages_metrics_and_plots(project):
             assert (project / path).is_file(), path
     shown = json.loads(dvc("metrics", "show", "--json", cwd=project).stdout)
     files = next(iter(shown.values()))["data"]
-    assert set(files) == {f"reports/metrics/{name}.json" for name in STRATEGIES} | {"reports/summary.json"}
+    assert set(files) == ({f"reports/{kind}/{name}.json" for name in STRATEGIES for kind in ("metrics", "headline")}
+                          | {"reports/summary.json"})
+
+
+def readme_commands(heading: str) -> list[list[str]]:
+    """The commands of the first bash block under a README heading, as argument lists (comments dropped)."""
+    import shlex
+
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = text[text.index(f"\n## {heading}\n"):]
+    block = section[section.index("```bash\n") + 8:]
+    return [shlex.split(line, comments=True) for line in block[:block.index("```")].splitlines() if line.strip()]
+
+
+def test_readme_commands_for_looking_at_results_run_and_fit_100_columns(project):
+    """Every command of the README's "Looking at results" block, as written, on the committed results."""
+    run(["git", "branch", "-M", "main"], cwd=project)  # the README compares with main
+    commands = readme_commands("Looking at results")
+    assert [args[:2] for args in commands] == [["imbalance-lab", "leaderboard"], ["dvc", "metrics"], ["dvc", "metrics"],
+                                              ["dvc", "exp"]]
+    for args in commands:
+        program = {"dvc": "dvc", "imbalance-lab": "imbalance_lab"}[args[0]]
+        shown = run([sys.executable, "-m", program, *args[1:]], cwd=project, env={"COLUMNS": "100"}).stdout
+        assert max(map(len, shown.splitlines()), default=0) <= 100, (args, shown)
+        if args[1] != "metrics" or args[2] == "show":  # a diff with main prints nothing here: nothing moved
+            assert len(shown.splitlines()) >= 3, (args, shown)
+        if args[1] == "exp":  # the kept columns are drawn, not cut off with "…"
+            assert "reports/headline/smote.json:cv.f1" in shown and "strategies.smote.k_neighbors" in shown
 
 
 def test_article_protocol_figures_match_the_article(project):

@@ -51,3 +51,28 @@ def test_the_readme_branch_change_keeps_the_unit_tests_green(tmp_path):
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stdout[-3000:]
     assert " passed" in result.stdout.splitlines()[-1]
+
+
+def test_readme_own_data_recipe_is_the_one_the_integration_test_runs():
+    """The own-data recipe in the README is word for word the one test_real_data runs through DVC
+    (but for the file's name)."""
+    import shlex
+
+    from test_real_data import OWN_DATA_RECIPE
+
+    readme = _readme()
+    start = readme.index("dvc exp run -S data.source=file")
+    recipe = shlex.split(readme[start:readme.index("\n```", start)].replace("\\\n", " "))
+    assert recipe[:3] == ["dvc", "exp", "run"]
+    assert recipe[3:] == [arg.replace("customers.csv", "credit.csv") for arg in OWN_DATA_RECIPE]
+    assert "dvc add data/input/credit.csv" in readme
+
+
+def test_readme_leaderboard_is_what_the_command_prints_for_the_committed_results():
+    import json
+
+    from imbalance_lab.report import terminal_leaderboard
+
+    printed = terminal_leaderboard(json.loads((ROOT / "reports/summary.json").read_text(encoding="utf-8")))
+    assert f"```\n{printed}```" in _readme()
+    assert max(map(len, printed.splitlines())) <= 100
