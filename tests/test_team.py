@@ -65,7 +65,7 @@ def alice(team):
     """A teammate's clone with the data pulled from the remote (a fresh clone's full `dvc repro` is
     carol's, in the interrupted-run test)."""
     path = team["clone"]("alice")
-    dvc("pull", cwd=path)
+    run([sys.executable, "-m", "imbalance_lab", "pull"], cwd=path)  # the README's `imbalance-lab pull`
     return path
 
 

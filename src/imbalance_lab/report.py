@@ -244,6 +244,11 @@ def train_protocol(data: Mapping | None) -> str:
     return "article" if (data or {}).get("source", "article") == "article" else "training rows"
 
 
+def _excludes_zero(difference: Mapping) -> bool:
+    """The interval lies on one side of 0: better or worse beyond the noise (the sign says which)."""
+    return difference["low"] > 0 or difference["high"] < 0
+
+
 def terminal_leaderboard(summary: Mapping) -> str:
     """The ranked strategies as plain text within 100 columns, for `imbalance-lab leaderboard`."""
     p = summary["primary"]
@@ -256,7 +261,7 @@ def terminal_leaderboard(summary: Mapping) -> str:
         rows.append([
             str(entry["rank"]), name,
             f"{_number(cv[p]['mean'])} ± {_number(cv[p]['sd'])}" if p in cv else "n/a",
-            f"{_signed(delta['mean'])}{' beyond noise' if delta['beyond_noise'] else ''}" if delta else "",
+            f"{_signed(delta['mean'])}{' beyond noise' if _excludes_zero(delta) else ''}" if delta else "",
             _number(entry["test"]["f1"]), _number(entry["test"]["accuracy"]),
             f"{'yes' if goals['cv'] else 'no'} / {'yes' if goals['test'] else 'no'}",
         ])
