@@ -205,7 +205,8 @@ def test_one_changed_and_one_new_strategy_rerun_only_their_stages_and_compare(pr
             "check", "compare", "evaluate@adasyn", "evaluate@smote", "resample@adasyn", "resample@smote",
             "train@adasyn", "train@smote"]
         changed = json.loads(dvc("metrics", "diff", "--json", cwd=project).stdout)
-        assert set(changed) == {"reports/metrics/adasyn.json", "reports/metrics/smote.json", "reports/summary.json"}
+        assert set(changed) == {f"reports/{kind}/{name}.json" for kind in ("metrics", "headline")
+                                for name in ("adasyn", "smote")} | {"reports/summary.json"}
         metrics = json.loads((project / "reports/metrics/adasyn.json").read_text())
         assert metrics["resampled"]["counts"]["1"] > 24 and len(metrics["cv"]) > 0
         summary = json.loads((project / "reports/summary.json").read_text())

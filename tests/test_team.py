@@ -119,7 +119,7 @@ def test_queued_experiments_and_a_branch_compared_with_main(team, alice):
         assert queued == {3: by_hand, 5: committed} and by_hand != committed
 
         changed = json.loads(dvc("metrics", "diff", "main", "--json", cwd=alice).stdout)
-        assert set(changed) == {"reports/metrics/smote.json", "reports/summary.json"}
+        assert set(changed) == {"reports/metrics/smote.json", "reports/headline/smote.json", "reports/summary.json"}
         assert json.loads(dvc("params", "diff", "main", "--json", cwd=alice).stdout) == {
             "params.yaml": {"strategies.smote.k_neighbors": {"old": 5, "new": 3, "diff": -2}}
         }
