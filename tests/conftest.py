@@ -14,6 +14,9 @@ import os
 
 for _variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[_variable] = "1"
+# The integration tests' DVC runs start warm stage servers (one per temporary project): let them
+# go soon after their project's last stage, and stop the rest when the session ends.
+os.environ.setdefault("IMBALANCE_LAB_WARM_IDLE", "30")
 
 import copy  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -72,3 +75,20 @@ LONGEST_FIRST = ("test_pipeline.py", "test_team.py", "test_hostile.py", "test_re
 def pytest_collection_modifyitems(config, items):
     items.sort(key=lambda item: LONGEST_FIRST.index(item.path.name) if item.path.name in LONGEST_FIRST
                else len(LONGEST_FIRST))
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Stop the warm stage servers of this session's temporary projects (see imbalance_lab.warm)."""
+    import signal
+
+    base = str(session.config._tmp_path_factory.getbasetemp())
+    for process in Path("/proc").glob("[0-9]*"):
+        try:
+            args = (process / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"imbalance_lab.warm" in args and b"serve" in args and args[-2].decode(errors="replace").startswith(base):
+            try:
+                os.kill(int(process.name), signal.SIGTERM)
+            except OSError:
+                pass

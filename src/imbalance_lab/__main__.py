@@ -1,5 +1,11 @@
 import sys
 
-from .cli import main
+from .warm import run_warm
 
-sys.exit(main())
+# A pipeline stage runs in a child of the warm server when it can (warm.py), else here, cold.
+code = run_warm(sys.argv[1:])
+if code is None:
+    from .cli import main
+
+    code = main()
+sys.exit(code)

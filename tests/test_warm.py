@@ -1,0 +1,218 @@
+"""Integration: the warm stage runner (imbalance_lab.warm), with real processes and real DVC.
+
+A stage forked from the warm server must behave as a cold one: same bytes (also test_pipeline),
+same exit, ended by Ctrl-C or by its caller's death, never running stale code, and refusing
+anyone but its own user and checkout.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from test_pipeline import copy_project, dvc, run
+from test_real_data import commit, configure
+
+from imbalance_lab import warm
+
+pytestmark = pytest.mark.integration
+
+
+def stage(project: Path, *args: str, env=None, check=True):
+    return run([sys.executable, "-m", "imbalance_lab", *args], cwd=project, env=env, check=check)
+
+
+def server(project: Path, env=None) -> dict | None:
+    """pid, served, running of the project's warm server, from `imbalance-lab server status`."""
+    shown = stage(project, "server", "status", env=env).stdout
+    found = re.match(r"warm server (\d+) for .*: up \d+ s, (\d+) stages served, running: (.*)", shown)
+    if not found:
+        return None
+    running = [] if found[3] == "none" else [int(pid) for pid in found[3].split(", ")]
+    return {"pid": int(found[1]), "served": int(found[2]), "running": running}
+
+
+def wait_until(condition, seconds: float = 60, step: float = 0.05):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(step)
+    raise AssertionError(f"still false after {seconds} s: {condition}")
+
+
+def alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.fixture
+def small(tmp_path):
+    """The project on two strategies and small settings, committed; its warm server stopped after."""
+    project = copy_project(tmp_path / "project")
+    configure(project, ("baseline", "smote"))
+    commit(project, "small settings")
+    yield project
+    stage(project, "server", "stop", check=False)
+
+
+def test_a_stage_runs_warm_once_the_server_is_up_and_writes_what_a_cold_one_writes(small):
+    first = stage(small, "check")  # cold: no server yet; it starts one in the background
+    assert "imbalance-lab check: done in" in first.stderr
+    up = wait_until(lambda: server(small))
+    assert up["served"] == 0
+    dvc("repro", cwd=small)
+    assert server(small)["served"] >= 5  # generate ... compare forked from the server
+    warm_files = {p: p.read_bytes() for p in sorted((small / "reports").rglob("*")) if p.is_file()}
+    lock = (small / "dvc.lock").read_text()
+    dvc("repro", "--force", cwd=small, env={"IMBALANCE_LAB_WARM": "0"})  # every stage cold
+    assert {p: p.read_bytes() for p in sorted((small / "reports").rglob("*")) if p.is_file()} == warm_files
+    assert (small / "dvc.lock").read_text() == lock
+    assert "Running stage" not in dvc("repro", cwd=small).stdout
+
+
+def test_warm_output_and_errors_are_the_cold_ones(small):
+    stage(small, "check")
+    wait_until(lambda: server(small))
+    from dvc.utils.serialize import modify_yaml
+
+    with modify_yaml(str(small / "params.yaml")) as params:
+        params["cv"]["folds"] = 1
+    warm_run = stage(small, "check", check=False)
+    cold_run = stage(small, "check", check=False, env={"IMBALANCE_LAB_WARM": "0"})
+    assert server(small)["served"] == 1
+    assert warm_run.returncode == cold_run.returncode == 2
+    assert warm_run.stderr == cold_run.stderr
+    assert warm_run.stderr.startswith("imbalance-lab check: error: params.yaml: 'cv.folds'")
+    usage = stage(small, "train", check=False)  # argparse's own exit: no strategy named
+    assert usage.returncode == 2 and "the following arguments are required: strategy" in usage.stderr
+
+
+@pytest.fixture
+def slow_training(small):
+    """`train smote` that cross-validates 400 folds (several seconds), inputs ready, server warm."""
+    from dvc.utils.serialize import modify_yaml
+
+    with modify_yaml(str(small / "params.yaml")) as params:
+        params["cv"].update(folds=4, repeats=100)
+    dvc("repro", "split", cwd=small)
+    wait_until(lambda: server(small))
+    return small
+
+
+def start_training(project: Path) -> tuple[subprocess.Popen, int]:
+    caller = subprocess.Popen([sys.executable, "-m", "imbalance_lab", "train", "smote"], cwd=project,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    child = wait_until(lambda: (server(project) or {}).get("running"))[0]
+    return caller, child
+
+
+def test_killing_the_caller_ends_its_stage(slow_training):
+    caller, child = start_training(slow_training)
+    assert alive(child)
+    caller.kill()  # SIGKILL: nothing the caller can forward
+    caller.communicate()
+    wait_until(lambda: not alive(child), seconds=10)
+    assert not (slow_training / "data/models/smote.json").exists()
+    assert server(slow_training)["running"] == []
+
+
+def test_ctrl_c_reaches_the_stage(slow_training):
+    caller, child = start_training(slow_training)
+    time.sleep(1)  # into the cross-validation
+    caller.send_signal(signal.SIGINT)
+    _, err = caller.communicate(timeout=30)
+    assert caller.returncode == -signal.SIGINT  # as a cold Python process dies of an unhandled Ctrl-C
+    assert "KeyboardInterrupt" in err
+    assert not alive(child)
+    assert not (slow_training / "data/models/smote.json").exists()
+
+
+def test_a_source_edit_restarts_the_server_and_no_stale_code_runs(tmp_path):
+    project = copy_project(tmp_path / "project")
+    env = {"PYTHONPATH": str(project / "src")}  # run this copy's code, which the test edits
+    stage(project, "check", env=env)
+    old = wait_until(lambda: server(project, env))["pid"]
+    assert "edited" not in stage(project, "check", env=env).stderr
+    assert server(project, env)["served"] == 1
+    source = project / "src/imbalance_lab/stages.py"
+    text = source.read_text()
+    anchor = "    unknown = sorted(set(params) - set(P.SECTIONS), key=str)\n"
+    assert text.count(anchor) == 1
+    source.write_text(text.replace(anchor, '    log.info("edited")\n' + anchor))
+    try:
+        assert "imbalance-lab check: edited" in stage(project, "check", env=env).stderr  # cold, the server restarts
+        new = wait_until(lambda: (server(project, env) or {}).get("pid") not in (None, old) and server(project, env))
+        assert "imbalance-lab check: edited" in stage(project, "check", env=env).stderr
+        assert server(project, env)["served"] == 1 and new["pid"] != old and not alive(old)
+    finally:
+        stage(project, "server", "stop", env=env, check=False)
+
+
+def ask(project: Path, request: dict, fds=()) -> dict:
+    """Send a request to the project's server as a client would, and return its first reply."""
+    conn = warm.connect(warm.socket_path(project.resolve(), warm.runtime_folder()))
+    with conn:
+        warm.send_request(conn, request, list(fds))
+        return next(warm.replies(conn))
+
+
+def test_the_server_refuses_another_checkout_and_anything_but_a_stage(small, tmp_path):
+    stage(small, "check")
+    wait_until(lambda: server(small))
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "dvc.yaml").write_text("stages: {}\n")
+    request = {"run": ["check"], "root": str(other), "cwd": str(other), "env": dict(os.environ),
+               "process": warm.process_state(), "fingerprint": warm.fingerprint()}
+    assert ask(small, request, [0, 1, 2])["refused"].startswith("another checkout")
+    for argv in (["leaderboard"], ["pull"], ["server", "stop"], ["--help"]):
+        reply = ask(small, {**request, "root": str(small.resolve()), "run": argv}, [0, 1, 2])
+        assert reply["refused"] == "not a pipeline stage", argv
+    reply = ask(small, {**request, "root": str(small.resolve()), "env": {**os.environ, "OPENBLAS_CORETYPE": "Haswell"}},
+                [0, 1, 2])
+    assert reply["refused"] == "another environment"
+    assert server(small)["served"] == 0
+
+
+@pytest.mark.skipif(os.getuid() != 0, reason="needs root to act as a second user (CI runs as root)")
+def test_a_second_user_cannot_reach_the_server(small):
+    stage(small, "check")
+    wait_until(lambda: server(small))
+    path = warm.socket_path(small.resolve(), warm.runtime_folder())
+    probe = ("import os, socket, sys; os.setgid(65534); os.setuid(65534); s = socket.socket(socket.AF_UNIX); "
+             "s.connect(sys.argv[1])")
+    result = subprocess.run([sys.executable, "-c", probe, str(path)], capture_output=True, text=True)
+    assert result.returncode != 0 and "PermissionError" in result.stderr
+    assert oct(path.parent.stat().st_mode & 0o777) == "0o700"
+
+
+def test_a_folder_others_can_enter_is_never_used(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))
+    folder = tmp_path / f"imbalance-lab-{os.getuid()}"
+    folder.mkdir(mode=0o755)
+    folder.chmod(0o755)
+    assert warm.runtime_folder() is None
+    folder.chmod(0o700)
+    assert warm.runtime_folder() == folder
+    folder.rmdir()
+    folder.symlink_to(tmp_path)
+    assert warm.runtime_folder() is None
+
+
+def test_warm_off_runs_cold_and_starts_no_server(small):
+    off = {"IMBALANCE_LAB_WARM": "0"}
+    stage(small, "check", env=off)
+    time.sleep(1)
+    assert server(small) is None
+    assert "IMBALANCE_LAB_WARM=0" in stage(small, "server", "status", env=off).stdout
+    assert (small / "data/params.checked").is_file()
