@@ -82,7 +82,9 @@ def run(args, cwd: Path, extra_env: dict | None = None) -> float:
 
 def dvc(*args, cwd: Path, profile: Path | None = None) -> float:
     # Each stage records its time and peak memory through bench/stage_profile/sitecustomize.py.
-    hook = {"IMBALANCE_LAB_PROFILE": str(profile), "PYTHONPATH": f"{cwd / 'src'}{os.pathsep}{BENCH / 'stage_profile'}"}
+    # Cold stages only (IMBALANCE_LAB_WARM=0): a stage forked from the warm server records nothing.
+    hook = {"IMBALANCE_LAB_PROFILE": str(profile), "PYTHONPATH": f"{cwd / 'src'}{os.pathsep}{BENCH / 'stage_profile'}",
+            "IMBALANCE_LAB_WARM": "0"}
     return run([sys.executable, "-m", "dvc", *args], cwd, hook if profile else None)
 
 
@@ -110,11 +112,6 @@ def configure(project: Path, rows: int | None) -> None:
     params["strategies"] = {name: params["strategies"][name] for name in STRATEGIES}
     params["cv"]["repeats"] = CV_REPEATS.get(rows, 1)
     (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    pipeline = yaml.safe_load((project / "dvc.yaml").read_text())
-    for plot in pipeline["plots"]:
-        definition = next(iter(plot.values()))
-        definition["y"] = {path: field for path, field in definition["y"].items() if Path(path).stem in STRATEGIES}
-    (project / "dvc.yaml").write_text(yaml.safe_dump(pipeline, sort_keys=False))
     run(["git", "commit", "-qam", f"{rows} rows"], project)
 
 
