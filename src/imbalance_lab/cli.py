@@ -22,7 +22,7 @@ from pathlib import Path
 # when another stage or test runs beside this one. threadpoolctl cannot do this here: it limits only the
 # libraries already loaded, and scipy loads its own OpenBLAS later, inside a stage.
 def pin_threads() -> None:
-    from .warm import THREAD_PINS  # standard library only: no numpy yet
+    from . import THREAD_PINS
 
     for variable in THREAD_PINS:
         os.environ.setdefault(variable, "1")
@@ -305,27 +305,15 @@ def cmd_pull(args) -> None:
                               "runs `dvc push`")
 
 
-def cmd_server(args) -> None:
-    """The warm stage runner's server of this checkout (warm.py): its state, or stop it."""
-    from . import warm
-
-    reply = warm.control(args.action)
-    if reply is None:
-        print("no warm server for this checkout" + ("" if warm.enabled() else " (IMBALANCE_LAB_WARM=0: stages run cold)"))
-    elif args.action == "stop":
-        print(f"warm server {reply['stopping']} stops once its running stages end")
-    else:
-        print(f"warm server {reply['pid']} for {reply['root']}: up {time.time() - reply['started']:.0f} s, "
-              f"{reply['served']} stages served, running: {', '.join(map(str, reply['running'])) or 'none'}")
-
-
 def fail(args, message: str) -> int:
     print(f"imbalance-lab {args.command}: error: {message}", file=sys.stderr)
     return 2
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="imbalance-lab", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="imbalance-lab", description=__doc__.splitlines()[0],
+                                     epilog="imbalance-lab server status|stop: the warm stage runner's server "
+                                            "of this checkout (README, 'Warm stages').")
     parser.add_argument("-q", "--quiet", action="store_true",
                         help="log only warnings and errors, no progress (also IMBALANCE_LAB_QUIET=1)")
     stages = parser.add_subparsers(dest="command", required=True, metavar="stage")
@@ -360,11 +348,6 @@ def build_parser() -> argparse.ArgumentParser:
         "pull", help="`dvc pull` from the team's DVC remote; says how to set it up if its folder does not exist yet")
     pull.add_argument("-r", "--remote", help="a DVC remote's name (default: the project's default remote)")
     pull.set_defaults(func=cmd_pull)
-    server = stages.add_parser("server", help="the warm stage runner's server of this checkout: status or stop",
-                               description="Stages fork from a server that has the libraries imported (see "
-                               "README, 'Warm stages'); show it, or stop it.")
-    server.add_argument("action", choices=("status", "stop"))
-    server.set_defaults(func=cmd_server)
     return parser
 
 

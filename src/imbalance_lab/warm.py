@@ -30,6 +30,8 @@ import sys
 import time
 from pathlib import Path
 
+from . import THREAD_PINS
+
 # The commands a server runs: the pipeline's stages, nothing else.
 STAGES = ("check", "generate", "split", "resample", "train", "evaluate", "ceiling", "compare")
 # Environment read when the libraries load (BLAS kernel and threads, CPU features, import paths): a
@@ -61,10 +63,6 @@ def runtime_folder() -> Path | None:
     if not stat.S_ISDIR(info.st_mode) or info.st_uid != uid or info.st_mode & 0o077:
         return None  # a symlink, someone else's, or open to others: never listen or connect there
     return folder
-
-
-# BLAS and OpenMP threads: one per process unless the caller says otherwise (cli.pin_threads).
-THREAD_PINS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
 def load_environment(env=None) -> dict[str, str]:
@@ -518,6 +516,36 @@ def _die_with_parent() -> None:
         ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)
     except (OSError, AttributeError):
         pass
+
+
+def show_server(action: str) -> int:
+    """`imbalance-lab server status|stop`."""
+    reply = control(action)
+    if reply is None:
+        print("no warm server for this checkout" + ("" if enabled() else " (IMBALANCE_LAB_WARM=0: stages run cold)"))
+    elif action == "stop":
+        print(f"warm server {reply['stopping']} stops once its running stages end")
+    else:
+        print(f"warm server {reply['pid']} for {reply['root']}: up {time.time() - reply['started']:.0f} s, "
+              f"{reply['served']} stages served, running: {', '.join(map(str, reply['running'])) or 'none'}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """The `imbalance-lab` command: a stage warm if it can be, `server status|stop`, else the command line."""
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["server"]:
+        if len(argv) == 2 and argv[1] in ("status", "stop"):
+            return show_server(argv[1])
+        print("imbalance-lab server: error: say `imbalance-lab server status` or `imbalance-lab server stop`",
+              file=sys.stderr)
+        return 2
+    code = run_warm(argv)
+    if code is None:
+        from .cli import main as run_here
+
+        code = run_here(argv)
+    return code
 
 
 if __name__ == "__main__":
