@@ -121,8 +121,9 @@ def enabled() -> bool:
 
 
 def run_warm(argv: list[str]) -> int | None:
-    """Run the stage in a child of the warm server and return its exit code; None: run it cold here."""
-    if not enabled() or stage_of(argv) is None:
+    """Run the stage in a child of the warm server and return its exit code; None: run it cold here.
+    Linux only (file descriptors over a Unix socket, SO_PEERCRED, CPU affinity): elsewhere, cold."""
+    if not enabled() or stage_of(argv) is None or not sys.platform.startswith("linux"):
         return None
     root, folder = project_root(), runtime_folder()
     if root is None or folder is None:
