@@ -385,9 +385,10 @@ def test_markdown_leaderboard_in_rank_order_with_marks(sections):
     assert "Goals: accuracy ≥ 0.90 and F1 ≥ 0.40 on the positive class." in text
     rows = [line for line in text.splitlines() if re.match(r"\| [1-4] \| `", line)]
     assert [re.match(r"\| \d \| `(\w+)`", row).group(1) for row in rows] == ["big", "close", "base", "worse"]
-    big_row, close_row = rows[0], rows[1]
+    big_row, close_row, worse_row = rows[0], rows[1], rows[3]
     assert "0.500 ± " in big_row and "✓" in big_row  # beyond the noise against the baseline
     assert "✓" not in close_row.split(" | ")[3]  # close vs baseline: within the noise
+    assert worse_row.split(" | ")[3].startswith("-0.200 [") and worse_row.split(" | ")[3].endswith("✓")  # worse, beyond
     assert "*Bayes-optimal rule (the known process)*" in text and "*best single straight line*" in text
     assert "Leader on cross-validated F1: `big`" in text
 

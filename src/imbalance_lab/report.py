@@ -191,7 +191,7 @@ def _signed(value) -> str:
 def _interval(difference: Mapping | None) -> str:
     if not difference:
         return ""
-    mark = " ✓" if difference["beyond_noise"] else ""
+    mark = " ✓" if _excludes_zero(difference) else ""  # either way: the sign says which
     return f"{_signed(difference['mean'])} [{_signed(difference['low'])}, {_signed(difference['high'])}]{mark}"
 
 
