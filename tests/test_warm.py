@@ -217,3 +217,28 @@ def test_warm_off_runs_cold_and_starts_no_server(small):
     assert server(small) is None
     assert "IMBALANCE_LAB_WARM=0" in stage(small, "server", "status", env=off).stdout
     assert (small / "data/params.checked").is_file()
+
+
+def test_a_server_that_cannot_import_is_not_started_again_until_the_sources_change(tmp_path):
+    """A broken plots.py: stages that do not need it still run (cold); no server is started for every
+    stage; once the file is fixed, the next stage starts a server that comes up."""
+    project = copy_project(tmp_path / "project")
+    env = {"PYTHONPATH": str(project / "src")}
+    plots = project / "src/imbalance_lab/plots.py"
+    fixed = plots.read_text()
+    plots.write_text(fixed + '\nraise ImportError("broken on purpose")\n')
+    stage(project, "check", env=env)  # cold, and it starts a server that fails to import plots
+    folder = warm.runtime_folder()
+    failed = wait_until(lambda: next((f for f in folder.glob("*.sock.failed")
+                                      if "broken on purpose" in f.read_text()), None))
+    written = failed.stat().st_mtime_ns
+    assert stage(project, "check", env=env).returncode == 0  # still runs, cold
+    time.sleep(3)  # a server started now would have failed by now, writing the marker again
+    assert failed.stat().st_mtime_ns == written and server(project, env) is None
+    plots.write_text(fixed)
+    stage(project, "check", env=env)
+    try:
+        wait_until(lambda: server(project, env))
+        assert not failed.exists()
+    finally:
+        stage(project, "server", "stop", env=env, check=False)

@@ -226,6 +226,11 @@ def start_server(path: Path, root: Path, wait_for_exit: int | None = None) -> No
         while time.monotonic() < deadline and _alive(wait_for_exit):
             time.sleep(0.02)
     try:
+        if Path(f"{path}.failed").read_text().split("\n", 1)[0] == fingerprint():
+            return  # a server of these very sources failed to import them: stages stay cold until they change
+    except OSError:
+        pass
+    try:
         subprocess.Popen([sys.executable, "-m", "imbalance_lab.warm", "serve", str(path), str(root)], cwd=root,
                          stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                          start_new_session=True, close_fds=True)
@@ -277,7 +282,13 @@ def serve(path: Path, root: Path) -> None:
     except OSError:
         return  # another server of this checkout is starting or running
     before = dict(os.environ)
-    preload()
+    failed = Path(f"{path}.failed")
+    try:
+        preload()
+    except BaseException as err:  # a broken install: say so once, and let no caller start another
+        failed.write_text(f"{fingerprint()}\n{type(err).__name__}: {err}\n")
+        return
+    failed.unlink(missing_ok=True)
     _IMPORTS_SET.update({key: value for key, value in os.environ.items() if key not in before})
     own = fingerprint()
     if path.exists():
