@@ -38,6 +38,13 @@ def server(project: Path, env=None) -> dict | None:
     return {"pid": int(found[1]), "served": int(found[2]), "running": running}
 
 
+def start_server(project: Path, env=None) -> dict:
+    """Two cold stages (the second starts the server), then the server up."""
+    stage(project, "check", env=env)
+    stage(project, "check", env=env)
+    return wait_until(lambda: server(project, env))
+
+
 def wait_until(condition, seconds: float = 60, step: float = 0.05):
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -67,8 +74,11 @@ def small(tmp_path, request):
 
 
 def test_a_stage_runs_warm_once_the_server_is_up_and_writes_what_a_cold_one_writes(small):
-    first = stage(small, "check")  # cold: no server yet; it starts one in the background
+    first = stage(small, "check")  # cold: no server yet, and one stage is not worth starting one
     assert "imbalance-lab check: done in" in first.stderr
+    time.sleep(1)
+    assert server(small) is None
+    stage(small, "check")  # the second cold stage starts it in the background
     up = wait_until(lambda: server(small))
     assert up["served"] == 0
     dvc("repro", cwd=small)
@@ -82,8 +92,7 @@ def test_a_stage_runs_warm_once_the_server_is_up_and_writes_what_a_cold_one_writ
 
 
 def test_warm_output_and_errors_are_the_cold_ones(small):
-    stage(small, "check")
-    wait_until(lambda: server(small))
+    start_server(small)
     from dvc.utils.serialize import modify_yaml
 
     with modify_yaml(str(small / "params.yaml")) as params:
@@ -141,8 +150,7 @@ def test_ctrl_c_reaches_the_stage(slow_training):
 def test_a_source_edit_restarts_the_server_and_no_stale_code_runs(tmp_path):
     project = copy_project(tmp_path / "project")
     env = {"PYTHONPATH": str(project / "src")}  # run this copy's code, which the test edits
-    stage(project, "check", env=env)
-    old = wait_until(lambda: server(project, env))["pid"]
+    old = start_server(project, env)["pid"]
     assert "edited" not in stage(project, "check", env=env).stderr
     assert server(project, env)["served"] == 1
     source = project / "src/imbalance_lab/stages.py"
@@ -168,8 +176,7 @@ def ask(project: Path, request: dict, fds=()) -> dict:
 
 
 def test_the_server_refuses_another_checkout_and_anything_but_a_stage(small, tmp_path):
-    stage(small, "check")
-    wait_until(lambda: server(small))
+    start_server(small)
     other = tmp_path / "other"
     other.mkdir()
     (other / "dvc.yaml").write_text("stages: {}\n")
@@ -187,8 +194,7 @@ def test_the_server_refuses_another_checkout_and_anything_but_a_stage(small, tmp
 
 @pytest.mark.skipif(os.getuid() != 0, reason="needs root to act as a second user (CI runs as root)")
 def test_a_second_user_cannot_reach_the_server(small):
-    stage(small, "check")
-    wait_until(lambda: server(small))
+    start_server(small)
     path = warm.socket_path(small.resolve(), warm.runtime_folder())
     probe = ("import os, socket, sys; os.setgid(65534); os.setuid(65534); s = socket.socket(socket.AF_UNIX); "
              "s.connect(sys.argv[1])")
@@ -227,6 +233,7 @@ def test_a_server_that_cannot_import_is_not_started_again_until_the_sources_chan
     plots = project / "src/imbalance_lab/plots.py"
     fixed = plots.read_text()
     plots.write_text(fixed + '\nraise ImportError("broken on purpose")\n')
+    stage(project, "check", env=env)
     stage(project, "check", env=env)  # cold, and it starts a server that fails to import plots
     folder = warm.runtime_folder()
     failed = wait_until(lambda: next((f for f in folder.glob("*.sock.failed")

@@ -4,12 +4,13 @@ libraries (numpy, pandas, scikit-learn, imbalanced-learn, matplotlib), as Spring
 in a few milliseconds.
 
 ``python -m imbalance_lab <stage>`` first asks the server of this checkout (one per user, checkout,
-interpreter and library-loading environment) to fork a child for the stage. The child takes the
+interpreter and library-loading environment; started in the background by the second stage that
+runs cold within ten minutes) to fork a child for the stage. The child takes the
 caller's working directory, arguments, environment and standard streams (passed as file
 descriptors), and the caller exits with the child's exit code; Ctrl-C is forwarded, and a caller that
 dies takes its child with it. When anything is in doubt (no server yet, a server built from other
 sources, another environment, a folder with loose permissions, an unexpected reply) the stage runs
-cold in its own process, and a server is started in the background for the next stage. Warm and cold
+cold in its own process. Warm and cold
 write the same bytes (the golden test runs both).
 
 Only the standard library here: the caller must not pay the imports it avoids. ``IMBALANCE_LAB_WARM=0``
@@ -132,7 +133,8 @@ def run_warm(argv: list[str]) -> int | None:
     try:
         conn = connect(path)
     except OSError:
-        start_server(path, root)
+        if second_cold_stage(path):  # a single stage run now and then is not worth a server's imports
+            start_server(path, root)
         return None
     with conn:
         return request_stage(conn, path, root, argv)
@@ -216,6 +218,20 @@ def request_stage(conn: socket.socket, path: Path, root: Path, argv: list[str]) 
     # The server went away without an answer. Before the stage started, it simply runs cold; after,
     # it ran at most partly (its outputs are written atomically), and runs again, cold.
     return None
+
+
+def second_cold_stage(path: Path, within: float = 600) -> bool:
+    """Whether another stage of this checkout ran cold in the last ``within`` seconds (and note this one)."""
+    seen = Path(f"{path}.seen")
+    try:
+        recent = time.time() - seen.stat().st_mtime < within
+    except OSError:
+        recent = False
+    try:
+        seen.touch()
+    except OSError:
+        pass
+    return recent
 
 
 def start_server(path: Path, root: Path, wait_for_exit: int | None = None) -> None:
