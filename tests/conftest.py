@@ -68,7 +68,7 @@ def article_train_xy(article_split):
 
 # The longest files first, so that pytest-xdist (--dist loadfile) starts them at once and fills the
 # two workers with the short ones at the end: in collection order, the team tests ran last, alone.
-LONGEST_FIRST = ("test_pipeline.py", "test_team.py", "test_hostile.py", "test_real_data.py",
+LONGEST_FIRST = ("test_pipeline.py", "test_team.py", "test_warm.py", "test_hostile.py", "test_real_data.py",
                  "test_generated_and_shipped_data.py")
 
 
