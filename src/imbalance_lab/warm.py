@@ -31,7 +31,7 @@ import sys
 import time
 from pathlib import Path
 
-from . import THREAD_PINS
+from . import THREAD_PINS, paths  # paths: the standard library only, as here
 
 # The commands a server runs: the pipeline's stages, nothing else.
 STAGES = ("check", "generate", "split", "resample", "train", "evaluate", "ceiling", "compare")
@@ -46,10 +46,10 @@ REPLY_LIMIT = 1 << 20
 # --- where the server listens ----------------------------------------------------------------
 
 
-def project_root(start: Path | None = None) -> Path | None:
-    """The nearest folder at or above the working directory holding dvc.yaml (as paths.project_root)."""
-    start = (start or Path.cwd()).resolve()
-    return next((folder for folder in (start, *start.parents) if (folder / "dvc.yaml").is_file()), None)
+def project_root() -> Path | None:
+    """The project the working directory is in (paths.project_root), or None outside any."""
+    root = paths.project_root()
+    return root if (root / "dvc.yaml").is_file() else None
 
 
 def runtime_folder() -> Path | None:
