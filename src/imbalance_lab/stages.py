@@ -223,7 +223,7 @@ class Evaluated:
     """The evaluate stage's results: metrics, the test split's curves and two pictures."""
 
     metrics: dict
-    headline: dict  # cv mean and test value of HEADLINE_METRICS: `dvc metrics show reports/headline`
+    headline: dict  # cv mean and test value of report.HEADLINE_METRICS: `dvc metrics show reports/headline`
     curves: dict  # "pr" / "roc" -> curve points
     boundary: Any  # matplotlib figures
     resampled: Any
@@ -269,12 +269,10 @@ def evaluate_strategy(strategy: P.StrategySettings, settings: P.EvaluateSettings
     return Evaluated(metrics, headline(metrics), curves(y_test, test_score, settings.curve_points), boundary, scatter)
 
 
-# The article's goals: few enough columns that `dvc metrics show reports/headline` fits a terminal.
-HEADLINE_METRICS = ("f1", "accuracy")
-
-
 def headline(metrics: Mapping) -> dict:
-    """A strategy's cross-validated means and test values of HEADLINE_METRICS."""
+    """A strategy's cross-validated means and test values of the headline metrics (those compare-with shows)."""
+    from .report import HEADLINE_METRICS
+
     return {"cv": {m: metrics["cv"][m]["mean"] for m in HEADLINE_METRICS},
             "test": {m: metrics["test"][m] for m in HEADLINE_METRICS}}
 
