@@ -425,7 +425,8 @@ def base_model_text() -> str:
     """A real model file: the baseline strategy fitted on the article's training split."""
     from imbalance_lab import params as P
     from imbalance_lab.data import features_and_target
-    from imbalance_lab.model import build_pipeline, fit_model, model_to_dict
+    from imbalance_lab.model import build_pipeline, fit_model
+    from imbalance_lab.modelfile import model_to_dict
 
     params = P.load(FIXTURE_PARAMS)
     estimator = build_pipeline(P.strategy_settings(params, "baseline"), P.model_settings(params), None)
@@ -487,7 +488,7 @@ def add_function_step(func):
     def change(model):
         from sklearn.preprocessing import FunctionTransformer
 
-        from imbalance_lab.model import encode_state
+        from imbalance_lab.modelfile import encode_state
 
         saved = encode_state(FunctionTransformer(kw_args={"command": "touch PWNED"}))
         entry(saved, "func")[1] = func

@@ -26,19 +26,8 @@ from sklearn.preprocessing import KBinsDiscretizer, SplineTransformer, StandardS
 
 from imbalance_lab import params as P
 from imbalance_lab.data import features_and_target
-from imbalance_lab.model import (
-    FORMAT,
-    boundary_at,
-    build_model,
-    build_pipeline,
-    coefficients,
-    UntrustedModelError,
-    decode_state,
-    encode_state,
-    fit_model,
-    model_from_dict,
-    model_to_dict,
-)
+from imbalance_lab.model import boundary_at, build_model, build_pipeline, coefficients, fit_model
+from imbalance_lab.modelfile import FORMAT, UntrustedModelError, decode_state, encode_state, model_from_dict, model_to_dict
 
 FEATURES = ["age", "balance"]
 BINS = {"kind": "bins", "n_bins": 5}

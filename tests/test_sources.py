@@ -402,13 +402,8 @@ from imblearn.over_sampling import SMOTEN, SMOTENC  # noqa: E402
 from imblearn.under_sampling import EditedNearestNeighbours  # noqa: E402
 
 from imbalance_lab.data import Columns, columns_of  # noqa: E402
-from imbalance_lab.model import (  # noqa: E402
-    build_pipeline,
-    coefficients,
-    fit_model,
-    model_from_dict,
-    model_to_dict,
-)
+from imbalance_lab.model import build_pipeline, coefficients, fit_model  # noqa: E402
+from imbalance_lab.modelfile import model_from_dict, model_to_dict  # noqa: E402
 from imbalance_lab.samplers import KNNFilterSMOTE, pipeline_samplers, resample_prepared  # noqa: E402
 
 TUNING = P.TuningSettings(scoring="f1", folds=3, seed=0)

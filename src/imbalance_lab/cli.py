@@ -140,7 +140,7 @@ def read_frame(path: Path):
 
 def read_model(path: Path):
     """A saved model; a file naming anything outside the trusted classes is refused, nothing built."""
-    from .model import UntrustedModelError, model_from_dict
+    from .modelfile import UntrustedModelError, model_from_dict
 
     try:
         return model_from_dict(read_json(path))

@@ -160,7 +160,8 @@ def train_strategy(params: Mapping, name: str, train) -> Trained:
     it with the sampler inside each training fold."""
     from .data import class_counts, columns_of, features_and_target
     from .metrics import compute_backend, cross_validated_metrics, cv_splitter
-    from .model import build_pipeline, check_basis_columns, coefficients, fit_model, model_from_dict, model_to_dict
+    from .model import build_pipeline, check_basis_columns, coefficients, fit_model
+    from .modelfile import model_from_dict, model_to_dict
     from .samplers import SamplerError, check_fold_sizes, sampler_errors
 
     strategy = P.strategy_settings(params, name)
