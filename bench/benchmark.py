@@ -178,7 +178,7 @@ train, test = split(frame, P.split_settings(params))
 X, y = features_and_target(train)
 X_test, y_test = features_and_target(test)
 for name in P.strategy_names(params):
-    model = build_pipeline(P.strategy_settings(params, name), P.model_settings(params), None, columns_of(X))
+    model = build_pipeline(P.strategy_settings(params, name), P.classifier_settings(params, "logreg"), None, columns_of(X))
     fit_model(model, X, y)
     compute_metrics(y_test, model.predict_proba(X_test)[:, 1], 0.5)
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

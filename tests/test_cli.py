@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from imbalance_lab import cli, paths
+from imbalance_lab import params as P
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURE_PARAMS = ROOT / "tests" / "fixtures" / "params.yaml"
@@ -58,8 +59,12 @@ def test_missing_key_is_named(workdir, capsys):
 
 
 def test_wrong_type_is_named(workdir, capsys):
-    edit_params(workdir, lambda p: p["model"].update(C="big"))
-    fails_with(capsys, ["train", "smote"], "'model.C'", "LogisticRegression")
+    edit_params(workdir, lambda p: p["classifiers"]["logreg"].update(C="big"))
+    fails_with(capsys, ["train", "smote", "logreg"], "'classifiers.logreg.C'", "LogisticRegression")
+
+
+def test_unknown_classifier_lists_the_known_ones(workdir, capsys):
+    fails_with(capsys, ["train", "smote", "svm"], "no classifier 'svm'", "logreg", "hgb")
 
 
 def test_unknown_sampler_lists_the_choices(workdir, capsys):
@@ -105,14 +110,15 @@ def test_stages_log_what_they_do_on_how_many_rows_and_how_long(workdir, capsys):
     edit_params(workdir, lambda p: p["cv"].update(repeats=1))
     assert cli.main(["generate"]) == 0
     assert cli.main(["split"]) == 0
-    assert cli.main(["train", "baseline"]) == 0
+    assert cli.main(["train", "baseline", "hgb"]) == 0
     lines = capsys.readouterr().err.splitlines()
     assert "imbalance-lab generate: article data: 535 rows, 3 columns" in lines
     assert "imbalance-lab split: 374 training rows, 161 test rows" in lines
-    assert "imbalance-lab train baseline: fitting on 374 rows; cross-validating 5 folds x 1 repeats" in lines
-    assert any(line.startswith("imbalance-lab train baseline: cross-validation fold 5/5 (") for line in lines)
+    assert "imbalance-lab train baseline hgb: fitting on 374 rows; cross-validating 5 folds x 1 repeats" in lines
+    assert any(line.startswith("imbalance-lab train baseline hgb: cross-validation fold 5/5 (") for line in lines)
+    assert "imbalance-lab train baseline hgb: tuning a threshold to the costs on 5 inner folds" in lines
     assert sum(line.startswith(("imbalance-lab generate: done in ", "imbalance-lab split: done in ",
-                                "imbalance-lab train baseline: done in ")) for line in lines) == 3
+                                "imbalance-lab train baseline hgb: done in ")) for line in lines) == 3
 
 
 def test_quiet_keeps_only_warnings_and_errors(workdir, capsys, monkeypatch):
@@ -120,11 +126,12 @@ def test_quiet_keeps_only_warnings_and_errors(workdir, capsys, monkeypatch):
     monkeypatch.setenv("IMBALANCE_LAB_QUIET", "1")
     assert cli.main(["split"]) == 0
     assert capsys.readouterr().err == ""
-    edit_params(workdir, lambda p: p["model"].update(max_iter=1))
-    assert cli.main(["train", "baseline"]) == 0  # the solver stops early: a warning, shown when quiet
+    edit_params(workdir, lambda p: p["classifiers"]["logreg"].update(max_iter=1))
+    assert cli.main(["train", "baseline", "logreg"]) == 0  # the solver stops early: a warning, shown when quiet
     note = capsys.readouterr().err
-    assert "imbalance-lab train baseline: note: the logistic regression stopped at model.max_iter" in note
+    assert "imbalance-lab train baseline logreg: note: classifier logreg stopped at its iteration limit" in note
     assert "model.scale: true for every strategy, or scale: true in strategies.baseline" in note  # the fix
+    assert "or raise classifiers.logreg.max_iter" in note
 
 
 def test_debug_shows_the_traceback_before_the_one_line_error(workdir, capsys, monkeypatch):
@@ -194,22 +201,30 @@ def test_a_setting_the_sampler_rejects_names_strategy_setting_and_allowed_values
     fails_with(capsys, ["resample", strategy], f"'strategies.{strategy}.{setting}'", allowed)
 
 
-def declared_outputs() -> tuple[set[str], set[str]]:
-    """(every output of dvc.yaml's single stages, every per-strategy output template with {} for the name)."""
-    single, per_strategy = set(), set()
+def declared_outputs() -> tuple[set[str], set[str], set[str]]:
+    """(every output of dvc.yaml's single stages, every per-strategy output template with {} for the strategy,
+    every per-cell template with {} for the cell)."""
+    single, per_strategy, per_cell = set(), set(), set()
     for stage in yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"].values():
         body = stage.get("do", stage)
         for kind in ("outs", "metrics", "plots"):
             for entry in body.get(kind, []):
                 path = entry if isinstance(entry, str) else next(iter(entry))
-                (per_strategy if "foreach" in stage else single).add(path.replace("${key}", "{}"))
-    return single, per_strategy
+                if "foreach" in stage:
+                    per_strategy.add(path.replace("${item}", "{}"))
+                elif "matrix" in stage:
+                    per_cell.add(path.replace("${item.strategy}-${item.classifier}", "{}"))
+                else:
+                    single.add(path)
+    return single, per_strategy, per_cell
 
 
 def test_dvc_yaml_declares_exactly_the_files_of_the_paths_module():
     """The files the stages write (imbalance_lab.paths) and the outputs dvc.yaml tracks are the same sets."""
-    single, per_strategy = declared_outputs()
+    single, per_strategy, per_cell = declared_outputs()
     assert per_strategy == set(paths.STRATEGY_FILES.values())
+    assert per_cell == set(paths.CELL_FILES.values())
+    assert P.cell_name("{}", "{}") == "{}-{}"  # dvc.yaml's ${item.strategy}-${item.classifier}
     written = {paths.CHECKED, paths.RAW, paths.TRAIN, paths.TEST, paths.DATA_JSON, paths.CEILING_JSON,
                paths.SUMMARY_JSON, paths.SUMMARY_MD, paths.INDEX_HTML, paths.CV_SCORES_JSON,
                *paths.COMPARE_PNGS.values(), *paths.OVERLAYS.values()}

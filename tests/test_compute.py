@@ -106,7 +106,7 @@ def test_bad_compute_settings_name_the_key(article_params, value, key):
 
 def cv_scores(X, y, name, params, **backend):
     strategy = P.strategy_settings(params, name)
-    estimator = build_pipeline(strategy, P.model_settings(params), P.tuning_settings(params))
+    estimator = build_pipeline(strategy, P.classifier_settings(params, "logreg"), P.tuning_settings(params))
     with compute_backend(**backend) as jobs:
         return cross_validated_metrics(estimator, X, y, folds=5, repeats=2, seed=42,
                                        n_jobs=1 if jobs is None else jobs, fixed_threshold=0.5)
@@ -144,9 +144,9 @@ def test_train_stage_on_dask_writes_the_same_files(tmp_path, monkeypatch, cluste
         params["compute"].update(backend=backend, scheduler=cluster.scheduler_address if backend == "dask" else None)
         (folder / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
         monkeypatch.chdir(folder)
-        for argv in (["generate"], ["split"], ["train", "smote"]):
+        for argv in (["generate"], ["split"], ["train", "smote", "logreg"]):
             assert cli.main(argv) == 0
         results[backend] = {name: (folder / path).read_bytes() for name, path in
-                            (("cv", "reports/cv/smote.json"), ("model", "data/models/smote.json"))}
+                            (("cv", "reports/cv/smote-logreg.json"), ("model", "data/models/smote-logreg.json"))}
     assert results["dask"] == results["local"]
     assert len(json.loads(results["local"]["cv"])["scores"]["f1"]) == 10

@@ -429,7 +429,7 @@ def base_model_text() -> str:
     from imbalance_lab.modelfile import model_to_dict
 
     params = P.load(FIXTURE_PARAMS)
-    estimator = build_pipeline(P.strategy_settings(params, "baseline"), P.model_settings(params), None)
+    estimator = build_pipeline(P.strategy_settings(params, "baseline"), P.classifier_settings(params, "logreg"), None)
     X, y = features_and_target(article_split()[0])
     converged = fit_model(estimator, X, y)
     return json.dumps(model_to_dict(estimator, X.columns, converged))

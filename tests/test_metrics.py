@@ -320,7 +320,7 @@ def strategy_estimator(params, **keys):
 
     settings = P.StrategySettings(name="s", sampler=keys.pop("sampler", "none"), options=keys.pop("options", {}),
                                   **keys)
-    return build_pipeline(settings, P.model_settings(params), P.tuning_settings(params))
+    return build_pipeline(settings, P.classifier_settings(params, "logreg"), P.tuning_settings(params))
 
 
 def run_cv_counting(estimator, X, y, n_jobs=1, fixed_threshold=0.5, progress=None):
@@ -467,7 +467,7 @@ def test_cv_scores_equal_sklearns_cross_validate(params_yaml, article_train_xy, 
 
     X, y = article_train_xy
     strategy = P.strategy_settings(params_yaml, name)
-    estimator = build_pipeline(strategy, P.model_settings(params_yaml), P.tuning_settings(params_yaml),
+    estimator = build_pipeline(strategy, P.classifier_settings(params_yaml, "logreg"), P.tuning_settings(params_yaml),
                                columns_of(X, "reject"), "auto")
     cv = {"folds": 5, "repeats": 2, "seed": 42}
     per_fold, stopped = cross_validated_metrics(estimator, X, y, n_jobs=1, fixed_threshold=0.5, **cv)

@@ -45,7 +45,8 @@ def raises_naming(key: str):
 
 @pytest.fixture(scope="module")
 def model_settings(params_yaml) -> dict:
-    return P.model_settings(params_yaml)
+    """The article classifier's settings as LogisticRegression takes them (seeded as the pipeline seeds it)."""
+    return {"random_state": P.global_seed(params_yaml), **P.classifier_settings(params_yaml, "logreg").options}
 
 
 @pytest.fixture(scope="module")
@@ -226,7 +227,7 @@ def test_tuned_strategy_passes_other_scorer_names_to_sklearn(model_settings):
 
 def test_every_strategy_of_params_yaml_builds(params_yaml):
     """params.yaml's strategies build; the new ones have the documented shape."""
-    model_settings, tuning = P.model_settings(params_yaml), P.tuning_settings(params_yaml)
+    model_settings, tuning = P.classifier_settings(params_yaml, "logreg"), P.tuning_settings(params_yaml)
     built = {name: build_pipeline(P.strategy_settings(params_yaml, name), model_settings, tuning)
              for name in P.strategy_names(params_yaml)}
     assert built["balanced"].named_steps["model"].class_weight == "balanced"
@@ -266,9 +267,9 @@ def test_bad_basis_kind_names_the_key_before_building(article_params):
         P.strategy_settings(article_params, "x")
 
 
-def test_bad_model_setting_in_a_pipeline_names_model_key(tuning):
-    with raises_naming("model.C"):
-        build_pipeline(strategy(), {"C": -1}, tuning)
+def test_bad_classifier_setting_in_a_pipeline_names_its_key(tuning):
+    with raises_naming("classifiers.logreg.C"):
+        build_pipeline(strategy(), P.ClassifierSettings("logreg", "LogisticRegression", {"C": -1}), tuning)
 
 
 # --- fitting and convergence ----------------------------------------------------------------------
@@ -329,7 +330,7 @@ def test_newtons_switch_to_lbfgs_is_not_a_failure_to_converge(params_yaml, artic
     from imbalance_lab.metrics import cv_splitter
 
     X, y = article_train_xy
-    estimator = build_pipeline(P.strategy_settings(params_yaml, "smoteenn"), P.model_settings(params_yaml),
+    estimator = build_pipeline(P.strategy_settings(params_yaml, "smoteenn"), P.classifier_settings(params_yaml, "logreg"),
                                P.tuning_settings(params_yaml), columns_of(X, "reject"), "auto")
     train, _ = list(cv_splitter(5, 10, 42).split(X, y))[8]
     with warnings.catch_warnings(record=True) as caught:

@@ -37,7 +37,14 @@ FIXED = {
         "tuned_threshold": {"sampler": "none", "tune_threshold": True},
         "scorecard": {"sampler": "none", "class_weight": "balanced", "basis": {"kind": "bins", "n_bins": 4}},
     },
-    "model": {"C": 0.5, "max_iter": 200},
+    "model": {"scale": False},
+    "classifiers": {
+        "logreg": {"classifier": "LogisticRegression", "C": 0.5, "max_iter": 200},
+        "hgb": {"classifier": "HistGradientBoostingClassifier", "max_iter": 20},
+        "easy": {"classifier": "EasyEnsembleClassifier", "n_estimators": 3},
+    },
+    "grid": {"strategies": ["baseline", "smote", "tuned_threshold"], "classifiers": ["logreg", "hgb"]},
+    "costs": {"missed_default": 500, "false_alarm": 20, "missed_default_column": "balance"},
     "evaluate": {"threshold": 0.4, "curve_points": 50, "grid_resolution": 30},
     "compute": {"backend": "dask", "scheduler": "tcp://scheduler:8786", "neighbors": "brute"},
     "threshold_tuning": {"scoring": "recall", "folds": 3, "seed": 4},
@@ -128,7 +135,10 @@ def test_section_through_a_non_mapping_names_the_key(params):
         (P.tuning_settings, P.TuningSettings(scoring="recall", folds=3, seed=4)),
         (P.ceiling_settings, P.CeilingSettings(rows=5000, directions=16, seed=8)),
         (P.evaluate_settings, P.EvaluateSettings(threshold=0.4, curve_points=50, grid_resolution=30)),
-        (P.model_settings, {"C": 0.5, "max_iter": 200, "random_state": 9}),
+        (lambda params: P.classifier_settings(params, "logreg"),
+         P.ClassifierSettings("logreg", "LogisticRegression", {"C": 0.5, "max_iter": 200})),
+        (P.grid_settings, P.GridSettings(("baseline", "smote", "tuned_threshold"), ("logreg", "hgb"))),
+        (P.cost_settings, P.CostSettings(missed_default=500.0, false_alarm=20.0, missed_default_column="balance")),
         (P.strategy_names, ["baseline", "smote", "knn_smote", "balanced", "tuned_threshold", "scorecard"]),
         (lambda params: P.leaderboard_settings(params, METRICS),
          P.LeaderboardSettings(primary="recall", confidence=0.9, baseline="smote")),
@@ -321,32 +331,39 @@ def test_strategy_sampler_must_be_text(params):
 # --- model --------------------------------------------------------------------------------
 
 
-def test_model_scale_is_every_strategys_default_and_no_model_keyword(params):
+def test_model_scale_is_every_strategys_default_and_model_holds_nothing_else(params):
     params["model"]["scale"] = True
     params["strategies"]["smote"]["scale"] = False
     assert P.strategy_settings(params, "baseline").scale is True
     assert P.strategy_settings(params, "smote").scale is False  # the strategy's own wins
-    assert "scale" not in P.model_settings(params)
     params["model"]["scale"] = "yes please"
     with raises_exactly("params.yaml: 'model.scale' must be true or false, got 'yes please'"):
-        P.model_settings(params)
+        P.default_scale(params)
+    params["model"] = {"scale": False, "C": 1.0}  # a params.yaml from before the classifiers section
+    with raises_exactly("params.yaml: 'model.C': the classifiers' settings are under 'classifiers' now, e.g. "
+                        "classifiers.logreg.C; 'model' holds only scale"):
+        P.default_scale(params)
 
 
 def test_the_global_seed_reaches_every_unseeded_step_and_no_seeded_one(params):
-    """`seed` seeds samplers, bases and the model that set no random_state of their own."""
+    """`seed` seeds samplers, bases and classifiers that set no random_state of their own."""
     from imbalance_lab.model import build_pipeline
 
     params["strategies"]["scorecard"]["sampler"] = "ADASYN"
     params["strategies"]["smote"]["basis"] = {"kind": "bins", "n_bins": 3}
     tuning = P.tuning_settings(params)
-    unseeded = build_pipeline(P.strategy_settings(params, "scorecard"), P.model_settings(params), tuning)
-    seeded = build_pipeline(P.strategy_settings(params, "smote"), P.model_settings(params), tuning)
+    logreg = P.classifier_settings(params, "logreg")
+    unseeded = build_pipeline(P.strategy_settings(params, "scorecard"), logreg, tuning)
+    seeded = build_pipeline(P.strategy_settings(params, "smote"), logreg, tuning)
     assert unseeded.named_steps["sampler"].random_state == 9
     assert unseeded.named_steps["basis"].random_state == 9
     assert unseeded.named_steps["model"].random_state == 9
     assert seeded.named_steps["sampler"].random_state == 2  # smote's own
-    params["model"]["random_state"] = 5
-    assert P.model_settings(params)["random_state"] == 5
+    hgb = build_pipeline(P.strategy_settings(params, "baseline"), P.classifier_settings(params, "hgb"), tuning)
+    assert hgb.named_steps["model"].random_state == 9
+    params["classifiers"]["logreg"]["random_state"] = 5
+    own = build_pipeline(P.strategy_settings(params, "baseline"), P.classifier_settings(params, "logreg"), tuning)
+    assert own.named_steps["model"].random_state == 5
 
 
 @pytest.mark.parametrize("value", [-1, 1.5, "42", None, True])
@@ -356,11 +373,95 @@ def test_the_global_seed_must_be_a_non_negative_whole_number(params, value):
         P.strategy_settings(params, "smote")
 
 
-def test_model_settings_must_be_a_mapping(params):
+def test_model_section_must_be_a_mapping(params):
     """A model section that is not a mapping names 'model'."""
     params["model"] = ["C", 1.0]
     with raises_naming("model"):
-        P.model_settings(params)
+        P.default_scale(params)
+
+
+# --- classifiers, grid, costs ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("entry, key, fragment", [
+    ({"classifier": "SVC"}, "classifiers.logreg.classifier", "choose one of LogisticRegression"),
+    ({"classifier": "LogisticRegression", "class_weight": "heavy"}, "classifiers.logreg.class_weight", "balanced"),
+    ({"C": 1.0}, "classifiers.logreg.classifier", "missing key"),
+])
+def test_a_wrong_classifier_entry_names_its_key(params, entry, key, fragment):
+    params["classifiers"]["logreg"] = entry
+    with pytest.raises(P.ConfigError, match=re.escape(key)) as caught:
+        P.classifier_settings(params, "logreg")
+    assert fragment in str(caught.value)
+
+
+def test_a_classifiers_own_constraints_are_checked_with_its_key(params):
+    """A value the class itself rejects names classifiers.<name>.<setting> (build_estimator's rule)."""
+    from imbalance_lab.model import build_pipeline
+
+    params["classifiers"]["hgb"]["learning_rate"] = -1
+    with raises_naming("classifiers.hgb.learning_rate"):
+        build_pipeline(P.strategy_settings(params, "baseline"), P.classifier_settings(params, "hgb"), None)
+
+
+def test_class_weight_on_a_classifier_without_one_says_which_cell(params):
+    from imbalance_lab.model import build_pipeline
+
+    with pytest.raises(P.ConfigError, match=r"'strategies\.balanced\.class_weight' cannot apply to classifier "
+                                            r"'easy' \(EasyEnsembleClassifier has no class_weight\)"):
+        build_pipeline(P.strategy_settings(params, "balanced"), P.classifier_settings(params, "easy"), None)
+
+
+@pytest.mark.parametrize("grid, key, fragment", [
+    ({"strategies": ["baseline", "nope"], "classifiers": ["logreg"]}, "grid.strategies", "'nope'"),
+    ({"strategies": ["baseline"], "classifiers": ["rf"]}, "grid.classifiers", "'rf'"),
+    ({"strategies": [], "classifiers": ["logreg"]}, "grid.strategies", "a list of names"),
+    ({"strategies": ["smote", "smote"], "classifiers": ["logreg"]}, "grid.strategies", "twice"),
+    ({"strategies": ["smote"], "classifiers": "logreg"}, "grid.classifiers", "a list of names"),
+    ({"strategies": ["smote"], "classifiers": ["logreg"], "extra": 1}, "grid.extra", "unknown key"),
+])
+def test_a_wrong_grid_names_its_key(params, grid, key, fragment):
+    params["grid"] = grid
+    with pytest.raises(P.ConfigError, match=re.escape(key)) as caught:
+        P.grid_settings(params)
+    assert fragment in str(caught.value)
+
+
+def test_the_grid_names_cells_in_dvcs_matrix_order(params):
+    assert P.grid_settings(params).cells() == ["baseline-logreg", "baseline-hgb", "smote-logreg", "smote-hgb",
+                                               "tuned_threshold-logreg", "tuned_threshold-hgb"]
+
+
+def test_a_classifier_name_must_be_usable_in_a_stage_name(params):
+    params["classifiers"]["log-reg"] = params["classifiers"].pop("logreg")
+    with pytest.raises(P.ConfigError, match="classifier name 'log-reg'"):
+        P.classifier_names(params)
+
+
+@pytest.mark.parametrize("key, value", [("missed_default", -1), ("false_alarm", "cheap"), ("missed_default", None)])
+def test_a_wrong_cost_names_its_key(params, key, value):
+    params["costs"][key] = value
+    with raises_naming(f"costs.{key}"):
+        P.cost_settings(params)
+
+
+def test_costs_of_nothing_are_refused(params):
+    params["costs"].update(missed_default=0, false_alarm=0)
+    with raises_naming("costs"):
+        P.cost_settings(params)
+
+
+def test_correct_prior_and_calibrate_are_read_and_not_both(params):
+    params["strategies"]["smote"]["correct_prior"] = True
+    assert P.strategy_settings(params, "smote").correct_prior is True
+    params["strategies"]["smote"]["calibrate"] = "isotonic"
+    with raises_naming("strategies.smote"):
+        P.strategy_settings(params, "smote")
+    del params["strategies"]["smote"]["correct_prior"]
+    assert P.strategy_settings(params, "smote").calibrate == "isotonic"
+    params["strategies"]["smote"]["calibrate"] = "platt"
+    with raises_naming("strategies.smote.calibrate"):
+        P.strategy_settings(params, "smote")
 
 
 # --- evaluate -------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from imbalance_lab.report import (
     TEST_COLUMNS,
     build_sections,
     build_summary,
+    verdict_line,
     data_section,
     leaderboard_table,
     meets_goals,
@@ -167,22 +168,22 @@ def summarize(board, primary="f1", baseline="base", ceilings=CEILINGS, confidenc
     metrics, cv = board
     names = names or list(metrics)
     return build_summary({n: metrics[n] for n in names}, {n: cv[n] for n in names}, GOALS, primary=primary,
-                         confidence=confidence, baseline=baseline, ceilings=ceilings)
+                         confidence=confidence, baselines={n: baseline for n in names}, ceilings=ceilings)
 
 
 def test_summary_ranks_by_the_cv_mean_of_the_primary_metric(board):
     summary = summarize(board)
-    ranks = {name: entry["rank"] for name, entry in summary["strategies"].items()}
+    ranks = {name: entry["rank"] for name, entry in summary["cells"].items()}
     assert ranks == {"big": 1, "close": 2, "base": 3, "worse": 4}
     assert summary["leader"] == "big"
-    assert list(summary["strategies"]) == ["big", "close", "base", "worse"]
-    assert summary["primary"] == "f1" and summary["baseline"] == "base"
+    assert list(summary["cells"]) == ["big", "close", "base", "worse"]
+    assert summary["primary"] == "f1" and summary["baselines"]["big"] == "base"
 
 
 def test_summary_ranks_brier_ascending(board):
     """Lower Brier is better: the lowest mean leads."""
     summary = summarize(board, primary="brier")
-    ranks = {name: entry["rank"] for name, entry in summary["strategies"].items()}
+    ranks = {name: entry["rank"] for name, entry in summary["cells"].items()}
     assert ranks == {"big": 1, "close": 2, "base": 3, "worse": 4}
     assert summary["leader"] == "big"
 
@@ -191,16 +192,56 @@ def test_summary_rank_does_not_follow_input_order(board):
     """Params order (worse first) does not decide the ranking."""
     summary = summarize(board, names=["worse", "base", "close", "big"])
     assert summary["leader"] == "big"
-    assert [summary["strategies"][n]["rank"] for n in ("big", "close", "base", "worse")] == [1, 2, 3, 4]
+    assert [summary["cells"][n]["rank"] for n in ("big", "close", "base", "worse")] == [1, 2, 3, 4]
+
+
+def two_classifiers(board):
+    """The board's four score series as cells of two classifiers: in `one` the resampling cell is `big`,
+    in `two` it is `worse`; both have `close` as their tuned-threshold cell and `base` as baseline."""
+    metrics, cv = board
+    plan = {"base": ("baseline", None), "big": ("smote", "resampling"), "close": ("tuned", "threshold"),
+            "worse": ("enn", "resampling")}
+    cells, kinds, all_metrics, all_cv, baselines = {}, {}, {}, {}, {}
+    for classifier, kept in (("one", ("base", "big", "close")), ("two", ("base", "close", "worse"))):
+        for series in kept:
+            strategy, kind = plan[series]
+            cell = f"{strategy}-{classifier}"
+            cells[cell], kinds[cell] = (strategy, classifier), kind
+            all_metrics[cell], all_cv[cell] = metrics[series], cv[series]
+            baselines[cell] = f"baseline-{classifier}"
+    return build_summary(all_metrics, all_cv, GOALS, primary="f1", confidence=0.95, baselines=baselines,
+                         ceilings=CEILINGS, cells=cells, kinds=kinds)
+
+
+def test_each_classifier_gets_its_own_baseline_ranks_and_verdict(board):
+    summary = two_classifiers(board)
+    one = summarize(board)["cells"]["big"]["vs_baseline"]
+    assert summary["cells"]["smote-one"]["vs_baseline"] == one  # against baseline-one, the same series as base
+    assert summary["classifiers"] == {"one": {"leader": "smote-one", "cells": ["smote-one", "tuned-one", "baseline-one"]},
+                                      "two": {"leader": "tuned-two", "cells": ["tuned-two", "baseline-two", "enn-two"]}}
+    assert summary["cells"]["enn-two"]["rank_in_classifier"] == 3
+    assert summary["leader"] == "smote-one"
+    verdicts = summary["verdicts"]
+    assert (verdicts["one"]["resampling"], verdicts["one"]["threshold"]) == ("smote-one", "tuned-one")
+    assert verdicts["one"]["difference"]["low"] > 0  # big is 0.18 above close
+    assert verdicts["two"]["difference"]["high"] < 0  # worse is 0.22 below close
+    assert verdict_line(summary, "one", markdown=False).startswith(
+        "yes, resampling beats threshold tuning beyond the noise\n  best resampling smote-one vs tuned-one, Δ CV F1 +0.180")
+    assert verdict_line(summary, "two").startswith(
+        "no, threshold tuning beats resampling beyond the noise: best resampling `enn-two` vs `tuned-two`")
+
+
+def test_no_verdict_without_both_kinds_of_cell(board):
+    assert summarize(board)["verdicts"] == {}
 
 
 def test_vs_baseline_for_every_strategy_but_the_baseline(board):
     """Each non-baseline strategy gets its paired difference to the baseline (strategy - baseline)."""
     metrics, cv = board
     summary = summarize(board)
-    assert "vs_baseline" not in summary["strategies"]["base"]
+    assert "vs_baseline" not in summary["cells"]["base"]
     for name in ("big", "close", "worse"):
-        entry = summary["strategies"][name]["vs_baseline"]
+        entry = summary["cells"][name]["vs_baseline"]
         mean, low, high = hand_interval(cv[name]["scores"]["f1"], cv["base"]["scores"]["f1"], FOLDS, 0.95)
         assert (entry["mean"], entry["low"], entry["high"]) == pytest.approx((mean, low, high), rel=1e-9)
 
@@ -209,9 +250,9 @@ def test_leader_ahead_for_every_strategy_but_the_leader(board):
     """Each other strategy gets the leader's paired lead over it (leader - strategy)."""
     metrics, cv = board
     summary = summarize(board)
-    assert "leader_ahead" not in summary["strategies"]["big"]
+    assert "leader_ahead" not in summary["cells"]["big"]
     for name in ("close", "base", "worse"):
-        entry = summary["strategies"][name]["leader_ahead"]
+        entry = summary["cells"][name]["leader_ahead"]
         mean, low, high = hand_interval(cv["big"]["scores"]["f1"], cv[name]["scores"]["f1"], FOLDS, 0.95)
         assert (entry["mean"], entry["low"], entry["high"]) == pytest.approx((mean, low, high), rel=1e-9)
         assert entry["mean"] > 0
@@ -221,7 +262,7 @@ def test_beyond_noise_only_when_the_interval_excludes_zero_on_the_better_side(bo
     """big is clearly better than base; close is within noise; worse is clearly worse, which is not 'beyond
     the noise' in its favour."""
     metrics, cv = board
-    strategies = summarize(board)["strategies"]
+    strategies = summarize(board)["cells"]
     for name in ("big", "close", "worse"):  # the design's intervals, checked by hand computation
         _, low, high = hand_interval(cv[name]["scores"]["f1"], cv["base"]["scores"]["f1"], FOLDS, 0.95)
         assert strategies[name]["vs_baseline"]["beyond_noise"] is bool(low > 0)
@@ -234,7 +275,7 @@ def test_beyond_noise_only_when_the_interval_excludes_zero_on_the_better_side(bo
 
 def test_beyond_noise_for_brier_needs_a_negative_interval(board):
     """For a loss, a strategy is better beyond the noise when its whole difference interval is below 0."""
-    strategies = summarize(board, primary="brier")["strategies"]
+    strategies = summarize(board, primary="brier")["cells"]
     assert strategies["big"]["vs_baseline"]["high"] < 0
     assert strategies["big"]["vs_baseline"]["beyond_noise"] is True
     assert strategies["worse"]["vs_baseline"]["low"] > 0
@@ -249,12 +290,12 @@ def test_leader_ahead_of_all_beyond_noise(board):
     assert summarize(board)["leader_ahead_of_all_beyond_noise"] is True
     close_race = summarize(board, names=["base", "close"])
     assert close_race["leader"] == "close"
-    assert close_race["strategies"]["base"]["leader_ahead"]["beyond_noise"] is False
+    assert close_race["cells"]["base"]["leader_ahead"]["beyond_noise"] is False
     assert close_race["leader_ahead_of_all_beyond_noise"] is False
     mixed = summarize(board, names=["base", "close", "worse"])  # close beats worse clearly, ties with base
     assert mixed["leader"] == "close"
-    assert mixed["strategies"]["worse"]["leader_ahead"]["beyond_noise"] is True
-    assert mixed["strategies"]["base"]["leader_ahead"]["beyond_noise"] is False
+    assert mixed["cells"]["worse"]["leader_ahead"]["beyond_noise"] is True
+    assert mixed["cells"]["base"]["leader_ahead"]["beyond_noise"] is False
     assert mixed["leader_ahead_of_all_beyond_noise"] is False
 
 
@@ -262,9 +303,10 @@ def test_identical_strategies_are_not_beyond_noise(board):
     """Two strategies with identical fold scores: zero-width interval at 0, not beyond the noise."""
     metrics, cv = board
     summary = build_summary({"a": metrics["base"], "b": metrics["base"]}, {"a": cv["base"], "b": cv["base"]},
-                            GOALS, primary="f1", confidence=0.95, baseline="a", ceilings=None)
+                            GOALS, primary="f1", confidence=0.95, baselines={"a": "a", "b": "a"},
+                            ceilings=None)
     for key in ("vs_baseline", "leader_ahead"):
-        difference = summary["strategies"]["b"][key]
+        difference = summary["cells"]["b"][key]
         assert (difference["mean"], difference["low"], difference["high"]) == (0.0, 0.0, 0.0)
         assert difference["beyond_noise"] is False
     assert summary["leader_ahead_of_all_beyond_noise"] is False
@@ -272,7 +314,7 @@ def test_identical_strategies_are_not_beyond_noise(board):
 
 def test_meets_goals_per_protocol(board):
     """CV means, test scores and training scores are checked against the goals separately."""
-    strategies = summarize(board)["strategies"]
+    strategies = summarize(board)["cells"]
     goals = {name: entry["meets_goals"] for name, entry in strategies.items()}
     # CV: accuracy 0.95 everywhere; F1 means 0.5 / 0.32 / 0.30 / 0.10 against the goal 0.4
     assert goals["big"] == {"cv": True, "test": False, "train": True}
@@ -283,7 +325,7 @@ def test_meets_goals_per_protocol(board):
 
 def test_gaps_to_the_ceilings_are_ceiling_minus_cv_mean(board):
     metrics, _ = board
-    strategies = summarize(board)["strategies"]
+    strategies = summarize(board)["cells"]
     for name, entry in strategies.items():
         cv_mean = float(np.mean(board[1][name]["scores"]["f1"]))
         assert entry["gap_to"]["bayes"] == pytest.approx(0.63 - cv_mean, rel=1e-12)
@@ -292,21 +334,21 @@ def test_gaps_to_the_ceilings_are_ceiling_minus_cv_mean(board):
 
 
 def test_no_gaps_without_ceilings_or_for_a_metric_without_ceilings(board):
-    assert all("gap_to" not in e for e in summarize(board, ceilings=None)["strategies"].values())
-    assert all("gap_to" not in e for e in summarize(board, primary="brier")["strategies"].values())
+    assert all("gap_to" not in e for e in summarize(board, ceilings=None)["cells"].values())
+    assert all("gap_to" not in e for e in summarize(board, primary="brier")["cells"].values())
 
 
 def test_no_baseline_means_no_baseline_comparisons(board):
     summary = summarize(board, baseline=None)
-    assert summary["baseline"] is None
-    assert all("vs_baseline" not in e for e in summary["strategies"].values())
-    assert sum("leader_ahead" in e for e in summary["strategies"].values()) == 3
+    assert summary["baselines"] == {}
+    assert all("vs_baseline" not in e for e in summary["cells"].values())
+    assert sum("leader_ahead" in e for e in summary["cells"].values()) == 3
 
 
 def test_summary_carries_the_entries_of_the_metrics_files(board):
     metrics, _ = board
     summary = summarize(board)
-    big = summary["strategies"]["big"]
+    big = summary["cells"]["big"]
     assert big["threshold"] == 0.3
     assert big["resampled_counts"] == {"0": 350, "1": 24}
     assert big["test"]["f1"] == 0.6 and big["train"]["f1"] == 0.7
@@ -359,7 +401,7 @@ def sections(board):
                           "age in [25, 99)": {"coefficient": -0.5, "odds_ratio": math.exp(-0.5)}}},
     }
     boundary = {"at_name": "age", "at": [20.0, 50.0, 80.0], "scan": "balance",
-                "strategies": {"worse": [70000.0, None, None], "base": [60000.0, 80000.0, None],
+                "cells": {"worse": [70000.0, None, None], "base": [60000.0, 80000.0, None],
                                "close": [55000.0, 75000.0, 95000.0], "big": [10000.0, 90000.0, None]}}
     return build_sections(summary, SAMPLERS, explained, boundary, test_rows=161, test_positives=11)
 
@@ -463,8 +505,9 @@ def test_an_undefined_primary_mean_ranks_last_whatever_the_input_order():
         means = {"a": 0.6, "b": None, "c": 0.9}
         metrics = {name: entry(means[name]) for name in names}
         folds = {name: {"folds": 2, "scores": {"roc_auc": [means[name] or 0.0] * 2}} for name in names}
-        summary = build_summary(metrics, folds, {}, primary="roc_auc", confidence=0.95, baseline=None, ceilings=None)
-        ranks = {name: e["rank"] for name, e in summary["strategies"].items()}
+        summary = build_summary(metrics, folds, {}, primary="roc_auc", confidence=0.95, baselines={},
+                                ceilings=None)
+        ranks = {name: e["rank"] for name, e in summary["cells"].items()}
         assert ranks == {"c": 1, "a": 2, "b": 3}
         assert summary["leader"] == "c"
 
@@ -474,7 +517,7 @@ def test_without_ceilings_the_gap_columns_are_left_out(board):
     summary = summarize(board, ceilings=None)
     header, rows = leaderboard_table(summary)
     assert not any("gap to" in column for column in header)
-    assert all(len(row) == len(header) for row in rows) and len(rows) == len(summary["strategies"])
+    assert all(len(row) == len(header) for row in rows) and len(rows) == len(summary["cells"])
     with_ceilings = leaderboard_table(summarize(board))[0]
     assert with_ceilings[-2:] == ["gap to Bayes (F1)", "gap to best line (F1)"]
 
@@ -501,7 +544,8 @@ def hostile_sections(board):
     rename = {"close": HOSTILE, "base": "a`b"}
     metrics = {rename.get(name, name): entry for name, entry in metrics.items()}
     cv = {rename.get(name, name): entry for name, entry in cv.items()}
-    summary = build_summary(metrics, cv, GOALS, primary="f1", confidence=0.95, baseline="a`b", ceilings=CEILINGS)
+    summary = build_summary(metrics, cv, GOALS, primary="f1", confidence=0.95,
+                            baselines={name: "a`b" for name in metrics}, ceilings=CEILINGS)
     summary["data"] = {"source": "file", "path": "data/input/<b>&c.csv", "target": HOSTILE, "positive": "<y>",
                        "rows": 100, "classes": {"0": 90, "1": 10}, "positive_share": 0.1, "numeric": [HOSTILE, "b"],
                        "categorical": {"c|d": ["<e>"]}, "missing_values": {HOSTILE: 2}, "missing": "impute",
@@ -545,7 +589,7 @@ def test_terminal_leaderboard_ranks_within_100_columns(board, tmp_path, monkeypa
     monkeypatch.chdir(tmp_path)
     assert cli.main(["leaderboard"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0].split()[:3] == ["rank", "strategy", "CV"]
+    assert lines[0].split()[:3] == ["rank", "cell", "CV"]
     assert [line.split()[1] for line in lines[1:5]] == ["big", "close", "base", "worse"]
     big, close, base, worse = lines[1], lines[2], lines[3], lines[4]
     assert "+0.200 beyond noise" in big and "+0.020" in close and "beyond noise" not in close
@@ -553,6 +597,21 @@ def test_terminal_leaderboard_ranks_within_100_columns(board, tmp_path, monkeypa
     assert "0.600    0.850" in big and big.endswith("yes / no")  # test F1, accuracy; goals met under CV only
     assert base.split()[-3:] == ["no", "/", "yes"]  # CV F1 about 0.30, under the goal; test F1 0.5 over it
     assert lines[-1].startswith("goals: ") and f"F1 ≥ {GOALS['f1']:.2f}" in lines[-1]
+    assert max(len(line) for line in lines) <= 100
+
+
+def test_terminal_leaderboard_ends_with_one_verdict_line_per_classifier(board, tmp_path, monkeypatch, capsys):
+    import json
+
+    from imbalance_lab import cli
+
+    (tmp_path / "reports").mkdir()
+    (tmp_path / "reports" / "summary.json").write_text(json.dumps(two_classifiers(board)))
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["leaderboard"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split(":")[0] for line in lines if line.startswith(("one:", "two:"))] == ["one", "two"]
+    assert any(line.startswith("two: no, threshold tuning beats resampling beyond the noise") for line in lines)
     assert max(len(line) for line in lines) <= 100
 
 

@@ -34,7 +34,7 @@ from . import params as P  # noqa: E402  (after the thread pins)
 from . import stages  # noqa: E402
 from .paths import (  # noqa: E402
     CEILING_JSON, CHECKED, COMPARE_PNGS, CV_SCORES_JSON, DATA_JSON, INDEX_HTML, OVERLAYS, PARAMS, RAW, REPORTS,
-    SUMMARY_JSON, SUMMARY_MD, TEST, TRAIN, project_root, strategy_file,
+    SUMMARY_JSON, SUMMARY_MD, TEST, TRAIN, cell_file, project_root, strategy_file,
 )
 
 log = logging.getLogger("imbalance_lab")
@@ -174,38 +174,43 @@ def cmd_split(args) -> None:
 
 def cmd_resample(args) -> None:
     params, name = P.load(PARAMS), args.strategy
-    stages.check_strategy(params, name, model=False)  # before any data is read
-    frame, info = stages.resample_strategy(params, name, read_frame(TRAIN))
+    stages.check_strategy(params, name)  # before any data is read
+    frame, info, picture = stages.resample_strategy(params, name, read_frame(TRAIN), read_json(DATA_JSON))
     with stage_outputs() as outputs:
         outputs.frame(strategy_file("resampled", name), frame)
         outputs.json(strategy_file("resampled_info", name), info)
+        outputs.png(strategy_file("resampled_png", name), picture)
 
 
 def cmd_train(args) -> None:
-    params, name = P.load(PARAMS), args.strategy
-    stages.check_strategy(params, name, model=True)  # before any data is read
-    trained = stages.train_strategy(params, name, read_frame(TRAIN))
+    params, name, classifier = P.load(PARAMS), args.strategy, args.classifier
+    stages.check_strategy(params, name, classifier)  # before any data is read
+    trained = stages.train_cell(params, name, classifier, read_frame(TRAIN))
+    cell = P.cell_name(name, classifier)
     with stage_outputs() as outputs:
-        outputs.json(strategy_file("model", name), trained.model, round_floats=False)
-        outputs.json(strategy_file("coefficients", name), trained.coefficients)
-        outputs.json(strategy_file("cv", name), trained.cv)
+        outputs.json(cell_file("model", cell), trained.model, round_floats=False)
+        outputs.json(cell_file("coefficients", cell), trained.coefficients)
+        outputs.json(cell_file("cv", cell), trained.cv)
 
 
 def cmd_evaluate(args) -> None:
-    params, name = P.load(PARAMS), args.strategy
-    evaluated = stages.evaluate_strategy(  # settings first: checked before any file is read
-        P.strategy_settings(params, name), P.evaluate_settings(params), read_model(strategy_file("model", name)),
-        cv=read_json(strategy_file("cv", name)),
+    params, name, classifier = P.load(PARAMS), args.strategy, args.classifier
+    cell = P.cell_name(name, classifier)
+    evaluated = stages.evaluate_cell(  # settings first: checked before any file is read
+        P.strategy_settings(params, name), P.classifier_settings(params, classifier), P.evaluate_settings(params),
+        P.cost_settings(params), read_model(cell_file("model", cell)), cv=read_json(cell_file("cv", cell)),
         resampled_info=read_json(strategy_file("resampled_info", name)), data_info=read_json(DATA_JSON),
-        train=read_frame(TRAIN), test=read_frame(TEST), resampled=read_frame(strategy_file("resampled", name)),
+        train=read_frame(TRAIN), test=read_frame(TEST),
     )
     with stage_outputs() as outputs:
-        outputs.json(strategy_file("metrics", name), evaluated.metrics)
-        outputs.json(strategy_file("headline", name), evaluated.headline)
+        outputs.json(cell_file("metrics", cell), evaluated.metrics)
+        outputs.json(cell_file("headline", cell), evaluated.headline)
+        outputs.json(cell_file("explain", cell), evaluated.explain)
         for kind, points in evaluated.curves.items():
-            outputs.json(strategy_file(kind, name), points)
-        outputs.png(strategy_file("boundary_png", name), evaluated.boundary)
-        outputs.png(strategy_file("resampled_png", name), evaluated.resampled)
+            outputs.json(cell_file(kind, cell), points)
+        outputs.png(cell_file("boundary_png", cell), evaluated.boundary)
+        outputs.png(cell_file("calibration_png", cell), evaluated.calibration)
+        outputs.png(cell_file("dependence_png", cell), evaluated.dependence)
 
 
 def cmd_ceiling(args) -> None:
@@ -216,13 +221,13 @@ def cmd_compare(args) -> None:
     from .report import render_html, render_markdown
 
     settings = stages.compare_settings(P.load(PARAMS))  # before any file is read
-    names = list(settings.samplers)
+    names = list(settings.cells)
     compared = stages.compare(
-        settings, metrics={n: read_json(strategy_file("metrics", n)) for n in names},
-        cv={n: read_json(strategy_file("cv", n)) for n in names},
-        explained={n: read_json(strategy_file("coefficients", n)) for n in names},
-        models={n: read_model(strategy_file("model", n)) for n in names},
-        curves={n: {kind: read_json(strategy_file(kind, n)) for kind in ("pr", "roc")} for n in names},
+        settings, metrics={n: read_json(cell_file("metrics", n)) for n in names},
+        cv={n: read_json(cell_file("cv", n)) for n in names},
+        explained={n: read_json(cell_file("coefficients", n)) for n in names},
+        models={n: read_model(cell_file("model", n)) for n in names},
+        curves={n: {kind: read_json(cell_file(kind, n)) for kind in ("pr", "roc")} for n in names},
         ceilings=read_json(CEILING_JSON), data_info=read_json(DATA_JSON), train=read_frame(TRAIN),
     )
     # The pictures of the evaluate stages the report also shows, by their name inside reports/.
@@ -317,20 +322,23 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-q", "--quiet", action="store_true",
                         help="log only warnings and errors, no progress (also IMBALANCE_LAB_QUIET=1)")
     stages = parser.add_subparsers(dest="command", required=True, metavar="stage")
-    for name, func, help_text, per_strategy in (
+    for name, func, help_text, takes in (
         ("check", cmd_check, "check every setting in params.yaml (first stage: a bad value loses nothing)", False),
         ("generate", cmd_generate, "read or make the data set that data.source names (data/raw.parquet)", False),
         ("split", cmd_split, "stratified train/test split (data/split/)", False),
-        ("resample", cmd_resample, "resample the training split with one strategy", True),
-        ("train", cmd_train, "fit one strategy (sampler inside the pipeline) on the training split and "
-                             "cross-validate it with the sampler inside each training fold", True),
-        ("evaluate", cmd_evaluate, "metrics, curves and pictures for one strategy", True),
+        ("resample", cmd_resample, "resample the training split with one strategy", "strategy"),
+        ("train", cmd_train, "fit one cell, a strategy with a classifier (sampler inside the pipeline), on the "
+                             "training split and cross-validate it with the sampler inside each training fold",
+         "cell"),
+        ("evaluate", cmd_evaluate, "metrics, calibration, costs, curves and pictures for one cell", "cell"),
         ("ceiling", cmd_ceiling, "best possible scores on the known data process (reports/ceiling.json)", False),
         ("compare", cmd_compare, "leaderboard and summary (reports/summary.*, reports/index.html)", False),
     ):
         stage = stages.add_parser(name, help=help_text, description=help_text)
-        if per_strategy:
+        if takes:
             stage.add_argument("strategy", help="a key under 'strategies' in params.yaml")
+        if takes == "cell":
+            stage.add_argument("classifier", help="a key under 'classifiers' in params.yaml")
         stage.set_defaults(func=func, pipeline_stage=True)
     board = stages.add_parser("leaderboard", help="print the ranked strategies of the last run (reports/summary.json)",
                               description="Print the ranked strategies of the last run, within 100 columns: CV "
@@ -367,7 +375,8 @@ def stage_logging(stage: str, quiet: bool):
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    stage = args.command + (f" {args.strategy}" if getattr(args, "strategy", None) else "")
+    stage = " ".join([args.command, *(getattr(args, key) for key in ("strategy", "classifier")
+                                      if getattr(args, key, None))])
     quiet = args.quiet or os.environ.get("IMBALANCE_LAB_QUIET", "") not in ("", "0")
     debug = os.environ.get("IMBALANCE_LAB_DEBUG", "") not in ("", "0")
     started = time.perf_counter()

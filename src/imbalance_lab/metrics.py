@@ -23,9 +23,11 @@ METRICS = (
     "mcc",
     "g_mean",
     "brier",
+    "log_loss",
 )
 COUNTS = ("tp", "fp", "tn", "fn")
-LOWER_IS_BETTER = frozenset({"brier"})  # a goal on these is a maximum
+# A goal on these is a maximum. cost_per_1000 is not in METRICS: it exists only when costs are given.
+LOWER_IS_BETTER = frozenset({"brier", "log_loss", "cost_per_1000"})
 
 
 def predict_labels(y_score, threshold: float) -> np.ndarray:
@@ -33,12 +35,14 @@ def predict_labels(y_score, threshold: float) -> np.ndarray:
     return (np.asarray(y_score) >= threshold).astype(int)
 
 
-def compute_metrics(y_true, y_score, threshold: float) -> dict:
+def compute_metrics(y_true, y_score, threshold: float, costs=None, amounts=None) -> dict:
     """Threshold metrics, ranking metrics and confusion counts for the positive class 1.
 
     Undefined ratios (no predicted or no actual positives) count as 0, as in
     scikit-learn with ``zero_division=0``; ranking metrics are None when
-    ``y_true`` holds one class only.
+    ``y_true`` holds one class only. With ``costs`` ({"missed_default", "false_alarm"})
+    also "cost_per_1000", the expected cost of acting on the labels (see expected_cost;
+    ``amounts``, one per row, weigh each missed default, and are ignored without costs).
     """
     y_true = np.asarray(y_true).astype(int)
     y_score = np.asarray(y_score, dtype=float)
@@ -58,6 +62,12 @@ def compute_metrics(y_true, y_score, threshold: float) -> dict:
         "mcc": skm.matthews_corrcoef(y_true, y_pred),
         "g_mean": math.sqrt(recall * specificity),
         "brier": skm.brier_score_loss(y_true, y_score, labels=[0, 1]),
+        "log_loss": skm.log_loss(y_true, y_score, labels=[0, 1]),
+    }
+    if costs is not None:
+        result["cost_per_1000"] = expected_cost(y_true, y_pred, missed_default=costs["missed_default"],
+                                                false_alarm=costs["false_alarm"], amounts=amounts)
+    result |= {
         "tp": tp,
         "fp": fp,
         "tn": tn,
@@ -65,6 +75,72 @@ def compute_metrics(y_true, y_score, threshold: float) -> dict:
     }
     return {key: (float(value) if isinstance(value, (float, np.floating)) else value) for key, value in result.items()}
 
+
+def expected_cost(y_true, y_pred, *, missed_default: float, false_alarm: float, amounts=None) -> float:
+    """Expected cost per 1,000 rows of acting on the labels ``y_pred``.
+
+    Each missed default (a false negative) costs ``missed_default`` times its row's amount
+    (``amounts``, one per row; 1 each without), each false alarm (false positive) costs
+    ``false_alarm``. Plain numpy: threshold tuning calls this 100 times per fold.
+    """
+    y_true, y_pred = np.asarray(y_true) == 1, np.asarray(y_pred) == 1
+    missed = y_true & ~y_pred
+    missed_total = np.sum(missed) if amounts is None else np.sum(np.asarray(amounts, dtype=float)[missed])
+    false_alarms = np.sum(~y_true & y_pred)
+    return float(1000 * (missed_default * missed_total + false_alarm * false_alarms) / len(y_true))
+
+
+def correct_prior_shift(y_score, true_rate: float, fitted_rate: float) -> np.ndarray:
+    """Probabilities of a model fitted on rows whose positive share was ``fitted_rate`` (after
+    resampling), moved to the real share ``true_rate``: odds x (true odds / fitted odds)
+    (Bayes' rule for a prior shift: Elkan 2001, Saerens et al. 2002). Ranking is unchanged."""
+    for name, rate in (("true_rate", true_rate), ("fitted_rate", fitted_rate)):
+        if not 0 < rate < 1:
+            raise ValueError(f"{name} must be a share strictly between 0 and 1, got {rate!r}")
+    p = np.asarray(y_score, dtype=float)
+    ratio = (true_rate / (1 - true_rate)) / (fitted_rate / (1 - fitted_rate))
+    # p r / (p r + 1 - p) is odds r / (1 + odds r) without dividing by 1 - p: 0 and 1 stay 0 and 1.
+    return p * ratio / (p * ratio + (1 - p))
+
+
+def calibration(y_true, y_score, *, n_bins: int = 10, strategy: str = "quantile") -> dict:
+    """How far the predicted probabilities are from the observed shares (van den Goorbergh et al. 2022).
+
+    "intercept" (calibration-in-the-large) is alpha in logit P(y=1) = alpha + logit(p): 0 when the
+    mean prediction is right, below 0 when the model over-predicts defaults (as after
+    oversampling). "slope" is beta in logit P(y=1) = a + beta logit(p): 1 when the spread is
+    right, below 1 when predictions are too extreme, above 1 when too timid. Both are None when
+    ``y_true`` holds one class (the slope also when every score is the same). "curve" is
+    sklearn's calibration_curve. Plain floats and lists, ready for JSON.
+    """
+    from scipy.optimize import minimize_scalar
+    from scipy.special import logit
+    from sklearn.calibration import calibration_curve
+    from sklearn.linear_model import LogisticRegression
+
+    y_true = np.asarray(y_true).astype(int)
+    y_score = np.asarray(y_score, dtype=float)
+    offset = logit(np.clip(y_score, 1e-12, 1 - 1e-12))
+    intercept = slope = None
+    if len(np.unique(y_true)) == 2:
+        # Logistic regression with offset logit(p) and slope fixed at 1: a convex 1-D likelihood.
+        def negative_log_likelihood(alpha):
+            return float(np.sum(np.logaddexp(0, alpha + offset) - y_true * (alpha + offset)))
+
+        intercept = float(minimize_scalar(negative_log_likelihood).x)
+        if np.ptp(offset) > 0:  # C=inf: unpenalised (penalty=None is deprecated since scikit-learn 1.8)
+            fit = LogisticRegression(C=np.inf, solver="newton-cholesky", tol=1e-10, max_iter=100)
+            slope = float(fit.fit(offset.reshape(-1, 1), y_true).coef_[0, 0])
+    prob_true, prob_pred = calibration_curve(y_true, y_score, n_bins=n_bins, strategy=strategy)
+    return {
+        "brier": float(skm.brier_score_loss(y_true, y_score, labels=[0, 1])),
+        "log_loss": float(skm.log_loss(y_true, y_score, labels=[0, 1])),
+        "intercept": intercept,
+        "slope": slope,
+        "mean_predicted": float(y_score.mean()),
+        "observed_rate": float(y_true.mean()),
+        "curve": {"prob_pred": prob_pred.tolist(), "prob_true": prob_true.tolist()},
+    }
 
 def _confusion(y_true, y_pred) -> tuple[int, int, int, int]:
     y_true, y_pred = np.asarray(y_true).astype(bool), np.asarray(y_pred).astype(bool)
@@ -126,10 +202,67 @@ def threshold_scorer(name: str):
     return make_scorer(FAST_SCORES[name]) if name in FAST_SCORES else name
 
 
-def _fold_scores(estimator, X, y, fixed_threshold: float) -> dict:
-    """Every metric on one validation fold (NaN where undefined)."""
+def _negative_cost(y_true, y_pred, *, missed_default: float, false_alarm: float) -> float:
+    return -expected_cost(y_true, y_pred, missed_default=missed_default, false_alarm=false_alarm)
+
+
+def _negative_cost_per_row(y_true, y_pred, amounts, *, missed_default: float, false_alarm: float) -> float:
+    return -expected_cost(y_true, y_pred, missed_default=missed_default, false_alarm=false_alarm, amounts=amounts)
+
+
+def cost_scorer(missed_default: float, false_alarm: float, per_row: bool = False):
+    """A scorer whose score is minus the expected cost per 1,000 rows (greater is better) of
+    ``predict``'s labels, for TunedThresholdClassifierCV.
+
+    ``per_row``: each missed default also weighs by its row's amount, passed to the scorer as
+    the metadata ``amounts`` (requested here; passing it needs metadata routing enabled,
+    e.g. inside ``sklearn.config_context(enable_metadata_routing=True)``).
+    """
+    from sklearn import config_context
+    from sklearn.metrics import make_scorer
+
+    terms = {"missed_default": missed_default, "false_alarm": false_alarm}
+    if not per_row:
+        return make_scorer(_negative_cost, response_method="predict", **terms)
+    scorer = make_scorer(_negative_cost_per_row, response_method="predict", **terms)
+    with config_context(enable_metadata_routing=True):  # set_score_request exists only with routing on
+        return scorer.set_score_request(amounts=True)
+
+
+def cost_tuned_threshold(estimator, X, y, *, missed_default: float, false_alarm: float, amounts=None,
+                         folds: int = 5, seed: int = 0) -> dict:
+    """The probability threshold with the lowest expected cost, found on stratified inner folds
+    by TunedThresholdClassifierCV, and that cost per 1,000 rows (its mean over the folds).
+
+    ``estimator`` is unfitted and left so (it is cloned). A threshold wrapper around it is
+    taken off: it changes ``predict`` only, never the probabilities tuned here. ``amounts``
+    (one per row of X) weigh each missed default, and reach only the cost scorer, by metadata
+    routing: the pipeline's steps do not ask for them.
+    TunedThresholdClassifierCV also refits ``estimator`` on all rows: refit=False is refused
+    with more than one fold.
+    """
+    from sklearn import config_context
+    from sklearn.model_selection import FixedThresholdClassifier, StratifiedKFold, TunedThresholdClassifierCV
+
+    if isinstance(estimator, (TunedThresholdClassifierCV, FixedThresholdClassifier)):
+        estimator = estimator.estimator
+    tuner = TunedThresholdClassifierCV(
+        estimator, scoring=cost_scorer(missed_default, false_alarm, per_row=amounts is not None),
+        response_method="predict_proba", cv=StratifiedKFold(folds, shuffle=True, random_state=seed),
+        store_cv_results=True,
+    )
+    if amounts is None:
+        tuner.fit(X, y)
+    else:
+        with config_context(enable_metadata_routing=True):
+            tuner.fit(X, y, amounts=np.asarray(amounts, dtype=float))
+    return {"threshold": float(tuner.best_threshold_), "cv_cost_per_1000": float(-tuner.best_score_)}
+
+
+def _fold_scores(estimator, X, y, fixed_threshold: float, costs=None, amounts=None) -> dict:
+    """Every metric on one validation fold (NaN where undefined); the cost too with ``costs``."""
     threshold = getattr(estimator, "best_threshold_", fixed_threshold)
-    scores = compute_metrics(y, estimator.predict_proba(X)[:, 1], threshold)
+    scores = compute_metrics(y, estimator.predict_proba(X)[:, 1], threshold, costs, amounts)
     scores["threshold"] = float(threshold)
     return {key: (math.nan if value is None else value) for key, value in scores.items()}
 
@@ -141,7 +274,8 @@ def stopped_early(caught) -> bool:
                for w in caught)
 
 
-def _fit_and_score(estimator, X, y, train, test, fixed_threshold: float) -> tuple[dict, bool]:
+def _fit_and_score(estimator, X, y, train, test, fixed_threshold: float, costs=None,
+                   amounts=None) -> tuple[dict, bool]:
     """One fold, as cross_validate runs it: fit on the training rows, score the validation rows.
 
     Also says whether a solver stopped early. The warnings are recorded here, in the process
@@ -160,7 +294,8 @@ def _fit_and_score(estimator, X, y, train, test, fixed_threshold: float) -> tupl
     for warning in caught:
         if not issubclass(warning.category, ConvergenceWarning):
             warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
-    scores = _fold_scores(estimator, _safe_indexing(X, test), _safe_indexing(y, test), fixed_threshold)
+    scores = _fold_scores(estimator, _safe_indexing(X, test), _safe_indexing(y, test), fixed_threshold, costs,
+                          None if amounts is None else amounts[test])
     return scores, stopped_early(caught)
 
 
@@ -172,7 +307,8 @@ def cv_splitter(folds: int, repeats: int, seed: int):
 
 
 def cross_validated_metrics(estimator, X, y, *, folds: int, repeats: int, seed: int, n_jobs: int,
-                            fixed_threshold: float, progress=None) -> tuple[dict[str, list], int]:
+                            fixed_threshold: float, progress=None, costs=None,
+                            amounts=None) -> tuple[dict[str, list], int]:
     """Every metric on each validation fold of a repeated stratified k-fold, and how many
     folds' fits stopped before converging.
 
@@ -186,16 +322,22 @@ def cross_validated_metrics(estimator, X, y, *, folds: int, repeats: int, seed: 
     exact when each worker process fits one fold at a time, as compute_backend's cluster
     does; folds fitted in threads of one process (a multi-threaded Dask worker) share its
     warning state and may be missed.
+    With ``costs`` ({"missed_default", "false_alarm"}) each fold also has its cost_per_1000,
+    each missed default weighed by ``amounts`` (one per row of X; each fold takes its own).
     """
     from sklearn.base import clone
     from sklearn.utils.parallel import Parallel, delayed
     from sklearn.utils.validation import indexable
 
     X, y = indexable(X, y)
+    if amounts is not None:
+        amounts = np.asarray(amounts, dtype=float)
+        if amounts.shape != (len(y),):
+            raise ValueError(f"amounts must hold one number per row ({len(y)}), got shape {amounts.shape}")
     splitter = cv_splitter(folds, repeats, seed)
     total = splitter.get_n_splits()
     results = Parallel(n_jobs=n_jobs, return_as="generator")(
-        delayed(_fit_and_score)(clone(estimator), X, y, train, test, fixed_threshold)
+        delayed(_fit_and_score)(clone(estimator), X, y, train, test, fixed_threshold, costs, amounts)
         for train, test in splitter.split(X, y)
     )
     per_fold, stopped = [], 0
@@ -292,3 +434,25 @@ def curves(y_true, y_score, max_points: int) -> dict[str, list[dict]]:
         {"fpr": f, "tpr": t, "threshold": min(th, 1.0)} for f, t, th in zip(fpr, tpr, roc_thresholds)
     ]
     return {"pr": thin(pr, max_points), "roc": thin(roc, max_points)}
+
+
+# --- inspecting a fitted model -----------------------------------------------------------
+
+
+def permutation_importances(model, X, y, *, scoring: str = "average_precision", n_repeats: int = 5, seed: int = 0,
+                            max_rows: int = 5000) -> dict:
+    """How much ``scoring`` drops when each column of the DataFrame X is shuffled:
+    {column: {"mean", "sd"}} over ``n_repeats`` shuffles (sklearn's permutation_importance).
+
+    Works for any fitted classifier with predict_proba, since it only predicts. More rows than
+    ``max_rows`` are first cut to a seeded stratified sample of that many, so the time is bounded.
+    """
+    from sklearn.inspection import permutation_importance
+    from sklearn.model_selection import train_test_split
+
+    y = np.asarray(y)
+    if len(y) > max_rows:
+        X, _, y, _ = train_test_split(X, y, train_size=max_rows, stratify=y, random_state=seed)
+    result = permutation_importance(model, X, y, scoring=scoring, n_repeats=n_repeats, random_state=seed)
+    return {str(column): {"mean": float(mean), "sd": float(sd)}
+            for column, mean, sd in zip(X.columns, result.importances_mean, result.importances_std)}

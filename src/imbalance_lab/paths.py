@@ -21,31 +21,42 @@ DATA_JSON, CEILING_JSON, CV_SCORES_JSON = Path("reports/data.json"), Path("repor
     Path("reports/cv_scores.json")
 SUMMARY_JSON, SUMMARY_MD, INDEX_HTML = Path("reports/summary.json"), Path("reports/summary.md"), \
     Path("reports/index.html")
-# Every strategy's test-split curves in one file each (a `strategy` column), overlaid by `dvc plots`.
+# Every cell's test-split curves in one file each (a `strategy` column naming the cell), overlaid by `dvc plots`.
 OVERLAYS = {"pr": Path("reports/precision_recall.json"), "roc": Path("reports/roc.json")}
 # The comparison's pictures, by their name inside reports/ (the HTML report embeds them by it).
 COMPARE_PNGS = {name: REPORTS / name
                 for name in ("plots/boundaries.png", "plots/cv_scores.png", "plots/curves.png")}
 
-# Each strategy's files: the template's {} is the strategy's name.
+# Each strategy's files (whatever the classifier): the template's {} is the strategy's name.
 STRATEGY_FILES = {
     "resampled": "data/resampled/{}.parquet",
     "resampled_info": "data/resampled/{}.json",
+    "resampled_png": "reports/plots/resampled/{}.png",
+}
+# Each cell's files: the template's {} is the cell's name, <strategy>-<classifier> (params.cell_name).
+CELL_FILES = {
     "model": "data/models/{}.json",
     "coefficients": "reports/models/{}.json",
     "cv": "reports/cv/{}.json",
     "metrics": "reports/metrics/{}.json",
     "headline": "reports/headline/{}.json",  # a few of the metrics, for `dvc metrics show reports/headline`
+    "explain": "reports/explain/{}.json",  # permutation importance and calibration curve on the test split
     "pr": "reports/curves/pr/{}.json",
     "roc": "reports/curves/roc/{}.json",
     "boundary_png": "reports/plots/boundary/{}.png",
-    "resampled_png": "reports/plots/resampled/{}.png",
+    "calibration_png": "reports/plots/calibration/{}.png",
+    "dependence_png": "reports/plots/dependence/{}.png",
 }
 
 
 def strategy_file(kind: str, strategy: str) -> Path:
-    """One strategy's file of the given kind, e.g. ``strategy_file("model", "smote")``."""
+    """One strategy's file of the given kind, e.g. ``strategy_file("resampled", "smote")``."""
     return Path(STRATEGY_FILES[kind].format(strategy))
+
+
+def cell_file(kind: str, cell: str) -> Path:
+    """One cell's file of the given kind, e.g. ``cell_file("model", "smote-hgb")``."""
+    return Path(CELL_FILES[kind].format(cell))
 
 
 def project_root(start: Path | None = None) -> Path:

@@ -216,6 +216,64 @@ def curves_figure(curves: dict[str, dict[str, list[dict]]]):
     return fig
 
 
+def _curve_style(i: int) -> dict:
+    """Overlaid curve i's colour, line style and marker (see LINE_STYLES)."""
+    return {"color": f"C{i % 10}", "linestyle": LINE_STYLES[i % len(LINE_STYLES)],
+            "marker": CURVE_MARKERS[i % len(CURVE_MARKERS)], "markersize": 5, "linewidth": 1.4}
+
+
+def reliability_figure(entries, *, n_bins: int, strategy: str, title: str):
+    """Reliability diagram: observed share of positives per bin of predicted probability, one curve
+    per (label, y_true, y_score) in ``entries``, over the perfectly calibrated diagonal.
+
+    The curves are sklearn's CalibrationDisplay (calibration_curve with ``n_bins`` and ``strategy``).
+    """
+    from sklearn.calibration import CalibrationDisplay
+
+    fig, ax = plt.subplots(figsize=(6.4, 5.8), dpi=100, layout="constrained")
+    for i, (label, y_true, y_score) in enumerate(entries):
+        CalibrationDisplay.from_predictions(y_true, y_score, n_bins=n_bins, strategy=strategy, ax=ax,
+                                            name=_text(label), ref_line=i == 0, **_curve_style(i))
+    if ax.get_legend() is not None:  # sklearn's legend sits on the data: one below the axes instead
+        ax.get_legend().remove()
+    ax.set(xlabel="mean predicted probability", ylabel="observed share of positives", xlim=(-0.02, 1.02),
+           ylim=(-0.02, 1.02))
+    ax.set_title(_text(title), fontsize=9)
+    _legend_below(fig, ax)
+    return fig
+
+
+def sample_rows(n: int, max_rows: int, seed: int) -> np.ndarray:
+    """Which of ``n`` rows to use: all, or ``max_rows`` picked with ``seed`` (in their order)."""
+    if n <= max_rows:
+        return np.arange(n)
+    return np.sort(np.random.default_rng(seed).choice(n, max_rows, replace=False))
+
+
+def partial_dependence_figure(model, X, *, features, title: str, max_rows: int = 2000, seed: int = 0,
+                              grid_resolution: int = 50):
+    """Partial dependence of the predicted probability of class 1 on each named numeric feature (one
+    panel each): the model's mean prediction over the rows when that feature is set to each grid value.
+
+    sklearn's PartialDependenceDisplay with the brute method, so any fitted classifier with
+    predict_proba works (pipelines included), on at most ``max_rows`` rows of X picked with ``seed``.
+    """
+    from sklearn.inspection import PartialDependenceDisplay
+
+    features = list(features)
+    rows = X.iloc[sample_rows(len(X), max_rows, seed)]
+    # sklearn refuses integer columns (its grid values would be rounded): the model sees them as floats.
+    rows = rows.astype({name: float for name in features if rows[name].dtype.kind in "iu"})
+    fig, axes = plt.subplots(1, len(features), figsize=(4.2 * len(features) + 0.6, 4.4), dpi=100, squeeze=False,
+                             layout="constrained")
+    PartialDependenceDisplay.from_estimator(model, rows, features, response_method="predict_proba", method="brute",
+                                            grid_resolution=grid_resolution, kind="average", ax=axes[0])
+    for ax, feature in zip(axes[0], features):
+        # The display writes names as mathtext would read them, and "Partial dependence" on one panel only.
+        ax.set(xlabel=_text(feature), ylabel="mean predicted probability of class 1")
+    fig.suptitle(_text(f"{title} ({len(rows):,} rows; ticks: deciles of the feature)"), fontsize=10)
+    return fig
+
 def save_png(fig, path) -> None:
     fig.savefig(path, format="png", metadata=PNG_METADATA)
     plt.close(fig)

@@ -16,6 +16,7 @@ from typing import Mapping, Sequence
 from .metrics import LOWER_IS_BETTER
 
 TEST_COLUMNS = ("accuracy", "precision", "recall", "f1", "balanced_accuracy", "roc_auc", "average_precision")
+EXTRA_COLUMNS = ("brier", "log_loss", "cost_per_1000")  # calibration and cost, in the summary and the cell tables
 TRAIN_COLUMNS = ("accuracy", "precision", "recall", "f1")
 CEILING_METRICS = ("f1", "accuracy", "precision", "recall")
 CEILING_NAMES = {
@@ -36,6 +37,8 @@ LABELS = {
     "mcc": "MCC",
     "g_mean": "G-mean",
     "brier": "Brier",
+    "log_loss": "log loss",
+    "cost_per_1000": "cost per 1,000",
 }
 
 
@@ -79,12 +82,19 @@ def _better(metric: str, difference: Mapping) -> bool:
 
 
 def build_summary(metrics: Mapping[str, Mapping], cv: Mapping[str, Mapping], goals: Mapping[str, float], *,
-                  primary: str, confidence: float, baseline: str | None, ceilings: Mapping | None) -> dict:
+                  primary: str, confidence: float, baselines: Mapping[str, str | None], ceilings: Mapping | None,
+                  cells: Mapping[str, tuple[str, str]] | None = None, kinds: Mapping[str, str | None] | None = None
+                  ) -> dict:
     """Everything the comparison says, as one JSON-ready dict.
 
-    ``metrics`` and ``cv`` are per strategy (params order): the evaluate stage's
-    metrics and the per-fold cross-validation scores.
+    ``metrics`` and ``cv`` are per cell (a strategy with a classifier, in DVC's matrix order): the
+    evaluate stage's metrics and the per-fold cross-validation scores. ``baselines`` names each
+    cell's baseline: the same classifier with the leaderboard's baseline strategy. ``cells`` maps
+    each to its (strategy, classifier) and ``kinds`` says which resample and which tune a threshold,
+    for the verdict per classifier (without them, each cell is its own classifier's only one).
     """
+    cells = dict(cells or {name: (name, "") for name in metrics})
+
     def cv_mean(name: str) -> float | None:
         return metrics[name]["cv"][primary]["mean"]
 
@@ -95,17 +105,28 @@ def build_summary(metrics: Mapping[str, Mapping], cv: Mapping[str, Mapping], goa
             return (1, 0.0)
         return (0, value if primary in LOWER_IS_BETTER else -value)
 
+    def difference(a: str, b: str) -> dict:
+        found = paired_difference(cv[a]["scores"][primary], cv[b]["scores"][primary], folds=cv[a]["folds"],
+                                  confidence=confidence)
+        return {**found, "beyond_noise": _better(primary, found)}
+
     order = sorted(metrics, key=rank_key)
     leader = order[0]
-    strategies = {}
+    classifiers = list(dict.fromkeys(classifier for _, classifier in cells.values()))
+    rank_in = {c: [name for name in order if cells[name][1] == c] for c in classifiers}
+    entries = {}
     for rank, name in enumerate(order, start=1):
         result = metrics[name]
+        strategy, classifier = cells[name]
         entry = {
             "rank": rank,
+            "strategy": strategy,
+            "classifier": classifier,
+            "rank_in_classifier": rank_in[classifier].index(name) + 1,
             "threshold": result["threshold"],
             "resampled_counts": result["resampled"]["counts"],
-            "cv": {m: result["cv"][m] for m in TEST_COLUMNS},
-            "test": {m: result["test"][m] for m in TEST_COLUMNS},
+            "cv": {m: result["cv"][m] for m in (*TEST_COLUMNS, *EXTRA_COLUMNS) if m in result["cv"]},
+            "test": {m: result["test"][m] for m in (*TEST_COLUMNS, *EXTRA_COLUMNS) if m in result["test"]},
             "train": {m: result["train"][m] for m in TRAIN_COLUMNS},
             "meets_goals": {
                 "cv": meets_goals({m: v["mean"] for m, v in result["cv"].items()}, goals),
@@ -113,27 +134,40 @@ def build_summary(metrics: Mapping[str, Mapping], cv: Mapping[str, Mapping], goa
                 "train": meets_goals(result["train"], goals),
             },
         }
-        folds = cv[name]["folds"]
+        for extra in ("calibration", "cost_tuned"):
+            if extra in result:
+                entry[extra] = result[extra]
+        baseline = baselines.get(name)
         if baseline in cv and name != baseline:
-            difference = paired_difference(cv[name]["scores"][primary], cv[baseline]["scores"][primary],
-                                           folds=folds, confidence=confidence)
-            entry["vs_baseline"] = {**difference, "beyond_noise": _better(primary, difference)}
+            entry["vs_baseline"] = difference(name, baseline)
         if name != leader:
-            difference = paired_difference(cv[leader]["scores"][primary], cv[name]["scores"][primary],
-                                           folds=folds, confidence=confidence)
-            entry["leader_ahead"] = {**difference, "beyond_noise": _better(primary, difference)}
-        if ceilings and primary in CEILING_METRICS and cv_mean(name) is not None:
-            entry["gap_to"] = {kind: ceilings[kind][primary] - cv_mean(name) for kind in ("bayes", "best_line")}
-        strategies[name] = entry
-    lead_is_real = all(entry.get("leader_ahead", {"beyond_noise": True})["beyond_noise"] for entry in strategies.values())
+            entry["leader_ahead"] = difference(leader, name)
+        if ceilings and primary in CEILING_METRICS:
+            if cv_mean(name) is not None:
+                entry["gap_to"] = {kind: ceilings[kind][primary] - cv_mean(name) for kind in ("bayes", "best_line")}
+            if primary in result["test"]:
+                entry["test_gap_to"] = {kind: ceilings[kind][primary] - result["test"][primary]
+                                        for kind in ("bayes", "best_line")}
+        entries[name] = entry
+    lead_is_real = all(entry.get("leader_ahead", {"beyond_noise": True})["beyond_noise"] for entry in entries.values())
+    verdicts = {}
+    for classifier in classifiers:
+        best = {kind: next((name for name in rank_in[classifier] if (kinds or {}).get(name) == kind), None)
+                for kind in ("resampling", "threshold")}
+        if None in best.values():
+            continue
+        verdicts[classifier] = {"resampling": best["resampling"], "threshold": best["threshold"],
+                                "difference": difference(best["resampling"], best["threshold"])}
     return {
         "goals": dict(goals),
         "primary": primary,
         "confidence": confidence,
-        "baseline": baseline if baseline in cv else None,
+        "baselines": {name: baseline for name, baseline in baselines.items() if baseline in cv},
         "leader": leader,
         "leader_ahead_of_all_beyond_noise": lead_is_real,
-        "strategies": strategies,
+        "classifiers": {c: {"leader": rank_in[c][0], "cells": rank_in[c]} for c in classifiers},
+        "verdicts": verdicts,
+        "cells": entries,
         "ceilings": dict(ceilings) if ceilings else None,
     }
 
@@ -206,18 +240,22 @@ def _goal_text(goals: Mapping[str, float]) -> str:
     )
 
 
-def leaderboard_table(summary: Mapping) -> tuple[list[str], list[list[str]]]:
+def leaderboard_table(summary: Mapping, names: Sequence[str] | None = None) -> tuple[list[str], list[list[str]]]:
+    """The ranked cells (all, or ``names``: one classifier's, ranked among themselves) with the ceilings."""
     primary = LABELS.get(summary["primary"], summary["primary"])
     rows = []
-    for name, entry in summary["strategies"].items():
+    within = names is not None
+    for name in (names if within else summary["cells"]):
+        entry = summary["cells"][name]
         cv = entry["cv"]
         p = summary["primary"]
         mean_sd = f"{_number(cv[p]['mean'])} ± {_number(cv[p]['sd'])}" if p in cv else "n/a"
         goals = entry["meets_goals"]
         gaps = entry.get("gap_to", {})
         rows.append([
-            str(entry["rank"]), _code(name), mean_sd, _interval(entry.get("vs_baseline")),
-            _interval(entry.get("leader_ahead")), _number(cv["accuracy"]["mean"]),
+            str(entry["rank_in_classifier" if within else "rank"]), _code(name), mean_sd,
+            _interval(entry.get("vs_baseline")), "" if within else _interval(entry.get("leader_ahead")),
+            _number(cv["accuracy"]["mean"]),
             _number(entry["test"]["f1"]), _number(entry["test"]["accuracy"]),
             f"{_yes(goals['cv'])} / {_yes(goals['test'])} / {_yes(goals['train'])}",
             _signed(gaps.get("bayes")) if gaps else "", _signed(gaps.get("best_line")) if gaps else "",
@@ -229,11 +267,14 @@ def leaderboard_table(summary: Mapping) -> tuple[list[str], list[list[str]]]:
             value = _number(figures.get(summary["primary"])) if summary["primary"] in figures else "n/a"
             rows.append(["", f"*{label}*", value, "", "", _number(figures["accuracy"]), "", "", "", "", ""])
     header = [
-        "rank", "strategy", f"CV {primary} mean ± sd", f"Δ {primary} vs baseline [{summary['confidence']:.0%} CI]",
+        "rank", "cell (strategy-classifier)", f"CV {primary} mean ± sd",
+        f"Δ {primary} vs baseline (same classifier) [{summary['confidence']:.0%} CI]",
         f"leader ahead by [{summary['confidence']:.0%} CI]", "CV accuracy", "test F1", "test accuracy",
         f"meets goals (CV / test / {train_protocol(summary.get('data'))})", f"gap to Bayes ({primary})",
         f"gap to best line ({primary})",
     ]
+    if within:  # the leader across classifiers is the first table's business
+        header, rows = [h for i, h in enumerate(header) if i != 4], [[c for i, c in enumerate(r) if i != 4] for r in rows]
     if not ceilings:  # no known process, no ceilings: leave the empty gap columns out
         return header[:-2], [row[:-2] for row in rows]
     return header, rows
@@ -253,10 +294,10 @@ def terminal_leaderboard(summary: Mapping) -> str:
     """The ranked strategies as plain text within 100 columns, for `imbalance-lab leaderboard`."""
     p = summary["primary"]
     label = LABELS.get(p, p)
-    header = ["rank", "strategy", f"CV {label} mean ± sd", f"Δ {label} vs baseline", "test F1", "test acc.",
+    header = ["rank", "cell", f"CV {label} mean ± sd", f"Δ {label} vs baseline", "test F1", "test acc.",
               "goals CV/test"]
     rows = []
-    for name, entry in sorted(summary["strategies"].items(), key=lambda item: item[1]["rank"]):
+    for name, entry in sorted(summary["cells"].items(), key=lambda item: item[1]["rank"]):
         cv, goals, delta = entry["cv"], entry["meets_goals"], entry.get("vs_baseline")
         rows.append([
             str(entry["rank"]), name,
@@ -268,23 +309,44 @@ def terminal_leaderboard(summary: Mapping) -> str:
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
     lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in [header, *rows]]
     goals = _goal_text(summary["goals"])
-    return "\n".join([*lines, "", f"goals: {goals}; CV: repeated stratified k-fold on the training split"]) + "\n"
+    verdicts = [f"{classifier}: {verdict_line(summary, classifier, markdown=False)}" for classifier in summary["verdicts"]]
+    return "\n".join([*lines, "", *verdicts, *([""] if verdicts else []),
+                      "Δ: against the same classifier's baseline, over the same folds",
+                      f"goals: {goals}; CV: repeated stratified k-fold on the training split"]) + "\n"
+
+
+def verdict_line(summary: Mapping, classifier: str, markdown: bool = True) -> str:
+    """For one classifier: does its best resampling cell beat its threshold-tuning cell beyond the noise?
+    In the terminal (``markdown`` false) the figures go on a second, indented line."""
+    found = summary["verdicts"][classifier]
+    label = LABELS.get(summary["primary"], summary["primary"])
+    name = _code if markdown else str
+    d = found["difference"]
+    lower_better = summary["primary"] in LOWER_IS_BETTER
+    ahead = d["high"] < 0 if lower_better else d["low"] > 0
+    behind = d["low"] > 0 if lower_better else d["high"] < 0
+    answer = ("yes, resampling beats threshold tuning beyond the noise" if ahead else
+              "no, threshold tuning beats resampling beyond the noise" if behind else
+              "no, not beyond the noise (the two are within it)")
+    figures = (f"best resampling {name(found['resampling'])} vs {name(found['threshold'])}, "
+               f"Δ CV {label} {_signed(d['mean'])} [{_signed(d['low'])}, {_signed(d['high'])}]")
+    return f"{answer}: {figures}" if markdown else f"{answer}\n  {figures}"
 
 
 def verdict(summary: Mapping) -> str:
     leader = summary["leader"]
-    entry = summary["strategies"][leader]
+    entry = summary["cells"][leader]
     p = summary["primary"]
     label = LABELS.get(p, p)
     text = (f"Leader on cross-validated {label}: {_code(leader)} "
             f"({_number(entry['cv'][p]['mean'])} ± {_number(entry['cv'][p]['sd'])}). ")
-    others = {name: e["leader_ahead"] for name, e in summary["strategies"].items() if "leader_ahead" in e}
+    others = {name: e["leader_ahead"] for name, e in summary["cells"].items() if "leader_ahead" in e}
     beaten = [name for name, d in others.items() if d["beyond_noise"]]
     tied = [name for name, d in others.items() if not d["beyond_noise"]]
     if not others:
-        return text + "It is the only strategy."
+        return text + "It is the only cell."
     if not tied:
-        return text + "Its lead over every other strategy is beyond the noise (paired intervals exclude 0)."
+        return text + "Its lead over every other cell is beyond the noise (paired intervals exclude 0)."
     text += "Its lead is within the noise against " + ", ".join(map(_code, tied))
     if beaten:
         text += "; beyond the noise against " + ", ".join(map(_code, beaten))
@@ -295,24 +357,45 @@ def test_table(summary: Mapping, samplers: Mapping[str, str]) -> tuple[list[str]
     """The held-out table, in params order (the README shows it)."""
     rows = []
     for name in samplers:
-        entry = summary["strategies"][name]
+        entry = summary["cells"][name]
         counts = entry["resampled_counts"]
         rows.append(
             [_code(name), samplers[name], f"{counts.get('0', 0)} / {counts.get('1', 0)}", _number(entry["threshold"])]
             + [_number(entry["test"][m]) for m in TEST_COLUMNS]
             + [_yes(entry["meets_goals"]["test"])]
         )
-    header = ["strategy", "sampler", "train rows after resampling (negative / positive)", "threshold"]
+    header = ["cell", "sampler", "train rows after resampling (negative / positive)", "threshold"]
     return header + [LABELS[m] for m in TEST_COLUMNS] + ["meets goals"], rows
+
+
+def calibration_cost_table(summary: Mapping, names: Sequence[str]) -> tuple[list[str], list[list[str]]]:
+    """Per cell: how trustworthy its probabilities are, and what its decisions cost (test split; CV)."""
+    rows = []
+    for name in names:
+        entry = summary["cells"][name]
+        calibration, tuned = entry.get("calibration", {}), entry.get("cost_tuned", {})
+        test, cv = entry["test"], entry["cv"]
+        rows.append([
+            _code(name), _number(test.get("brier")), _number(test.get("log_loss")),
+            _number(calibration.get("intercept")), _number(calibration.get("slope")),
+            f"{_number(calibration.get('mean_predicted'))} / {_number(calibration.get('observed_rate'))}",
+            _number(cv.get("cost_per_1000", {}).get("mean"), 0), _number(test.get("cost_per_1000"), 0),
+            _number(tuned.get("threshold")), _number(tuned.get("cv_cost_per_1000"), 0),
+            _number(tuned.get("test_cost_per_1000"), 0),
+        ])
+    header = ["cell", "Brier", "log loss", "calibration intercept", "calibration slope",
+              "mean predicted / observed", "CV cost per 1,000", "test cost per 1,000", "cost-tuned threshold",
+              "its inner-CV cost per 1,000", "its test cost per 1,000"]
+    return header, rows
 
 
 def article_table(summary: Mapping, names: Sequence[str]) -> tuple[list[str], list[list[str]]]:
     rows = [
-        [_code(name)] + [_number(summary["strategies"][name]["train"][m]) for m in TRAIN_COLUMNS]
-        + [_yes(summary["strategies"][name]["meets_goals"]["train"])]
+        [_code(name)] + [_number(summary["cells"][name]["train"][m]) for m in TRAIN_COLUMNS]
+        + [_yes(summary["cells"][name]["meets_goals"]["train"])]
         for name in names
     ]
-    return ["strategy"] + [LABELS[m] for m in TRAIN_COLUMNS] + ["meets goals"], rows
+    return ["cell"] + [LABELS[m] for m in TRAIN_COLUMNS] + ["meets goals"], rows
 
 
 MAX_COEFFICIENT_COLUMNS = 6
@@ -332,10 +415,10 @@ def shown_features(explained: Mapping[str, Mapping], limit: int = MAX_COEFFICIEN
     return [name for name in names if name in chosen]
 
 
-def coefficient_table(explained: Mapping[str, Mapping], boundary: Mapping | None, baseline: str | None):
-    """Linear strategies: coefficients in original units, odds ratios, and where the boundary moved."""
+def coefficient_table(explained: Mapping[str, Mapping], boundary: Mapping | None, baselines: Mapping[str, str]):
+    """Linear cells: coefficients in original units, odds ratios, and where the boundary moved."""
     ages = boundary["at"] if boundary else []
-    header = ["strategy", "intercept"]
+    header = ["cell", "intercept"]
     features = shown_features(explained)
     rows = []
     for name, info in explained.items():
@@ -348,11 +431,12 @@ def coefficient_table(explained: Mapping[str, Mapping], boundary: Mapping | None
         if not boundary:
             rows.append(cells)
             continue
-        own = boundary["strategies"][name]
-        base = boundary["strategies"].get(baseline) if baseline else None
+        own = boundary["cells"][name]
+        baseline = baselines.get(name)
+        base = boundary["cells"].get(baseline) if baseline else None
         for index, value in enumerate(own):
             text = "never" if value is None else f"{value:,.0f}"
-            if base is not None and value is not None and base[index] is not None and name != baseline:
+            if base is not None and value is not None and base[index] is not None:
                 text += f" ({value - base[index]:+,.0f})"
             cells.append(text)
         rows.append(cells)
@@ -410,15 +494,38 @@ def build_sections(summary: Mapping, samplers: Mapping[str, str], explained: Map
     names = list(samplers)
     cv_note = (
         "Cross-validation: repeated stratified k-fold on the training split, each strategy's sampler inside "
-        "the training folds only. Δ columns are paired differences over the same folds with "
-        "Nadeau–Bengio corrected intervals."
+        "the training folds only; every cell is scored on the same folds. Δ columns are paired differences over "
+        "those folds with Nadeau–Bengio corrected intervals; a cell's baseline is the same classifier without "
+        "any correction."
     )
     sections = [
         Section("Leaderboard", [f"Goals: {goals} on the positive class.", verdict(summary), cv_note],
-                leaderboard_table(summary), "plots/cv_scores.png", "Cross-validated scores per strategy"),
+                leaderboard_table(summary), "plots/cv_scores.png", "Cross-validated scores per cell"),
+    ]
+    if summary["verdicts"]:
+        label = LABELS.get(summary["primary"], summary["primary"])
+        sections.append(Section(
+            "Does resampling beat threshold tuning?",
+            [f"For each classifier, its best resampling cell against its tuned-threshold cell on cross-validated "
+             f"{label}, paired over the same folds ({summary['confidence']:.0%} interval). Picking the best "
+             "resampling cell favours resampling a little."]
+            + [f"- {_code(classifier)}: {verdict_line(summary, classifier)}." for classifier in summary["verdicts"]]))
+    if len(summary["classifiers"]) > 1:
+        for classifier, entry in summary["classifiers"].items():
+            sections.append(Section(f"Leaderboard of {_code(classifier)}", [], leaderboard_table(summary, entry["cells"])))
+    sections += [
         Section(f"Held-out test split ({test_rows} rows, {test_positives} positive)",
                 ["Every model is scored on rows it never saw; a strategy's sampler resamples the training split only."],
-                test_table(summary, samplers), "plots/boundaries.png", "Decision boundaries of every strategy"),
+                test_table(summary, samplers), "plots/boundaries.png", "Decision boundaries of every cell"),
+        Section("Calibration and cost",
+                ["How far the predicted probabilities can be trusted (test split): Brier score and log loss "
+                 "(lower is better), the calibration intercept (0: right on average; below 0: too high) and slope "
+                 "(1: right spread; below 1: too extreme), and the mean predicted probability against the observed "
+                 "share. Resampling moves the probabilities towards the resampled balance; a strategy with "
+                 "correct_prior or calibrate moves them back. Cost per 1,000 customers at the cell's threshold "
+                 "(costs in params.yaml), then at the threshold tuned to the costs on inner folds of the training "
+                 "split."],
+                calibration_cost_table(summary, names)),
         Section("Article protocol: scored on the original training rows"
                 if train_protocol(summary.get("data")) == "article" else "Scored on the original training rows",
                 ["The article scored each model on the (un-resampled) rows it was trained on. These figures are "
@@ -427,11 +534,12 @@ def build_sections(summary: Mapping, samplers: Mapping[str, str], explained: Map
     ]
     if summary.get("data"):
         sections.insert(0, data_section(summary["data"]))
-    coefficients = coefficient_table(explained, boundary, summary.get("baseline"))
+    coefficients = coefficient_table(explained, boundary, summary.get("baselines", {}))
     if coefficients:
-        text = ("Coefficients in the features' original units: log-odds of the positive class per unit, the odds "
-                "ratio per unit and per standard deviation of the training rows (one-hot columns: per unit is "
-                "having that category).")
+        text = ("Coefficients of the linear cells in the features' original units: log-odds of the positive class "
+                "per unit, the odds ratio per unit and per standard deviation of the training rows (one-hot "
+                "columns: per unit is having that category). Every cell's permutation importance is in "
+                "reports/explain/, its partial dependence in its own section below.")
         if boundary:
             text += (" The last columns say where each decision boundary lies, and how far it moved from the "
                      "baseline's.")
@@ -445,19 +553,22 @@ def build_sections(summary: Mapping, samplers: Mapping[str, str], explained: Map
     return sections
 
 
-def strategy_sections(names: Sequence[str]) -> list[Section]:
-    """One section per strategy (params order) with the evaluate stage's two pictures of it."""
-    from .paths import strategy_file
+def cell_sections(cells: Mapping[str, tuple[str, str]]) -> list[Section]:
+    """One section per cell (matrix order) with its pictures from the evaluate and resample stages."""
+    from .paths import cell_file, strategy_file
 
-    def picture(kind: str, name: str) -> str:
-        return strategy_file(kind, name).relative_to("reports").as_posix()
+    def picture(path) -> str:
+        return path.relative_to("reports").as_posix()
 
     return [Section(
-        f"Strategy {_code(name)}",
-        ["Its decision boundary over the original training rows, and its training rows after resampling."],
-        None, picture("boundary_png", name), f"Decision boundary of {name} over the training rows",
-        [(picture("resampled_png", name), f"Training rows of {name} after resampling")],
-    ) for name in names]
+        f"Cell {_code(name)}",
+        ["Its decision boundary over the original training rows, its calibration and partial dependence on the "
+         "test split, and its strategy's training rows after resampling."],
+        None, picture(cell_file("boundary_png", name)), f"Decision boundary of {name} over the training rows",
+        [(picture(cell_file("calibration_png", name)), f"Reliability diagram of {name}"),
+         (picture(cell_file("dependence_png", name)), f"Partial dependence of {name}"),
+         (picture(strategy_file("resampled_png", strategy)), f"Training rows of {strategy} after resampling")],
+    ) for name, (strategy, _) in cells.items()]
 
 
 def _markdown_table(header: list[str], rows: list[list[str]]) -> list[str]:
@@ -539,8 +650,8 @@ def comparison_markdown(rev: str, metrics_diff: Mapping, params_diff: Mapping,
     headline metrics that moved, and the settings that changed. Inputs are the JSON of
     `dvc metrics diff REV --json`, `dvc params diff REV --json` and both summaries."""
     lines = [_markdown(f"## imbalance-lab: workspace against {_code(rev)}"), ""]
-    now = (summary_now or {}).get("strategies", {})
-    then = (summary_then or {}).get("strategies", {})
+    now = (summary_now or {}).get("cells") or (summary_now or {}).get("strategies", {})  # before the grid: strategies
+    then = (summary_then or {}).get("cells") or (summary_then or {}).get("strategies", {})
     names = list(now) + [name for name in then if name not in now]
     if names:
         goals = _goal_text((summary_now or summary_then)["goals"])

@@ -16,6 +16,7 @@ from typing import Any, Callable, Mapping
 from . import params as P
 
 log = logging.getLogger("imbalance_lab")
+COST = "cost_per_1000"  # expected cost per 1,000 rows (costs section): the leaderboard may rank by it
 
 
 def check(params: Mapping) -> None:
@@ -32,6 +33,7 @@ def check(params: Mapping) -> None:
     from .model import build_pipeline
     from .samplers import check_fold_sizes
 
+    RANKABLE = (*METRICS, COST)
     unknown = sorted(set(params) - set(P.SECTIONS), key=str)
     if unknown:
         raise P.ConfigError(f"params.yaml: unknown section '{unknown[0]}'; the sections are: {', '.join(P.SECTIONS)}")
@@ -41,10 +43,20 @@ def check(params: Mapping) -> None:
     P.evaluate_settings(params)
     P.ceiling_settings(params)
     P.goals(params, METRICS)
-    P.leaderboard_settings(params, METRICS)
-    model = P.model_settings(params)
-    estimators = {name: build_pipeline(P.strategy_settings(params, name), model, tuning)
-                  for name in P.strategy_names(params)}
+    P.leaderboard_settings(params, RANKABLE)
+    P.cost_settings(params)
+    P.default_scale(params)
+    grid = P.grid_settings(params)
+    for name in P.strategy_names(params):  # those left out of the grid too: a typo is found now, not later
+        P.strategy_settings(params, name)
+    classifiers = {name: P.classifier_settings(params, name) for name in P.classifier_names(params)}
+    strategies = {name: P.strategy_settings(params, name) for name in grid.strategies}
+    estimators = {P.cell_name(s, c): build_pipeline(strategies[s], classifiers[c], tuning)
+                  for s in grid.strategies for c in grid.classifiers}
+    from .model import build_classifier
+
+    for classifier in classifiers.values():  # every classifier's own settings, in the grid or not
+        build_classifier(classifier, P.StrategySettings("check", "none", {}, seed=P.global_seed(params)))
     if source.source == "article":
         article = P.article_settings(params)
         rows = {0: article.payers.rows, 1: article.pocket_defaulters.rows + article.scattered_defaulters.rows}
@@ -58,13 +70,13 @@ def check(params: Mapping) -> None:
     check_fold_sizes(class_counts(train["label"]), cv.folds, estimators, tuning.folds)
 
 
-def check_strategy(params: Mapping, name: str, *, model: bool) -> None:
-    """One strategy's settings before any data is read: its sampler's, with ``model`` the whole pipeline's."""
+def check_strategy(params: Mapping, name: str, classifier: str | None = None) -> None:
+    """One strategy's settings before any data is read: its sampler's, with a ``classifier`` the cell's."""
     strategy = P.strategy_settings(params, name)
-    if model:
+    if classifier is not None:
         from .model import build_pipeline
 
-        build_pipeline(strategy, P.model_settings(params), P.tuning_settings(params))
+        build_pipeline(strategy, P.classifier_settings(params, classifier), P.tuning_settings(params))
     elif strategy.sampler != "none" or strategy.options:
         from .samplers import build_sampler
 
@@ -93,8 +105,8 @@ def split_rows(settings: P.SplitSettings, raw):
     return train, test
 
 
-def resample_strategy(params: Mapping, name: str, train):
-    """(resampled training rows, what the sampler did) for one strategy."""
+def resample_strategy(params: Mapping, name: str, train, data_info: Mapping):
+    """(resampled training rows, what the sampler did, their picture) for one strategy, whatever the classifier."""
     import pandas as pd
 
     from .data import class_counts, columns_of, features_and_target, target_name
@@ -129,7 +141,12 @@ def resample_strategy(params: Mapping, name: str, train):
     kept = getattr(sampler, "kept_", None)
     if kept is not None:
         info["filter_kept"] = {str(label): count for label, count in kept.items()}
-    return frame, info
+    from .plots import resampled_figure
+
+    shown_counts = " / ".join(f"{label}: {count}" for label, count in info["counts"].items())
+    picture = resampled_figure(X_res, y_res, title=f"{name}: training rows after resampling ({shown_counts})",
+                               features=data_info["plot_features"] or [], class_names=class_names(data_info))
+    return frame, info, picture
 
 
 @dataclass(frozen=True)
@@ -155,26 +172,30 @@ def fold_progress(label: str = "cross-validation") -> Callable[[int, int], None]
     return report
 
 
-def train_strategy(params: Mapping, name: str, train) -> Trained:
-    """Fit the whole strategy (sampler inside the pipeline) on the training split, and cross-validate
-    it with the sampler inside each training fold."""
+def train_cell(params: Mapping, name: str, classifier_name: str, train) -> Trained:
+    """Fit the cell (the strategy's sampler inside the pipeline, then the classifier) on the training split,
+    cross-validate it with the sampler inside each training fold, and tune a threshold to the costs."""
     from .data import class_counts, columns_of, features_and_target
-    from .metrics import compute_backend, cross_validated_metrics, cv_splitter
-    from .model import build_pipeline, check_basis_columns, coefficients, fit_model
+    from .metrics import compute_backend, cost_tuned_threshold, cross_validated_metrics, cv_splitter
+    from .model import build_pipeline, check_basis_columns, coefficients, fit_model, set_prior
     from .modelfile import model_from_dict, model_to_dict
     from .samplers import SamplerError, check_fold_sizes, sampler_errors
 
-    strategy = P.strategy_settings(params, name)
+    strategy, classifier = P.strategy_settings(params, name), P.classifier_settings(params, classifier_name)
+    cell = P.cell_name(name, classifier_name)
     key = f"strategies.{name}"
     cv, fixed_threshold = P.cv_settings(params), P.evaluate_settings(params).threshold
     missing, compute = P.source_settings(params).missing, P.compute_settings(params)
-    model_settings, tuning = P.model_settings(params), P.tuning_settings(params)
+    tuning, costs = P.tuning_settings(params), P.cost_settings(params)
     X, y = features_and_target(train)
-    estimator = build_pipeline(strategy, model_settings, tuning, columns_of(X, missing), compute.neighbors)
+    amounts = cost_amounts(costs, X)
+    estimator = build_pipeline(strategy, classifier, tuning, columns_of(X, missing), compute.neighbors)
+    set_prior(estimator, float((y == 1).mean()))  # the real share, for a strategy that corrects for the sampler's
     # Every sampler and the tuning's inner folds against the smallest cross-validation training fold.
-    check_fold_sizes(class_counts(y), cv.folds, {name: estimator}, tuning.folds)
+    check_fold_sizes(class_counts(y), cv.folds, {cell: estimator}, tuning.folds)
     check_basis_columns(X, strategy)
     log.info("fitting on %s rows; cross-validating %d folds x %d repeats", f"{len(y):,}", cv.folds, cv.repeats)
+    cost_terms = {"missed_default": costs.missed_default, "false_alarm": costs.false_alarm}
     try:  # a sampler that cannot work on the split or on a CV training fold; any other error is a bug
         with sampler_errors(estimator, X, y, cv_splitter(cv.folds, cv.repeats, cv.seed).split(X, y)):
             converged = fit_model(estimator, X, y)
@@ -182,24 +203,46 @@ def train_strategy(params: Mapping, name: str, train) -> Trained:
                 per_fold, stopped_folds = cross_validated_metrics(
                     estimator, X, y, folds=cv.folds, repeats=cv.repeats, seed=cv.seed,
                     n_jobs=cv.n_jobs if jobs is None else jobs, fixed_threshold=fixed_threshold,
-                    progress=fold_progress(),
+                    progress=fold_progress(), costs=cost_terms, amounts=amounts,
                 )
+            log.info("tuning a threshold to the costs on %d inner folds", tuning.folds)
+            cost_tuned = cost_tuned_threshold(estimator, X, y, **cost_terms, amounts=amounts, folds=tuning.folds,
+                                              seed=tuning.seed)
     except SamplerError as err:
         raise P.ConfigError(
             f"params.yaml: '{key}' cannot be fitted on the training split or on a cross-validation "
             f"training fold ({cv.folds} folds; each holds about {(cv.folds - 1) / cv.folds:.0%} of the rows): {err}"
         ) from None
     if not converged or stopped_folds:  # one line instead of one warning per fold
-        log.warning("note: the logistic regression stopped at model.max_iter before converging (in the final fit "
-                    "or a fold); standardise the features (model.scale: true for every strategy, or scale: true in "
-                    f"strategies.{name}) or raise model.max_iter")
+        log.warning(f"note: classifier {classifier_name} stopped at its iteration limit before converging (in the "
+                    "final fit or a fold); standardise the features (model.scale: true for every strategy, or scale: "
+                    f"true in strategies.{name}) or raise classifiers.{classifier_name}.max_iter")
     saved = json.loads(json.dumps(model_to_dict(estimator, X.columns, converged)))
     stored = model_from_dict(saved)  # explained as stored (rounded), as every later stage uses it
     return Trained(
         model=saved,
         coefficients={**coefficients(stored, X), "converged": converged},
-        cv={"folds": cv.folds, "repeats": cv.repeats, "seed": cv.seed, "rows": len(y), "scores": per_fold},
+        cv={"folds": cv.folds, "repeats": cv.repeats, "seed": cv.seed, "rows": len(y), "scores": per_fold,
+            "cost_tuned": cost_tuned},
     )
+
+
+def cost_amounts(costs: P.CostSettings, X):
+    """Per row, what a missed default costs in units of costs.missed_default (None: 1 each)."""
+    import numpy as np
+
+    column = costs.missed_default_column
+    if column is None:
+        return None
+    if column not in X.columns or X[column].dtype.kind not in "iuf":
+        numeric = [str(name) for name in X.columns if X[name].dtype.kind in "iuf"]
+        raise P.ConfigError(f"params.yaml: 'costs.missed_default_column' is {column!r}, not a numeric feature; "
+                            f"use one of {', '.join(numeric)} or null")
+    values = X[column].to_numpy(dtype=float)
+    if np.isnan(values).any() or (values < 0).any():
+        raise P.ConfigError(f"params.yaml: 'costs.missed_default_column' {column!r} has missing or negative values; "
+                            "a cost per row must be a number >= 0 on every row: name another column or null")
+    return values
 
 
 def class_names(info: Mapping) -> dict[int, str]:
@@ -221,53 +264,73 @@ def picture_note(info: Mapping, columns) -> str:
 
 @dataclass(frozen=True)
 class Evaluated:
-    """The evaluate stage's results: metrics, the test split's curves and two pictures."""
+    """The evaluate stage's results: metrics, the test split's curves, explanations and pictures."""
 
     metrics: dict
     headline: dict  # cv mean and test value of report.HEADLINE_METRICS: `dvc metrics show reports/headline`
     curves: dict  # "pr" / "roc" -> curve points
+    explain: dict  # permutation importance and the calibration curve on the test split
     boundary: Any  # matplotlib figures
-    resampled: Any
+    calibration: Any
+    dependence: Any
 
 
-def evaluate_strategy(strategy: P.StrategySettings, settings: P.EvaluateSettings, model, *, cv: Mapping,
-                      resampled_info: Mapping, data_info: Mapping, train, test, resampled) -> Evaluated:
-    """Score one strategy's stored model on the held-out test split (the headline) and on its own
-    training rows (the article's protocol), with its cross-validation summary and pictures."""
+def evaluate_cell(strategy: P.StrategySettings, classifier: P.ClassifierSettings, settings: P.EvaluateSettings,
+                  costs: P.CostSettings, model, *, cv: Mapping, resampled_info: Mapping, data_info: Mapping,
+                  train, test) -> Evaluated:
+    """Score one cell's stored model on the held-out test split (the headline) and on its own training rows
+    (the article's protocol), with its cross-validation summary, calibration, costs and pictures."""
     from .data import features_and_target, typical_values
-    from .metrics import compute_metrics, curves, mean_and_sd
-    from .plots import decision_boundary_figure, resampled_figure
+    from .metrics import calibration, compute_metrics, curves, mean_and_sd, permutation_importances
+    from .plots import decision_boundary_figure, partial_dependence_figure, reliability_figure
 
-    name = strategy.name
+    name = P.cell_name(strategy.name, classifier.name)
     threshold = settings.threshold if model.tuned_threshold is None else model.tuned_threshold
     (X_train, y_train), (X_test, y_test) = features_and_target(train), features_and_target(test)
-    X_res, y_res = features_and_target(resampled)
     log.info("scoring on %s test rows and %s training rows", f"{len(y_test):,}", f"{len(y_train):,}")
+    terms = {"missed_default": costs.missed_default, "false_alarm": costs.false_alarm}
     test_score = model.predict_proba(X_test)[:, 1]
-    scores = {"test": compute_metrics(y_test, test_score, threshold),
-              "train": compute_metrics(y_train, model.predict_proba(X_train)[:, 1], threshold)}
+    test_amounts, train_amounts = cost_amounts(costs, X_test), cost_amounts(costs, X_train)
+    scores = {"test": compute_metrics(y_test, test_score, threshold, terms, test_amounts),
+              "train": compute_metrics(y_train, model.predict_proba(X_train)[:, 1], threshold, terms, train_amounts)}
     counts = resampled_info["counts"]
     summary = {"counts": counts, "rows": sum(counts.values()),
                **({"filter_kept": resampled_info["filter_kept"]} if "filter_kept" in resampled_info else {})}
-    metrics = {"threshold": threshold, "resampled": summary, **scores, "cv": mean_and_sd(cv["scores"])}
+    calibrated = calibration(y_test, test_score)
+    tuned = cv["cost_tuned"]
+    at_cost_threshold = compute_metrics(y_test, test_score, tuned["threshold"], terms, test_amounts)
+    metrics = {
+        "threshold": threshold, "resampled": summary, **scores, "cv": mean_and_sd(cv["scores"]),
+        "calibration": {key: calibrated[key] for key in ("intercept", "slope", "mean_predicted", "observed_rate")},
+        "cost_tuned": {"threshold": tuned["threshold"], "cv_cost_per_1000": tuned["cv_cost_per_1000"],
+                       "test_cost_per_1000": at_cost_threshold[COST], "test_f1": at_cost_threshold["f1"]},
+    }
+    features, names = data_info["plot_features"] or [], class_names(data_info)
+    explain = {"permutation_importance": permutation_importances(model, X_test, y_test, seed=strategy.seed or 0),
+               "calibration_curve": calibrated["curve"]}
 
     test, train = scores["test"], scores["train"]
     title = (
-        f"{name} ({strategy.sampler}), threshold {threshold:.3g}\n"
+        f"{name} ({strategy.sampler}, {classifier.classifier}), threshold {threshold:.3g}\n"
         f"test: accuracy {test['accuracy']:.3f}, F1 {test['f1']:.3f}   "
         f"{'article protocol (train)' if data_info['source'] == 'article' else 'training rows'}: "
         f"accuracy {train['accuracy']:.3f}, F1 {train['f1']:.3f}"
         + picture_note(data_info, X_train.columns)
     )
-    features, names = data_info["plot_features"] or [], class_names(data_info)
     boundary = decision_boundary_figure(
         model, X_train, y_train, threshold=threshold, grid_resolution=settings.grid_resolution, title=title,
         features=features, others=typical_values(X_train), class_names=names,
     )
-    shown_counts = " / ".join(f"{label}: {count}" for label, count in counts.items())
-    scatter = resampled_figure(X_res, y_res, title=f"{name}: training rows after resampling ({shown_counts})",
-                               features=features, class_names=names)
-    return Evaluated(metrics, headline(metrics), curves(y_test, test_score, settings.curve_points), boundary, scatter)
+    reliability = reliability_figure(
+        [(name, y_test, test_score)], n_bins=10, strategy="quantile",
+        title=f"{name}: calibration on the test split (intercept {calibrated['intercept']:+.2f}, "
+              f"slope {calibrated['slope']:.2f})")
+    shown = [f for f in features if f in X_test.columns]
+    dependence = partial_dependence_figure(model, X_test, features=shown or list(X_test.columns[:2]),
+                                           title=f"{name}: partial dependence on the test split",
+                                           seed=strategy.seed or 0)
+    return Evaluated(metrics, headline(metrics), curves(y_test, test_score, settings.curve_points), explain,
+                     boundary, reliability, dependence)
 
 
 def headline(metrics: Mapping) -> dict:
@@ -308,7 +371,7 @@ def boundary_scan(models: Mapping, thresholds: Mapping[str, float], X_train, fea
     scan_values = np.linspace(0 if low >= 0 else low - span, 2 * high if high > 0 else high + span, 2001)
     return {
         "at_name": at_name, "at": at_values, "scan": scan_name,
-        "strategies": {name: boundary_at(model, thresholds[name], (at_name, at_values), (scan_name, scan_values),
+        "cells": {name: boundary_at(model, thresholds[name], (at_name, at_values), (scan_name, scan_values),
                                          others)
                        for name, model in models.items()},
     }
@@ -318,7 +381,9 @@ def boundary_scan(models: Mapping, thresholds: Mapping[str, float], X_train, fea
 class CompareSettings:
     """What the comparison reads from params.yaml (checked before any report is read)."""
 
-    samplers: dict  # strategy name -> sampler name, in params order
+    cells: dict  # cell name -> (strategy, classifier), in DVC's matrix order
+    samplers: dict  # cell name -> sampler name
+    kinds: dict  # cell name -> "resampling" (a sampler), "threshold" (tuned threshold, no sampler) or None
     goals: dict
     leaderboard: P.LeaderboardSettings
     grid_resolution: int
@@ -327,9 +392,20 @@ class CompareSettings:
 def compare_settings(params: Mapping) -> CompareSettings:
     from .metrics import METRICS
 
+    grid = P.grid_settings(params)
+    strategies = {name: P.strategy_settings(params, name) for name in grid.strategies}
+
+    def kind(strategy: P.StrategySettings) -> str | None:
+        if strategy.sampler != "none":
+            return "resampling"
+        return "threshold" if strategy.tune_threshold and strategy.class_weight is None and not strategy.basis \
+            else None
+
+    cells = {P.cell_name(s, c): (s, c) for s in grid.strategies for c in grid.classifiers}
     return CompareSettings(
-        samplers={name: P.strategy_settings(params, name).sampler for name in P.strategy_names(params)},
-        goals=P.goals(params, METRICS), leaderboard=P.leaderboard_settings(params, METRICS),
+        cells=cells, samplers={cell: strategies[s].sampler for cell, (s, _) in cells.items()},
+        kinds={cell: kind(strategies[s]) for cell, (s, _) in cells.items()},
+        goals=P.goals(params, METRICS), leaderboard=P.leaderboard_settings(params, (*METRICS, COST)),
         grid_resolution=P.evaluate_settings(params).grid_resolution,
     )
 
@@ -340,36 +416,39 @@ class Compared:
 
     summary: dict
     cv_scores: list
-    curves: dict  # "pr" / "roc" -> every strategy's curve points, for DVC's overlay
+    curves: dict  # "pr" / "roc" -> every cell's curve points, for DVC's overlay
     sections: list
     figures: dict  # name inside reports/ -> matplotlib figure
 
 
 def compare(settings: CompareSettings, *, metrics: Mapping, cv: Mapping, explained: Mapping, models: Mapping,
             curves: Mapping, ceilings: Mapping, data_info: Mapping, train) -> Compared:
-    """Rank the strategies, compare each with the baseline fold by fold, and draw them side by side."""
+    """Rank the cells, compare each with its classifier's baseline fold by fold, answer for each classifier
+    whether resampling beats threshold tuning, and draw them side by side."""
     from .data import features_and_target, typical_values
     from .plots import boundaries_grid_figure, curves_figure, cv_scores_figure
-    from .report import build_sections, build_summary, ceiling_references, strategy_sections
+    from .report import build_sections, build_summary, cell_sections, ceiling_references
 
-    names, samplers, goals, board = list(settings.samplers), settings.samplers, settings.goals, settings.leaderboard
+    names, goals, board = list(settings.cells), settings.goals, settings.leaderboard
     ceilings = {k: v for k, v in ceilings.items() if k != "available"} if ceilings.get("available") else None
     X_train, y_train = features_and_target(train)
     others, features = typical_values(X_train), data_info["plot_features"] or []
     thresholds = {name: metrics[name]["threshold"] for name in names}
-    log.info("comparing %d strategies", len(names))
+    log.info("comparing %d cells", len(names))
 
+    baselines = {cell: (P.cell_name(board.baseline, classifier) if board.baseline is not None else None)
+                 for cell, (_, classifier) in settings.cells.items()}
     summary = build_summary(metrics, cv, goals, primary=board.primary, confidence=board.confidence,
-                            baseline=board.baseline, ceilings=ceilings)
+                            baselines=baselines, cells=settings.cells, kinds=settings.kinds, ceilings=ceilings)
     boundary = boundary_scan(models, thresholds, X_train, features, others)
     summary["boundary"], summary["data"] = boundary, data_info
     first = metrics[names[0]]["test"]
     sections = build_sections(
-        summary, samplers, explained, boundary,
+        summary, settings.samplers, explained, boundary,
         test_rows=first["tp"] + first["fp"] + first["tn"] + first["fn"], test_positives=first["tp"] + first["fn"],
-    ) + strategy_sections(names)  # each strategy's own pictures, read from reports/ by the command line
+    ) + cell_sections(settings.cells)  # each cell's own pictures, read from reports/ by the command line
     primary = board.primary
-    ranked = [(name, e["cv"][primary]["mean"], e["cv"][primary]["sd"]) for name, e in summary["strategies"].items()
+    ranked = [(name, e["cv"][primary]["mean"], e["cv"][primary]["sd"]) for name, e in summary["cells"].items()
               if primary in e["cv"] and e["cv"][primary]["mean"] is not None]
     figures = {
         "plots/boundaries.png": boundaries_grid_figure(

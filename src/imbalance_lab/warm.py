@@ -376,12 +376,16 @@ _IMPORTS_SET: dict[str, str] = {}  # variables the libraries set on import (KMP_
 def preload() -> None:
     """What a cold stage would import, in the same order as the stages import it."""
     from . import cli  # noqa: F401  (first: it pins the BLAS threads before numpy loads)
-    from . import ceiling, data, metrics, model, plots, report, samplers  # noqa: F401
+    from . import ceiling, data, metrics, model, modelfile, plots, report, samplers  # noqa: F401
     import imblearn.combine  # noqa: F401
+    import imblearn.ensemble  # noqa: F401
     import imblearn.over_sampling  # noqa: F401
     import imblearn.pipeline  # noqa: F401
     import imblearn.under_sampling  # noqa: F401
     import pyarrow.parquet  # noqa: F401
+    import sklearn.calibration  # noqa: F401
+    import sklearn.ensemble  # noqa: F401
+    import sklearn.inspection  # noqa: F401
     import sklearn.model_selection  # noqa: F401
 
 
