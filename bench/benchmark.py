@@ -110,6 +110,7 @@ def configure(project: Path, rows: int | None) -> None:
     params["data"]["source"] = "synthetic"
     params["data"]["synthetic"]["rows"] = rows
     params["strategies"] = {name: params["strategies"][name] for name in STRATEGIES}
+    params["grid"] = {"strategies": list(STRATEGIES), "classifiers": ["logreg"]}  # the figures before the grid
     params["cv"]["repeats"] = CV_REPEATS.get(rows, 1)
     (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     run(["git", "commit", "-qam", f"{rows} rows"], project)
@@ -177,8 +178,9 @@ frame, _ = load_source(source, P.article_settings(params) if source.source == "a
 train, test = split(frame, P.split_settings(params))
 X, y = features_and_target(train)
 X_test, y_test = features_and_target(test)
-for name in P.strategy_names(params):
-    model = build_pipeline(P.strategy_settings(params, name), P.classifier_settings(params, "logreg"), None, columns_of(X))
+for name in P.grid_settings(params).strategies:
+    model = build_pipeline(P.strategy_settings(params, name), P.classifier_settings(params, "logreg"), None,
+                           columns_of(X))
     fit_model(model, X, y)
     compute_metrics(y_test, model.predict_proba(X_test)[:, 1], 0.5)
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

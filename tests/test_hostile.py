@@ -34,7 +34,7 @@ from imbalance_lab.params import PipelineError
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURE_PARAMS = ROOT / "tests" / "fixtures" / "params.yaml"
-MODEL = "data/models/baseline.json"
+MODEL = "data/models/baseline-logreg.json"
 REBUILD = "run `dvc checkout` or `dvc repro` to rebuild it"
 MARKER = "PWNED"
 EDITED_PARAMS = {" M params.yaml"}
@@ -212,8 +212,16 @@ PARAMS_CASES = [
     ({"strategies.baseline.k_neighbors": 5}, ["'strategies.baseline'", "takes no settings", "k_neighbors"],
      "sampler-none-with-settings"),
     ({"strategies": {}}, ["'strategies' is empty", "add at least one"], "strategies-empty"),
-    ({"model.C": -1}, ["'model.C'", "Fix it in params.yaml"], "model.C=-1"),
-    ({"model.bogus": 1}, ["'model.bogus' is not a setting of LogisticRegression"], "model.bogus"),
+    ({"classifiers.logreg.C": -1}, ["'classifiers.logreg.C'", "Fix it in params.yaml"], "logreg.C=-1"),
+    ({"classifiers.logreg.bogus": 1}, ["'classifiers.logreg.bogus' is not a setting of LogisticRegression"],
+     "logreg.bogus"),
+    ({"classifiers.hgb.learning_rate": -1}, ["'classifiers.hgb.learning_rate'", "Fix it in params.yaml"],
+     "hgb.learning_rate=-1"),
+    ({"classifiers.hgb.classifier": "os.system"}, ["'classifiers.hgb.classifier'", "choose one of", "Logistic"],
+     "hgb.classifier=os.system"),
+    ({"model.C": 1.0}, ["'model.C'", "classifiers.logreg.C"], "model.C-moved"),
+    ({"grid.classifiers": ["svm"]}, ["'grid.classifiers'", "'svm'", "logreg"], "grid.classifiers=svm"),
+    ({"costs.false_alarm": -1}, ["'costs.false_alarm'", ">= 0"], "costs.false_alarm=-1"),
     ({"threshold_tuning.scoring": "nope"}, ["'threshold_tuning.scoring'", "not a scikit-learn scorer", "f1"],
      "tuning.scoring=nope"),
     ({"threshold_tuning.folds": 40}, ["'threshold_tuning.folds' is 40", "lower threshold_tuning.folds"],
@@ -257,9 +265,33 @@ def test_b_every_hostile_strategy_name_is_refused_by_the_check(name):
         P.strategy_names({"strategies": {name: {"sampler": "none"}}})
 
 
+@pytest.mark.parametrize("name", HOSTILE_NAMES)
+def test_b_every_hostile_classifier_name_is_refused_by_the_check(name):
+    from imbalance_lab import params as P
+
+    with pytest.raises(P.ConfigError, match=re.escape(NAME_RULE)):
+        P.classifier_names({"classifiers": {name: {"classifier": "LogisticRegression"}}})
+
+
+def test_b_classifier_name_stops_dvc_repro_before_any_command(committed):
+    """A classifier's name reaches dvc.yaml's matrix commands like a strategy's: the check stage stops it."""
+    name = "x;touch PWNED"
+    params = committed.params()
+    params["classifiers"][name] = {"classifier": "LogisticRegression"}
+    params["grid"]["classifiers"].append(name)
+    committed.write_params(params)
+    output = dvc_refused(dvc(committed.root, "repro"))
+    if "Running stage 'check'" in output:
+        assert NAME_RULE in output and repr(name) in output, output
+    assert "Running stage 'generate'" not in output and "Running stage 'train" not in output
+    nothing_ran(committed.root)
+    assert status(committed.root) == EDITED_PARAMS
+
+
 def add_strategy(project: Project, name: str) -> str:
     params = project.params()
     params["strategies"][name] = dict(params["strategies"]["baseline"])
+    params["grid"]["strategies"].append(name)  # in the grid: its name reaches dvc.yaml's stages
     project.write_params(params)
     return (project.root / "params.yaml").read_text()
 
@@ -559,9 +591,9 @@ MODEL_CASES = [
     ("type-name-a-mapping", set_logistic("solver", {"__type__": {"os": "system"}}), ["system"]),
     ("steps-not-pairs", lambda model: entry(model["pipeline"], "steps").__setitem__(1, "x"), ["steps"]),
     ("truncated-json", "TRUNCATE", ["not valid JSON"]),
-    ("json-list", "[1, 2, 3]", ["not a saved model of format imbalance-lab/pipeline/v2", "'list'"]),
+    ("json-list", "[1, 2, 3]", ["not a saved model of format imbalance-lab/pipeline/v3", "'list'"]),
     ("wrong-format", set_top("format", "imbalance-lab/pipeline/v1"),
-     ["not a saved model of format imbalance-lab/pipeline/v2", "'imbalance-lab/pipeline/v1'"]),
+     ["not a saved model of format imbalance-lab/pipeline/v3", "'imbalance-lab/pipeline/v1'"]),
     ("deeply-nested-json", nested(100_000), []),
 ]
 
@@ -580,8 +612,8 @@ def test_d_control_the_unchanged_model_file_loads_and_evaluate_predicts(committe
     """The base file of the model cases is valid: with the prediction inputs, evaluate runs to the end."""
     (committed.root / MODEL).write_text(model_text(lambda model: None))
     write_prediction_inputs(committed.root)
-    assert cli.main(["evaluate", "baseline"]) == 0, capsys.readouterr().err
-    assert (committed.root / "reports/metrics/baseline.json").read_bytes() != b""
+    assert cli.main(["evaluate", "baseline", "logreg"]) == 0, capsys.readouterr().err
+    assert (committed.root / "reports/metrics/baseline-logreg.json").read_bytes() != b""
     nothing_ran(committed.root)
 
 
@@ -592,7 +624,7 @@ def test_d_hostile_model_file_is_refused(committed, capsys, change, fragments, p
     if predicts:  # everything evaluate reads, so that a model that loaded would go on to predict
         write_prediction_inputs(committed.root)
     try:
-        refused(capsys, ["evaluate", "baseline"], MODEL, *fragments, REBUILD)
+        refused(capsys, ["evaluate", "baseline", "logreg"], MODEL, *fragments, REBUILD)
     finally:
         nothing_ran(committed.root)
     untouched(committed)
@@ -696,6 +728,7 @@ def test_e_resource_exhaustion_is_one_line_and_changes_no_output(committed, rows
 def test_e_a_truncated_training_split_names_the_file_and_the_rebuild(committed, capsys):
     (committed.root / "data/split").mkdir(parents=True, exist_ok=True)
     (committed.root / "data/split/train.parquet").write_bytes(cut_in_half(parquet_bytes(article_split()[0])))
-    refused(capsys, ["train", "baseline"], "data/split/train.parquet", "not a readable Parquet file", REBUILD)
+    refused(capsys, ["train", "baseline", "logreg"], "data/split/train.parquet", "not a readable Parquet file",
+            REBUILD)
     assert not (committed.root / MODEL).exists()
     untouched(committed)

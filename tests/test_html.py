@@ -1,5 +1,5 @@
-"""reports/index.html renders offline in headless Chromium with every image present: the three
-summary pictures and each strategy's decision boundary and resampled rows."""
+"""reports/index.html renders offline in headless Chromium with every image present: the summary
+pictures, each strategy's resampled rows and each cell's decision boundary."""
 
 from __future__ import annotations
 
@@ -12,19 +12,23 @@ from pathlib import Path
 import pytest
 import yaml
 
-from imbalance_lab.paths import strategy_file
+from imbalance_lab.paths import cell_file, strategy_file
 from imbalance_lab.report import render_html, strategy_sections
 
 ROOT = Path(__file__).resolve().parents[1]
 INDEX = ROOT / "reports" / "index.html"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")
-STRATEGIES = tuple(yaml.safe_load((ROOT / "params.yaml").read_text(encoding="utf-8"))["strategies"])
-SUMMARY_ALTS = {"Cross-validated scores per strategy", "Decision boundaries of every strategy",
-                "Precision-recall and ROC curves"}
+GRID = yaml.safe_load((ROOT / "params.yaml").read_text(encoding="utf-8"))["grid"]
+STRATEGIES, CLASSIFIERS = tuple(GRID["strategies"]), tuple(GRID["classifiers"])
+CELLS = {f"{s}-{c}": (s, c) for s in STRATEGIES for c in CLASSIFIERS}
+SUMMARY_ALTS = {"Cross-validated scores per cell", "Decision boundaries of every cell",
+                "Precision-recall and ROC curves", "Reliability diagrams of every cell"}
 DATA_URI = "data:image/png;base64,"
-# Each strategy's two pictures: the file, and words its alt text must hold besides the strategy's name.
-PICTURES = {"boundary_png": "decision boundary", "resampled_png": "after resampling"}
+# The stages' pictures: (file, its name's kind, words its alt text must hold besides that name).
+PICTURES = [(lambda name: strategy_file("resampled_png", name), STRATEGIES, "after resampling"),
+            (lambda name: cell_file("boundary_png", name), tuple(CELLS), "decision boundary")]
+STAGE_PICTURES = len(STRATEGIES) + len(CELLS)
 
 
 def embedded_images(page: str) -> list[tuple[str, bytes]]:
@@ -36,13 +40,13 @@ def embedded_images(page: str) -> list[tuple[str, bytes]]:
 
 
 def assert_every_strategy_pictured(images: list[tuple[str, bytes]], read) -> None:
-    """Each strategy's boundary and resampled pictures are embedded once (``read(path)``: their bytes), each
-    with an alt text naming the strategy and the kind of picture."""
-    for name in STRATEGIES:
-        for kind, words in PICTURES.items():
-            data = read(strategy_file(kind, name))
+    """Each strategy's resampled picture and each cell's boundary are embedded once (``read(path)``: their
+    bytes), each with an alt text naming the strategy or cell and the kind of picture."""
+    for path_of, names, words in PICTURES:
+        for name in names:
+            data = read(path_of(name))
             alts = [alt for alt, embedded in images if embedded == data]
-            assert len(alts) == 1, (name, kind, alts)
+            assert len(alts) == 1, (name, words, alts)
             assert name in alts[0] and words in alts[0].lower(), alts[0]
 
 
@@ -64,16 +68,16 @@ def browser():
     driver.quit()
 
 
-def test_strategy_sections_embed_each_strategys_two_pictures():
+def test_strategy_sections_embed_each_strategys_and_cells_pictures():
     """The report's per-strategy sections, rendered as index.html renders them: one section per strategy,
-    its boundary then its resampled picture, each embedded from its own file with its own alt text."""
-    sections = strategy_sections(STRATEGIES)
+    its resampled picture then its cells' boundaries, each embedded from its own file with its own alt text."""
+    sections = strategy_sections(CELLS)
     assert [section.title for section in sections] == [f"Strategy `{name}`" for name in STRATEGIES]
     fake = {path: f"picture {path}".encode() for section in sections for path, _ in section.images}
     page = render_html(sections, fake)
     assert re.findall(r"<h2>(.*?)</h2>", page) == [f"Strategy <code>{name}</code>" for name in STRATEGIES]
     images = embedded_images(page)
-    assert len(images) == 2 * len(STRATEGIES)
+    assert len(images) == STAGE_PICTURES
     assert_every_strategy_pictured(images, lambda path: fake[path.relative_to("reports").as_posix()])
     assert len({alt for alt, _ in images}) == len(images)
 
@@ -83,7 +87,7 @@ def test_index_embeds_every_strategys_pictures_as_committed():
     evaluate stages wrote them, besides the three summary pictures."""
     images = embedded_images(INDEX.read_text(encoding="utf-8"))
     assert SUMMARY_ALTS <= {alt for alt, _ in images}
-    assert len(images) == len(SUMMARY_ALTS) + len(PICTURES) * len(STRATEGIES)
+    assert len(images) == len(SUMMARY_ALTS) + STAGE_PICTURES
     assert_every_strategy_pictured(images, lambda path: (ROOT / path).read_bytes())
 
 
@@ -94,9 +98,9 @@ def test_index_renders_with_every_image_and_no_outside_resource(browser):
     )
     alts = [alt for alt, *_ in images]
     assert SUMMARY_ALTS <= set(alts)
-    assert len(set(alts)) == len(alts) == len(SUMMARY_ALTS) + len(PICTURES) * len(STRATEGIES)
-    for name in STRATEGIES:
-        assert sum(name in alt for alt in alts) >= len(PICTURES), name
+    assert len(set(alts)) == len(alts) == len(SUMMARY_ALTS) + STAGE_PICTURES
+    for name in CELLS:
+        assert sum(name in alt for alt in alts) == 1, name
     for alt, complete, width, source in images:
         assert complete and width > 0, alt
         assert source == DATA_URI, alt

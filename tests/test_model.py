@@ -674,3 +674,61 @@ def test_loading_refuses_types_outside_scikit_learn_numpy_scipy(name):
         decode_state({"__object__": name, "state": {"__map__": []}})
     with pytest.raises(UntrustedModelError, match=f"refusing to load '{re.escape(name)}'"):
         decode_state({"__type__": name})
+
+
+# --- probabilities after resampling: the prior-shift correction and calibration --------------
+
+
+@pytest.fixture(scope="module")
+def synthetic_split(params_yaml):
+    """The synthetic source (the article's process, 20,000 rows, 6.5 % defaults), split as params.yaml says."""
+    import copy
+
+    from imbalance_lab.data import generate_synthetic_data, split
+
+    params = copy.deepcopy(params_yaml)
+    params["data"]["synthetic"]["rows"] = 20_000
+    train, test = split(generate_synthetic_data(P.synthetic_settings(params)), P.split_settings(params))
+    return features_and_target(train), features_and_target(test)
+
+
+@pytest.mark.parametrize("classifier", ["LogisticRegression", "HistGradientBoostingClassifier"])
+def test_the_prior_shift_correction_brings_the_predicted_default_rate_back(synthetic_split, classifier):
+    """SMOTE trains on a 50 % default rate, so its probabilities say a third of the customers default or more;
+    corrected for that prior shift, the mean predicted probability on the test split is back at the true rate,
+    and the ranking (ROC AUC) does not move."""
+    from sklearn.metrics import roc_auc_score
+
+    from imbalance_lab.model import set_prior
+
+    (X, y), (X_test, y_test) = synthetic_split
+    settings = P.ClassifierSettings("c", classifier, {"max_iter": 300} if classifier == "LogisticRegression" else {})
+    scores = {}
+    for correct in (False, True):
+        strategy = P.StrategySettings(name="s", sampler="SMOTE", options={"random_state": 0}, scale=True,
+                                      correct_prior=correct, seed=0)
+        estimator = set_prior(build_pipeline(strategy, settings, None), float(y.mean()))
+        fit_model(estimator, X, y)
+        scores[correct] = estimator.predict_proba(X_test)[:, 1]
+    true_rate = float(np.mean(y_test))
+    assert scores[False].mean() > 3 * true_rate  # what resampling does to the probabilities
+    if classifier == "LogisticRegression":  # right on average on the resampled rows: the correction suffices
+        assert scores[True].mean() == pytest.approx(true_rate, abs=0.01)
+    else:  # boosted trees over-fit the synthetic rows too; the correction still removes most of the shift
+        assert abs(scores[True].mean() - true_rate) < abs(scores[False].mean() - true_rate) / 10
+    assert roc_auc_score(y_test, scores[True]) == pytest.approx(roc_auc_score(y_test, scores[False]), abs=1e-12)
+
+
+def test_a_calibrated_resampling_strategy_predicts_the_true_rate(synthetic_split):
+    """calibrate: sigmoid wraps the strategy (sampler inside) in CalibratedClassifierCV: the calibrators are
+    fitted on held-out rows that were never resampled, so the probabilities come back to the true rate."""
+    from sklearn.calibration import CalibratedClassifierCV
+
+    (X, y), (X_test, y_test) = synthetic_split
+    strategy = P.StrategySettings(name="s", sampler="SMOTE", options={"random_state": 0}, scale=True,
+                                  calibrate="sigmoid", seed=0)
+    estimator = build_pipeline(strategy, P.ClassifierSettings("c", "HistGradientBoostingClassifier", {}),
+                               P.TuningSettings("f1", 3, 0))
+    assert isinstance(estimator, CalibratedClassifierCV) and estimator.method == "sigmoid"
+    fit_model(estimator, X, y)
+    assert estimator.predict_proba(X_test)[:, 1].mean() == pytest.approx(float(np.mean(y_test)), abs=0.01)

@@ -20,7 +20,9 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ("data/", "reports/", "dvc.lock")
 KEPT = ("data/input/",)  # tracked inputs under data/: the generate stage depends on the folder
-STRATEGIES = tuple(yaml.safe_load((ROOT / "params.yaml").read_text())["strategies"])
+GRID = yaml.safe_load((ROOT / "params.yaml").read_text())["grid"]
+STRATEGIES, CLASSIFIERS = tuple(GRID["strategies"]), tuple(GRID["classifiers"])
+CELLS = tuple(f"{s}-{c}" for s in STRATEGIES for c in CLASSIFIERS)
 ARTICLE_STRATEGIES = ("baseline", "smote", "enn", "smoteenn", "knn_smote")
 
 pytestmark = pytest.mark.integration
@@ -96,10 +98,11 @@ def test_fresh_run_reproduces_the_committed_results_byte_for_byte(project):
 # Other CPUs emulated on this one: other OpenBLAS kernels, and numpy without its AVX2/AVX-512 code
 # paths (names this CPU lacks are ignored by numpy). The last digits of a fit differ under each.
 OTHER_CPUS = {
-    "openblas-sandybridge": ({"OPENBLAS_CORETYPE": "Sandybridge"}, ["train@tuned_threshold", "train@scorecard"]),
+    "openblas-sandybridge": ({"OPENBLAS_CORETYPE": "Sandybridge"},
+                             ["train@tuned_threshold-logreg", "train@scorecard-logreg", "train@smote-hgb"]),
     "openblas-prescott-numpy-baseline": ({"OPENBLAS_CORETYPE": "Prescott",
                                           "NPY_DISABLE_CPU_FEATURES": "X86_V3 X86_V4 AVX512_ICL AVX512_SPR"},
-                                         ["train@knn_smote", "compare"]),
+                                         ["train@knn_smote-logreg", "train@tuned_threshold-hgb", "compare"]),
 }
 
 
@@ -122,22 +125,25 @@ def test_second_repro_does_nothing_and_leaves_git_clean(project):
     assert run(["git", "status", "--porcelain"], cwd=project).stdout == ""
 
 
-def test_every_strategy_has_its_stages_metrics_and_plots(project):
+def test_every_cell_has_its_stages_metrics_and_plots(project):
     for name in STRATEGIES:
+        for path in (f"reports/plots/resampled/{name}.png", f"data/resampled/{name}.parquet"):
+            assert (project / path).is_file(), path
+    for name in CELLS:
         metrics = json.loads((project / f"reports/metrics/{name}.json").read_text())
-        assert {"test", "train", "resampled", "cv"} <= set(metrics)
+        assert {"test", "train", "resampled", "cv", "calibration", "cost_tuned"} <= set(metrics)
         assert 0 <= metrics["cv"]["f1"]["mean"] <= 1 and metrics["cv"]["f1"]["sd"] > 0
         folds = json.loads((project / f"reports/cv/{name}.json").read_text())
         assert len(folds["scores"]["f1"]) == folds["folds"] * folds["repeats"] == 50
         for protocol in ("test", "train"):
             assert metrics[protocol]["tp"] + metrics[protocol]["fn"] == {"test": 11, "train": 24}[protocol]
-        for path in (f"reports/plots/boundary/{name}.png", f"reports/plots/resampled/{name}.png",
-                     f"reports/curves/pr/{name}.json", f"reports/curves/roc/{name}.json",
-                     f"data/models/{name}.json", f"data/resampled/{name}.parquet"):
+        for path in (f"reports/plots/boundary/{name}.png", f"reports/plots/calibration/{name}.png",
+                     f"reports/plots/dependence/{name}.png", f"reports/explain/{name}.json",
+                     f"reports/curves/pr/{name}.json", f"reports/curves/roc/{name}.json", f"data/models/{name}.json"):
             assert (project / path).is_file(), path
     shown = json.loads(dvc("metrics", "show", "--json", cwd=project).stdout)
     files = next(iter(shown.values()))["data"]
-    assert set(files) == ({f"reports/{kind}/{name}.json" for name in STRATEGIES for kind in ("metrics", "headline")}
+    assert set(files) == ({f"reports/{kind}/{name}.json" for name in CELLS for kind in ("metrics", "headline")}
                           | {"reports/summary.json"})
 
 
@@ -164,12 +170,13 @@ def test_readme_commands_for_looking_at_results_run_and_fit_100_columns(project)
         if args[1] != "metrics" or args[2] == "show":  # a diff with main prints nothing here: nothing moved
             assert len(shown.splitlines()) >= 3, (args, shown)
         if args[1] == "exp":  # the kept columns are drawn, not cut off with "…"
-            assert "reports/headline/smote.json:cv.f1" in shown and "strategies.smote.k_neighbors" in shown
+            assert "reports/headline/smote-logreg.json:cv.f1" in shown and "strategies.smote.k_neighbors" in shown
 
 
 def test_article_protocol_figures_match_the_article(project):
     """The train-section figures the article published, and its resampled class counts."""
-    metrics = {name: json.loads((project / f"reports/metrics/{name}.json").read_text()) for name in ARTICLE_STRATEGIES}
+    metrics = {name: json.loads((project / f"reports/metrics/{name}-logreg.json").read_text())
+               for name in ARTICLE_STRATEGIES}
     assert metrics["baseline"]["train"]["tp"] + metrics["baseline"]["train"]["fp"] == 0  # predicts no default
     assert metrics["baseline"]["train"]["accuracy"] == pytest.approx(350 / 374, abs=1e-6)
     assert metrics["smote"]["resampled"]["counts"] == {"0": 350, "1": 350}
@@ -190,45 +197,52 @@ def stages_run(output: str) -> list[str]:
     return sorted(line.split("'")[1] for line in output.splitlines() if line.startswith("Running stage"))
 
 
+def cells_of(strategy: str, stages=("evaluate", "train")) -> list[str]:
+    return [f"{stage}@{strategy}-{c}" for stage in stages for c in CLASSIFIERS]
+
+
 def test_one_changed_and_one_new_strategy_rerun_only_their_stages_and_compare(project):
-    """smote's k_neighbors 5 -> 3 and a new strategy adasyn: {sampler: ADASYN} (one params.yaml entry, no
-    dvc.yaml edit) run only their own stages, check and compare; the new one gets its metrics file,
-    leaderboard row and curves in the DVC plots. Changing back restores what the run-cache holds
-    (resample, check) and reruns the stages with persist outputs, to the committed bytes."""
+    """smote's k_neighbors 5 -> 3 and a new strategy adasyn: {sampler: ADASYN} (its params.yaml entry and its
+    name in grid.strategies, no dvc.yaml edit) run only their own stages (with every classifier), check and
+    compare; the new one gets its metrics files, leaderboard rows and curves in the DVC plots. Changing back
+    restores what the run-cache holds (resample, check) and reruns the stages with persist outputs, to the
+    committed bytes."""
     original = (project / "params.yaml").read_text()
     params = yaml.safe_load(original)
     params["strategies"]["smote"]["k_neighbors"] = 3
     (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     try:
         # --dry lists the stages whose own inputs changed; the rest follow from their outputs.
-        assert stages_run(dvc("repro", "--dry", cwd=project).stdout) == [
-            "check", "compare", "evaluate@smote", "resample@smote", "train@smote"]
+        assert stages_run(dvc("repro", "--dry", cwd=project).stdout) == sorted(
+            ["check", "compare", "resample@smote", *cells_of("smote")])
         params["strategies"]["adasyn"] = {"sampler": "ADASYN"}
+        params["grid"]["strategies"].append("adasyn")
         (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-        assert stages_run(dvc("repro", cwd=project).stdout) == [
-            "check", "compare", "evaluate@adasyn", "evaluate@smote", "resample@adasyn", "resample@smote",
-            "train@adasyn", "train@smote"]
+        assert stages_run(dvc("repro", cwd=project).stdout) == sorted(
+            ["check", "compare", "resample@adasyn", "resample@smote", *cells_of("adasyn"), *cells_of("smote")])
         changed = json.loads(dvc("metrics", "diff", "--json", cwd=project).stdout)
-        assert set(changed) == {f"reports/{kind}/{name}.json" for kind in ("metrics", "headline")
-                                for name in ("adasyn", "smote")} | {"reports/summary.json"}
-        metrics = json.loads((project / "reports/metrics/adasyn.json").read_text())
+        assert set(changed) == {f"reports/{kind}/{s}-{c}.json" for kind in ("metrics", "headline")
+                                for s in ("adasyn", "smote") for c in CLASSIFIERS} | {"reports/summary.json"}
+        metrics = json.loads((project / "reports/metrics/adasyn-logreg.json").read_text())
         assert metrics["resampled"]["counts"]["1"] > 24 and len(metrics["cv"]) > 0
         summary = json.loads((project / "reports/summary.json").read_text())
-        assert "adasyn" in summary["strategies"] and "vs_baseline" in summary["strategies"]["adasyn"]
-        assert "| `adasyn` |" in (project / "reports/summary.md").read_text()
-        assert all("adasyn" in names for names in overlaid_strategies(project).values())
+        assert "adasyn-hgb" in summary["cells"] and "vs_baseline" in summary["cells"]["adasyn-hgb"]
+        assert summary["cells"]["adasyn-hgb"]["strategy"] == "adasyn"
+        assert "| `adasyn-logreg` |" in (project / "reports/summary.md").read_text()
+        assert all({"adasyn-logreg", "adasyn-hgb"} <= names for names in overlaid_strategies(project).values())
         # adasyn sets no random_state: the global `seed` seeds it, so a forced rerun gives the same bytes
-        produced = ["data/resampled/adasyn.parquet", "data/models/adasyn.json", "reports/cv/adasyn.json",
-                    "reports/metrics/adasyn.json"]
+        produced = ["data/resampled/adasyn.parquet", "data/models/adasyn-hgb.json", "reports/cv/adasyn-hgb.json",
+                    "reports/metrics/adasyn-hgb.json"]
         first = {name: (project / name).read_bytes() for name in produced}
-        dvc("repro", "--force", "--single-item", "resample@adasyn", "train@adasyn", "evaluate@adasyn", cwd=project)
+        dvc("repro", "--force", "--single-item", "resample@adasyn", "train@adasyn-hgb", "evaluate@adasyn-hgb",
+            cwd=project)
         assert {name: (project / name).read_bytes() for name in produced} == first
 
         (project / "params.yaml").write_text(original)
         back = dvc("repro", cwd=project).stdout
         assert "Stage 'resample@smote' is cached - skipping run" in back
         assert "Stage 'check' is cached - skipping run" in back
-        assert stages_run(back) == ["compare", "evaluate@smote", "train@smote"]
+        assert stages_run(back) == sorted(["compare", *cells_of("smote")])
         # reports/ as committed (DVC keeps adasyn's entries in dvc.lock and .gitignore: its own bookkeeping)
         assert run(["git", "status", "--porcelain", "--untracked-files=no", "--", "reports"], cwd=project).stdout == ""
         assert "up to date" in dvc("status", cwd=project).stdout
@@ -267,9 +281,9 @@ def overlaid_strategies(project: Path) -> dict[str, set[str]]:
             for path in ("reports/precision_recall.json", "reports/roc.json")}
 
 
-def test_plots_overlay_every_strategy(project):
-    """`dvc plots show` overlays the PR and ROC curves of every strategy in params.yaml, one colour each."""
-    assert overlaid_strategies(project) == {path: set(STRATEGIES) for path in
+def test_plots_overlay_every_cell(project):
+    """`dvc plots show` overlays the PR and ROC curves of every cell of the grid, one colour each."""
+    assert overlaid_strategies(project) == {path: set(CELLS) for path in
                                             ("reports/precision_recall.json", "reports/roc.json")}
 
 

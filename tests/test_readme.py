@@ -20,7 +20,7 @@ def test_readme_results_table_matches_the_committed_summary():
     start = readme.index("<!-- results-table")
     table = readme[readme.index("\n", start) + 1 : readme.index("<!-- end results-table -->")].strip()
     summary = (ROOT / "reports/summary.md").read_text(encoding="utf-8")
-    assert table.splitlines()[0].startswith("| rank | strategy |")
+    assert table.splitlines()[0].startswith("| rank | cell (strategy-classifier) |")
     assert table in summary
 
 
@@ -42,6 +42,8 @@ def test_the_readme_branch_change_keeps_the_unit_tests_green(tmp_path):
     params["strategies"]["smote"]["k_neighbors"] = 3
     params["strategies"]["adasyn"] = {"sampler": "ADASYN"}
     del params["strategies"]["baseline"]
+    params["grid"]["strategies"] = [name for name in params["grid"]["strategies"] if name != "baseline"] + ["adasyn"]
+    params["grid"]["classifiers"] = ["hgb"]
     params["leaderboard"]["baseline"] = None
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     # The unit tests that build settings, samplers, models and stages from the shared fixtures.
@@ -76,3 +78,14 @@ def test_readme_leaderboard_is_what_the_command_prints_for_the_committed_results
     printed = terminal_leaderboard(json.loads((ROOT / "reports/summary.json").read_text(encoding="utf-8")))
     assert f"```\n{printed}```" in _readme()
     assert max(map(len, printed.splitlines())) <= 100
+
+
+def test_readme_verdicts_are_the_committed_summarys():
+    """The one-line answer per classifier (does resampling beat threshold tuning?) is the summary's."""
+    readme, summary = _readme(), (ROOT / "reports/summary.md").read_text(encoding="utf-8")
+    start = readme.index("<!-- verdicts")
+    block = readme[readme.index("\n", start) + 1 : readme.index("<!-- end verdicts -->")].strip().splitlines()
+    section = summary[summary.index("## Does resampling beat threshold tuning?"):]
+    assert len(block) == 2 and all(line.startswith("- `") for line in block)
+    for line in block:
+        assert line in section.splitlines()

@@ -21,7 +21,8 @@ pytestmark = pytest.mark.integration
 
 
 def configure(project: Path, strategies: tuple[str, ...] | None = None, **data) -> None:
-    """Small, fast params; ``data`` updates the data section; ``strategies`` keeps a subset.
+    """Small, fast params; ``data`` updates the data section; ``strategies`` keeps a subset (with every
+    classifier of the grid).
 
     Written as `dvc exp run -S` writes params.yaml (DVC's own round trip), so that a later -S
     changes only its own lines."""
@@ -31,6 +32,7 @@ def configure(project: Path, strategies: tuple[str, ...] | None = None, **data) 
         if strategies is not None:
             for name in [name for name in params["strategies"] if name not in strategies]:
                 del params["strategies"][name]
+            params["grid"]["strategies"] = list(strategies)
             params["leaderboard"]["baseline"] = "baseline"
         params["cv"].update(folds=3, repeats=1)
         params["threshold_tuning"]["folds"] = 3
@@ -108,7 +110,7 @@ def test_user_csv_with_category_and_gaps_runs_end_to_end(user_project):
     assert data["classes"]["1"] == int((customers()["defaulted"] == "yes").sum())
     assert data["categorical"] == {"region": ["east", "north", "south"]}
     assert data["missing_values"] == {"balance": 3, "region": 2}
-    for name in MIXED_STRATEGIES:
+    for name in (f"{s}-{c}" for s in MIXED_STRATEGIES for c in ("logreg", "hgb")):
         metrics = read_json(user_project, f"reports/metrics/{name}.json")
         assert 0 <= metrics["test"]["f1"] <= 1 and metrics["cv"]["f1"]["mean"] is not None
     summary = (user_project / "reports" / "summary.md").read_text()
@@ -121,7 +123,7 @@ def test_smote_rows_on_user_data_hold_only_real_regions(user_project):
     rows = pd.read_parquet(user_project / "data" / "resampled" / "smote.parquet")
     assert set(rows["region"].astype(str)) == {"east", "north", "south"}
     assert rows["defaulted"].value_counts().nunique() == 1  # balanced classes
-    explained = read_json(user_project, "reports/models/baseline.json")
+    explained = read_json(user_project, "reports/models/baseline-logreg.json")
     assert {"region=east", "region=north", "region=south"} <= set(explained["features"])
 
 

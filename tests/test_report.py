@@ -372,13 +372,13 @@ def png(colour: str) -> bytes:
     return buffer.getvalue()
 
 
-IMAGE_ORDER = ["plots/cv_scores.png", "plots/boundaries.png", "plots/curves.png"]
+IMAGE_ORDER = ["plots/cv_scores.png", "plots/boundaries.png", "plots/calibration.png", "plots/curves.png"]
 
 
 @pytest.fixture(scope="module")
 def images():
-    result = {path: png(colour) for path, colour in zip(IMAGE_ORDER, ["red", "green", "blue"])}
-    assert len(set(result.values())) == 3
+    result = {path: png(colour) for path, colour in zip(IMAGE_ORDER, ["red", "green", "yellow", "blue"])}
+    assert len(set(result.values())) == 4
     return result
 
 
@@ -459,7 +459,7 @@ def test_html_is_self_contained(sections, images):
     """Images are embedded PNG data URIs (the right picture at each place); no scripts, no network."""
     page = render_html(sections, images)
     sources = re.findall(r"<img\b[^>]*\bsrc=\"([^\"]*)\"", page)
-    assert len(sources) == page.count("<img") == 3
+    assert len(sources) == page.count("<img") == len(IMAGE_ORDER)
     for source, path in zip(sources, IMAGE_ORDER):
         prefix = "data:image/png;base64,"
         assert source.startswith(prefix)

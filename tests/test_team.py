@@ -23,12 +23,16 @@ from test_pipeline import ROOT, copy_project, dvc, run, stages_run
 
 pytestmark = pytest.mark.integration
 SMALL_STRATEGIES = ("baseline", "smote")
+CLASSIFIERS = ("logreg", "hgb")  # a two-classifier grid
+CELLS = tuple(f"{s}-{c}" for s in SMALL_STRATEGIES for c in CLASSIFIERS)
 
 
 def shrink(project: Path) -> None:
-    """Small params for speed: two strategies, 2 x 5 folds, a small ceiling sample, coarse pictures."""
+    """Small params for speed: two strategies x two classifiers, 2 x 5 folds, a small ceiling sample, coarse
+    pictures."""
     params = yaml.safe_load((project / "params.yaml").read_text())
     params["strategies"] = {name: params["strategies"][name] for name in SMALL_STRATEGIES}
+    params["grid"] = {"strategies": list(SMALL_STRATEGIES), "classifiers": list(CLASSIFIERS)}
     params["cv"]["repeats"] = 2
     params["ceiling"].update(rows=20000, directions=36)
     params["evaluate"]["grid_resolution"] = 50
@@ -89,7 +93,7 @@ def experiment_metrics(cwd: Path) -> dict[int, dict]:
                 if revision.get("error") or not data.get("metrics"):
                     continue
                 k = data["params"]["params.yaml"]["data"]["strategies"]["smote"]["k_neighbors"]
-                found[k] = data["metrics"]["reports/metrics/smote.json"]["data"]
+                found[k] = data["metrics"]["reports/metrics/smote-logreg.json"]["data"]
     return found
 
 
@@ -104,7 +108,7 @@ def test_queued_experiments_and_a_branch_compared_with_main(team, alice):
     failed = dvc("queue", "status", cwd=alice).stdout
     assert "Failed" not in failed, failed
     queued = experiment_metrics(alice)
-    committed = json.loads((alice / "reports/metrics/smote.json").read_text())  # main's own k = 5
+    committed = json.loads((alice / "reports/metrics/smote-logreg.json").read_text())  # main's own k = 5
 
     run(["git", "checkout", "-q", "-b", "smote-k3"], cwd=alice)
     try:
@@ -113,13 +117,15 @@ def test_queued_experiments_and_a_branch_compared_with_main(team, alice):
         (alice / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
         ran = dvc("repro", cwd=alice).stdout  # check and resample come from the queued run's run-cache
         assert "Stage 'resample@smote' is cached - skipping run" in ran
-        assert stages_run(ran) == ["compare", "evaluate@smote", "train@smote"]
+        assert stages_run(ran) == ["compare", "evaluate@smote-hgb", "evaluate@smote-logreg", "train@smote-hgb",
+                                   "train@smote-logreg"]
         run(["git", "commit", "-qam", "SMOTE with 3 neighbours"], cwd=alice)
-        by_hand = json.loads((alice / "reports/metrics/smote.json").read_text())
+        by_hand = json.loads((alice / "reports/metrics/smote-logreg.json").read_text())
         assert queued == {3: by_hand, 5: committed} and by_hand != committed
 
         changed = json.loads(dvc("metrics", "diff", "main", "--json", cwd=alice).stdout)
-        assert set(changed) == {"reports/metrics/smote.json", "reports/headline/smote.json", "reports/summary.json"}
+        assert set(changed) == {f"reports/{kind}/smote-{c}.json" for kind in ("metrics", "headline")
+                                for c in CLASSIFIERS} | {"reports/summary.json"}
         assert json.loads(dvc("params", "diff", "main", "--json", cwd=alice).stdout) == {
             "params.yaml": {"strategies.smote.k_neighbors": {"old": 5, "new": 3, "diff": -2}}
         }
@@ -130,15 +136,32 @@ def test_queued_experiments_and_a_branch_compared_with_main(team, alice):
         encoding = overlay["content"]["encoding"]  # one colour per strategy, one dash per revision
         assert (encoding["color"]["field"], encoding["strokeDash"]["field"]) == ("strategy", "rev")
         drawn = {(row["rev"], row["strategy"]) for row in overlay["content"]["data"]["values"]}
-        assert drawn == {(rev, name) for rev in ("main", "workspace") for name in SMALL_STRATEGIES}
+        assert drawn == {(rev, name) for rev in ("main", "workspace") for name in CELLS}
         assert {image["revisions"][0] for image in plots["data"]["reports/plots/boundaries.png"]} == {
             "main", "workspace"
         }
 
         report = run([sys.executable, "-m", "imbalance_lab", "compare-with", "main"], cwd=alice).stdout
         assert "strategies.smote.k_neighbors" in report
-        assert "| `smote` | cv.f1 |" in report
-        assert "`baseline` | cv.f1" not in report  # untouched strategies do not show up as changed
+        assert "| `smote-logreg` | cv.f1 |" in report
+        assert "`baseline-logreg` | cv.f1" not in report  # untouched cells do not show up as changed
+    finally:
+        run(["git", "checkout", "-q", "main"], cwd=alice)
+        dvc("checkout", cwd=alice)
+
+    # One classifier's setting on its own branch: only that classifier's cells rerun and differ.
+    run(["git", "checkout", "-q", "-b", "hgb-shallow"], cwd=alice)
+    try:
+        params = yaml.safe_load((alice / "params.yaml").read_text())
+        params["classifiers"]["hgb"]["max_depth"] = 2
+        (alice / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+        ran = dvc("repro", cwd=alice).stdout
+        assert stages_run(ran) == ["check", "compare", *sorted(f"{stage}@{s}-hgb" for stage in ("evaluate", "train")
+                                                               for s in SMALL_STRATEGIES)]
+        run(["git", "commit", "-qam", "shallower boosted trees"], cwd=alice)
+        changed = json.loads(dvc("metrics", "diff", "main", "--json", cwd=alice).stdout)
+        assert {path for path in changed if path != "reports/summary.json"} == {
+            f"reports/{kind}/{s}-hgb.json" for kind in ("metrics", "headline") for s in SMALL_STRATEGIES}
     finally:
         run(["git", "checkout", "-q", "main"], cwd=alice)
         dvc("checkout", cwd=alice)
@@ -157,7 +180,7 @@ def test_push_then_pull_in_a_second_clone_restores_everything_without_running(te
     assert (team["root"] / "imbalance-lab-storage").is_dir()  # the default remote, beside the clones
     bob = team["clone"]("bob")
     dvc("pull", cwd=bob)
-    for output in ("data/raw.parquet", "data/split/train.parquet", "data/models/smote.json",
+    for output in ("data/raw.parquet", "data/split/train.parquet", "data/models/smote-hgb.json",
                    "data/resampled/baseline.parquet"):
         assert (bob / output).is_file(), output
     assert "up to date" in dvc("status", cwd=bob).stdout

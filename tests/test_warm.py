@@ -109,7 +109,7 @@ def test_warm_output_and_errors_are_the_cold_ones(small):
 
 @pytest.fixture
 def slow_training(small):
-    """`train smote` that cross-validates 400 folds (several seconds), inputs ready, server warm."""
+    """`train smote logreg` that cross-validates 400 folds (several seconds), inputs ready, server warm."""
     from dvc.utils.serialize import modify_yaml
 
     with modify_yaml(str(small / "params.yaml")) as params:
@@ -120,7 +120,7 @@ def slow_training(small):
 
 
 def start_training(project: Path) -> tuple[subprocess.Popen, int]:
-    caller = subprocess.Popen([sys.executable, "-m", "imbalance_lab", "train", "smote"], cwd=project,
+    caller = subprocess.Popen([sys.executable, "-m", "imbalance_lab", "train", "smote", "logreg"], cwd=project,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     child = wait_until(lambda: (server(project) or {}).get("running"))[0]
     return caller, child
@@ -132,7 +132,7 @@ def test_killing_the_caller_ends_its_stage(slow_training):
     caller.kill()  # SIGKILL: nothing the caller can forward
     caller.communicate()
     wait_until(lambda: not alive(child), seconds=10)
-    assert not (slow_training / "data/models/smote.json").exists()
+    assert not (slow_training / "data/models/smote-logreg.json").exists()
     assert server(slow_training)["running"] == []
 
 
@@ -144,7 +144,7 @@ def test_ctrl_c_reaches_the_stage(slow_training):
     assert caller.returncode == -signal.SIGINT  # as a cold Python process dies of an unhandled Ctrl-C
     assert "KeyboardInterrupt" in err
     assert not alive(child)
-    assert not (slow_training / "data/models/smote.json").exists()
+    assert not (slow_training / "data/models/smote-logreg.json").exists()
 
 
 def test_a_source_edit_restarts_the_server_and_no_stale_code_runs(tmp_path):

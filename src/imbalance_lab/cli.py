@@ -228,6 +228,7 @@ def cmd_compare(args) -> None:
         explained={n: read_json(cell_file("coefficients", n)) for n in names},
         models={n: read_model(cell_file("model", n)) for n in names},
         curves={n: {kind: read_json(cell_file(kind, n)) for kind in ("pr", "roc")} for n in names},
+        calibration={n: read_json(cell_file("explain", n))["calibration_curve"] for n in names},
         ceilings=read_json(CEILING_JSON), data_info=read_json(DATA_JSON), train=read_frame(TRAIN),
     )
     # The pictures of the evaluate stages the report also shows, by their name inside reports/.

@@ -1,81 +1,223 @@
 """Model files: a fitted prediction path as JSON, and back, trusting nothing in the file.
 
-After fitting, only the prediction path matters (scaler, basis, classifier, threshold; the
-samplers only act during fit and are left out, also inside imbalanced-learn's ensembles).
-It is stored as JSON: safe to load from a shared remote (nothing is unpickled, only classes
-named exactly in a fixed list are built) and byte-stable, so its hash in dvc.lock only
-changes with the model.
+After fitting, only the prediction path matters: preprocessing steps, the classifier (any of
+model.classifier_classes(), possibly inside model.PriorShiftCorrected), or a CalibratedClassifierCV
+of such pipelines, and the tuned threshold. The samplers only act during fit and are left out,
+also inside imbalanced-learn's ensembles (which keep fitted samplers and (sampler, classifier)
+pipelines: each pipeline is stored as its classifier, the samplers are dropped).
+
+It is stored as JSON: safe to load from a shared remote (nothing is unpickled, only classes named
+exactly in a fixed list are built, tree arrays are checked before a tree is built) and byte-stable,
+so its hash in dvc.lock only changes with the model.
 """
 
 from __future__ import annotations
 
+import base64
+import importlib
 import math
 import re
+import sys
+from functools import lru_cache
 from typing import Mapping
 
 import numpy as np
-from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline as PredictionPipeline
-from sklearn.preprocessing import KBinsDiscretizer, OneHotEncoder, SplineTransformer, StandardScaler
 
-from .model import fitted_pipeline, tuned_threshold
+from .model import PriorShiftCorrected, fitted_pipeline, tuned_threshold
 
-FORMAT = "imbalance-lab/pipeline/v2"
+FORMAT = "imbalance-lab/pipeline/v3"
 
 # --- JSON save / load ----------------------------------------------------------------
 #
-# One serialiser for every step: an object is stored as its class name and its state
-# (``__dict__``), arrays as nested lists with their dtype, the logistic regression's floats
-# rounded to SIGNIFICANT_DIGITS. Loading trusts data as skops does: it first lists every class
-# the file names, refuses any outside _trusted_classes() / TRUSTED_TYPES (exact names, no
-# prefixes, no imports by name, never a function), and only then builds anything.
+# One serialiser for every object: its class name and its state, the state being what the class's
+# own __getstate__ returns (its ``__dict__``, plus ``_sklearn_version`` for scikit-learn classes),
+# less attributes only fit reads (samplers, random generators, fit scores); it is restored through
+# the class's own __setstate__ (IsotonicRegression rebuilds its interpolation function there). A few
+# classes are stored differently: by constructor arguments (scipy's BSpline, the boosting loss) or,
+# for the Cython tree, as its constructor arguments and __getstate__ dict (structured node arrays
+# are stored field by field). Arrays are nested lists with their dtype, or, above INLINE_ITEMS
+# items and for tree node fields, base64 of their little-endian bytes.
+#
+# Loading trusts data as skops does: it first lists every class, type, dtype and record layout the
+# file names, refuses any outside the fixed lists (exact names, no prefixes, no imports by name,
+# never a function), and only then builds anything; every tree's arrays are checked (children in
+# range and pointing forward, features in range) before that tree is built.
 
-# The last digits of a logistic-regression fit depend on the CPU's BLAS kernel (measured: up to
-# 5e-13 relative between OpenBLAS's Haswell, SkylakeX, Sandybridge and Prescott kernels). Stored
-# coefficients, intercepts and tuned thresholds keep 8 significant digits, so the same bytes come
-# out on any CPU (a flip at a rounding edge needs a value within ~1e-12 of one), and every later
-# stage predicts from the stored, rounded model.
+# The last digits of some fitted floats depend on the CPU: a logistic regression's and a sigmoid
+# calibration's solver results on the BLAS kernel (measured: up to 5e-13 relative between
+# OpenBLAS's Haswell, SkylakeX, Sandybridge and Prescott kernels), AdaBoost's estimator weights and
+# sample-weighted leaf values on numpy's SIMD exp/log (AVX-512 or not), and an isotonic
+# calibration's thresholds on the outputs of the model it calibrates. The states of those classes
+# (ROUNDED_CLASSES) keep 8 significant digits, as the tuned threshold does, so the same bytes come out
+# on any CPU (a flip at a rounding edge needs a value within ~1e-12 of one), and every later stage
+# predicts from the stored, rounded model. A tree's split thresholds are never rounded (midpoints of
+# data values, the same on every CPU; rounding one would move rows across it).
 SIGNIFICANT_DIGITS = 8
+ROUNDED_CLASSES = frozenset({
+    "sklearn.linear_model._logistic.LogisticRegression",
+    "sklearn.calibration._SigmoidCalibration",
+    "sklearn.isotonic.IsotonicRegression",
+    "sklearn.ensemble._weight_boosting.AdaBoostClassifier",
+    "imblearn.ensemble._weight_boosting.RUSBoostClassifier",
+})
+NEVER_ROUNDED_FIELDS = frozenset({"threshold", "num_threshold"})
+# A node's impurity (fit only: feature importances) is 1 - sum(p^2): a pure node's comes out as
+# cancellation noise around 0 (+-1e-14, different on another CPU), which significant digits keep.
+# Rounded, it keeps SIGNIFICANT_DIGITS decimals instead.
+DECIMAL_FIELDS = frozenset({"impurity"})
+
+# Arrays of more items than this, and the fields of tree nodes, are stored as base64 of their bytes
+# (a float64 takes 10.7 characters instead of ~20 and a line of its own in the indented file): a
+# forest's or a boosting's node arrays would otherwise make files several times larger.
+INLINE_ITEMS = 64
 
 
 class UntrustedModelError(ValueError):
     """A model file names something the loader does not build (or is not a model file)."""
 
 
-def _trusted(*classes: type) -> dict[str, type]:
-    return {f"{cls.__module__}.{cls.__qualname__}": cls for cls in classes}
+# The classes a model file may hold, by module: exact names. A module is imported from this table,
+# never from a file's text, and only once a file names one of its classes (a logistic regression's
+# file does not load the ensembles).
+TRUSTED_MODULES = {
+    "sklearn.pipeline": ("Pipeline",),
+    "sklearn.preprocessing._data": ("StandardScaler",),
+    "sklearn.preprocessing._discretization": ("KBinsDiscretizer",),
+    "sklearn.preprocessing._encoders": ("OneHotEncoder",),
+    "sklearn.preprocessing._polynomial": ("SplineTransformer",),
+    "sklearn.compose._column_transformer": ("ColumnTransformer",),
+    "sklearn.impute._base": ("SimpleImputer",),
+    # how a fitted ColumnTransformer stores 'passthrough'; its func can only ever be None here, since no
+    # function is ever built from a file
+    "sklearn.preprocessing._function_transformer": ("FunctionTransformer",),
+    "scipy.interpolate._bsplines": ("BSpline",),
+    # the classifiers (model.classifier_classes()) and the parts they are made of
+    "sklearn.linear_model._logistic": ("LogisticRegression",),
+    "sklearn.ensemble._hist_gradient_boosting.gradient_boosting": ("HistGradientBoostingClassifier",),
+    "sklearn.ensemble._hist_gradient_boosting.predictor": ("TreePredictor",),
+    "sklearn.ensemble._hist_gradient_boosting.binning": ("_BinMapper",),
+    "sklearn._loss.loss": ("HalfBinomialLoss",),
+    "sklearn.ensemble._forest": ("RandomForestClassifier",),
+    "sklearn.ensemble._weight_boosting": ("AdaBoostClassifier",),
+    "sklearn.tree._classes": ("DecisionTreeClassifier",),
+    "sklearn.tree._tree": ("Tree",),
+    "imblearn.ensemble._forest": ("BalancedRandomForestClassifier",),
+    "imblearn.ensemble._easy_ensemble": ("EasyEnsembleClassifier",),
+    "imblearn.ensemble._weight_boosting": ("RUSBoostClassifier",),
+    "imblearn.ensemble._bagging": ("BalancedBaggingClassifier",),
+    "imbalance_lab.model": ("PriorShiftCorrected",),
+    # calibration (strategies.<name>.calibrate)
+    "sklearn.calibration": ("CalibratedClassifierCV", "_CalibratedClassifier", "_SigmoidCalibration"),
+    "sklearn.isotonic": ("IsotonicRegression",),
+    "sklearn.model_selection._split": ("StratifiedKFold",),
+}
+TRUSTED_NAMES = frozenset(f"{module}.{name}" for module, names in TRUSTED_MODULES.items() for name in names)
+# model.classifier_classes(), by full name (tests/test_modelfile.py holds the two lists together).
+CLASSIFIERS = (
+    "sklearn.linear_model._logistic.LogisticRegression",
+    "sklearn.ensemble._hist_gradient_boosting.gradient_boosting.HistGradientBoostingClassifier",
+    "sklearn.ensemble._forest.RandomForestClassifier",
+    "imblearn.ensemble._forest.BalancedRandomForestClassifier",
+    "imblearn.ensemble._easy_ensemble.EasyEnsembleClassifier",
+    "imblearn.ensemble._weight_boosting.RUSBoostClassifier",
+    "imblearn.ensemble._bagging.BalancedBaggingClassifier",
+)
+CALIBRATED = "sklearn.calibration.CalibratedClassifierCV"
+CALIBRATED_MEMBER = "sklearn.calibration._CalibratedClassifier"
+CALIBRATORS = ("sklearn.calibration._SigmoidCalibration", "sklearn.isotonic.IsotonicRegression")
+
+# The structured dtypes a file may hold (the layouts of scikit-learn's tree nodes), by name: where
+# scikit-learn defines them.
+RECORD_LAYOUTS = {
+    "sklearn.tree._tree.NODE_DTYPE": ("sklearn.tree._tree", "NODE_DTYPE"),
+    "sklearn.ensemble._hist_gradient_boosting.common.PREDICTOR_RECORD_DTYPE":
+        ("sklearn.ensemble._hist_gradient_boosting.common", "PREDICTOR_RECORD_DTYPE"),
+}
+
+
+def _qualified(cls: type) -> str:
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+@lru_cache(maxsize=None)
+def _trusted_class(name: str) -> type:
+    """The class of a name in TRUSTED_NAMES (KeyError for any other name)."""
+    if name not in TRUSTED_NAMES:
+        raise KeyError(name)
+    module, _, qualname = name.rpartition(".")
+    cls = getattr(importlib.import_module(module), qualname)
+    if not isinstance(cls, type) or _qualified(cls) != name:
+        raise TypeError(f"{name} is not a class of that name in this environment")
+    return cls
 
 
 def _trusted_classes() -> dict[str, type]:
-    """The estimators and helpers the project's prediction pipelines are made of."""
-    from scipy.interpolate import BSpline
-    from sklearn.compose import ColumnTransformer
-    from sklearn.impute import SimpleImputer
-    from sklearn.preprocessing import FunctionTransformer
-
-    # FunctionTransformer is how a fitted ColumnTransformer stores 'passthrough'; its func can
-    # only ever be None here, since no function is ever built from a file.
-    return _trusted(PredictionPipeline, StandardScaler, KBinsDiscretizer, OneHotEncoder, SplineTransformer,
-                    LogisticRegression, ColumnTransformer, SimpleImputer, FunctionTransformer, BSpline)
+    """Every class a model file may hold, by name (imports them all)."""
+    return {name: _trusted_class(name) for name in sorted(TRUSTED_NAMES)}
 
 
-def _constructor_arguments(cls: type) -> tuple[str, ...] | None:
-    """Classes saved by their constructor's arguments, not their attributes: scipy's BSpline
-    keeps a function (its array namespace's asarray) among its attributes."""
-    from scipy.interpolate import BSpline
+@lru_cache(maxsize=None)
+def _record_dtype(name: str) -> np.dtype:
+    module, attribute = RECORD_LAYOUTS[name]
+    return getattr(importlib.import_module(module), attribute)
 
-    return ("t", "c", "k", "extrapolate", "axis") if cls is BSpline else None
 
+# Classes saved by their constructor's arguments, not their attributes: scipy's BSpline keeps a
+# function (its array namespace's asarray) among its attributes; the boosting loss keeps a Cython
+# object and is fully determined by its class (HistGradientBoostingClassifier predicts through its
+# link function, the logit, only).
+CONSTRUCTOR_ARGUMENTS = {
+    "scipy.interpolate._bsplines.BSpline": ("t", "c", "k", "extrapolate", "axis"),
+    "sklearn._loss.loss.HalfBinomialLoss": (),
+}
+TREE = "sklearn.tree._tree.Tree"
+TREE_STATE = ("max_depth", "node_count", "nodes", "values")
+
+# Attributes left out of the file: only fit reads them (prediction never does, proven by the tests'
+# identical predictions). Samplers and sampler pipelines kept by imbalanced-learn's ensembles; the
+# random generator, scorer, label encoder and per-iteration scores of the boosting; the bin mapper's
+# thread count (this machine's, not the model's); forests' and baggings' training sample weights.
+DROPPED = {
+    "sklearn.ensemble._hist_gradient_boosting.gradient_boosting.HistGradientBoostingClassifier":
+        ("_feature_subsample_rng", "_scorer", "_label_encoder", "train_score_", "validation_score_"),
+    "sklearn.ensemble._hist_gradient_boosting.binning._BinMapper": ("n_threads",),
+    "sklearn.ensemble._forest.RandomForestClassifier": ("_sample_weight",),
+    "imblearn.ensemble._forest.BalancedRandomForestClassifier":
+        ("_sample_weight", "samplers_", "pipelines_", "base_sampler_"),
+    "imblearn.ensemble._weight_boosting.RUSBoostClassifier": ("samplers_", "pipelines_", "base_sampler_"),
+    "imblearn.ensemble._bagging.BalancedBaggingClassifier": ("_sample_weight", "sampler_"),
+    "imblearn.ensemble._easy_ensemble.EasyEnsembleClassifier": ("_sample_weight",),
+}
+# Attributes a file may not set: what the class's __getstate__ leaves out and __setstate__ rebuilds
+# (the isotonic interpolation function), and the boosting's fit-time switch to binned prediction.
+REFUSED_ATTRIBUTES = {
+    "sklearn.isotonic.IsotonicRegression": ("f_",),
+    "sklearn.ensemble._hist_gradient_boosting.gradient_boosting.HistGradientBoostingClassifier": ("_in_fit",),
+}
+# imbalanced-learn's ensembles keep (sampler, classifier) pipelines as members: stored as the classifier.
+UNWRAPPED = frozenset({"imblearn.ensemble._bagging.BalancedBaggingClassifier",
+                       "imblearn.ensemble._easy_ensemble.EasyEnsembleClassifier",
+                       "imblearn.ensemble._forest.BalancedRandomForestClassifier",
+                       "imblearn.ensemble._weight_boosting.RUSBoostClassifier"})
 
 # Types that appear as setting values (e.g. OneHotEncoder(dtype=np.float64)); never built from state.
-TRUSTED_TYPES = _trusted(np.float64, np.float32, np.int64, np.int32, np.bool_)
-TRUSTED_DTYPES = re.compile(r"^(\|b1|\|O|<f8|<f4|<i8|<i4|\|i1|\|u1|<U\d{1,6})$")
+TRUSTED_TYPES = {_qualified(cls): cls for cls in (np.float64, np.float32, np.int64, np.int32, np.bool_)}
+TRUSTED_DTYPES = re.compile(r"^(\|b1|\|O|<f8|<f4|<i8|<i4|\|i1|\|u1|<u4|<U\d{1,6})$")
+BINARY_DTYPES = re.compile(r"^(\|b1|<f8|<f4|<i8|<i4|\|i1|\|u1|<u4)$")  # base64 holds numbers only
 
 
-def _name(cls: type, trusted: Mapping[str, type]) -> str:
-    name = f"{cls.__module__}.{cls.__qualname__}"
-    if trusted.get(name) is not cls:
+def _name(cls: type) -> str:
+    name = _qualified(cls)
+    if name not in TRUSTED_NAMES or _trusted_class(name) is not cls:
         raise TypeError(f"cannot save an object of type {name}: not one of the classes a model file may hold")
+    return name
+
+
+def _type_name(cls: type) -> str:
+    name = _qualified(cls)
+    if TRUSTED_TYPES.get(name) is not cls:
+        raise TypeError(f"cannot save the type {name}: not one of the types a model file may hold")
     return name
 
 
@@ -83,10 +225,83 @@ def _round(number: float) -> float:
     return float(f"{number:.{SIGNIFICANT_DIGITS}g}") + 0.0  # + 0.0 turns -0.0 into 0.0
 
 
+def _round_decimals(number: float) -> float:
+    return float(f"{number:.{SIGNIFICANT_DIGITS}f}") + 0.0 if math.isfinite(number) else number
+
+
+def _imblearn_pipeline() -> type | None:
+    """imbalanced-learn's Pipeline class if it is loaded (if not, no object can be one)."""
+    module = sys.modules.get("imblearn.pipeline")
+    return None if module is None else module.Pipeline
+
+
+def _is_sampler(step) -> bool:
+    """A resampling step (imbalanced-learn's own test in its Pipeline)."""
+    pipeline = _imblearn_pipeline()
+    return hasattr(step, "fit_resample") and not (pipeline is not None and isinstance(step, pipeline))
+
+
+def _prediction_pipeline(pipeline):
+    """An imbalanced-learn Pipeline as a scikit-learn Pipeline of its prediction steps (samplers left out)."""
+    imblearn_pipeline = _imblearn_pipeline()
+    if imblearn_pipeline is None or not isinstance(pipeline, imblearn_pipeline):
+        return pipeline
+    return PredictionPipeline([(name, step) for name, step in pipeline.steps if not _is_sampler(step)],
+                              memory=pipeline.memory, verbose=pipeline.verbose,
+                              transform_input=getattr(pipeline, "transform_input", None))
+
+
+def _member(estimator):
+    """An ensemble's member without its sampler: a (sampler, classifier) pipeline is its classifier."""
+    pipeline = _prediction_pipeline(estimator)
+    if pipeline is not estimator and len(pipeline.steps) == 1:
+        return pipeline.steps[0][1]
+    return pipeline
+
+
+def _saved_state(value, name: str) -> dict:
+    """What the file holds of an object: its __getstate__, less what only fit reads."""
+    state = value.__getstate__()
+    state = dict(state) if state is not None else {}
+    for key in DROPPED.get(name, ()):
+        state.pop(key, None)
+    if name in UNWRAPPED:
+        for key, item in list(state.items()):
+            if _is_sampler(item) or (isinstance(item, list) and item and all(_is_sampler(i) for i in item)):
+                del state[key]  # a sampler setting or fitted sampler of the ensemble: fit only
+            elif isinstance(item, list):
+                state[key] = [_member(member) for member in item]
+            else:
+                state[key] = _member(item)
+    return state
+
+
 def encode_state(value):
-    """A fitted pipeline as JSON-ready data: tagged types, no pickle; the logistic regression's
-    floats rounded to SIGNIFICANT_DIGITS."""
-    classes = _trusted_classes()
+    """A fitted prediction path as JSON-ready data: tagged types, no pickle; the floats of
+    ROUNDED_CLASSES rounded to SIGNIFICANT_DIGITS. imbalanced-learn Pipelines are stored as
+    scikit-learn Pipelines of their steps without samplers."""
+    def binary(value: np.ndarray, rounding: bool, round_to=_round):
+        little = value.astype(value.dtype.newbyteorder("<"), copy=False)
+        if rounding and little.dtype.kind == "f":
+            little = np.array([round_to(item) for item in little.ravel().tolist()], dtype=little.dtype)
+        return {"__base64__": base64.b64encode(np.ascontiguousarray(little).tobytes()).decode("ascii"),
+                "dtype": little.dtype.str, "shape": list(value.shape)}
+
+    def array(value: np.ndarray, rounding: bool):
+        if value.dtype.names is not None:  # tree nodes: one binary array per field
+            name = next((key for key in RECORD_LAYOUTS if value.dtype == _record_dtype(key)), None)
+            if name is None:
+                raise TypeError(f"cannot save an array of dtype {value.dtype}: not one of the record layouts a "
+                                "model file may hold")
+            return {"__records__": name, "fields": {
+                field: binary(value[field], rounding and field not in NEVER_ROUNDED_FIELDS,
+                              _round_decimals if field in DECIMAL_FIELDS else _round)
+                for field in value.dtype.names}}
+        if value.dtype.kind in "biuf" and value.size > INLINE_ITEMS:
+            return binary(value, rounding)
+        items = value.ravel().tolist() if value.dtype != object else list(value.ravel())
+        return {"__array__": [encode(item, rounding) for item in items], "dtype": value.dtype.str,
+                "shape": list(value.shape)}
 
     def encode(value, rounding: bool):
         if value is None or isinstance(value, (bool, str)):
@@ -101,9 +316,7 @@ def encode_state(value):
                 return {"__float__": repr(number)}
             return _round(number) if rounding else number
         if isinstance(value, np.ndarray):
-            items = value.ravel().tolist() if value.dtype != object else list(value.ravel())
-            return {"__array__": [encode(item, rounding) for item in items], "dtype": value.dtype.str,
-                    "shape": list(value.shape)}
+            return array(value, rounding)
         if isinstance(value, list):
             return [encode(item, rounding) for item in value]
         if isinstance(value, tuple):
@@ -115,32 +328,42 @@ def encode_state(value):
         if isinstance(value, np.dtype):
             return {"__dtype__": value.str}
         if isinstance(value, type):
-            return {"__type__": _name(value, TRUSTED_TYPES)}
-        name = _name(type(value), classes)
-        arguments = _constructor_arguments(type(value))
-        state = vars(value) if arguments is None else {key: getattr(value, key) for key in arguments}
-        # Only the solver's result depends on the CPU; other steps' floats are data values or exact
-        # arithmetic on them (bin edges, knots, means), and rounding an edge would move rows across it.
-        return {"__object__": name, "state": encode(state, rounding or isinstance(value, LogisticRegression))}
+            return {"__type__": _type_name(value)}
+        value = _prediction_pipeline(value)  # an imbalanced-learn Pipeline: its steps without samplers
+        name = _name(type(value))
+        rounding = rounding or name in ROUNDED_CLASSES
+        if name == TREE:
+            constructor, arguments, state = value.__reduce__()
+            return {"__object__": name, "args": encode(arguments, rounding), "state": encode(state, rounding)}
+        if name in CONSTRUCTOR_ARGUMENTS:
+            state = {key: getattr(value, key) for key in CONSTRUCTOR_ARGUMENTS[name]}
+        else:
+            state = _saved_state(value, name)
+        # Attributes in name order: the bytes do not depend on the order fit happened to set them in.
+        return {"__object__": name, "state": encode(dict(sorted(state.items())), rounding)}
 
     return encode(value, False)
 
 
 def untrusted_names(data) -> list[str]:
-    """Every class or type name in saved ``data`` that the loader would refuse (skops' audit)."""
-    classes, found = _trusted_classes(), []
+    """Every class, type, dtype or record layout in saved ``data`` that the loader would refuse
+    (skops' audit)."""
+    found = []
 
     def walk(node):
         if isinstance(node, list):
             for item in node:
                 walk(item)
         elif isinstance(node, dict):
-            for tag, trusted in (("__object__", classes), ("__type__", TRUSTED_TYPES)):
+            for tag, trusted in (("__object__", TRUSTED_NAMES), ("__type__", TRUSTED_TYPES),
+                                 ("__records__", RECORD_LAYOUTS)):
                 if tag in node and not (isinstance(node[tag], str) and node[tag] in trusted):
-                    found.append(str(node[tag]))
+                    found.append(str(node[tag]) if tag != "__records__" else f"record layout {node[tag]}")
             if "__dtype__" in node and not TRUSTED_DTYPES.match(str(node["__dtype__"])):
                 found.append(f"dtype {node['__dtype__']}")
             if "__array__" in node and not TRUSTED_DTYPES.match(str(node.get("dtype"))):
+                found.append(f"dtype {node.get('dtype')}")
+            if "__base64__" in node and not BINARY_DTYPES.match(str(node.get("dtype"))):
                 found.append(f"dtype {node.get('dtype')}")
             for item in node.values():
                 walk(item)
@@ -151,21 +374,30 @@ def untrusted_names(data) -> list[str]:
 
 def decode_state(data):
     """The inverse of :func:`encode_state`. Refuses (UntrustedModelError) any file naming a class,
-    type or dtype outside the trusted lists, before building anything."""
+    type, dtype or record layout outside the trusted lists, before building anything, and any tree
+    whose arrays would make prediction read outside them, before building that tree."""
     try:
         refused = untrusted_names(data)
         if refused:
             raise UntrustedModelError(f"refusing to load {refused[0]!r}: not one of the classes a model file may hold")
-        return _decode(data, _trusted_classes())
+        return _decode(data)
     except UntrustedModelError:
         raise
-    except (TypeError, ValueError, KeyError, AttributeError, IndexError, RecursionError) as err:
+    except (TypeError, ValueError, KeyError, AttributeError, IndexError, OverflowError, RecursionError) as err:
         raise UntrustedModelError(f"not a saved model state ({type(err).__name__}: {err})") from None
 
 
-def _decode(data, classes: Mapping[str, type]):
+def _shape(data) -> tuple[int, ...]:
+    shape = data["shape"]
+    if not isinstance(shape, list) or not all(isinstance(size, int) and not isinstance(size, bool) and size >= 0
+                                              for size in shape):
+        raise ValueError(f"bad array shape {shape!r}")
+    return tuple(shape)
+
+
+def _decode(data):
     if isinstance(data, list):
-        return [_decode(item, classes) for item in data]
+        return [_decode(item) for item in data]
     if not isinstance(data, dict):
         return data
     if "__float__" in data:
@@ -174,17 +406,25 @@ def _decode(data, classes: Mapping[str, type]):
             raise ValueError(f"bad float {text!r}")
         return float(text)
     if "__array__" in data:
-        items = [_decode(item, classes) for item in data["__array__"]]
-        shape = [int(size) for size in data["shape"]]
+        items = [_decode(item) for item in data["__array__"]]
+        shape = _shape(data)
         if data["dtype"] == "|O":
             array = np.empty(len(items), dtype=object)
             array[:] = items
             return array.reshape(shape)
         return np.asarray(items, dtype=np.dtype(data["dtype"])).reshape(shape)
+    if "__base64__" in data:
+        dtype, shape = np.dtype(data["dtype"]), _shape(data)
+        raw = base64.b64decode(data["__base64__"], validate=True)
+        if len(raw) != math.prod(shape) * dtype.itemsize:
+            raise ValueError(f"{len(raw)} bytes cannot hold an array of shape {list(shape)} and dtype {dtype}")
+        return np.frombuffer(raw, dtype=dtype).reshape(shape).copy()
+    if "__records__" in data:
+        return _decode_records(data)
     if "__tuple__" in data:
-        return tuple(_decode(item, classes) for item in data["__tuple__"])
+        return tuple(_decode(item) for item in data["__tuple__"])
     if "__map__" in data:
-        return {_decode(key, classes): _decode(item, classes) for key, item in data["__map__"]}
+        return {_decode(key): _decode(item) for key, item in data["__map__"]}
     if "__slice__" in data:
         start, stop, step = (None if v is None else int(v) for v in data["__slice__"])
         return slice(start, stop, step)
@@ -193,61 +433,322 @@ def _decode(data, classes: Mapping[str, type]):
     if "__type__" in data:
         return TRUSTED_TYPES[data["__type__"]]
     if "__object__" in data:
-        cls = classes[data["__object__"]]
-        state = _decode(data["state"], classes)
-        if not isinstance(state, dict):
-            raise ValueError(f"the state of {data['__object__']} is not a mapping of attribute names")
-        arguments = _constructor_arguments(cls)
-        if arguments is not None:
-            if set(state) != set(arguments):
-                raise ValueError(f"{data['__object__']} needs exactly the arguments {', '.join(arguments)}")
-            return cls(**state)
-        for key in state:  # data attributes only: none may shadow a method or property of the class
-            if not isinstance(key, str) or not key.isidentifier() or hasattr(cls, key):
-                raise UntrustedModelError(f"refusing to load {data['__object__']} with the attribute {key!r}: "
-                                          "not a data attribute of that class")
-        value = cls.__new__(cls)
-        vars(value).update(state)
-        return value
+        return _decode_object(data)
     raise ValueError(f"unknown entry with keys {sorted(data)}")
 
 
+def _decode_records(data) -> np.ndarray:
+    """A structured array of one of the known layouts, from one plain array per field."""
+    name = data["__records__"]
+    dtype, fields = _record_dtype(name), data["fields"]
+    if not isinstance(fields, dict) or sorted(fields) != sorted(dtype.names):
+        found = sorted(fields) if isinstance(fields, dict) else type(fields).__name__
+        raise UntrustedModelError(f"refusing to load records of {name}: the fields must be exactly "
+                                  f"{', '.join(dtype.names)}, got {found}")
+    columns = {field: _decode(fields[field]) for field in dtype.names}
+    for field, column in columns.items():
+        expected = dtype.fields[field][0]
+        if not isinstance(column, np.ndarray) or column.dtype != expected or column.ndim != 1:
+            found = f"{column.dtype} of {column.ndim} dimensions" if isinstance(column, np.ndarray) else "no array"
+            raise UntrustedModelError(f"refusing to load records of {name}: field {field!r} must be a 1-dimensional "
+                                      f"array of {expected.str}, got {found}")
+    sizes = {len(column) for column in columns.values()}
+    if len(sizes) != 1:
+        raise UntrustedModelError(f"refusing to load records of {name}: the fields differ in length")
+    records = np.zeros(sizes.pop(), dtype=dtype)
+    for field, column in columns.items():
+        records[field] = column
+    return records
+
+
+def _decode_object(data):
+    name = data["__object__"]
+    cls = _trusted_class(name)
+    extra = set(data) - {"__object__", "state"} - ({"args"} if name == TREE else set())
+    if extra:
+        raise ValueError(f"unknown keys {sorted(extra)} in the entry of {name}")
+    state = _decode(data["state"])
+    if not isinstance(state, dict):
+        raise ValueError(f"the state of {name} is not a mapping of attribute names")
+    if name == TREE:
+        arguments = _decode(data["args"])
+        _check_tree(arguments, state)
+        tree = cls(*arguments)
+        tree.__setstate__(state)
+        return tree
+    if name in CONSTRUCTOR_ARGUMENTS:
+        if set(state) != set(CONSTRUCTOR_ARGUMENTS[name]):
+            raise ValueError(f"{name} needs exactly the arguments {', '.join(CONSTRUCTOR_ARGUMENTS[name]) or '(none)'}")
+        return cls(**state)
+    for key in state:  # data attributes only: none may shadow a method or property of the class
+        if not isinstance(key, str) or not key.isidentifier() or hasattr(cls, key) or \
+                key in REFUSED_ATTRIBUTES.get(name, ()):
+            raise UntrustedModelError(f"refusing to load {name} with the attribute {key!r}: "
+                                      "not a data attribute of that class")
+    check = CHECKS.get(name)
+    if check is not None:
+        problem = check(state)
+        if problem:
+            raise UntrustedModelError(f"refusing to load {name}: {problem}")
+    value = cls.__new__(cls)
+    if hasattr(value, "__setstate__"):  # the class's own restore (reviewed: tests/test_modelfile.py)
+        value.__setstate__(state)
+    else:
+        vars(value).update(state)
+    return value
+
+
+# --- checks of tree arrays, before a tree is built ---------------------------------------
+#
+# Tree prediction runs in Cython without bounds checks: it starts at node 0, follows child indices
+# until a leaf and reads the row's value of each node's feature. A file could make it read outside
+# its arrays (a child index out of range, a feature beyond the row) or loop (a child pointing back).
+# So: every child index of a split node lies after the node and inside the array, every leaf is
+# marked as one, and every split's feature is a column the estimator checks each row has.
+
+
+def _count(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _check_nodes(left, right, internal) -> str | None:
+    count, index = len(left), np.arange(len(left))
+    for side, children in (("left", left), ("right", right)):
+        bad = internal & ((children <= index) | (children >= count))
+        if bad.any():
+            node = int(np.flatnonzero(bad)[0])
+            return (f"node {node}'s {side} child is {int(children[node])}: a split's children must come after it "
+                    f"and before the end of the {count} nodes")
+    return None
+
+
+def _check_tree(arguments, state) -> None:
+    """Refuses (UntrustedModelError) a Tree whose constructor arguments or state do not describe a tree."""
+    from sklearn.tree._tree import NODE_DTYPE, TREE_LEAF
+
+    def refuse(problem):
+        raise UntrustedModelError(f"refusing to load {TREE}: {problem}")
+
+    if not isinstance(arguments, tuple) or len(arguments) != 3:
+        refuse("its arguments must be (n_features, n_classes, n_outputs)")
+    n_features, n_classes, n_outputs = arguments
+    if not _count(n_features) or n_features < 1 or not _count(n_outputs) or n_outputs < 1:
+        refuse("n_features and n_outputs must be positive integers")
+    if not isinstance(n_classes, np.ndarray) or n_classes.dtype != np.intp or n_classes.shape != (n_outputs,) \
+            or (n_classes < 1).any():
+        refuse("n_classes must hold a positive class count per output")
+    if set(state) != set(TREE_STATE):
+        refuse(f"its state must hold exactly {', '.join(TREE_STATE)}")
+    nodes, values, node_count, max_depth = state["nodes"], state["values"], state["node_count"], state["max_depth"]
+    if not isinstance(nodes, np.ndarray) or nodes.dtype != NODE_DTYPE or nodes.ndim != 1 or len(nodes) < 1:
+        refuse("'nodes' must be a non-empty array of scikit-learn's tree nodes")
+    if not _count(node_count) or node_count != len(nodes):
+        refuse(f"node_count must be the number of nodes, {len(nodes)}")
+    if not _count(max_depth) or not 0 <= max_depth < len(nodes):
+        refuse("max_depth must be a depth the nodes can reach")
+    expected = (len(nodes), n_outputs, int(n_classes.max()))
+    if not isinstance(values, np.ndarray) or values.dtype != np.float64 or values.shape != expected:
+        refuse(f"'values' must be a float64 array of shape {expected}")
+    left, right, feature = nodes["left_child"], nodes["right_child"], nodes["feature"]
+    leaf = left == TREE_LEAF
+    if ((right == TREE_LEAF) != leaf).any():
+        refuse(f"node {int(np.flatnonzero((right == TREE_LEAF) != leaf)[0])} has one child only")
+    problem = _check_nodes(left, right, ~leaf)
+    if problem:
+        refuse(problem)
+    bad = ~leaf & ((feature < 0) | (feature >= n_features))
+    if bad.any():
+        node = int(np.flatnonzero(bad)[0])
+        refuse(f"node {node} splits on feature {int(feature[node])}, outside the tree's {n_features} features")
+
+
+def _check_tree_predictor(state) -> str | None:
+    from sklearn.ensemble._hist_gradient_boosting.common import PREDICTOR_RECORD_DTYPE
+
+    if set(state) != {"nodes", "binned_left_cat_bitsets", "raw_left_cat_bitsets"}:
+        return "its state must hold exactly nodes, binned_left_cat_bitsets and raw_left_cat_bitsets"
+    nodes = state["nodes"]
+    if not isinstance(nodes, np.ndarray) or nodes.dtype != PREDICTOR_RECORD_DTYPE or nodes.ndim != 1 or not len(nodes):
+        return "'nodes' must be a non-empty array of the boosting's tree nodes"
+    for key in ("binned_left_cat_bitsets", "raw_left_cat_bitsets"):
+        bitsets = state[key]
+        if not isinstance(bitsets, np.ndarray) or bitsets.dtype != np.uint32 or bitsets.ndim != 2 \
+                or bitsets.shape[1] != 8:
+            return f"{key!r} must be a uint32 array of 8 columns"
+    internal = nodes["is_leaf"] == 0
+    if (internal & (nodes["is_categorical"] != 0)).any():
+        return "categorical splits are not supported in model files"
+    problem = _check_nodes(nodes["left"].astype(np.int64), nodes["right"].astype(np.int64), internal)
+    if problem:
+        return problem
+    if (internal & (nodes["feature_idx"] < 0)).any():
+        return "a split's feature index is negative"
+    return None
+
+
+def _n_features(state) -> int | None:
+    count = state.get("n_features_in_")
+    return count if _count(count) and count >= 1 else None
+
+
+def _check_decision_tree(state) -> str | None:
+    from sklearn.tree._tree import Tree
+
+    tree, count = state.get("tree_"), _n_features(state)
+    if tree is None:
+        return None  # unfitted (a setting of an ensemble)
+    if not isinstance(tree, Tree) or count is None or tree.n_features != count:
+        return "its tree_ must be a tree over its n_features_in_ features"
+    if state.get("n_outputs_") != tree.n_outputs:
+        return "n_outputs_ must be its tree's number of outputs"
+    return None
+
+
+def _check_forest(state) -> str | None:
+    """A forest checks each row's width once, then calls its trees without checking (check_input=False)."""
+    from sklearn.tree import DecisionTreeClassifier
+
+    trees, count = state.get("estimators_"), _n_features(state)
+    if trees is None:
+        return None
+    if not isinstance(trees, list) or not trees or count is None or \
+            not all(type(tree) is DecisionTreeClassifier and getattr(tree, "n_features_in_", None) == count
+                    for tree in trees):
+        return "estimators_ must be decision trees over the forest's n_features_in_ features"
+    return None
+
+
+def _check_histogram_boosting(state) -> str | None:
+    from sklearn.ensemble._hist_gradient_boosting.predictor import TreePredictor
+
+    predictors, count = state.get("_predictors"), _n_features(state)
+    if predictors is None:
+        return None
+    if state.get("_preprocessor") is not None:
+        return "_preprocessor must be None (categorical features are not supported in model files)"
+    if not isinstance(predictors, list) or count is None or \
+            not all(isinstance(trees, list) and all(isinstance(tree, TreePredictor) for tree in trees)
+                    for trees in predictors):
+        return "_predictors must be lists of tree predictors and n_features_in_ a positive integer"
+    for trees in predictors:
+        for tree in trees:
+            internal = tree.nodes["is_leaf"] == 0
+            if (internal & (tree.nodes["feature_idx"] >= count)).any():
+                return f"a tree splits on a feature outside its {count} features"
+    return None
+
+
+CHECKS = {
+    "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor": _check_tree_predictor,
+    "sklearn.ensemble._hist_gradient_boosting.gradient_boosting.HistGradientBoostingClassifier":
+        _check_histogram_boosting,
+    "sklearn.tree._classes.DecisionTreeClassifier": _check_decision_tree,
+    "sklearn.ensemble._forest.RandomForestClassifier": _check_forest,
+    "imblearn.ensemble._forest.BalancedRandomForestClassifier": _check_forest,
+}
+
+
+# --- the model file --------------------------------------------------------------------
+
+
+def prediction_model(estimator):
+    """The fitted prediction path of a fitted strategy (possibly threshold-tuned): a Pipeline of its
+    steps without samplers, or a CalibratedClassifierCV whose calibrated classifiers' pipelines have
+    no samplers. Shares the fitted steps (only the containers are copied)."""
+    import copy
+
+    fitted = fitted_pipeline(estimator)  # through TunedThresholdClassifierCV
+    if _qualified(type(fitted)) != CALIBRATED:
+        return _prediction_pipeline(fitted)
+    calibrated = copy.copy(fitted)
+    calibrated.estimator = _prediction_pipeline(fitted.estimator)
+    calibrated.calibrated_classifiers_ = []
+    for member in fitted.calibrated_classifiers_:
+        member = copy.copy(member)
+        member.estimator = _prediction_pipeline(member.estimator)
+        calibrated.calibrated_classifiers_.append(member)
+    return calibrated
+
+
+def _pipeline_problem(pipeline) -> str | None:
+    steps = getattr(pipeline, "steps", None)
+    if not isinstance(pipeline, PredictionPipeline) or not isinstance(steps, list) or not steps or \
+            not all(isinstance(step, tuple) and len(step) == 2 and isinstance(step[0], str)
+                    and hasattr(step[1], "get_params") for step in steps):
+        return f"{type(pipeline).__name__} is not a pipeline of named steps"
+    last = steps[-1][1]
+    inner = getattr(last, "estimator_", None) if isinstance(last, PriorShiftCorrected) else last
+    if _qualified(type(inner)) not in CLASSIFIERS:
+        return f"its last step is {type(inner).__name__}"
+    return None
+
+
+def _classifier_problem(model) -> str | None:
+    """Why ``model`` is not a prediction path a model file may hold (None if it is one)."""
+    if _qualified(type(model)) != CALIBRATED:
+        return _pipeline_problem(model)
+    members = getattr(model, "calibrated_classifiers_", None)
+    if not isinstance(members, list) or not members:
+        return "the CalibratedClassifierCV holds no calibrated classifiers"
+    for member in members:
+        if _qualified(type(member)) != CALIBRATED_MEMBER:
+            return f"a calibrated classifier is a {type(member).__name__}"
+        problem = _pipeline_problem(getattr(member, "estimator", None))
+        if problem:
+            return problem
+        calibrators = getattr(member, "calibrators", None)
+        if not isinstance(calibrators, list) or not calibrators or \
+                not all(_qualified(type(calibrator)) in CALIBRATORS for calibrator in calibrators):
+            return "a calibrated classifier's calibrators are not sigmoid or isotonic calibrations"
+    return None
+
+
+def _expected_shape() -> str:
+    classifiers = ", ".join(name.rpartition(".")[2] for name in CLASSIFIERS)
+    return (f"a pipeline of named steps ending in one of {classifiers} (or PriorShiftCorrected of one), "
+            "or a CalibratedClassifierCV of such pipelines")
+
+
 def model_to_dict(estimator, feature_names, converged: bool) -> dict:
-    """The fitted prediction path (samplers left out: they only act during fit), floats rounded."""
-    pipeline = fitted_pipeline(estimator)
-    steps = [(name, step) for name, step in pipeline.steps if not name.startswith("sampler")]
+    """The fitted prediction path (samplers left out: they only act during fit), the floats of
+    ROUNDED_CLASSES and the threshold rounded."""
+    model = prediction_model(estimator)
+    saved = encode_state(model)
+    problem = _classifier_problem(model)
+    if problem:
+        raise TypeError(f"cannot save {type(model).__name__}: {problem}; a model file holds {_expected_shape()}")
     threshold = tuned_threshold(estimator)
     return {
         "format": FORMAT,
         "feature_names": [str(name) for name in feature_names],
-        "pipeline": encode_state(PredictionPipeline(steps)),
+        "pipeline": saved,
         "threshold": None if threshold is None else _round(threshold),
         "converged": converged,
     }
 
 
-def model_from_dict(data: Mapping) -> PredictionPipeline:
-    """A scikit-learn Pipeline that predicts like the saved one; its tuned threshold, if any,
-    is in the ``tuned_threshold`` attribute (None when the strategy uses the fixed one).
-    Anything that is not a model file of this format is an UntrustedModelError."""
+def model_from_dict(data: Mapping):
+    """A scikit-learn Pipeline (or CalibratedClassifierCV) that predicts like the saved one; its tuned
+    threshold, if any, is in the ``tuned_threshold`` attribute (None when the strategy uses the fixed
+    one). Anything that is not a model file of this format is an UntrustedModelError."""
     if not isinstance(data, Mapping) or data.get("format") != FORMAT:
         found = data.get("format") if isinstance(data, Mapping) else type(data).__name__
         raise UntrustedModelError(f"not a saved model of format {FORMAT}: got {found!r}")
-    pipeline = decode_state(data.get("pipeline"))
+    model = decode_state(data.get("pipeline"))
     threshold, names = data.get("threshold"), data.get("feature_names")
-    steps = getattr(pipeline, "steps", None)
-    if not isinstance(pipeline, PredictionPipeline) or not isinstance(steps, list) or not steps or \
-            not all(isinstance(step, tuple) and len(step) == 2 and isinstance(step[0], str) for step in steps) or \
-            not isinstance(steps[-1][1], LogisticRegression):
-        raise UntrustedModelError("not a saved model: 'pipeline' is not a pipeline of named steps ending in a "
-                                  "LogisticRegression")
+    problem = _classifier_problem(model)
+    if problem:
+        raise UntrustedModelError(f"not a saved model: 'pipeline' is not {_expected_shape()} ({problem})")
     if threshold is not None and (isinstance(threshold, bool) or not isinstance(threshold, (int, float))
                                   or not 0 <= threshold <= 1):
         raise UntrustedModelError(f"not a saved model: 'threshold' must be a number from 0 to 1, got {threshold!r}")
     if not isinstance(names, list) or not all(isinstance(name, str) for name in names):
         raise UntrustedModelError("not a saved model: 'feature_names' must be a list of column names")
-    first = pipeline.steps[0][1]
-    if not hasattr(first, "feature_names_in_"):  # the pipeline reads the column names there
-        first.feature_names_in_ = np.asarray(names, dtype=object)
-    pipeline.tuned_threshold = threshold
-    return pipeline
+    if isinstance(model, PredictionPipeline):
+        first = model.steps[0][1]
+        if not hasattr(first, "feature_names_in_"):  # the pipeline reads the column names there
+            first.feature_names_in_ = np.asarray(names, dtype=object)
+    elif not hasattr(model, "feature_names_in_"):
+        model.feature_names_in_ = np.asarray(names, dtype=object)
+    model.tuned_threshold = threshold
+    return model

@@ -25,7 +25,7 @@ SUMMARY_JSON, SUMMARY_MD, INDEX_HTML = Path("reports/summary.json"), Path("repor
 OVERLAYS = {"pr": Path("reports/precision_recall.json"), "roc": Path("reports/roc.json")}
 # The comparison's pictures, by their name inside reports/ (the HTML report embeds them by it).
 COMPARE_PNGS = {name: REPORTS / name
-                for name in ("plots/boundaries.png", "plots/cv_scores.png", "plots/curves.png")}
+                for name in ("plots/boundaries.png", "plots/cv_scores.png", "plots/curves.png", "plots/calibration.png")}
 
 # Each strategy's files (whatever the classifier): the template's {} is the strategy's name.
 STRATEGY_FILES = {

@@ -243,6 +243,33 @@ def reliability_figure(entries, *, n_bins: int, strategy: str, title: str):
     return fig
 
 
+def calibration_grid_figure(panels):
+    """One reliability diagram per classifier, one curve per strategy (the same strategies, in the same
+    order, in every panel), from stored curve points: ``panels`` is a list of
+    (title, [(label, prob_pred, prob_true), ...]) (sklearn's CalibrationDisplay)."""
+    from sklearn.calibration import CalibrationDisplay
+
+    columns = min(2, len(panels))
+    rows = math.ceil(len(panels) / columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(6.0 * columns, 5.2 * rows + 0.4), dpi=100, squeeze=False,
+                             layout="constrained")
+    for ax, (title, curves) in zip(axes.flat, panels):
+        for i, (label, prob_pred, prob_true) in enumerate(curves):
+            CalibrationDisplay(np.asarray(prob_true, dtype=float), np.asarray(prob_pred, dtype=float), None).plot(
+                ax=ax, name=_text(label), ref_line=i == 0, **_curve_style(i))
+        if ax.get_legend() is not None:
+            ax.get_legend().remove()
+        ax.set(xlabel="mean predicted probability", ylabel="observed share of positives", xlim=(-0.02, 1.02),
+               ylim=(-0.02, 1.02))
+        ax.set_title(_text(title), fontsize=10)
+    for ax in axes.flat[len(panels):]:
+        ax.set_visible(False)
+    _legend_below(fig, axes.flat[0], ncol=4, fontsize=9)  # the same strategies in every panel: one legend
+    fig.suptitle("Calibration on the held-out test split (quantile bins; on the diagonal: right on average)",
+                 fontsize=11)
+    return fig
+
+
 def sample_rows(n: int, max_rows: int, seed: int) -> np.ndarray:
     """Which of ``n`` rows to use: all, or ``max_rows`` picked with ``seed`` (in their order)."""
     if n <= max_rows:

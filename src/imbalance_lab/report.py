@@ -215,11 +215,16 @@ def _markdown(text: str, cell: bool = False) -> str:
 
 
 def _number(value, digits: int = 3) -> str:
-    return "n/a" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.{digits}f}"
+    """A score with ``digits`` decimals; a large figure (a cost) in whole units with thousands separators."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "n/a"
+    return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.{digits}f}"
 
 
 def _signed(value) -> str:
-    return "n/a" if value is None else f"{value:+.3f}"
+    if value is None:
+        return "n/a"
+    return f"{value:+,.0f}" if abs(value) >= 1000 else f"{value:+.3f}"
 
 
 def _interval(difference: Mapping | None) -> str:
@@ -509,7 +514,8 @@ def build_sections(summary: Mapping, samplers: Mapping[str, str], explained: Map
             [f"For each classifier, its best resampling cell against its tuned-threshold cell on cross-validated "
              f"{label}, paired over the same folds ({summary['confidence']:.0%} interval). Picking the best "
              "resampling cell favours resampling a little."]
-            + [f"- {_code(classifier)}: {verdict_line(summary, classifier)}." for classifier in summary["verdicts"]]))
+            + ["\n".join(f"- {_code(classifier)}: {verdict_line(summary, classifier)}."
+                         for classifier in summary["verdicts"])]))
     if len(summary["classifiers"]) > 1:
         for classifier, entry in summary["classifiers"].items():
             sections.append(Section(f"Leaderboard of {_code(classifier)}", [], leaderboard_table(summary, entry["cells"])))
@@ -525,7 +531,7 @@ def build_sections(summary: Mapping, samplers: Mapping[str, str], explained: Map
                  "correct_prior or calibrate moves them back. Cost per 1,000 customers at the cell's threshold "
                  "(costs in params.yaml), then at the threshold tuned to the costs on inner folds of the training "
                  "split."],
-                calibration_cost_table(summary, names)),
+                calibration_cost_table(summary, names), "plots/calibration.png", "Reliability diagrams of every cell"),
         Section("Article protocol: scored on the original training rows"
                 if train_protocol(summary.get("data")) == "article" else "Scored on the original training rows",
                 ["The article scored each model on the (un-resampled) rows it was trained on. These figures are "
@@ -538,8 +544,8 @@ def build_sections(summary: Mapping, samplers: Mapping[str, str], explained: Map
     if coefficients:
         text = ("Coefficients of the linear cells in the features' original units: log-odds of the positive class "
                 "per unit, the odds ratio per unit and per standard deviation of the training rows (one-hot "
-                "columns: per unit is having that category). Every cell's permutation importance is in "
-                "reports/explain/, its partial dependence in its own section below.")
+                "columns: per unit is having that category). Every cell, linear or not, has its permutation importance "
+                "on the test split in reports/explain/ and its partial dependence in reports/plots/dependence/.")
         if boundary:
             text += (" The last columns say where each decision boundary lies, and how far it moved from the "
                      "baseline's.")
@@ -553,22 +559,25 @@ def build_sections(summary: Mapping, samplers: Mapping[str, str], explained: Map
     return sections
 
 
-def cell_sections(cells: Mapping[str, tuple[str, str]]) -> list[Section]:
-    """One section per cell (matrix order) with its pictures from the evaluate and resample stages."""
+def strategy_sections(cells: Mapping[str, tuple[str, str]]) -> list[Section]:
+    """One section per strategy (grid order): its training rows after resampling, then the decision boundary
+    of each of its cells. Each cell's calibration and partial dependence pictures stay files (README)."""
     from .paths import cell_file, strategy_file
 
     def picture(path) -> str:
         return path.relative_to("reports").as_posix()
 
+    by_strategy: dict[str, list[str]] = {}
+    for name, (strategy, _) in cells.items():
+        by_strategy.setdefault(strategy, []).append(name)
     return [Section(
-        f"Cell {_code(name)}",
-        ["Its decision boundary over the original training rows, its calibration and partial dependence on the "
-         "test split, and its strategy's training rows after resampling."],
-        None, picture(cell_file("boundary_png", name)), f"Decision boundary of {name} over the training rows",
-        [(picture(cell_file("calibration_png", name)), f"Reliability diagram of {name}"),
-         (picture(cell_file("dependence_png", name)), f"Partial dependence of {name}"),
-         (picture(strategy_file("resampled_png", strategy)), f"Training rows of {strategy} after resampling")],
-    ) for name, (strategy, _) in cells.items()]
+        f"Strategy {_code(strategy)}",
+        ["Its training rows after resampling, and each classifier's decision boundary over the original "
+         "training rows."],
+        None, picture(strategy_file("resampled_png", strategy)), f"Training rows of {strategy} after resampling",
+        [(picture(cell_file("boundary_png", name)), f"Decision boundary of {name} over the training rows")
+         for name in names],
+    ) for strategy, names in by_strategy.items()]
 
 
 def _markdown_table(header: list[str], rows: list[list[str]]) -> list[str]:
@@ -610,7 +619,12 @@ def render_html(sections: Sequence[Section], images: Mapping[str, bytes]) -> str
     ]
     for section in sections:
         parts.append(f"<h2>{_inline(section.title)}</h2>")
-        parts += [f"<p>{_inline(paragraph)}</p>" for paragraph in section.paragraphs]
+        for paragraph in section.paragraphs:
+            items = paragraph.split("\n")
+            if len(items) > 1 and all(item.startswith("- ") for item in items):  # a Markdown list
+                parts.append("<ul>" + "".join(f"<li>{_inline(item[2:])}</li>" for item in items) + "</ul>")
+            else:
+                parts.append(f"<p>{_inline(paragraph)}</p>")
         if section.table:
             header, rows = section.table
             parts.append("<table><thead><tr>" + "".join(f"<th>{_inline(h)}</th>" for h in header) + "</tr></thead><tbody>")

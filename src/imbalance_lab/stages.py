@@ -422,12 +422,13 @@ class Compared:
 
 
 def compare(settings: CompareSettings, *, metrics: Mapping, cv: Mapping, explained: Mapping, models: Mapping,
-            curves: Mapping, ceilings: Mapping, data_info: Mapping, train) -> Compared:
+            curves: Mapping, calibration: Mapping, ceilings: Mapping, data_info: Mapping, train) -> Compared:
     """Rank the cells, compare each with its classifier's baseline fold by fold, answer for each classifier
-    whether resampling beats threshold tuning, and draw them side by side."""
+    whether resampling beats threshold tuning, and draw them side by side. ``calibration`` holds each cell's
+    test-split calibration curve (reports/explain/<cell>.json)."""
     from .data import features_and_target, typical_values
-    from .plots import boundaries_grid_figure, curves_figure, cv_scores_figure
-    from .report import build_sections, build_summary, cell_sections, ceiling_references
+    from .plots import boundaries_grid_figure, calibration_grid_figure, curves_figure, cv_scores_figure
+    from .report import build_sections, build_summary, ceiling_references, strategy_sections
 
     names, goals, board = list(settings.cells), settings.goals, settings.leaderboard
     ceilings = {k: v for k, v in ceilings.items() if k != "available"} if ceilings.get("available") else None
@@ -446,7 +447,7 @@ def compare(settings: CompareSettings, *, metrics: Mapping, cv: Mapping, explain
     sections = build_sections(
         summary, settings.samplers, explained, boundary,
         test_rows=first["tp"] + first["fp"] + first["tn"] + first["fn"], test_positives=first["tp"] + first["fn"],
-    ) + cell_sections(settings.cells)  # each cell's own pictures, read from reports/ by the command line
+    ) + strategy_sections(settings.cells)  # the stages' own pictures, read from reports/ by the command line
     primary = board.primary
     ranked = [(name, e["cv"][primary]["mean"], e["cv"][primary]["sd"]) for name, e in summary["cells"].items()
               if primary in e["cv"] and e["cv"][primary]["mean"] is not None]
@@ -459,6 +460,10 @@ def compare(settings: CompareSettings, *, metrics: Mapping, cv: Mapping, explain
         "plots/cv_scores.png": cv_scores_figure(ranked, metric=primary, references=ceiling_references(ceilings, primary),
                                                 goal=goals.get(primary)),
         "plots/curves.png": curves_figure(curves),
+        "plots/calibration.png": calibration_grid_figure([
+            (f"classifier {classifier}", [(strategy, calibration[name]["prob_pred"], calibration[name]["prob_true"])
+                                          for name, (strategy, c) in settings.cells.items() if c == classifier])
+            for classifier in dict.fromkeys(c for _, c in settings.cells.values())]),
     }
     overlays = {kind: [{"strategy": name, **point} for name in names for point in curves[name][kind]]
                 for kind in ("pr", "roc")}
