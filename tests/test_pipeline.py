@@ -99,7 +99,7 @@ def test_fresh_run_reproduces_the_committed_results_byte_for_byte(project):
 # paths (names this CPU lacks are ignored by numpy). The last digits of a fit differ under each.
 OTHER_CPUS = {
     "openblas-sandybridge": ({"OPENBLAS_CORETYPE": "Sandybridge"},
-                             ["train@tuned_threshold-logreg", "train@scorecard-logreg", "train@smote-hgb"]),
+                             ["train@tuned_threshold-logreg", "train@smoteenn-logreg", "train@smote-hgb"]),
     "openblas-prescott-numpy-baseline": ({"OPENBLAS_CORETYPE": "Prescott",
                                           "NPY_DISABLE_CPU_FEATURES": "X86_V3 X86_V4 AVX512_ICL AVX512_SPR"},
                                          ["train@knn_smote-logreg", "train@tuned_threshold-hgb", "compare"]),
