@@ -51,8 +51,11 @@ def check(params: Mapping) -> None:
         P.strategy_settings(params, name)
     classifiers = {name: P.classifier_settings(params, name) for name in P.classifier_names(params)}
     strategies = {name: P.strategy_settings(params, name) for name in grid.strategies}
-    estimators = {P.cell_name(s, c): build_pipeline(strategies[s], classifiers[c], tuning)
-                  for s in grid.strategies for c in grid.classifiers}
+    cells = {(s, c): build_pipeline(strategies[s], classifiers[c], tuning)  # every cell builds
+             for s in grid.strategies for c in grid.classifiers}
+    # Fold sizes are the samplers' and the threshold tuning's business: one pipeline per strategy,
+    # named as params.yaml names it (strategies.<name>).
+    estimators = {s: cells[s, grid.classifiers[0]] for s in grid.strategies}
     from .model import build_classifier
 
     for classifier in classifiers.values():  # every classifier's own settings, in the grid or not
@@ -192,7 +195,7 @@ def train_cell(params: Mapping, name: str, classifier_name: str, train) -> Train
     estimator = build_pipeline(strategy, classifier, tuning, columns_of(X, missing), compute.neighbors)
     set_prior(estimator, float((y == 1).mean()))  # the real share, for a strategy that corrects for the sampler's
     # Every sampler and the tuning's inner folds against the smallest cross-validation training fold.
-    check_fold_sizes(class_counts(y), cv.folds, {cell: estimator}, tuning.folds)
+    check_fold_sizes(class_counts(y), cv.folds, {name: estimator}, tuning.folds)
     check_basis_columns(X, strategy)
     log.info("fitting on %s rows; cross-validating %d folds x %d repeats", f"{len(y):,}", cv.folds, cv.repeats)
     cost_terms = {"missed_default": costs.missed_default, "false_alarm": costs.false_alarm}
