@@ -438,11 +438,7 @@ def strategy_names(params: Mapping) -> list[str]:
 
 def strategy_settings(params: Mapping, name: str) -> StrategySettings:
     """Free-form: every key but STRATEGY_KEYS is a sampler setting, checked later by build_estimator."""
-    known = strategy_names(params)
-    if name not in known:
-        raise ConfigError(f"params.yaml: no strategy '{name}' under 'strategies'; known: {', '.join(known)}")
-    key = f"strategies.{name}"
-    entry = _mapping(section(params, key), key)
+    key, entry = _entry(params, "strategies", "strategy", name)
     sampler = section(params, f"{key}.sampler")
     if not isinstance(sampler, str):
         raise _error(f"{key}.sampler", f"must be a sampler name or 'none', got {sampler!r}")
@@ -477,17 +473,22 @@ def _names(params: Mapping, key: str, what: str) -> list[str]:
     return list(entries)
 
 
+def _entry(params: Mapping, part: str, what: str, name: str) -> tuple[str, Mapping]:
+    """(dotted key, mapping) of the entry ``name`` under section ``part``, or a ConfigError listing the known ones."""
+    known = _names(params, part, what)
+    if name not in known:
+        raise ConfigError(f"params.yaml: no {what} '{name}' under '{part}'; known: {', '.join(known)}")
+    key = f"{part}.{name}"
+    return key, _mapping(section(params, key), key)
+
+
 def classifier_names(params: Mapping) -> list[str]:
     return _names(params, "classifiers", "classifier")
 
 
 def classifier_settings(params: Mapping, name: str) -> ClassifierSettings:
     """Free-form: every key but ``classifier`` is a keyword setting of the class, checked by build_estimator."""
-    known = classifier_names(params)
-    if name not in known:
-        raise ConfigError(f"params.yaml: no classifier '{name}' under 'classifiers'; known: {', '.join(known)}")
-    key = f"classifiers.{name}"
-    entry = _mapping(section(params, key), key)
+    key, entry = _entry(params, "classifiers", "classifier", name)
     cls = section(params, f"{key}.classifier")
     if cls not in CLASSIFIERS:
         raise _error(f"{key}.classifier", f"is {cls!r}; choose one of {', '.join(CLASSIFIERS)}")
