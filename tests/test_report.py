@@ -589,7 +589,7 @@ def test_terminal_leaderboard_ranks_within_100_columns(board, tmp_path, monkeypa
     monkeypatch.chdir(tmp_path)
     assert cli.main(["leaderboard"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0].split()[:3] == ["rank", "cell", "CV"]
+    assert lines[0].split()[:3] == ["#", "cell", "CV"]
     assert [line.split()[1] for line in lines[1:5]] == ["big", "close", "base", "worse"]
     big, close, base, worse = lines[1], lines[2], lines[3], lines[4]
     assert "+0.200 beyond noise" in big and "+0.020" in close and "beyond noise" not in close

@@ -299,7 +299,7 @@ def terminal_leaderboard(summary: Mapping) -> str:
     """The ranked strategies as plain text within 100 columns, for `imbalance-lab leaderboard`."""
     p = summary["primary"]
     label = LABELS.get(p, p)
-    header = ["rank", "cell", f"CV {label} mean ± sd", f"Δ {label} vs baseline", "test F1", "test acc.",
+    header = ["#", "cell", f"CV {label} mean ± sd", f"Δ {label} vs baseline", "test F1", "test acc.",
               "goals CV/test"]
     rows = []
     for name, entry in sorted(summary["cells"].items(), key=lambda item: item[1]["rank"]):
