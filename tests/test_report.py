@@ -451,7 +451,7 @@ def test_markdown_explains_models_with_boundary_moves(sections):
     assert "55,000 (-5,000)" in close and "75,000 (-5,000)" in close and "95,000 |" in close
     worse = next(line for line in text.splitlines() if line.startswith("| `worse` | -3 |"))
     assert worse.endswith("| never | never |")
-    assert "| age in [12, 25) | +0.500 | 1.649 |" in text
+    assert "| `age in [12, 25)` | +0.500 | 1.649 |" in text
     assert "`big`: one coefficient per bin or spline" in text
 
 
@@ -529,9 +529,9 @@ def test_data_section_names_source_categories_gaps_and_picture_axes():
             "plot_features": ["c", "a"], "plot_features_reason": "chosen in params.yaml"}
     text = "\n".join(data_section(data).paragraphs)
     assert "the file `data/input/c.csv`. 1,200 rows" in text and "`y` = `yes`: 100 rows (8.3%)" in text
-    assert "Numeric features (3): a, b, c." in text and "region (3 categories)" in text
-    assert "imputed inside each training fold" in text and "a (3)" in text
-    assert "Pictures are drawn over c and a (chosen in params.yaml)" in text
+    assert "Numeric features (3): `a`, `b`, `c`." in text and "`region` (3 categories)" in text
+    assert "imputed inside each training fold" in text and "`a` (3)" in text
+    assert "Pictures are drawn over `c` and `a` (chosen in params.yaml)" in text
 
 
 HOSTILE = "<script>x|y"
@@ -566,7 +566,8 @@ def test_markdown_escapes_names_from_data_and_params(hostile_sections):
     assert len(tables) == sum(1 for section in hostile_sections if section.table)
     for table in tables:  # every row has as many cells as the header
         assert len({len(re.findall(r"(?<!\\)\|", line)) for line in table.splitlines()}) == 1, table
-    assert "| 2 | <code>&lt;script&gt;x\\|y</code> |" in text  # entities work in <code>, not in a `code span`
+    # Entities work in <code>, not in a `code span`; Markdown works there too, so its syntax is entities as well.
+    assert "| 2 | <code>&#60;script&#62;x&#124;y</code> |" in text
     assert "`` a`b ``" in text  # a backtick inside a code span: a longer fence
 
 

@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import re
+import secrets
 import sys
 import time
 from contextlib import contextmanager
@@ -52,9 +53,11 @@ class StageOutputs:
         self._pending: list[tuple[Path, Path]] = []
 
     def path(self, path: Path) -> Path:
-        """The temporary file to write for ``path``."""
+        """The temporary file to write for ``path``: beside it (so that os.replace is atomic), hidden and ending
+        in .tmp (git ignores `.*.tmp`), and named for this process alone (pid and random), so that two
+        stages writing the same output at once never write, move or read each other's file."""
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp")
+        tmp = path.with_name(f".{path.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp")
         self._pending.append((tmp, path))
         return tmp
 
@@ -245,10 +248,21 @@ def cmd_compare(args) -> None:
 
 
 def cmd_leaderboard(args) -> None:
-    """The ranked strategies of the last `dvc repro`, readable in a terminal."""
-    from .report import terminal_leaderboard
+    """The ranked strategies of the last `dvc repro`, readable in a terminal; a summary.json that is not the
+    compare stage's is one line naming it and the fix, never a traceback."""
+    from .report import SummaryError, terminal_leaderboard
 
-    print(terminal_leaderboard(read_json(SUMMARY_JSON)), end="")
+    fix = f"run `dvc repro` to rebuild it, or `git checkout {SUMMARY_JSON.as_posix()}` for the committed one"
+    try:
+        summary = json.loads(SUMMARY_JSON.read_text(encoding="utf-8"))
+        text = terminal_leaderboard(summary)
+    except FileNotFoundError:
+        raise P.PipelineError(f"{SUMMARY_JSON}: missing; {fix}") from None
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as err:
+        raise P.PipelineError(f"{SUMMARY_JSON}: not valid JSON ({type(err).__name__}); {fix}") from None
+    except SummaryError as err:
+        raise P.PipelineError(f"{SUMMARY_JSON}: not the summary the compare stage writes ({err}); {fix}") from None
+    print(text, end="")
 
 
 def cmd_compare_with(args) -> None:
@@ -297,18 +311,104 @@ def missing_remote_folder(remote: str | None) -> str | None:
             f"`dvc remote modify --local {name} url <path-or-url>` (see README, \"Working as a team\")")
 
 
+def workspace_objects(remote: str | None) -> dict[str, str]:
+    """The DVC objects (md5 -> the path they hold) that the workspace's dvc.lock and .dvc files name, with the
+    files of each folder whose listing is in the cache."""
+    from dvc.repo import Repo
+
+    with Repo(os.curdir) as repo:
+        return {info.value: info.obj_name for infos in repo.used_objs(remote=remote).values() for info in infos
+                if info.name == "md5" and info.value}
+
+
+@contextmanager
+def corrupt_objects_found_by_dvc():
+    """The paths of the objects DVC itself finds corrupt while it works (a folder remote's copy whose content does
+    not match its hash: DVC deletes it, then only calls it missing). DVC says so in a debug line only: it is
+    caught here, and the logger's other debug lines stay hidden as before."""
+    paths: list[str] = []
+    found = re.compile(r"corrupted cache file '(.+)'\.$")
+
+    def keep(record: logging.LogRecord) -> bool:
+        match = found.match(record.getMessage()) if record.levelno < logging.INFO else None
+        if match:
+            paths.append(match[1])
+        return record.levelno >= logging.INFO
+
+    logger = logging.getLogger("dvc_data.hashfile.db")
+    level = logger.level
+    logger.setLevel(logging.DEBUG)
+    logger.addFilter(keep)
+    try:
+        yield paths
+    finally:
+        logger.removeFilter(keep)
+        logger.setLevel(level)
+
+
+def corrupt_in_cache(oids) -> list[str]:
+    """Of the objects ``oids`` in the local cache, those whose content does not match their md5; each is
+    removed from the cache (so that nothing is checked out from it)."""
+    import hashlib
+
+    from dvc.repo import Repo
+
+    corrupt = []
+    with Repo(os.curdir) as repo:
+        cache = repo.cache.local
+        for oid in oids:
+            path = Path(cache.oid_to_path(oid))
+            if not path.is_file():
+                continue
+            digest = hashlib.md5(usedforsecurity=False)
+            with path.open("rb") as file:
+                for block in iter(lambda: file.read(1 << 20), b""):
+                    digest.update(block)
+            if digest.hexdigest() != oid.split(".")[0]:
+                path.unlink()
+                corrupt.append(oid)
+    return corrupt
+
+
+def corrupt_object_error(remote, oid: str, what: str | None) -> P.PipelineError:
+    """``remote``: the remote's object database (DVC's)."""
+    held = f" (it holds {what})" if what else ""
+    return P.PipelineError(
+        f"the DVC remote's object {remote.oid_to_path(oid)}{held} is corrupt: its content does not match its hash "
+        f"{oid}; nothing was checked out. Delete that file from the remote if it is still there, then whoever has "
+        "the data (or reruns `dvc repro`) runs `dvc push` to upload a good copy")
+
+
 def cmd_pull(args) -> None:
-    """`dvc pull`, once the remote's folder is known to exist."""
+    """`dvc pull` as `dvc fetch` then `dvc checkout`, once the remote's folder is known to exist, with every
+    fetched object checked against its hash in between: a corrupt copy on the remote is named, never checked
+    out, and never reported as a missing push."""
     from dvc.cli import main as dvc_main
 
     problem = missing_remote_folder(args.remote)
     if problem:
         raise P.PipelineError(problem)
-    code = dvc_main(["pull", *(["--remote", args.remote] if args.remote else [])])  # in-process: no shell
+    from dvc.repo import Repo
+
+    with Repo(os.curdir) as repo:
+        cached = {oid for oid in workspace_objects(args.remote) if repo.cache.local.exists(oid)}
+        remote = repo.cloud.get_remote_odb(args.remote)
+    with corrupt_objects_found_by_dvc() as found:
+        code = dvc_main(["fetch", *(["--remote", args.remote] if args.remote else [])])  # in-process: no shell
+    objects = workspace_objects(args.remote)
+    for path in found:  # DVC's own finding on the remote (<remote>/xx/rest is the object xxrest)
+        oid = "".join(path.replace("\\", "/").split("/")[-2:])
+        if remote.oid_to_path(oid) == path:
+            raise corrupt_object_error(remote, oid, objects.get(oid))
+    for oid in corrupt_in_cache(oid for oid in objects if oid not in cached):
+        raise corrupt_object_error(remote, oid, objects[oid])
     if code:
-        raise P.PipelineError(f"`dvc pull` failed (exit code {code}, DVC's message above); if it lists missing "
+        raise P.PipelineError(f"`dvc fetch` failed (exit code {code}, DVC's message above); if it lists missing "
                               "cache files, this commit's data was never pushed: whoever ran `dvc repro` for it "
                               "runs `dvc push`")
+    code = dvc_main(["checkout"])
+    if code:
+        raise P.PipelineError(f"`dvc checkout` failed (exit code {code}, DVC's message above)")
 
 
 def fail(args, message: str) -> int:

@@ -9,6 +9,8 @@ frame, so it is the one description of the data they share.
 from __future__ import annotations
 
 import os
+import re
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -206,6 +208,74 @@ def label_classes(labels: pd.Series, positive, origin: str, target: str) -> tupl
     return positive, others[0] if len(others) == 1 else f"not {positive}"
 
 
+# Characters a name must not hold: control characters (NUL, newline, CR, ESC, BEL, ...), Unicode line breaks and
+# the bidirectional overrides that reorder text on screen. Any of them would break a report's table, make git see
+# summary.md as binary, or reach a terminal as a command.
+BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+# Markdown link or image syntax, inline ([x](url), ![x](url)) or by reference ([x][ref]).
+MARKDOWN_LINK = re.compile(r"\[[^\]]*\]\s*[(\[]")
+
+
+def unsafe_character(text: str) -> str | None:
+    """The first character of ``text`` that must not reach a report or a terminal, or None."""
+    return next((ch for ch in text if unicodedata.category(ch) in ("Cc", "Zl", "Zp") or ch in BIDI_CONTROLS), None)
+
+
+def name_problem(text: str) -> str | None:
+    """Why ``text`` (a column name, a label, a category) cannot be shown in the reports as written, or None."""
+    character = unsafe_character(text)
+    if character is not None:
+        return f"holds the control character {character!r}"
+    if MARKDOWN_LINK.search(text):
+        return "is Markdown link or image syntax (a live link or a remote image in reports/summary.md)"
+    return None
+
+
+def check_names(frame: pd.DataFrame, origin: str) -> None:
+    """Every column name of a user's table, before any message lists them."""
+    for name in frame.columns:
+        problem = name_problem(str(name))
+        if problem:
+            raise DataError(f"{origin}: the column name {str(name)!r} {problem}; rename the column in the file "
+                            "(letters, digits, spaces and plain punctuation)")
+
+
+def check_values(values, origin: str, column: str, what: str) -> None:
+    """Labels or categories of ``column`` that the reports and pictures show."""
+    for value in values:
+        problem = name_problem(str(value))
+        if problem:
+            raise DataError(f"{origin}: column {column!r} holds the {what} {str(value)!r}, which {problem}; "
+                            "rename that value in the file")
+
+
+def check_encoded_names(frame: pd.DataFrame, categorical: list[str], origin: str) -> None:
+    """No one-hot column may take the name of a numeric column or of another one-hot column: ``region=north`` (a
+    number) beside the category ``north`` of ``region`` would share a coefficient in the model's explanation. The
+    names are the encoder's own (get_feature_names_out, as the pipeline's OneHotEncoder names its columns) and the
+    reports' ``name=value`` (model.py's explanation)."""
+    from sklearn.preprocessing import OneHotEncoder
+
+    shown = [name for name in categorical if len(frame[name].cat.categories)]
+    if not shown:
+        return
+    categories = [[str(c) for c in frame[name].cat.categories] for name in shown]
+    encoder = OneHotEncoder(categories=categories, handle_unknown="ignore")
+    encoder.fit(pd.DataFrame({name: values[:1] for name, values in zip(shown, categories)}))
+    owners = {name: f"column {name!r}" for name in frame.columns if name not in categorical}  # kept as named
+    for combiner in ("concat", lambda feature, category: f"{feature}={category}"):
+        encoded = encoder.set_params(feature_name_combiner=combiner).get_feature_names_out(shown)
+        sources = [(name, value) for name, values in zip(shown, categories) for value in values]
+        seen = dict(owners)
+        for label, (name, value) in zip(encoded, sources):
+            source = f"category {value!r} of the categorical column {name!r}"
+            if label in seen:
+                raise DataError(
+                    f"{origin}: once one-hot encoded, {source} is named {str(label)!r}, as is the {seen[label]}; "
+                    "their coefficients would be mixed up: rename one of the two columns (or that category)")
+            seen[label] = source
+
+
 def tidy_frame(frame: pd.DataFrame, settings: SourceSettings, origin: str, *, target: str, positive=None,
                categorical: tuple[str, ...] = ()) -> tuple[pd.DataFrame, dict]:
     """Check a user's table and bring it to the pipeline's shape (see the module docstring), with its
@@ -214,6 +284,7 @@ def tidy_frame(frame: pd.DataFrame, settings: SourceSettings, origin: str, *, ta
     ``origin`` names the file or data set in messages. Every problem is a DataError or
     ConfigError that says which column and what would fix it; nothing is written before.
     """
+    check_names(frame, origin)
     columns = [str(column) for column in frame.columns]
     frame = frame.set_axis(columns, axis=1)
     if target not in columns:
@@ -224,6 +295,7 @@ def tidy_frame(frame: pd.DataFrame, settings: SourceSettings, origin: str, *, ta
             f"{origin}: column {target!r} (the label) is missing in {int(labels.isna().sum())} rows; "
             "remove those rows or fill in their labels"
         )
+    check_values(sorted(map(str, labels.dropna().unique())), origin, target, "label")
     positive, negative = label_classes(labels, positive, origin, target)
     y = _label_mask(labels, positive, origin, target)
     for rows, kind in ((y.sum(), f"the positive class ({positive!r})"),
@@ -264,6 +336,9 @@ def tidy_frame(frame: pd.DataFrame, settings: SourceSettings, origin: str, *, ta
                 "in params.yaml to one-hot encode it, or leave it out of data.features"
             )
     result = pd.DataFrame(tidy)
+    for name in categorical:
+        check_values(result[name].cat.categories, origin, name, "category")
+    check_encoded_names(result, categorical, origin)
     gaps = {name: int(count) for name, count in result.isna().sum().items() if count}
     if gaps and settings.missing == "reject":
         listed = ", ".join(f"{name!r} ({count} rows)" for name, count in gaps.items())
@@ -297,6 +372,9 @@ def load_source(settings: SourceSettings, article: ArticleSettings | None = None
     if settings.source == "synthetic":
         return generate_synthetic_data(synthetic), {"source": "synthetic", "target": TARGET, "positive": 1}
     if settings.source == "file":
+        problem = name_problem(str(settings.path))
+        if problem:
+            raise ConfigError(f"params.yaml: 'data.path' is {settings.path!r}, which {problem}; rename the file")
         path = Path(settings.path)
         written = Path(os.path.normpath(Path.cwd() / path))  # symlinks not followed
         if path.is_absolute() or Path.cwd() / INPUT_FOLDER not in written.parents:

