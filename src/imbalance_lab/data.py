@@ -212,8 +212,9 @@ def label_classes(labels: pd.Series, positive, origin: str, target: str) -> tupl
 # the bidirectional overrides that reorder text on screen. Any of them would break a report's table, make git see
 # summary.md as binary, or reach a terminal as a command.
 BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
-# Markdown link or image syntax, inline ([x](url), ![x](url)) or by reference ([x][ref]).
-MARKDOWN_LINK = re.compile(r"\[[^\]]*\]\s*[(\[]")
+# Markdown link or image syntax, inline ([x](url), ![x](url)) or by reference ([x][ref]); with a space between
+# (`[x] (y)`) it is text.
+MARKDOWN_LINK = re.compile(r"\[[^\]]*\][(\[]")
 
 
 def unsafe_character(text: str) -> str | None:
