@@ -167,9 +167,14 @@ def test_a_source_edit_restarts_the_server_and_no_stale_code_runs(tmp_path):
         stage(project, "server", "stop", env=env, check=False)
 
 
+def socket_of(project: Path, env=None) -> Path:
+    """Where the project's stages find their server (`imbalance-lab server status` says)."""
+    return Path(re.search(r"^socket: (.*)$", stage(project, "server", "status", env=env).stdout, re.M)[1])
+
+
 def ask(project: Path, request: dict, fds=()) -> dict:
     """Send a request to the project's server as a client would, and return its first reply."""
-    conn = warm.connect(warm.socket_path(project.resolve(), warm.runtime_folder()))
+    conn = warm.connect(socket_of(project))
     with conn:
         warm.send_request(conn, request, list(fds))
         return next(warm.replies(conn))
@@ -182,12 +187,12 @@ def test_the_server_refuses_another_checkout_and_anything_but_a_stage(small, tmp
     (other / "dvc.yaml").write_text("stages: {}\n")
     request = {"run": ["check"], "root": str(other), "cwd": str(other), "env": dict(os.environ),
                "process": warm.process_state(), "fingerprint": warm.fingerprint()}
-    assert ask(small, request, [0, 1, 2])["refused"].startswith("another checkout")
+    assert ask(small, request, [0, 1, 2, 0])["refused"].startswith("another checkout")
     for argv in (["leaderboard"], ["pull"], ["server", "stop"], ["--help"]):
-        reply = ask(small, {**request, "root": str(small.resolve()), "run": argv}, [0, 1, 2])
+        reply = ask(small, {**request, "root": str(small.resolve()), "run": argv}, [0, 1, 2, 0])
         assert reply["refused"] == "not a pipeline stage", argv
     reply = ask(small, {**request, "root": str(small.resolve()), "env": {**os.environ, "OPENBLAS_CORETYPE": "Haswell"}},
-                [0, 1, 2])
+                [0, 1, 2, 0])
     assert reply["refused"] == "another environment"
     assert server(small)["served"] == 0
 
@@ -195,7 +200,7 @@ def test_the_server_refuses_another_checkout_and_anything_but_a_stage(small, tmp
 @pytest.mark.skipif(os.getuid() != 0, reason="needs root to act as a second user (CI runs as root)")
 def test_a_second_user_cannot_reach_the_server(small):
     start_server(small)
-    path = warm.socket_path(small.resolve(), warm.runtime_folder())
+    path = socket_of(small)
     probe = ("import os, socket, sys; os.setgid(65534); os.setuid(65534); s = socket.socket(socket.AF_UNIX); "
              "s.connect(sys.argv[1])")
     result = subprocess.run([sys.executable, "-c", probe, str(path)], capture_output=True, text=True)
