@@ -186,3 +186,50 @@ def test_features_and_target(article_frame):
     assert list(X.columns) == ["age", "balance"]
     assert isinstance(y, np.ndarray)
     np.testing.assert_array_equal(y, article_frame["defaulted"].to_numpy())
+
+
+# --- names that reach the reports (issue 21) -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["self", "[x]", "(y)", "x](y", "[a] (b)", "a|b", "a`b", "*a*", "<b>&c", "#h",
+                                  "région", "名前", "a b", "region=north"])
+def test_a_name_that_is_text_anywhere_is_legal(name):
+    from imbalance_lab.data import name_problem
+
+    assert name_problem(name) is None
+
+
+@pytest.mark.parametrize(("name", "problem"), [
+    ("[x](http://evil)", "Markdown link"), ("![x](http://e/p.png)", "Markdown link"), ("[x][ref]", "Markdown link"),
+    ("a\nb", r"'\n'"), ("a\x00", r"'\x00'"), ("\x1b[2J", r"'\x1b'"), ("a\rb", r"'\r'"), ("a\x07", r"'\x07'"),
+    ("a\tb", r"'\t'"), ("a\x7f", r"'\x7f'"), ("a\x9b", r"'\x9b'"), ("a\u2028b", r"'\u2028'"), ("a\u202eb", r"'\u202e'"),
+])
+def test_a_name_that_would_break_a_report_or_a_terminal_is_named(name, problem):
+    from imbalance_lab.data import name_problem
+
+    assert problem in name_problem(name)
+
+
+def file_settings(**values):
+    return P.SourceSettings(**{"source": "file", "path": "data/input/x.csv", "target": "y", **values})
+
+
+def test_one_hot_names_are_the_encoders_own():
+    """The check asks the encoder for its names: a numeric column named as the encoder names a category is refused,
+    whatever separator the encoder uses."""
+    from imbalance_lab.data import DataError, tidy_frame
+
+    frame = pd.DataFrame({"region": ["n", "s"] * 10, "region_n": np.arange(20.0), "y": [0, 1] * 10})
+    with pytest.raises(DataError, match="'region_n', as is the column 'region_n'"):
+        tidy_frame(frame, file_settings(categorical=("region",)), "x.csv", target="y")
+    frame = frame.rename(columns={"region_n": "region_x"})  # no collision: accepted
+    tidy, _ = tidy_frame(frame, file_settings(categorical=("region",)), "x.csv", target="y")
+    assert list(tidy.columns) == ["region", "region_x", "y"]
+
+
+def test_a_categorical_column_without_any_category_is_no_collision():
+    from imbalance_lab.data import tidy_frame
+
+    frame = pd.DataFrame({"c": [None] * 20, "a": np.arange(20.0), "y": [0, 1] * 10})
+    tidy, _ = tidy_frame(frame, file_settings(categorical=("c",), missing="impute"), "x.csv", target="y")
+    assert tidy["c"].isna().all()

@@ -10,9 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 from matplotlib.cbook import is_math_text
-from sklearn.linear_model import LogisticRegression
-
 from matplotlib.colors import to_rgb
+from sklearn.linear_model import LogisticRegression
 
 from imbalance_lab.plots import (
     boundaries_grid_figure,
@@ -200,3 +199,34 @@ def test_pictures_are_byte_stable(data, tmp_path):
         save_png(decision_boundary_figure(model, X, y, threshold=0.5, grid_resolution=20, title="t"),
                  tmp_path / f"{attempt}.png")
     assert (tmp_path / "0.png").read_bytes() == (tmp_path / "1.png").read_bytes()
+
+
+# --- names that mean something elsewhere (issue 21) ----------------------------------------------------------
+
+
+def test_a_feature_named_self_draws_a_boundary_over_other_features():
+    """TwoFeatureView holds the other features at their typical values; one of them named `self` (DataFrame.assign's
+    own argument) crashed the evaluate stage."""
+    rng = np.random.default_rng(1)
+    X = pd.DataFrame({"age": rng.normal(size=80), "balance": rng.normal(size=80), "self": rng.normal(size=80)})
+    y = (X["age"] + X["self"] > 0).astype(int).to_numpy()
+    model = LogisticRegression().fit(X, y)
+    fig = rendered(decision_boundary_figure(model, X, y, threshold=0.5, grid_resolution=10, title="t",
+                                            features=["age", "balance"], others={"self": 2.0}))
+    assert fig.axes[0].get_xlabel() == "age"
+    from imbalance_lab.plots import TwoFeatureView
+
+    view = TwoFeatureView(model, ("age", "balance"), {"self": 2.0})
+    grid = np.array([[0.0, 0.0], [1.0, -1.0]])
+    expected = model.predict_proba(pd.DataFrame({"age": grid[:, 0], "balance": grid[:, 1], "self": 2.0}))
+    np.testing.assert_allclose(view.predict_proba(grid), expected)
+
+
+def test_control_characters_in_names_are_drawn_as_escapes():
+    X = pd.DataFrame({"a\x1b[2J": np.linspace(0, 1, 20), "b\x00": np.linspace(1, 0, 20)})
+    y = np.array([0, 1] * 10)
+    fig = rendered(resampled_figure(X, y, title="rows\x07", class_names={0: "no\r", 1: "yes\x1b"}))
+    ax = fig.axes[0]
+    texts = [ax.get_xlabel(), ax.get_ylabel(), ax.get_title(), *legend_texts(fig)]
+    assert texts[:3] == [r"a\x1b[2J", r"b\x00", r"rows\x07"]
+    assert not any(ch in "".join(texts) for ch in "\x00\x07\x1b\r"), texts

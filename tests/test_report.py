@@ -7,6 +7,7 @@ train stage (reports/cv/<name>.json) write; expected values come from numpy/scip
 from __future__ import annotations
 
 import base64
+import html
 import io
 import math
 import re
@@ -19,13 +20,13 @@ from imbalance_lab.report import (
     TEST_COLUMNS,
     build_sections,
     build_summary,
-    verdict_line,
     data_section,
     leaderboard_table,
     meets_goals,
     paired_difference,
     render_html,
     render_markdown,
+    verdict_line,
 )
 
 FOLDS, REPEATS = 5, 2
@@ -645,3 +646,59 @@ def test_training_rows_are_called_the_article_protocol_only_on_the_articles_data
     summary = _summary("file", smote=(False, False, False))
     assert "met under CV / test / training rows\n" in comparison_markdown("main", {}, {}, summary, summary)
     assert "article" not in comparison_markdown("main", {}, {}, summary, summary)
+
+
+# --- names as text, whatever their syntax (issue 21) ------------------------------------------------------------
+
+LINKS = ["[x](http://evil)", "![x](http://evil/p.png)", "*a*&b", "x\x1b[2J", "www.evil.com&", "a\nb"]
+
+
+@pytest.fixture(scope="module")
+def linked_sections(board):
+    """Names the data stage refuses (link syntax, control characters), rendered anyway: the report escapes them too."""
+    metrics, cv = board
+    summary = build_summary(metrics, cv, GOALS, primary="f1", confidence=0.95, baselines={n: "base" for n in metrics},
+                            ceilings=CEILINGS)
+    summary["data"] = {"source": "file", "path": "data/input/c.csv", "target": LINKS[0], "positive": LINKS[1],
+                       "rows": 100, "classes": {"0": 90, "1": 10}, "positive_share": 0.1, "numeric": LINKS,
+                       "categorical": {LINKS[2]: ["e"]}, "missing_values": {LINKS[3]: 2}, "missing": "impute",
+                       "plot_features": LINKS[:2], "plot_features_reason": "chosen in params.yaml"}
+    linear = {name: {"coefficient": 0.1, "odds_ratio_per_unit": 1.1, "odds_ratio_per_sd": 1.2, "sd": 1.0}
+              for name in LINKS}
+    explained = {name: {"threshold": None, "intercept": -1.0, "features": linear} for name in metrics}
+    return build_sections(summary, {name: "none" for name in metrics}, explained, None, test_rows=161,
+                          test_positives=11)
+
+
+def test_markdown_shows_link_and_image_syntax_as_text(linked_sections):
+    """summary.md as a CommonMark renderer with GitHub's tables shows it: no link, no remote image, no emphasis,
+    no injected heading; every name in a <code> element as written (control characters as escapes)."""
+    from markdown_it import MarkdownIt
+
+    text = render_markdown(linked_sections)
+    page = MarkdownIt("commonmark").enable("table").render(text)
+    assert "<a " not in page and not re.search(r'<img src="(?!plots/)', page) and "<em>a</em>" not in page
+    assert page.count("<h1>") == 1 and "\x1b" not in text and "a\nb" not in text
+    shown = {html.unescape(code) for code in re.findall(r"<code>(.*?)</code>", page)}
+    assert {"[x](http://evil)", "![x](http://evil/p.png)", "*a*&b", r"x\x1b[2J", "www.evil.com&", r"a\nb"} <= shown
+
+
+def test_html_shows_link_syntax_as_text_without_emphasis_inside_code(linked_sections, images):
+    page = render_html(linked_sections, images)
+    assert "<a " not in page and "<em>a</em>" not in page and "\x1b" not in page
+    assert "<code>*a*&amp;b</code>" in page and "<code>[x](http://evil)</code>" in page
+
+
+def test_printable_writes_control_characters_as_python_does():
+    from imbalance_lab.report import printable
+
+    assert printable("a\x1b]0;t\x07\r\n\x00\x7f\x9b\u2028\u202eb é") == r"a\x1b]0;t\x07\r\n\x00\x7f\x9b\u2028\u202eb é"
+
+
+def test_the_committed_summary_is_one_the_terminal_leaderboard_reads():
+    import json
+    from pathlib import Path
+
+    from imbalance_lab.report import check_summary
+
+    check_summary(json.loads((Path(__file__).resolve().parents[1] / "reports/summary.json").read_text()))
