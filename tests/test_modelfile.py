@@ -31,10 +31,24 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.tree import DecisionTreeClassifier
 from sklearn.tree._tree import Tree
 
-from imbalance_lab.model import PriorShiftCorrected, classifier_classes
+from imbalance_lab import params as P
+from imbalance_lab.model import PriorShiftCorrected, build_pipeline, classifier_classes, fit_model
 from imbalance_lab.modelfile import (
-    CLASSIFIERS as CLASSIFIER_NAMES, CONSTRUCTOR_ARGUMENTS, FORMAT, UntrustedModelError, _trusted_classes,
-    encode_state, model_from_dict, model_to_dict, untrusted_names,
+    CLASSIFIERS as CLASSIFIER_NAMES,
+)
+from imbalance_lab.modelfile import (
+    CONSTRUCTOR_ARGUMENTS,
+    FITTED_STATE,
+    FORMAT,
+    UntrustedModelError,
+    _trusted_classes,
+    encode_state,
+    known_attributes,
+    model_from_dict,
+    model_identity,
+    model_to_dict,
+    settings_digest,
+    untrusted_names,
 )
 
 FEATURES = ["age", "balance"]
@@ -572,9 +586,12 @@ def test_a_boosting_tree_that_would_read_outside_its_arrays_is_refused(change, m
     refused(data, message)
 
 
-def test_the_format_is_v3():
-    assert FORMAT == "imbalance-lab/pipeline/v3"
-    assert json.loads(forest_text())["format"] == FORMAT
+def test_the_format_is_v4_and_an_older_file_says_to_rerun_train():
+    assert FORMAT == "imbalance-lab/pipeline/v4"
+    data = forest()
+    assert data["format"] == FORMAT
+    data["format"] = "imbalance-lab/pipeline/v3"
+    refused(data, r"older format 'imbalance-lab/pipeline/v3'", r"rerun its train stage \(`dvc repro`\)")
 
 
 @pytest.mark.parametrize("name, key", [
@@ -585,3 +602,260 @@ def test_attributes_the_class_rebuilds_or_only_fit_sets_are_refused(name, key):
     data = json.loads(text_of(fitted("HistGradientBoostingClassifier", "typical", "isotonic")))
     next(saved_objects(data, name))["state"]["__map__"].append([key, True])
     refused(data, f"refusing to load {re.escape(name)} with the attribute '{key}'")
+
+
+# --- what a file says it is -------------------------------------------------------------------------
+
+
+def cell_settings(**changes):
+    """The baseline strategy and hgb classifier as params.yaml parses them (with dotted keys changed)."""
+    params = yaml_params()
+    for dotted, value in changes.items():
+        *parents, last = dotted.split(".")
+        node = params
+        for part in parents:
+            node = node[part]
+        node[last] = value
+    return P.strategy_settings(params, "baseline"), P.classifier_settings(params, "hgb")
+
+
+def test_the_identity_names_the_cell_the_classifier_class_and_a_digest_of_its_settings():
+    identity = model_identity(*cell_settings())
+    assert identity["cell"] == "baseline-hgb"
+    assert identity["classifier"] == \
+        "sklearn.ensemble._hist_gradient_boosting.gradient_boosting.HistGradientBoostingClassifier"
+    assert re.fullmatch(r"[0-9a-f]{64}", identity["settings"])
+    assert model_identity(*cell_settings()) == identity  # the same settings, the same digest
+
+
+@pytest.mark.parametrize("dotted, value", [("classifiers.hgb.max_iter", 31), ("classifiers.hgb.learning_rate", 0.2),
+                                           ("seed", 7), ("strategies.baseline.class_weight", "balanced"),
+                                           ("model.scale", True), ("strategies.baseline.correct_prior", True)])
+def test_every_setting_of_the_cell_changes_the_digest(dotted, value):
+    assert settings_digest(*cell_settings(**{dotted: value})) != settings_digest(*cell_settings())
+
+
+def test_settings_of_other_cells_do_not_change_the_digest():
+    assert settings_digest(*cell_settings(**{"classifiers.logreg.C": 3.0, "strategies.smote.k_neighbors": 3})) == \
+        settings_digest(*cell_settings())
+
+
+@cache
+def cell_text() -> str:
+    strategy, classifier = cell_settings()
+    estimator = build_pipeline(strategy, P.ClassifierSettings("hgb", "HistGradientBoostingClassifier",
+                                                              {"max_iter": 3}), None)
+    fit_model(estimator, X, Y)
+    return json.dumps(model_to_dict(estimator, FEATURES, True, model_identity(strategy, classifier)))
+
+
+def test_a_loader_gets_the_model_it_expects_and_refuses_any_other():
+    identity = model_identity(*cell_settings())
+    assert json.loads(cell_text())["identity"] == identity
+    assert model_from_dict(json.loads(cell_text()), identity).predict_proba(ROWS).shape == (len(ROWS), 2)
+    other = model_identity(*cell_settings(**{"classifiers.hgb.max_iter": 31}))
+    refused_as(json.loads(cell_text()), other, r"trained with other settings than params.yaml now gives its cell")
+    params = yaml_params()
+    logreg = model_identity(P.strategy_settings(params, "smote"), P.classifier_settings(params, "logreg"))
+    refused_as(json.loads(cell_text()), logreg, r"this model file is cell baseline-hgb "
+               r"\(HistGradientBoostingClassifier, settings [0-9a-f]{12}\), expected cell smote-logreg "
+               r"\(LogisticRegression")
+    no_identity = {**json.loads(cell_text()), "identity": None}
+    refused_as(no_identity, identity, "it does not say what it is")
+    assert model_from_dict(no_identity) is not None  # a unit-level load that expects nothing
+
+
+def test_a_file_claiming_another_classifier_than_it_holds_is_refused():
+    data = json.loads(cell_text())
+    params = yaml_params()
+    data["identity"] = model_identity(P.strategy_settings(params, "baseline"), P.classifier_settings(params, "logreg"))
+    refused(data, r"says it is cell baseline-logreg \(LogisticRegression.*but holds a HistGradientBoostingClassifier")
+    with pytest.raises(TypeError, match="cannot save a"):
+        model_to_dict(fitted("HistGradientBoostingClassifier"), FEATURES, True, data["identity"])
+
+
+def yaml_params():
+    from pathlib import Path
+
+    import yaml
+
+    return yaml.safe_load((Path(__file__).parents[1] / "params.yaml").read_text())
+
+
+def refused_as(data, expected, *fragments):
+    with pytest.raises(UntrustedModelError) as caught:
+        model_from_dict(data, expected)
+    for fragment in fragments:
+        assert re.search(fragment, str(caught.value)), str(caught.value)
+
+
+# --- callables, content and bounds ------------------------------------------------------------------
+
+
+def test_a_saved_n_jobs_is_null_and_a_file_cannot_set_another():
+    """The train stage's own n_jobs (this machine's) is not saved; a file asking for processes is refused."""
+    estimator = Pipeline([("model", classifier("RandomForestClassifier", "default").set_params(
+        n_estimators=3, n_jobs=2))]).fit(X, Y)
+    data = json.loads(text_of(estimator))
+    [forest_entry] = saved_objects(data, "sklearn.ensemble._forest.RandomForestClassifier")
+    assert pair(forest_entry, "n_jobs")[1] is None
+    assert model_from_dict(copy.deepcopy(data)).named_steps["model"].n_jobs is None
+    for value in (4, -1, True, "2"):
+        pair(forest_entry, "n_jobs")[1] = value
+        refused(data, rf"its n_jobs is {re.escape(repr(value))}: a model file's n_jobs must be null")
+    pair(forest_entry, "n_jobs")[1] = 1
+    assert model_from_dict(data) is not None
+
+
+def test_the_known_attributes_are_those_real_fits_set():
+    """Every attribute the table adds to a class's parameters and documented attributes is set by a real fit of the
+    project's prediction paths (the table is generated from them, not written by hand)."""
+    seen: dict[str, set] = {}
+    texts = [text_of(fitted(name, settings)) for name in CLASSIFIERS for settings in ("default", "typical")]
+    texts += [text_of(fitted("LogisticRegression", "typical", wrap)) for wrap in ("prior", "sigmoid", "isotonic")]
+    texts += mixed_texts()
+    for text in texts:
+        for name, attributes in state_keys(json.loads(text)):
+            seen.setdefault(name, set()).update(attributes)
+            assert attributes <= known_attributes(name), (name, attributes - known_attributes(name))
+    for name, attributes in FITTED_STATE.items():
+        assert set(attributes) <= seen.get(name, set()), (name, set(attributes) - seen.get(name, set()))
+
+
+def state_keys(node):
+    if isinstance(node, dict):
+        if "__object__" in node and node["__object__"] != TREE and "__map__" in node["state"]:
+            yield node["__object__"], {key for key, _ in node["state"]["__map__"]}
+        for item in node.values():
+            yield from state_keys(item)
+    elif isinstance(node, list):
+        for item in node:
+            yield from state_keys(item)
+
+
+@cache
+def mixed_texts() -> list[str]:
+    """The longer prediction paths (impute, one-hot, bins, splines in column transformers) on data with a category
+    and gaps."""
+    from imbalance_lab.data import columns_of
+
+    rng = np.random.default_rng(3)
+    frame = pd.DataFrame({"balance": rng.normal(0, 1, 300), "age": rng.normal(40, 10, 300),
+                          "region": pd.Categorical(rng.choice(["north", "south", "east"], 300))})
+    frame.loc[[0, 10], "age"] = np.nan
+    y = ((frame["balance"] + (frame["region"] == "east") * 1.5 + rng.normal(0, .7, 300)) > 2).astype(int).to_numpy()
+    texts = []
+    for basis in (None, {"kind": "bins", "n_bins": 4}, {"kind": "splines"}):
+        for name, options in (("LogisticRegression", {"max_iter": 1000}), ("HistGradientBoostingClassifier",
+                                                                           {"max_iter": 3})):
+            strategy = P.StrategySettings(name="s", sampler="none", options={}, scale=True, basis=basis, seed=0)
+            estimator = build_pipeline(strategy, P.ClassifierSettings("c", name, options), None,
+                                       columns_of(frame, "impute"))
+            fit_model(estimator, frame, y)
+            text = json.dumps(model_to_dict(estimator, list(frame.columns), True))
+            assert np.allclose(model_from_dict(json.loads(text)).predict_proba(frame), estimator.predict_proba(frame),
+                               rtol=1e-6, atol=1e-7)
+            texts.append(text)
+    return texts
+
+
+def inline(values) -> dict:
+    return {"__array__": list(values), "dtype": "<U3", "shape": [len(values)]}
+
+
+def test_an_array_out_of_proportion_to_the_file_is_refused_before_it_is_allocated():
+    import tracemalloc
+
+    data = forest()
+    model = next(saved_objects(data, "sklearn.preprocessing._data.StandardScaler"))
+    pair(model, "feature_names_in_")[1] = {"__array__": ["age", "balance"], "dtype": "<U900000", "shape": [2]}
+    tracemalloc.start()
+    refused(data, r"strings of dtype <U900000 whose longest is 7 characters")
+    assert tracemalloc.get_traced_memory()[1] < 50_000_000
+    tracemalloc.stop()
+    pair(model, "feature_names_in_")[1] = {"__array__": ["age"], "dtype": "|O", "shape": [10**6, 10**6]}
+    refused(data, r"shape \[1000000, 1000000\] from 1 items")
+    pair(model, "feature_names_in_")[1] = {"__array__": ["age", "balance"], "dtype": "<U7", "shape": [2]}
+    assert model_from_dict(data) is not None  # a width that fits its strings loads
+
+
+@pytest.mark.parametrize("name, key, value", [
+    ("sklearn.ensemble._forest.RandomForestClassifier", "n_threads", 64),
+    ("sklearn.tree._classes.DecisionTreeClassifier", "_fitted_with_sw", True),
+    ("sklearn.pipeline.Pipeline", "_cache", "/tmp"),
+])
+def test_an_attribute_the_class_neither_takes_nor_fits_is_refused(name, key, value):
+    data = forest()
+    next(saved_objects(data, name))["state"]["__map__"].append([key, value])
+    refused(data, rf"{re.escape(name)} with the attribute '{key}': not one of the attributes that class is built or "
+                  "fitted with")
+
+
+FUNCTION = "sklearn.preprocessing._function_transformer.FunctionTransformer"
+
+
+@pytest.mark.parametrize("key, value, message", [
+    ("func", {"__type__": "numpy.float64"}, r"'func' holds the callable numpy.float64.*func and inverse_func must be"),
+    ("func", {"__type__": "numpy.int32"}, r"refusing to load 'numpy.int32'"),
+    ("inverse_func", {"__object__": "scipy.interpolate._bsplines.BSpline", "state": {"__map__": [
+        ["axis", 0], ["c", {"__array__": [1.0, 1.0], "dtype": "<f8", "shape": [2]}], ["extrapolate", True], ["k", 1],
+        ["t", {"__array__": [0.0, 0.0, 1.0, 1.0], "dtype": "<f8", "shape": [4]}]]}},
+     r"'inverse_func' holds the callable a scipy.interpolate._bsplines.BSpline object"),
+    ("validate", {"__type__": "numpy.float32"}, r"'validate' holds the callable numpy.float32"),
+])
+def test_no_callable_comes_from_a_file(key, value, message):
+    """The passthrough FunctionTransformer a fitted ColumnTransformer keeps loads only with no function."""
+    data = json.loads(mixed_texts()[0])
+    function = next(obj for obj in saved_objects(data, FUNCTION) if any(p[0] == "n_features_in_"
+                                                                         for p in obj["state"]["__map__"]))
+    pair(function, key)[1] = value
+    refused(data, message)
+
+
+def test_a_type_is_only_ever_a_dtype():
+    data = json.loads(mixed_texts()[0])
+    encoder = next(saved_objects(data, "sklearn.preprocessing._encoders.OneHotEncoder"))
+    assert pair(encoder, "dtype")[1] == {"__type__": "numpy.float64"}  # what the project writes, and loads
+    pair(encoder, "handle_unknown")[1] = {"__type__": "numpy.float64"}
+    refused(data, r"'handle_unknown' holds the callable numpy.float64")
+
+
+def calibrated_text(method: str) -> str:
+    return text_of(fitted("LogisticRegression", "typical", method))
+
+
+@pytest.mark.parametrize("method, name, key, value, message", [
+    ("sigmoid", "sklearn.calibration._SigmoidCalibration", "a_", {"__float__": "nan"}, r"'a_' is not finite"),
+    ("sigmoid", "sklearn.calibration._SigmoidCalibration", "b_", {"__float__": "-inf"}, r"'b_' is not finite"),
+    ("sigmoid", "sklearn.calibration._CalibratedClassifier", "method", "temperature",
+     r"its method must be sigmoid or isotonic"),
+    ("sigmoid", "sklearn.calibration._CalibratedClassifier", "classes",
+     {"__array__": [1, 0], "dtype": "<i8", "shape": [2]}, r"its classes must be \[0, 1\]"),
+    ("isotonic", "sklearn.isotonic.IsotonicRegression", "out_of_bounds", "nan", r"out_of_bounds must be 'clip'"),
+    ("isotonic", "sklearn.isotonic.IsotonicRegression", "y_thresholds_", "SCALE", r"y_thresholds_ probabilities"),
+    ("isotonic", "sklearn.isotonic.IsotonicRegression", "X_thresholds_", "REVERSE", r"X_thresholds_ must be incr"),
+])
+def test_a_calibration_must_be_a_binary_calibration_of_finite_numbers(method, name, key, value, message):
+    data = json.loads(calibrated_text(method))
+    obj = next(saved_objects(data, name))
+    if value in ("SCALE", "REVERSE"):
+        array = pair(obj, key)[1]
+        items = [item for item in array["__array__"]]
+        array["__array__"] = [item * 2 + 0.5 for item in items] if value == "SCALE" else items[::-1]
+    else:
+        pair(obj, key)[1] = value
+    refused(data, message)
+
+
+@pytest.mark.parametrize("name, owner", [
+    ("RUSBoostClassifier", "imblearn.ensemble._weight_boosting.RUSBoostClassifier"),
+    ("EasyEnsembleClassifier", "sklearn.ensemble._weight_boosting.AdaBoostClassifier"),  # its members
+])
+def test_boosting_weights_must_add_up(name, owner):
+    """AdaBoost divides by the sum of its weights: all zero would make every probability NaN."""
+    data = json.loads(text_of(fitted(name)))
+    boosting = next(obj for obj in saved_objects(data, owner) if any(p[0] == "estimator_weights_"
+                                                                     for p in obj["state"]["__map__"]))
+    shape = pair(boosting, "estimator_weights_")[1]["shape"]
+    pair(boosting, "estimator_weights_")[1] = {"__array__": [0.0] * shape[0], "dtype": "<f8", "shape": shape}
+    refused(data, r"estimator_weights_ must be non-negative weights of its \d+ estimators with a positive sum")

@@ -141,12 +141,13 @@ def read_frame(path: Path):
         raise P.PipelineError(f"{path}: not a readable Parquet file ({type(err).__name__}); {REBUILD}") from None
 
 
-def read_model(path: Path):
-    """A saved model; a file naming anything outside the trusted classes is refused, nothing built."""
-    from .modelfile import UntrustedModelError, model_from_dict
+def read_model(path: Path, strategy: P.StrategySettings, classifier: P.ClassifierSettings):
+    """The saved model of the cell (strategy, classifier) as params.yaml gives it: a file that says it is another
+    cell, classifier or settings, or that names anything outside the trusted classes, is refused, nothing built."""
+    from .modelfile import UntrustedModelError, model_from_dict, model_identity
 
     try:
-        return model_from_dict(read_json(path))
+        return model_from_dict(read_json(path), model_identity(strategy, classifier))
     except UntrustedModelError as err:
         raise P.PipelineError(f"{path}: {err}; {REBUILD} (never load model files you do not trust)") from None
 
@@ -199,9 +200,10 @@ def cmd_train(args) -> None:
 def cmd_evaluate(args) -> None:
     params, name, classifier = P.load(PARAMS), args.strategy, args.classifier
     cell = P.cell_name(name, classifier)
+    strategy, classifier_settings = P.strategy_settings(params, name), P.classifier_settings(params, classifier)
     evaluated = stages.evaluate_cell(  # settings first: checked before any file is read
-        P.strategy_settings(params, name), P.classifier_settings(params, classifier), P.evaluate_settings(params),
-        P.cost_settings(params), read_model(cell_file("model", cell)), cv=read_json(cell_file("cv", cell)),
+        strategy, classifier_settings, P.evaluate_settings(params), P.cost_settings(params),
+        read_model(cell_file("model", cell), strategy, classifier_settings), cv=read_json(cell_file("cv", cell)),
         resampled_info=read_json(strategy_file("resampled_info", name)), data_info=read_json(DATA_JSON),
         train=read_frame(TRAIN), test=read_frame(TEST),
     )
@@ -223,13 +225,15 @@ def cmd_ceiling(args) -> None:
 def cmd_compare(args) -> None:
     from .report import render_html, render_markdown
 
-    settings = stages.compare_settings(P.load(PARAMS))  # before any file is read
+    params = P.load(PARAMS)
+    settings = stages.compare_settings(params)  # before any file is read
     names = list(settings.cells)
     compared = stages.compare(
         settings, metrics={n: read_json(cell_file("metrics", n)) for n in names},
         cv={n: read_json(cell_file("cv", n)) for n in names},
         explained={n: read_json(cell_file("coefficients", n)) for n in names},
-        models={n: read_model(cell_file("model", n)) for n in names},
+        models={n: read_model(cell_file("model", n), P.strategy_settings(params, settings.cells[n][0]),
+                              P.classifier_settings(params, settings.cells[n][1])) for n in names},
         curves={n: {kind: read_json(cell_file(kind, n)) for kind in ("pr", "roc")} for n in names},
         calibration={n: read_json(cell_file("explain", n))["calibration_curve"] for n in names},
         ceilings=read_json(CEILING_JSON), data_info=read_json(DATA_JSON), train=read_frame(TRAIN),

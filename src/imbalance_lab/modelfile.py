@@ -7,14 +7,19 @@ also inside imbalanced-learn's ensembles (which keep fitted samplers and (sample
 pipelines: each pipeline is stored as its classifier, the samplers are dropped).
 
 It is stored as JSON: safe to load from a shared remote (nothing is unpickled, only classes named
-exactly in a fixed list are built, tree arrays are checked before a tree is built) and byte-stable,
-so its hash in dvc.lock only changes with the model.
+exactly in a fixed list are built, tree arrays are checked before a tree is built, no callable comes
+from the file, every restored array is checked for content) and byte-stable, so its hash in dvc.lock
+only changes with the model. A file says what it is (its cell, classifier class and a digest of the
+settings it was trained with): every stage that loads one says what it expects and refuses another.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import importlib
+import inspect
+import json
 import math
 import re
 import sys
@@ -26,7 +31,9 @@ from sklearn.pipeline import Pipeline as PredictionPipeline
 
 from .model import PriorShiftCorrected, fitted_pipeline, tuned_threshold
 
-FORMAT = "imbalance-lab/pipeline/v3"
+# v4: the file says what it is ("identity"); attributes outside the class's own are refused; no saved n_jobs.
+FORMAT = "imbalance-lab/pipeline/v4"
+FORMAT_PREFIX = "imbalance-lab/pipeline/v"
 
 # --- JSON save / load ----------------------------------------------------------------
 #
@@ -195,14 +202,81 @@ REFUSED_ATTRIBUTES = {
     "sklearn.isotonic.IsotonicRegression": ("f_",),
     "sklearn.ensemble._hist_gradient_boosting.gradient_boosting.HistGradientBoostingClassifier": ("_in_fit",),
 }
+# The attributes a file may set on an object: its class's constructor parameters (from its signature), the
+# fitted attributes its docstring lists, the ones every scikit-learn estimator may carry (COMMON_STATE), and
+# those below: what real fits of the project's prediction paths leave beyond those (generated from real fitted
+# instances; tests/test_modelfile.py fits them again and checks that each is still set by some fit). Anything
+# else is refused, never set.
+COMMON_STATE = frozenset({"_sklearn_version", "_sklearn_output_config", "n_features_in_", "feature_names_in_"})
+FITTED_STATE = {
+    "imbalance_lab.model.PriorShiftCorrected": ("classes_", "estimator_", "fitted_rate_"),
+    "imblearn.ensemble._bagging.BalancedBaggingClassifier": (
+        "_max_features", "_max_samples", "_n_samples", "_sampling_strategy", "_seeds", "classes_", "estimator_",
+        "estimator_params", "estimators_", "estimators_features_", "n_classes_"),
+    "imblearn.ensemble._easy_ensemble.EasyEnsembleClassifier": (
+        "_max_features", "_max_samples", "_n_samples", "_sampling_strategy", "_seeds", "bootstrap",
+        "bootstrap_features", "classes_", "estimator_", "estimator_params", "estimators_", "estimators_features_",
+        "max_features", "max_samples", "n_classes_", "oob_score"),
+    "imblearn.ensemble._forest.BalancedRandomForestClassifier": (
+        "_n_features", "_sampling_strategy", "classes_", "estimator", "estimator_", "estimator_params",
+        "estimators_", "n_classes_", "n_outputs_"),
+    "imblearn.ensemble._weight_boosting.RUSBoostClassifier": (
+        "classes_", "estimator_", "estimator_errors_", "estimator_params", "estimator_weights_", "estimators_",
+        "n_classes_"),
+    "sklearn.calibration.CalibratedClassifierCV": ("calibrated_classifiers_", "classes_"),
+    "sklearn.calibration._SigmoidCalibration": ("a_", "b_"),
+    "sklearn.compose._column_transformer.ColumnTransformer": (
+        "_columns", "_remainder", "_transformer_to_input_indices", "_transformers_feature_names_out",
+        "output_indices_", "sparse_output_", "transformers_"),
+    "sklearn.ensemble._forest.RandomForestClassifier": (
+        "_n_samples", "_n_samples_bootstrap", "classes_", "estimator", "estimator_", "estimator_params",
+        "estimators_", "n_classes_", "n_outputs_"),
+    "sklearn.ensemble._hist_gradient_boosting.binning._BinMapper": (
+        "bin_thresholds_", "is_categorical_", "missing_values_bin_idx_", "n_bins_non_missing_"),
+    "sklearn.ensemble._hist_gradient_boosting.gradient_boosting.HistGradientBoostingClassifier": (
+        "_baseline_prediction", "_bin_mapper", "_is_categorical_remapped", "_loss", "_n_features", "_predictors",
+        "_preprocessor", "_random_seed", "_use_validation_data", "classes_", "do_early_stopping_", "is_categorical_",
+        "n_trees_per_iteration_"),
+    "sklearn.ensemble._weight_boosting.AdaBoostClassifier": (
+        "classes_", "estimator_", "estimator_errors_", "estimator_params", "estimator_weights_", "estimators_",
+        "n_classes_"),
+    "sklearn.impute._base.SimpleImputer": ("_fill_dtype", "_fit_dtype", "indicator_", "statistics_"),
+    "sklearn.isotonic.IsotonicRegression": ("X_max_", "X_min_", "X_thresholds_", "increasing_", "y_thresholds_"),
+    "sklearn.linear_model._logistic.LogisticRegression": ("classes_", "coef_", "intercept_", "n_iter_"),
+    "sklearn.preprocessing._data.StandardScaler": ("mean_", "n_samples_seen_", "scale_", "var_"),
+    "sklearn.preprocessing._discretization.KBinsDiscretizer": ("_encoder", "bin_edges_", "n_bins_"),
+    "sklearn.preprocessing._encoders.OneHotEncoder": (
+        "_drop_idx_after_grouping", "_infrequent_enabled", "_n_features_outs", "categories_", "drop_idx_"),
+    "sklearn.preprocessing._polynomial.SplineTransformer": ("bsplines_", "n_features_out_"),
+    "sklearn.tree._classes.DecisionTreeClassifier": ("classes_", "max_features_", "n_classes_", "n_outputs_", "tree_"),
+}
+
+
+def _documented_attributes(cls: type) -> set[str]:
+    """The names of the Attributes section of a numpydoc class docstring (scikit-learn's fitted-attribute list)."""
+    doc = inspect.getdoc(cls) or ""
+    section = re.search(r"^Attributes\n-{3,}\n(.*?)(?=^\S[^\n]*\n-{3,}\n|\Z)", doc, re.S | re.M)
+    return set(re.findall(r"^(\w+) :", section.group(1), re.M)) if section else set()
+
+
+@lru_cache(maxsize=None)
+def known_attributes(name: str) -> frozenset[str]:
+    """Every attribute a file may set on an object of the trusted class ``name``."""
+    cls = _trusted_class(name)
+    parameters = {p.name for p in inspect.signature(cls).parameters.values()
+                  if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)}
+    return frozenset(parameters | _documented_attributes(cls) | COMMON_STATE | set(FITTED_STATE.get(name, ())))
+
+
 # imbalanced-learn's ensembles keep (sampler, classifier) pipelines as members: stored as the classifier.
 UNWRAPPED = frozenset({"imblearn.ensemble._bagging.BalancedBaggingClassifier",
                        "imblearn.ensemble._easy_ensemble.EasyEnsembleClassifier",
                        "imblearn.ensemble._forest.BalancedRandomForestClassifier",
                        "imblearn.ensemble._weight_boosting.RUSBoostClassifier"})
 
-# Types that appear as setting values (e.g. OneHotEncoder(dtype=np.float64)); never built from state.
-TRUSTED_TYPES = {_qualified(cls): cls for cls in (np.float64, np.float32, np.int64, np.int32, np.bool_)}
+# Types that appear as setting values (OneHotEncoder(dtype=np.float64)), only ever as the value of an attribute
+# named ``dtype`` (a type is callable: anywhere else it would be a function from the file); never built from state.
+TRUSTED_TYPES = {_qualified(cls): cls for cls in (np.float64, np.float32)}
 TRUSTED_DTYPES = re.compile(r"^(\|b1|\|O|<f8|<f4|<i8|<i4|\|i1|\|u1|<u4|<U\d{1,6})$")
 BINARY_DTYPES = re.compile(r"^(\|b1|<f8|<f4|<i8|<i4|\|i1|\|u1|<u4)$")  # base64 holds numbers only
 
@@ -265,6 +339,8 @@ def _saved_state(value, name: str) -> dict:
     state = dict(state) if state is not None else {}
     for key in DROPPED.get(name, ()):
         state.pop(key, None)
+    if "n_jobs" in state:  # how many processes this machine used, not part of the model (see LOADED_N_JOBS)
+        state["n_jobs"] = None
     if name in UNWRAPPED:
         for key, item in list(state.items()):
             if _is_sampler(item) or (isinstance(item, list) and item and all(_is_sampler(i) for i in item)):
@@ -395,6 +471,22 @@ def _shape(data) -> tuple[int, ...]:
     return tuple(shape)
 
 
+def _check_array_size(items, shape: tuple[int, ...], dtype: np.dtype) -> None:
+    """Refuses an inline array out of proportion to its items in the file, before it is allocated: a shape
+    other than the items' count, or strings stored wider than the longest of them (a 2 KB file of a few
+    short strings as '<U999999' would take gigabytes)."""
+    if not isinstance(items, list):
+        raise ValueError("an array's items must be a list")
+    if math.prod(shape) != len(items):
+        raise UntrustedModelError(f"refusing to load an array of shape {list(shape)} from {len(items)} items: "
+                                  "an array's shape must hold exactly its items")
+    if dtype.kind == "U":
+        longest = max((len(item) for item in items if isinstance(item, str)), default=0)
+        if dtype.itemsize // 4 > max(longest, 1):
+            raise UntrustedModelError(f"refusing to load strings of dtype {dtype.str} whose longest is {longest} "
+                                      "characters: an array out of proportion to the file")
+
+
 def _decode(data):
     if isinstance(data, list):
         return [_decode(item) for item in data]
@@ -406,13 +498,14 @@ def _decode(data):
             raise ValueError(f"bad float {text!r}")
         return float(text)
     if "__array__" in data:
-        items = [_decode(item) for item in data["__array__"]]
-        shape = _shape(data)
+        items, shape, dtype = data["__array__"], _shape(data), np.dtype(data["dtype"])
+        _check_array_size(items, shape, dtype)  # before anything is allocated
+        items = [_decode(item) for item in items]
         if data["dtype"] == "|O":
             array = np.empty(len(items), dtype=object)
             array[:] = items
             return array.reshape(shape)
-        return np.asarray(items, dtype=np.dtype(data["dtype"])).reshape(shape)
+        return np.asarray(items, dtype=dtype).reshape(shape)
     if "__base64__" in data:
         dtype, shape = np.dtype(data["dtype"]), _shape(data)
         raw = base64.b64decode(data["__base64__"], validate=True)
@@ -479,12 +572,18 @@ def _decode_object(data):
     if name in CONSTRUCTOR_ARGUMENTS:
         if set(state) != set(CONSTRUCTOR_ARGUMENTS[name]):
             raise ValueError(f"{name} needs exactly the arguments {', '.join(CONSTRUCTOR_ARGUMENTS[name]) or '(none)'}")
+        _check_values(name, state)
         return cls(**state)
     for key in state:  # data attributes only: none may shadow a method or property of the class
         if not isinstance(key, str) or not key.isidentifier() or hasattr(cls, key) or \
                 key in REFUSED_ATTRIBUTES.get(name, ()):
             raise UntrustedModelError(f"refusing to load {name} with the attribute {key!r}: "
                                       "not a data attribute of that class")
+    unknown = sorted(set(state) - known_attributes(name))
+    if unknown:
+        raise UntrustedModelError(f"refusing to load {name} with the attribute {unknown[0]!r}: not one of the "
+                                  "attributes that class is built or fitted with")
+    _check_values(name, state)
     check = CHECKS.get(name)
     if check is not None:
         problem = check(state)
@@ -496,6 +595,114 @@ def _decode_object(data):
     else:
         vars(value).update(state)
     return value
+
+
+# --- checks of every object's values, before it is built ------------------------------------
+#
+# No callable comes from a file: a type (the only callable a file can name besides the classes' own parts)
+# only as the value of a ``dtype`` attribute, and of the trusted objects only the two that are callable by
+# design where their class keeps them (the boosting's loss, a spline transformer's splines). No saved n_jobs
+# decides how many processes run: the train stage writes null, and anything but null or 1 is refused. Every
+# float a fitted object holds is finite (coefficients, intercepts, split thresholds, leaf values, baselines,
+# calibrations), but for the missing-value markers of the imputer; a constructor parameter is left to the
+# class's own checks. A binary model predicts classes [0, 1], in that order, from one output.
+
+CALLABLE_PARTS = {
+    ("sklearn.ensemble._hist_gradient_boosting.gradient_boosting.HistGradientBoostingClassifier", "_loss"):
+        "sklearn._loss.loss.HalfBinomialLoss",
+    ("sklearn.preprocessing._polynomial.SplineTransformer", "bsplines_"): "scipy.interpolate._bsplines.BSpline",
+}
+NON_FINITE_ALLOWED = frozenset({
+    ("sklearn.impute._base.SimpleImputer", "missing_values"), ("sklearn.impute._base.SimpleImputer", "fill_value"),
+    ("sklearn.impute._base.SimpleImputer", "statistics_"),  # a column all missing in training: NaN, dropped
+    ("sklearn.preprocessing._encoders.OneHotEncoder", "categories_"),  # a missing value is a category of its own
+})
+LOADED_N_JOBS = (None, 1)
+BINARY_COUNTS = {"n_classes_": 2, "n_outputs_": 1, "n_trees_per_iteration_": 1}
+
+
+def _leaves(value):
+    """The values inside ``value``'s lists, tuples, mappings and object arrays (built objects are leaves)."""
+    if isinstance(value, (list, tuple)):
+        for item in value:
+            yield from _leaves(item)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _leaves(key)
+            yield from _leaves(item)
+    elif isinstance(value, np.ndarray) and value.dtype == object:
+        for item in value.ravel():
+            yield from _leaves(item)
+    else:
+        yield value
+
+
+def _non_finite(value) -> str | None:
+    """Where ``value`` holds NaN or an infinity (None if nowhere)."""
+    if isinstance(value, np.ndarray) and value.dtype.names is not None:  # tree nodes: name the field and node
+        for field in value.dtype.names:
+            if value.dtype.fields[field][0].kind == "f" and not np.isfinite(value[field]).all():
+                return f"node {int(np.flatnonzero(~np.isfinite(value[field]))[0])}'s {field}"
+        return None
+    if isinstance(value, np.ndarray) and value.dtype.kind in "fc" and not np.isfinite(value).all():
+        return f"item {np.argwhere(~np.isfinite(value))[0].tolist()} of its {value.dtype} array"
+    if isinstance(value, (float, np.floating)) and not math.isfinite(value):
+        return repr(float(value))
+    return None
+
+
+def _is_classes(value) -> bool:
+    return isinstance(value, np.ndarray) and value.dtype.kind in "iuf" and value.shape == (2,) and \
+        value[0] == 0 and value[1] == 1
+
+
+def _describe(value) -> str:
+    if isinstance(value, type):
+        return _qualified(value)
+    if isinstance(value, np.ndarray):
+        return f"{value.dtype} array of shape {list(value.shape)}" if value.size > 4 else \
+            f"{value.tolist()!r} ({value.dtype})"
+    if value is None or isinstance(value, (bool, int, float, str, list, tuple, dict, np.generic)):
+        return repr(value)
+    return f"a {_qualified(type(value))} object"
+
+
+def _check_values(name: str, state: Mapping) -> None:
+    """Refuses (UntrustedModelError) a state with a callable, a non-finite fitted number, a saved n_jobs or a
+    class count other than a binary model's."""
+    cls = _trusted_class(name)
+    parameters = set(cls._get_param_names()) if hasattr(cls, "_get_param_names") else set()
+
+    def refuse(problem):
+        raise UntrustedModelError(f"refusing to load {name}: {problem}")
+
+    for key, value in state.items():
+        allowed = CALLABLE_PARTS.get((name, key))
+        for leaf in _leaves(value):
+            if key == "dtype" and leaf is value and isinstance(leaf, type) and leaf in TRUSTED_TYPES.values():
+                continue
+            if callable(leaf) and not (allowed and _qualified(type(leaf)) == allowed):
+                hint = " (its func and inverse_func must be null)" if name.endswith(".FunctionTransformer") else ""
+                refuse(f"its attribute {key!r} holds the callable {_describe(leaf)}: a model file holds no "
+                       f"functions{hint}")
+            where = None if key in parameters or (name, key) in NON_FINITE_ALLOWED else _non_finite(leaf)
+            if where:
+                refuse(f"its attribute {key!r} is not finite (NaN or infinite) at {where}: a fitted model's "
+                       "numbers are finite")
+        if key == "n_jobs" and not any(value is allowed for allowed in LOADED_N_JOBS) and \
+                not (_count(value) and value == 1):
+            refuse(f"its n_jobs is {value!r}: a model file's n_jobs must be null (how many processes prediction "
+                   "starts is not the file's to decide)")
+        if key in ("classes_", "classes") and value is not None and not _is_classes(value):
+            refuse(f"its {key} must be [0, 1] (a binary model's classes, in that order), got {_describe(value)}")
+        if key in BINARY_COUNTS and value != BINARY_COUNTS[key]:
+            refuse(f"its {key} must be {BINARY_COUNTS[key]} (a binary model with one output), got {_describe(value)}")
+        if key == "n_features_in_" and not (_count(value) and value >= 1):
+            refuse(f"its n_features_in_ must be a positive whole number, got {_describe(value)}")
+    names, count = state.get("feature_names_in_"), state.get("n_features_in_")
+    if names is not None and not (isinstance(names, np.ndarray) and names.shape == (count,)
+                                  and all(isinstance(item, str) for item in names)):
+        refuse(f"its feature_names_in_ must be the names of its {count} features, got {_describe(names)}")
 
 
 # --- checks of tree arrays, before a tree is built ---------------------------------------
@@ -537,6 +744,8 @@ def _check_tree(arguments, state) -> None:
     if not isinstance(n_classes, np.ndarray) or n_classes.dtype != np.intp or n_classes.shape != (n_outputs,) \
             or (n_classes < 1).any():
         refuse("n_classes must hold a positive class count per output")
+    if n_outputs != 1 or n_classes[0] != 2:
+        refuse(f"a binary model's tree has one output of 2 classes, got {n_outputs} of {n_classes.tolist()}")
     if set(state) != set(TREE_STATE):
         refuse(f"its state must hold exactly {', '.join(TREE_STATE)}")
     nodes, values, node_count, max_depth = state["nodes"], state["values"], state["node_count"], state["max_depth"]
@@ -549,6 +758,11 @@ def _check_tree(arguments, state) -> None:
     expected = (len(nodes), n_outputs, int(n_classes.max()))
     if not isinstance(values, np.ndarray) or values.dtype != np.float64 or values.shape != expected:
         refuse(f"'values' must be a float64 array of shape {expected}")
+    fields = [(field, nodes[field]) for field in nodes.dtype.names if nodes.dtype.fields[field][0].kind == "f"]
+    for field, array in [*fields, ("value", values.reshape(len(nodes), -1))]:  # split thresholds, leaf values...
+        bad = ~np.isfinite(array) if array.ndim == 1 else ~np.isfinite(array).all(axis=1)
+        if bad.any():
+            refuse(f"node {int(np.flatnonzero(bad)[0])}'s {field} is not finite (NaN or infinite)")
     left, right, feature = nodes["left_child"], nodes["right_child"], nodes["feature"]
     leaf = left == TREE_LEAF
     if ((right == TREE_LEAF) != leaf).any():
@@ -638,13 +852,244 @@ def _check_histogram_boosting(state) -> str | None:
     return None
 
 
+def _array(value, shape: tuple, kinds: str = "f") -> bool:
+    return isinstance(value, np.ndarray) and value.dtype.kind in kinds and value.shape == shape
+
+
+def _check_logistic(state) -> str | None:
+    count = _n_features(state)
+    if "coef_" not in state:
+        return None  # unfitted (a setting)
+    if not _array(state["coef_"], (1, count)):
+        return f"its coef_ must be a float array of shape [1, {count}] (n_features_in_ {count}), got " \
+               f"{_describe(state['coef_'])}"
+    if not _array(state.get("intercept_"), (1,)):
+        return f"its intercept_ must be a float array of shape [1], got {_describe(state.get('intercept_'))}"
+    return None
+
+
+def _check_scaler(state) -> str | None:
+    count = _n_features(state)
+    for key in ("mean_", "var_", "scale_"):
+        value = state.get(key)
+        if value is not None and not _array(value, (count,)):
+            return f"its {key} must be a float array of shape [{count}] (n_features_in_), got {_describe(value)}"
+    scale = state.get("scale_")
+    if scale is not None and not (scale > 0).all():
+        return "its scale_ must be positive"
+    return None
+
+
+def _check_boosting_parts(state) -> str | None:
+    from sklearn._loss.loss import HalfBinomialLoss
+
+    if "_predictors" not in state:
+        return None
+    if type(state.get("_loss")) is not HalfBinomialLoss:
+        return "its _loss must be the binomial loss"
+    if not _array(state.get("_baseline_prediction"), (1, 1)):
+        return f"its _baseline_prediction must be a float array of shape [1, 1], got " \
+               f"{_describe(state.get('_baseline_prediction'))}"
+    if state.get("is_categorical_") is not None or state.get("_n_features") != state.get("n_features_in_"):
+        return "its is_categorical_ must be null and _n_features its n_features_in_"
+    if not all(isinstance(trees, list) and len(trees) == 1 for trees in state["_predictors"]):
+        return "each iteration of a binary model's _predictors holds one tree"
+    mapper = state.get("_bin_mapper")
+    categorical = getattr(mapper, "is_categorical_", None)
+    if categorical is not None and (not isinstance(categorical, np.ndarray) or categorical.any()):
+        return "its _bin_mapper's is_categorical_ must be null (categorical features are not supported)"
+    return _check_histogram_boosting(state)
+
+
+def _members(state, members, count) -> str | None:
+    if not isinstance(members, list) or not members or \
+            not all(getattr(member, "n_features_in_", None) == count for member in members):
+        return f"estimators_ must be fitted classifiers over its {count} features"
+    return None
+
+
+def _check_boosting(state) -> str | None:
+    """AdaBoost and RUSBoost: the estimators' probabilities weighted by estimator_weights_, divided by their sum."""
+    if "estimators_" not in state:
+        return None
+    members, weights = state["estimators_"], state.get("estimator_weights_")
+    problem = _members(state, members, _n_features(state))
+    if problem:
+        return problem
+    if not (isinstance(weights, np.ndarray) and weights.dtype.kind == "f" and weights.ndim == 1
+            and len(weights) >= len(members) and (weights >= 0).all() and weights.sum() > 0):
+        return f"its estimator_weights_ must be non-negative weights of its {len(members)} estimators with a " \
+               f"positive sum, got {_describe(weights)}"
+    return None
+
+
+def _check_bagging(state) -> str | None:
+    """EasyEnsemble and BalancedBagging: each member sees the columns estimators_features_ names; the sum of
+    their probabilities is divided by n_estimators."""
+    if "estimators_" not in state:
+        return None
+    members, features, count = state["estimators_"], state.get("estimators_features_"), _n_features(state)
+    if not isinstance(members, list) or not members or not isinstance(features, list) or \
+            len(features) != len(members) or state.get("n_estimators") != len(members):
+        return "estimators_, estimators_features_ and n_estimators must count the same members"
+    for member, columns in zip(members, features):
+        if not (isinstance(columns, np.ndarray) and columns.dtype.kind in "iu" and columns.ndim == 1
+                and ((columns >= 0) & (columns < (count or 0))).all()
+                and getattr(member, "n_features_in_", None) == len(columns)):
+            return f"estimators_features_ must name columns of its {count} features, one per column of each member"
+    return None
+
+
+def _check_forest_count(state) -> str | None:
+    problem = _check_forest(state)
+    if problem or state.get("estimators_") is None:
+        return problem
+    if state.get("n_estimators") != len(state["estimators_"]):
+        return "n_estimators must be the number of its estimators_"
+    return None
+
+
+def _unit_interval(value) -> bool:
+    return isinstance(value, (float, np.floating)) and 0 < value < 1
+
+
+def _check_prior(state) -> str | None:
+    if "estimator_" not in state:
+        return None
+    for key in ("prior", "fitted_rate_"):
+        if not _unit_interval(state.get(key)):
+            return f"its {key} must be a share between 0 and 1 (exclusive), got {_describe(state.get(key))}"
+    if getattr(state["estimator_"], "n_features_in_", None) != state.get("n_features_in_"):
+        return "its estimator_ must be fitted on its n_features_in_ features"
+    return None
+
+
+def _check_calibrated_member(state) -> str | None:
+    if state.get("method") not in ("sigmoid", "isotonic"):
+        return f"its method must be sigmoid or isotonic, got {_describe(state.get('method'))}"
+    if not isinstance(state.get("calibrators"), list) or len(state["calibrators"]) != 1:
+        return "a binary model has one calibrator"
+    return None
+
+
+def _check_calibrated(state) -> str | None:
+    if state.get("method") not in ("sigmoid", "isotonic"):
+        return f"its method must be sigmoid or isotonic, got {_describe(state.get('method'))}"
+    return None
+
+
+def _check_isotonic(state) -> str | None:
+    if "X_thresholds_" not in state:
+        return None
+    x, y = state["X_thresholds_"], state.get("y_thresholds_")
+    if not (isinstance(x, np.ndarray) and x.dtype.kind == "f" and x.ndim == 1 and len(x) >= 1 and
+            _array(y, x.shape) and (np.diff(x) >= 0).all() and ((y >= 0) & (y <= 1)).all()):
+        return "X_thresholds_ must be increasing and y_thresholds_ probabilities, one per threshold"
+    if state.get("out_of_bounds") != "clip":
+        return f"its out_of_bounds must be 'clip' (as calibration fits it), got {_describe(state.get('out_of_bounds'))}"
+    return None
+
+
+def _check_bins(state) -> str | None:
+    if "bin_edges_" not in state:
+        return None
+    edges, bins, count = state["bin_edges_"], state.get("n_bins_"), _n_features(state)
+    if not (isinstance(edges, np.ndarray) and edges.shape == (count,) and
+            all(isinstance(e, np.ndarray) and e.dtype.kind == "f" and e.ndim == 1 and len(e) >= 2
+                and (np.diff(e) > 0).all() and np.isfinite(e).all() for e in edges)):
+        return f"its bin_edges_ must hold increasing finite edges for each of its {count} features"
+    if not (isinstance(bins, np.ndarray) and bins.tolist() == [len(e) - 1 for e in edges]):
+        return "its n_bins_ must count the bins its bin_edges_ make"
+    if state.get("encode") != "onehot-dense" or \
+            [list(c) for c in getattr(state.get("_encoder"), "categories_", [])] != [list(range(n)) for n in bins]:
+        return "it must encode one-hot, one column per bin"
+    return None
+
+
+def _check_one_hot(state) -> str | None:
+    if "categories_" not in state:
+        return None
+    categories, count = state["categories_"], _n_features(state)
+    if not isinstance(categories, list) or len(categories) != count or \
+            not all(isinstance(c, np.ndarray) and c.ndim == 1 for c in categories):
+        return f"its categories_ must list the categories of each of its {count} features"
+    if state.get("drop_idx_") is not None or state.get("_infrequent_enabled") or \
+            state.get("_n_features_outs") != [len(c) for c in categories]:
+        return "it must make one column per category (_n_features_outs, no dropped or infrequent categories)"
+    return None
+
+
+def _check_splines(state) -> str | None:
+    from scipy.interpolate import BSpline
+
+    if "bsplines_" not in state:
+        return None
+    splines, count = state["bsplines_"], _n_features(state)
+    if not isinstance(splines, list) or len(splines) != count or not all(type(b) is BSpline for b in splines):
+        return f"its bsplines_ must hold one spline per feature ({count})"
+    widths = {b.c.shape[1] if b.c.ndim == 2 else -1 for b in splines}
+    if len(widths) != 1 or state.get("n_features_out_") != count * widths.pop() or \
+            any(b.k != state.get("degree") for b in splines):
+        return "its n_features_out_ and degree must match its splines"
+    return None
+
+
+def _check_imputer(state) -> str | None:
+    statistics, count = state.get("statistics_"), _n_features(state)
+    if statistics is not None and not (isinstance(statistics, np.ndarray) and statistics.shape == (count,)):
+        return f"its statistics_ must hold one value per feature ({count})"
+    return None
+
+
+def _check_function(state) -> str | None:
+    for key in ("func", "inverse_func", "kw_args", "inv_kw_args"):
+        if state.get(key) is not None:
+            return f"its {key} must be null (a model file holds no functions), got {_describe(state[key])}"
+    if state.get("feature_names_out") not in (None, "one-to-one"):
+        return "its feature_names_out must be null or 'one-to-one'"
+    return None
+
+
+def _check_columns(state) -> str | None:
+    if "transformers_" not in state:
+        return None
+    names = state.get("feature_names_in_")
+    known = set(names.tolist()) if isinstance(names, np.ndarray) else set()
+    if state.get("sparse_output_") is not False:
+        return "its sparse_output_ must be false"
+    for entry in state["transformers_"]:
+        if not (isinstance(entry, tuple) and len(entry) == 3 and isinstance(entry[2], list)
+                and all(isinstance(c, str) and c in known for c in entry[2])):
+            return "each of its transformers_ must name columns of its feature_names_in_"
+        width = getattr(entry[1], "n_features_in_", None)
+        if width is not None and width != len(entry[2]):
+            return f"its transformer {entry[0]!r} is fitted on {width} columns, not its {len(entry[2])}"
+    return None
+
+
 CHECKS = {
+    "sklearn.linear_model._logistic.LogisticRegression": _check_logistic,
+    "sklearn.preprocessing._data.StandardScaler": _check_scaler,
+    "sklearn.ensemble._weight_boosting.AdaBoostClassifier": _check_boosting,
+    "imblearn.ensemble._weight_boosting.RUSBoostClassifier": _check_boosting,
+    "imblearn.ensemble._easy_ensemble.EasyEnsembleClassifier": _check_bagging,
+    "imblearn.ensemble._bagging.BalancedBaggingClassifier": _check_bagging,
+    "imbalance_lab.model.PriorShiftCorrected": _check_prior,
+    "sklearn.calibration._CalibratedClassifier": _check_calibrated_member,
+    "sklearn.calibration.CalibratedClassifierCV": _check_calibrated,
+    "sklearn.isotonic.IsotonicRegression": _check_isotonic,
+    "sklearn.preprocessing._discretization.KBinsDiscretizer": _check_bins,
+    "sklearn.preprocessing._encoders.OneHotEncoder": _check_one_hot,
+    "sklearn.preprocessing._polynomial.SplineTransformer": _check_splines,
+    "sklearn.impute._base.SimpleImputer": _check_imputer,
+    "sklearn.preprocessing._function_transformer.FunctionTransformer": _check_function,
+    "sklearn.compose._column_transformer.ColumnTransformer": _check_columns,
     "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor": _check_tree_predictor,
     "sklearn.ensemble._hist_gradient_boosting.gradient_boosting.HistGradientBoostingClassifier":
-        _check_histogram_boosting,
+        _check_boosting_parts,
     "sklearn.tree._classes.DecisionTreeClassifier": _check_decision_tree,
-    "sklearn.ensemble._forest.RandomForestClassifier": _check_forest,
-    "imblearn.ensemble._forest.BalancedRandomForestClassifier": _check_forest,
+    "sklearn.ensemble._forest.RandomForestClassifier": _check_forest_count,
+    "imblearn.ensemble._forest.BalancedRandomForestClassifier": _check_forest_count,
 }
 
 
@@ -709,17 +1154,132 @@ def _expected_shape() -> str:
             "or a CalibratedClassifierCV of such pipelines")
 
 
-def model_to_dict(estimator, feature_names, converged: bool) -> dict:
+# --- what a model file is: its identity ------------------------------------------------------
+#
+# A file names its cell, its classifier class and a digest of the settings it was trained with (sha256 of the
+# canonical JSON of the strategy's and classifier's parsed settings and the seed, as the train stage fits the
+# cell with them). Each stage that loads a model computes the same from params.yaml and refuses a file that
+# says something else: another cell's model copied to this cell's path, or one trained before params.yaml
+# changed.
+
+IDENTITY_KEYS = ("cell", "classifier", "settings")
+
+
+def _canonical(value):
+    """JSON-ready data of fixed form: mappings with string keys (sorted when dumped), tuples as lists."""
+    if isinstance(value, Mapping):
+        return {str(key): _canonical(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_canonical(item) for item in value]
+    return value
+
+
+def settings_digest(strategy, classifier) -> str:
+    """sha256 of the canonical JSON of a cell's settings (params.StrategySettings, params.ClassifierSettings)
+    and the seed."""
+    from dataclasses import asdict
+
+    settings = {"strategy": asdict(strategy), "classifier": asdict(classifier), "seed": strategy.seed}
+    text = json.dumps(_canonical(settings), sort_keys=True, separators=(",", ":"), ensure_ascii=True, default=repr)
+    return hashlib.sha256(text.encode("ascii")).hexdigest()
+
+
+def model_identity(strategy, classifier) -> dict:
+    """What the model file of a cell says it is: ``{"cell", "classifier", "settings"}``."""
+    from .model import classifier_classes
+    from .params import cell_name
+
+    return {"cell": cell_name(strategy.name, classifier.name),
+            "classifier": _qualified(classifier_classes()[classifier.classifier]),
+            "settings": settings_digest(strategy, classifier)}
+
+
+def _classifier_of(model) -> str:
+    """The full class name of the classifier at the end of a prediction path (checked by _classifier_problem)."""
+    pipeline = model.calibrated_classifiers_[0].estimator if _qualified(type(model)) == CALIBRATED else model
+    last = pipeline.steps[-1][1]
+    return _qualified(type(last.estimator_ if isinstance(last, PriorShiftCorrected) else last))
+
+
+def _short(identity: Mapping) -> str:
+    return f"cell {identity['cell']} ({str(identity['classifier']).rpartition('.')[2]}, settings " \
+           f"{str(identity['settings'])[:12]})"
+
+
+def _check_identity(found, expected: Mapping | None) -> None:
+    if found is None and expected is None:
+        return
+    if not isinstance(found, Mapping) or sorted(found) != sorted(IDENTITY_KEYS) or \
+            not all(isinstance(found[key], str) for key in IDENTITY_KEYS):
+        raise UntrustedModelError("not a saved model: 'identity' must say its cell, classifier and settings digest")
+    if expected is None or dict(found) == dict(expected):
+        return
+    if (found["cell"], found["classifier"]) == (expected["cell"], expected["classifier"]):
+        raise UntrustedModelError(
+            f"this model of {_short(found)} was trained with other settings than params.yaml now gives its cell "
+            f"(settings {expected['settings'][:12]}): the strategy's or classifier's settings or the seed changed "
+            "since")
+    raise UntrustedModelError(f"this model file is {_short(found)}, expected {_short(expected)}")
+
+
+def _output_width(step) -> int | None:
+    """How many columns a fitted preprocessing step passes on (None: not known without data)."""
+    name, count = _qualified(type(step)), getattr(step, "n_features_in_", None)
+    if isinstance(step, PredictionPipeline):
+        return _output_width(step.steps[-1][1])
+    if name in ("sklearn.preprocessing._data.StandardScaler",
+                "sklearn.preprocessing._function_transformer.FunctionTransformer"):
+        return count
+    if name == "sklearn.preprocessing._discretization.KBinsDiscretizer":
+        return int(sum(step.n_bins_))
+    if name == "sklearn.preprocessing._encoders.OneHotEncoder":
+        return int(sum(step._n_features_outs))
+    if name == "sklearn.preprocessing._polynomial.SplineTransformer":
+        return step.n_features_out_
+    if name == "sklearn.compose._column_transformer.ColumnTransformer":
+        widths = [_output_width(part) for _, part, columns in step.transformers_ if part != "drop" and columns]
+        return None if None in widths else sum(widths)
+    return None
+
+
+def _width_problem(model, names: list[str]) -> str | None:
+    """Why the steps' fitted widths do not chain from the file's feature names to the classifier (None if they do)."""
+    pipelines = [model] if isinstance(model, PredictionPipeline) else \
+        [member.estimator for member in model.calibrated_classifiers_]
+    if not isinstance(model, PredictionPipeline) and getattr(model, "n_features_in_", len(names)) != len(names):
+        return f"the CalibratedClassifierCV is fitted on {model.n_features_in_} features, not the {len(names)} named"
+    for pipeline in pipelines:
+        first = pipeline.steps[0][1]
+        fitted_names = getattr(first, "feature_names_in_", None)
+        if fitted_names is not None and list(fitted_names) != names:
+            return f"its first step is fitted on the columns {list(fitted_names)}, not the {names} the file names"
+        width, source = len(names), f"the {len(names)} feature names"
+        for step_name, step in pipeline.steps:
+            count = getattr(step, "n_features_in_", None)
+            if width is not None and count is not None and count != width:
+                return f"step {step_name!r} ({type(step).__name__}) is fitted on {count} features, but {source} " \
+                       f"give it {width}"
+            width, source = _output_width(step), f"step {step_name!r}"
+    return None
+
+
+def model_to_dict(estimator, feature_names, converged: bool, identity: Mapping | None = None) -> dict:
     """The fitted prediction path (samplers left out: they only act during fit), the floats of
-    ROUNDED_CLASSES and the threshold rounded."""
+    ROUNDED_CLASSES and the threshold rounded; ``identity`` (model_identity()) says what it is, and every
+    stage's loader requires it (the train stage always gives it)."""
     model = prediction_model(estimator)
     saved = encode_state(model)
     problem = _classifier_problem(model)
     if problem:
         raise TypeError(f"cannot save {type(model).__name__}: {problem}; a model file holds {_expected_shape()}")
+    if identity is not None:
+        identity = {key: identity[key] for key in IDENTITY_KEYS}
+        if identity["classifier"] != _classifier_of(model):
+            raise TypeError(f"cannot save a {_classifier_of(model)} as {_short(identity)}")
     threshold = tuned_threshold(estimator)
     return {
         "format": FORMAT,
+        "identity": identity,
         "feature_names": [str(name) for name in feature_names],
         "pipeline": saved,
         "threshold": None if threshold is None else _round(threshold),
@@ -727,23 +1287,41 @@ def model_to_dict(estimator, feature_names, converged: bool) -> dict:
     }
 
 
-def model_from_dict(data: Mapping):
+def model_from_dict(data: Mapping, expected: Mapping | None = None):
     """A scikit-learn Pipeline (or CalibratedClassifierCV) that predicts like the saved one; its tuned
     threshold, if any, is in the ``tuned_threshold`` attribute (None when the strategy uses the fixed
-    one). Anything that is not a model file of this format is an UntrustedModelError."""
-    if not isinstance(data, Mapping) or data.get("format") != FORMAT:
-        found = data.get("format") if isinstance(data, Mapping) else type(data).__name__
+    one). ``expected`` is model_identity() of the cell the caller loads: a file that says it is anything
+    else (or nothing) is refused. Anything that is not a model file of this format is an UntrustedModelError."""
+    found = data.get("format") if isinstance(data, Mapping) else type(data).__name__
+    if found != FORMAT:
+        if isinstance(found, str) and found.startswith(FORMAT_PREFIX):
+            raise UntrustedModelError(f"a saved model of the older format {found!r}, not {FORMAT}: rerun its "
+                                      "train stage (`dvc repro`)")
         raise UntrustedModelError(f"not a saved model of format {FORMAT}: got {found!r}")
+    extra = set(data) - {"format", "identity", "feature_names", "pipeline", "threshold", "converged"}
+    if extra:
+        raise UntrustedModelError(f"not a saved model: unknown keys {sorted(extra)}")
+    if expected is not None and data.get("identity") is None:
+        raise UntrustedModelError(f"not a saved model of {_short(expected)}: it does not say what it is "
+                                  "(cell, classifier, settings)")
+    _check_identity(data.get("identity"), expected)  # before anything is built
     model = decode_state(data.get("pipeline"))
     threshold, names = data.get("threshold"), data.get("feature_names")
     problem = _classifier_problem(model)
     if problem:
         raise UntrustedModelError(f"not a saved model: 'pipeline' is not {_expected_shape()} ({problem})")
+    identity = data.get("identity")
+    if identity is not None and identity["classifier"] != _classifier_of(model):
+        raise UntrustedModelError(f"this model file says it is {_short(identity)} but holds a "
+                                  f"{_classifier_of(model).rpartition('.')[2]}")
     if threshold is not None and (isinstance(threshold, bool) or not isinstance(threshold, (int, float))
                                   or not 0 <= threshold <= 1):
         raise UntrustedModelError(f"not a saved model: 'threshold' must be a number from 0 to 1, got {threshold!r}")
     if not isinstance(names, list) or not all(isinstance(name, str) for name in names):
         raise UntrustedModelError("not a saved model: 'feature_names' must be a list of column names")
+    problem = _width_problem(model, names)
+    if problem:
+        raise UntrustedModelError(f"refusing to load the model: {problem}")
     if isinstance(model, PredictionPipeline):
         first = model.steps[0][1]
         if not hasattr(first, "feature_names_in_"):  # the pipeline reads the column names there

@@ -183,7 +183,7 @@ def train_cell(params: Mapping, name: str, classifier_name: str, train) -> Train
     from .data import class_counts, columns_of, features_and_target
     from .metrics import compute_backend, cost_tuned_threshold, cross_validated_metrics, cv_splitter
     from .model import build_pipeline, check_basis_columns, coefficients, fit_model, set_prior
-    from .modelfile import model_from_dict, model_to_dict
+    from .modelfile import model_from_dict, model_identity, model_to_dict
     from .samplers import SamplerError, check_fold_sizes, sampler_errors
 
     strategy, classifier = P.strategy_settings(params, name), P.classifier_settings(params, classifier_name)
@@ -222,8 +222,9 @@ def train_cell(params: Mapping, name: str, classifier_name: str, train) -> Train
         log.warning(f"note: classifier {classifier_name} stopped at its iteration limit before converging (in the "
                     "final fit or a fold); standardise the features (model.scale: true for every strategy, or scale: "
                     f"true in strategies.{name}) or raise classifiers.{classifier_name}.max_iter")
-    saved = json.loads(json.dumps(model_to_dict(estimator, X.columns, converged)))
-    stored = model_from_dict(saved)  # explained as stored (rounded), as every later stage uses it
+    identity = model_identity(strategy, classifier)  # what the file says it is: every loader checks it
+    saved = json.loads(json.dumps(model_to_dict(estimator, X.columns, converged, identity)))
+    stored = model_from_dict(saved, identity)  # explained as stored (rounded), as every later stage uses it
     return Trained(
         model=saved,
         coefficients={**coefficients(stored, X), "converged": converged},
