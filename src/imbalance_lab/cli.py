@@ -317,12 +317,24 @@ def missing_remote_folder(remote: str | None) -> str | None:
 
 def workspace_objects(remote: str | None) -> dict[str, str]:
     """The DVC objects (md5 -> the path they hold) that the workspace's dvc.lock and .dvc files name, with the
-    files of each folder whose listing is in the cache."""
+    files of each folder whose listing is in the cache; as many as DVC can list (for the messages only)."""
+    from dvc.exceptions import DvcException
+    from dvc.repo import Repo
+
+    try:
+        with Repo(os.curdir) as repo:
+            return {info.value: info.obj_name for infos in repo.used_objs(remote=remote).values() for info in infos
+                    if info.name == "md5" and info.value}
+    except DvcException:  # a folder's listing missing or corrupt
+        return {}
+
+
+def cached_objects() -> tuple[str, set[str]]:
+    """The local DVC cache's folder and every object in it."""
     from dvc.repo import Repo
 
     with Repo(os.curdir) as repo:
-        return {info.value: info.obj_name for infos in repo.used_objs(remote=remote).values() for info in infos
-                if info.name == "md5" and info.value}
+        return repo.cache.local.path, set(repo.cache.local.all())
 
 
 @contextmanager
@@ -374,13 +386,45 @@ def corrupt_in_cache(oids) -> list[str]:
     return corrupt
 
 
-def corrupt_object_error(remote, oid: str, what: str | None) -> P.PipelineError:
-    """``remote``: the remote's object database (DVC's)."""
+def corrupt_listings(remote: str | None) -> list[tuple[str, str]]:
+    """(md5, path) of each folder listing (a .dir object) the workspace names that is neither in the local cache nor
+    sound on the remote: DVC cannot read a corrupt one ("object ... is corrupted") and fetches nothing of its
+    folder. Read from the remote here, on failure only (listings are small)."""
+    import hashlib
+
+    from dvc.exceptions import DvcException
+    from dvc.repo import Repo
+
+    corrupt = []
+    try:
+        with Repo(os.curdir) as repo:
+            odb, cache = repo.cloud.get_remote_odb(remote), repo.cache.local
+            for out in repo.index.outs:
+                oid = out.hash_info.value if out.use_cache and out.hash_info else None
+                if not oid or not oid.endswith(".dir") or cache.exists(oid) or not odb.exists(oid):
+                    continue
+                with odb.fs.open(odb.oid_to_path(oid), "rb") as file:
+                    if hashlib.md5(file.read(), usedforsecurity=False).hexdigest() != oid.split(".")[0]:
+                        corrupt.append((oid, str(out)))
+    except DvcException:  # DVC's own message stands
+        return []
+    return corrupt
+
+
+def corrupt_object_error(remote: str | None, oid: str, what: str | None) -> P.PipelineError:
+    from dvc.exceptions import DvcException
+    from dvc.repo import Repo
+
+    try:
+        with Repo(os.curdir) as repo:
+            where = f"object {repo.cloud.get_remote_odb(remote).oid_to_path(oid)}"
+    except DvcException:
+        where = f"copy of the object {oid}"
     held = f" (it holds {what})" if what else ""
     return P.PipelineError(
-        f"the DVC remote's object {remote.oid_to_path(oid)}{held} is corrupt: its content does not match its hash "
-        f"{oid}; nothing was checked out. Delete that file from the remote if it is still there, then whoever has "
-        "the data (or reruns `dvc repro`) runs `dvc push` to upload a good copy")
+        f"the DVC remote's {where}{held} is corrupt: its content does not match its hash {oid}; nothing was "
+        "checked out. Delete that file from the remote if it is still there, then whoever has the data (or reruns "
+        "`dvc repro`) runs `dvc push` to upload a good copy")
 
 
 def cmd_pull(args) -> None:
@@ -392,20 +436,16 @@ def cmd_pull(args) -> None:
     problem = missing_remote_folder(args.remote)
     if problem:
         raise P.PipelineError(problem)
-    from dvc.repo import Repo
-
-    with Repo(os.curdir) as repo:
-        cached = {oid for oid in workspace_objects(args.remote) if repo.cache.local.exists(oid)}
-        remote = repo.cloud.get_remote_odb(args.remote)
+    cache, cached = cached_objects()
     with corrupt_objects_found_by_dvc() as found:
         code = dvc_main(["fetch", *(["--remote", args.remote] if args.remote else [])])  # in-process: no shell
-    objects = workspace_objects(args.remote)
-    for path in found:  # DVC's own finding on the remote (<remote>/xx/rest is the object xxrest)
-        oid = "".join(path.replace("\\", "/").split("/")[-2:])
-        if remote.oid_to_path(oid) == path:
-            raise corrupt_object_error(remote, oid, objects.get(oid))
-    for oid in corrupt_in_cache(oid for oid in objects if oid not in cached):
-        raise corrupt_object_error(remote, oid, objects[oid])
+    # DVC's own finding on the remote (a corrupt local copy it fetches again): <db>/xx/rest is the object xxrest.
+    corrupt = ["".join(path.replace("\\", "/").split("/")[-2:]) for path in found if not path.startswith(cache)]
+    corrupt += corrupt_in_cache(sorted(cached_objects()[1] - cached))
+    if corrupt:
+        raise corrupt_object_error(args.remote, corrupt[0], workspace_objects(args.remote).get(corrupt[0]))
+    for oid, what in corrupt_listings(args.remote) if code else []:
+        raise corrupt_object_error(args.remote, oid, what)
     if code:
         raise P.PipelineError(f"`dvc fetch` failed (exit code {code}, DVC's message above); if it lists missing "
                               "cache files, this commit's data was never pushed: whoever ran `dvc repro` for it "

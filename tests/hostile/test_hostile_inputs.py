@@ -7,6 +7,7 @@ and conftest.py beside this file.
 
 from __future__ import annotations
 
+import hashlib
 import html
 import json
 import os
@@ -375,36 +376,48 @@ def cut_short(path: Path) -> None:
     path.chmod(mode)
 
 
-PULL_CASES = [("bit-rot-read-only", keep_mode), ("edited-writable", made_writable), ("cut-short", cut_short)]
+PULL_CASES = [  # (id, the object's path in the workspace, how it is corrupted)
+    ("bit-rot-read-only", "data.csv", keep_mode),
+    ("edited-writable", "data.csv", made_writable),
+    ("cut-short-in-a-folder", "folder/a", cut_short),
+    ("folder-listing", "folder", keep_mode),
+]
+FILES = {"data.csv": "a,b\n1,2\n3,4\n", "folder/a": "first\n", "folder/b": "second\n"}
 
 
 @pytest.fixture()
 def pushed(tmp_path, monkeypatch):
-    """A DVC project with one tracked file pushed to a local remote (a folder), then its cache and the file
-    removed, as a teammate's fresh clone has it."""
+    """A DVC project with a tracked file and a tracked folder pushed to a local remote (a folder), then its cache
+    and the data removed, as a teammate's fresh clone has them. Returns the project and each object's path on the
+    remote, by the workspace path it holds (the folder's listing by the folder's)."""
     from dvc.repo import Repo
 
     root, remote = tmp_path / "project", tmp_path / "remote"
-    root.mkdir()
+    (root / "folder").mkdir(parents=True)
     monkeypatch.chdir(root)
     git(root, "init", "-q")
     Repo.init(str(root)).close()
     (root / ".dvc/config").write_text(f"[core]\n    remote = shared\n    analytics = false\n"
                                       f"['remote \"shared\"']\n    url = {remote}\n")
-    (root / "data.csv").write_text("a,b\n1,2\n3,4\n")
+    for name, text in FILES.items():
+        (root / name).write_text(text)
     with Repo(str(root)) as repo:
-        repo.add("data.csv")
+        repo.add(["data.csv", "folder"])
         repo.push()
-    objects = [path for path in remote.rglob("*") if path.is_file()]
-    assert len(objects) == 1
+    objects = {path.name: path for path in remote.rglob("*") if path.is_file()}
+    assert len(objects) == 4
+    by_name = {name: objects[hashlib.md5(text.encode()).hexdigest()[2:]] for name, text in FILES.items()}
+    by_name["folder"] = next(path for path in objects.values() if path.name.endswith(".dir"))
     shutil.rmtree(root / ".dvc/cache")
+    shutil.rmtree(root / "folder")
     (root / "data.csv").unlink()
-    return root, objects[0]
+    return root, by_name
 
 
-@pytest.mark.parametrize("corrupt", [pytest.param(corrupt, id=name) for name, corrupt in PULL_CASES])
-def test_g_pull_names_a_corrupt_remote_object(pushed, capsys, corrupt):
-    root, remote_object = pushed
+@pytest.mark.parametrize(("held", "corrupt"), [pytest.param(*case[1:], id=case[0]) for case in PULL_CASES])
+def test_g_pull_names_a_corrupt_remote_object(pushed, capsys, held, corrupt):
+    root, objects = pushed
+    remote_object = objects[held]
     corrupt(remote_object)
     code = cli.main(["pull"])
     out, err = capsys.readouterr()
@@ -412,16 +425,16 @@ def test_g_pull_names_a_corrupt_remote_object(pushed, capsys, corrupt):
     error = err.splitlines()[-1]
     assert error.startswith("imbalance-lab pull: error: the DVC remote's object ") and "Traceback" not in out + err
     oid = "".join(remote_object.parts[-2:])
-    for fragment in (str(remote_object), "(it holds data.csv)", "is corrupt", oid, "nothing was checked out",
+    for fragment in (str(remote_object), f"(it holds {held})", "is corrupt", oid, "nothing was checked out",
                      "Delete that file from the remote", "`dvc push`"):
         assert fragment in error, error
     assert "never pushed" not in error
-    assert not (root / "data.csv").exists()  # nothing checked out from a corrupt copy
-    assert not any(path.is_file() for path in (root / ".dvc/cache").rglob(oid[2:]))
+    assert not (root / "data.csv").exists() and not (root / "folder").exists()  # nothing checked out
+    assert not any(path.is_file() for path in (root / ".dvc/cache").rglob(remote_object.name))
 
 
 def test_g_pull_of_a_sound_remote_still_checks_out(pushed, capsys):
     root, _ = pushed
     assert cli.main(["pull"]) == 0, capsys.readouterr().err
-    assert (root / "data.csv").read_text() == "a,b\n1,2\n3,4\n"
+    assert {name: (root / name).read_text() for name in FILES} == FILES
 
