@@ -233,3 +233,14 @@ def test_a_categorical_column_without_any_category_is_no_collision():
     frame = pd.DataFrame({"c": [None] * 20, "a": np.arange(20.0), "y": [0, 1] * 10})
     tidy, _ = tidy_frame(frame, file_settings(categorical=("c",), missing="impute"), "x.csv", target="y")
     assert tidy["c"].isna().all()
+
+
+def test_the_characters_refused_in_names_are_those_the_reports_escape():
+    """data.py refuses (by Unicode category) exactly the characters report.py writes as escapes (by range): a name
+    the data stage lets through never needs an escape, and an escape never hides a name that passed."""
+    from imbalance_lab.data import unsafe_character
+    from imbalance_lab.report import UNPRINTABLE
+
+    for code in range(0x10000):
+        ch = chr(code)
+        assert (unsafe_character(ch) is not None) == bool(UNPRINTABLE.match(ch)), hex(code)
