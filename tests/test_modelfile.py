@@ -859,3 +859,11 @@ def test_boosting_weights_must_add_up(name, owner):
     shape = pair(boosting, "estimator_weights_")[1]["shape"]
     pair(boosting, "estimator_weights_")[1] = {"__array__": [0.0] * shape[0], "dtype": "<f8", "shape": shape}
     refused(data, r"estimator_weights_ must be non-negative weights of its \d+ estimators with a positive sum")
+
+
+def test_a_column_transformer_may_not_weigh_its_outputs():
+    data = json.loads(mixed_texts()[0])
+    columns = next(obj for obj in saved_objects(data, "sklearn.compose._column_transformer.ColumnTransformer")
+                   if any(p[0] == "transformers_" for p in obj["state"]["__map__"]))
+    pair(columns, "transformer_weights")[1] = {"__map__": [["numeric", 1e6]]}
+    refused(data, r"its transformer_weights null")

@@ -1055,8 +1055,8 @@ def _check_columns(state) -> str | None:
         return None
     names = state.get("feature_names_in_")
     known = set(names.tolist()) if isinstance(names, np.ndarray) else set()
-    if state.get("sparse_output_") is not False:
-        return "its sparse_output_ must be false"
+    if state.get("sparse_output_") is not False or state.get("transformer_weights") is not None:
+        return "its sparse_output_ must be false and its transformer_weights null (it scales no output)"
     for entry in state["transformers_"]:
         if not (isinstance(entry, tuple) and len(entry) == 3 and isinstance(entry[2], list)
                 and all(isinstance(c, str) and c in known for c in entry[2])):
