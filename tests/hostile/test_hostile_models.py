@@ -339,8 +339,12 @@ def spline_object() -> dict:
 
 def params_changed(model):
     """params.yaml edited after training: the logistic regression's C (the file is the old training's)."""
+    import re
+
     text = (Path.cwd() / "params.yaml").read_text()
-    (Path.cwd() / "params.yaml").write_text(text.replace("    C: 1.0\n", "    C: 2.0\n", 1))
+    edited = re.sub(r"(?m)^(    C: )1\.0\b", r"\g<1>2.0", text, count=1)
+    assert edited != text, "params.yaml has no logreg C: 1.0 to change"
+    (Path.cwd() / "params.yaml").write_text(edited)
 
 
 def base64_shape_huge(model):
