@@ -414,6 +414,10 @@ def pushed(tmp_path, monkeypatch):
     return root, by_name
 
 
+DVC_DEPRECATION = pytest.mark.filterwarnings("ignore:_NoneStep.value:DeprecationWarning")  # DVC's own, in its trie
+
+
+@DVC_DEPRECATION
 @pytest.mark.parametrize(("held", "corrupt"), [pytest.param(*case[1:], id=case[0]) for case in PULL_CASES])
 def test_g_pull_names_a_corrupt_remote_object(pushed, capsys, held, corrupt):
     root, objects = pushed
@@ -433,6 +437,7 @@ def test_g_pull_names_a_corrupt_remote_object(pushed, capsys, held, corrupt):
     assert not any(path.is_file() for path in (root / ".dvc/cache").rglob(remote_object.name))
 
 
+@DVC_DEPRECATION
 def test_g_pull_of_a_sound_remote_still_checks_out(pushed, capsys):
     root, _ = pushed
     assert cli.main(["pull"]) == 0, capsys.readouterr().err
