@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import re
+import warnings
 
 import pytest
 from imblearn.over_sampling import SMOTE
@@ -687,3 +688,187 @@ def test_build_estimator_names_the_wrong_setting(settings, named):
 def test_build_estimator_refuses_an_unknown_setting():
     with pytest.raises(P.ConfigError, match="'strategies.smote.bogus' is not a setting of SMOTE; its settings are: "):
         P.build_estimator(SMOTE, {"bogus": 1}, "strategies.smote")
+
+
+# --- issue 21: seeds, scorers, costs, class weights, categorical_features, work, random_state: null ---------------
+
+
+@pytest.mark.parametrize("key", ["seed", "split.seed", "cv.seed", "threshold_tuning.seed", "ceiling.seed",
+                                 "data.article.seed", "data.synthetic.seed"])
+@pytest.mark.parametrize("value", [2**32, -1])
+def test_every_seed_is_bounded_to_numpys_range_and_named(params, key, value):
+    *parents, last = key.split(".")
+    node = params
+    for part in parents:
+        node = node[part]
+    node[last] = value
+    readers = {"seed": P.global_seed, "split": P.split_settings, "cv": P.cv_settings,
+               "threshold_tuning": P.tuning_settings, "ceiling": P.ceiling_settings}
+    read = readers.get(parents[0] if parents else "seed") or (
+        P.article_settings if "article" in key else P.synthetic_settings)
+    with raises_exactly(f"params.yaml: '{key}' must be a whole number from 0 to 4294967295 (2**32 - 1, the seeds "
+                        f"numpy accepts), got {value!r}"):
+        read(params)
+    node[last] = 2**32 - 1
+    read(params)
+
+
+@pytest.mark.parametrize("part, name", [("strategies", "smote"), ("classifiers", "hgb")])
+def test_random_state_null_is_the_global_seed_and_a_bad_one_is_named(params, part, name):
+    from imbalance_lab.model import build_pipeline
+
+    read = P.strategy_settings if part == "strategies" else P.classifier_settings
+    params[part][name]["random_state"] = None
+    assert "random_state" not in read(params, name).options
+    strategy, classifier = (read(params, name), P.classifier_settings(params, "logreg")) if part == "strategies" \
+        else (P.strategy_settings(params, "baseline"), read(params, name))
+    pipeline = build_pipeline(strategy, classifier, P.tuning_settings(params))
+    step = pipeline.named_steps["sampler" if part == "strategies" else "model"]
+    assert step.random_state == params["seed"] == 9
+    params[part][name]["random_state"] = 2**32
+    with raises_naming(f"{part}.{name}.random_state"):
+        read(params, name)
+
+
+def test_a_basis_random_state_null_is_the_global_seed(params):
+    from imbalance_lab.model import build_basis
+
+    params["strategies"]["scorecard"]["basis"]["random_state"] = None
+    assert build_basis(P.strategy_settings(params, "scorecard")).random_state == 9
+
+
+def test_only_classification_scorers_tune_a_threshold_and_each_of_them_works():
+    """Told apart by the scorer object (its score function's module, its ``average``), not by a list: every
+    name accepted tunes a real TunedThresholdClassifierCV on binary data; every name refused is one that
+    fails there or scores no classifier (regression, clustering, multilabel)."""
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import get_scorer_names
+    from sklearn.model_selection import StratifiedKFold, TunedThresholdClassifierCV
+
+    from imbalance_lab.metrics import threshold_scorer
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(120, 2))
+    y = (X[:, 0] + rng.normal(size=120) > 1).astype(int)
+    kinds = {name: P.scorer_kind(name) for name in get_scorer_names()}
+    assert {"r2", "neg_mean_poisson_deviance", "neg_mean_squared_error"} <= {
+        n for n, k in kinds.items() if k == "regression"}
+    assert {n for n, k in kinds.items() if k == "multilabel"} == {
+        "f1_samples", "jaccard_samples", "precision_samples", "recall_samples"}
+    assert "adjusted_rand_score" in {n for n, k in kinds.items() if k == "clustering"}
+    for name, kind in kinds.items():
+        if kind == "classification":
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # e.g. precision of a threshold that flags no row
+                TunedThresholdClassifierCV(LogisticRegression(), scoring=threshold_scorer(name), thresholds=4,
+                                           cv=StratifiedKFold(2)).fit(X, y)
+            assert P.scorer(name, "threshold_tuning.scoring") == name
+        else:
+            with raises_exactly(f"params.yaml: 'threshold_tuning.scoring' is {name!r}, a {kind} scorer; the threshold "
+                                f"of a binary classifier needs a classification scorer: {P.SCORER_HINT}"):
+                P.scorer(name, "threshold_tuning.scoring")
+
+
+@pytest.mark.parametrize("key", ["missed_default", "false_alarm"])
+def test_costs_are_bounded_so_that_their_products_stay_finite(params, key):
+    params["costs"][key] = 1e15
+    P.cost_settings(params)
+    params["costs"][key] = 1e308
+    with raises_naming(f"costs.{key}"):
+        P.cost_settings(params)
+
+
+@pytest.mark.parametrize("weights, key, fragment", [
+    ({0: 1e-300, 1: 1e300}, "class_weight.0", "from 1e-06 to 1e+06"),
+    ({0: 1, 1: 1e7}, "class_weight.1", "from 1e-06 to 1e+06"),
+    ({0: 1e-4, 1: 1e4}, "class_weight", "at most 1e+06"),
+])
+def test_class_weights_are_bounded_in_value_and_ratio(params, weights, key, fragment):
+    params["strategies"]["balanced"]["class_weight"] = weights
+    with pytest.raises(P.ConfigError, match=rf"'strategies\.balanced\.{re.escape(key)}' .*{re.escape(fragment)}"):
+        P.strategy_settings(params, "balanced")
+    params["strategies"]["balanced"]["class_weight"] = {0: 1e-3, 1: 1e3}  # the ratio at its bound
+    assert P.strategy_settings(params, "balanced").class_weight == {0: 1e-3, 1: 1e3}
+
+
+@pytest.mark.parametrize("value, refused", [([0], True), ([True, False], True), (None, False), ("from_dtype", False)])
+def test_hgb_categorical_features_cannot_be_saved(params, value, refused):
+    params["classifiers"]["hgb"]["categorical_features"] = value
+    if refused:
+        with raises_naming("classifiers.hgb.categorical_features"):
+            P.classifier_settings(params, "hgb")
+    else:
+        P.classifier_settings(params, "hgb")
+
+
+def test_the_work_estimate_counts_every_fit_of_every_cell(params):
+    """FIXED: cv 4 x 2, tuning 3 folds; strategies baseline, smote, tuned_threshold; logreg 200, hgb 20 rounds.
+    Per cell: (4 x 2 + 1) fits + 4 for the cost threshold = 13; tuned_threshold: 9 x 4 + 4 = 40."""
+    work = P.work_estimate(params, 100)
+    assert work.total == 100 * ((13 + 13 + 40) * 200 + (13 + 13 + 40) * 20)
+    assert (work.cell, work.fits, work.rounds, work.rounds_key) == (
+        "tuned_threshold-logreg", 40, 200, "classifiers.logreg.max_iter")
+    params["strategies"]["tuned_threshold"]["calibrate"] = "sigmoid"  # x 3 calibrated fits each
+    assert P.work_estimate(params, 100).fits == 9 * 4 * 3 + 4 * 3
+    params["grid"]["classifiers"] = ["easy"]
+    assert P.work_estimate(params, 1).rounds_key == "classifiers.easy.n_estimators"
+
+
+def test_the_work_limit_admits_the_shipped_settings_and_the_readmes_recipes():
+    """compute.max_work's default lets through params.yaml and the README's largest recipes with room to spare
+    (at least 5 times each), and stops cv.repeats: 1000000 and hgb.max_iter: 1e9."""
+    from pathlib import Path
+
+    shipped = P.load(Path(__file__).resolve().parents[1] / "params.yaml")
+    assert P.compute_settings(shipped).max_work == P.MAX_WORK
+
+    def work(rows, **changes):
+        edited = copy.deepcopy(shipped)
+        for dotted, value in changes.items():
+            *parents, last = dotted.split(".")
+            node = edited
+            for part in parents:
+                node = node[part]
+            node[last] = value
+        return P.work_estimate(edited, rows).total
+
+    recipes = [work(374), work(37_450),  # the article's size, and 100 times it
+               work(700_000, **{"cv.repeats": 1}),  # a million synthetic rows
+               work(7_000, **{"model.scale": True}),  # ISLR/Default
+               work(374, **{"grid.strategies": ["baseline", "tuned_threshold"],
+                            "grid.classifiers": list(shipped["classifiers"])}),
+               work(7_000_000, **{"cv.repeats": 1, "grid.classifiers": ["logreg"],  # bench/benchmark.py at 10M
+                                  "grid.strategies": ["baseline", "smote", "enn", "smoteenn", "knn_smote"]})]
+    assert max(recipes) * 4 < P.MAX_WORK
+    assert work(374, **{"cv.repeats": 1_000_000}) > P.MAX_WORK
+    assert work(374, **{"classifiers.hgb.max_iter": 10**9}) > P.MAX_WORK
+
+
+@pytest.mark.parametrize("path", ["params.yaml", "tests/fixtures/params.yaml"])
+@pytest.mark.parametrize("override, lines", [
+    ("cv.repeats=4", 1), ("strategies.smote.k_neighbors=3", 1), ("classifiers.hgb.max_depth=2", 1),
+    ("model.scale=true", 1), ("data.source=synthetic", 1), ("compute.max_work=1000000000000", 1),
+    ("grid.classifiers=[logreg]", 1),  # the list loses its `- hgb` line
+])
+def test_one_dash_s_changes_one_line_of_params_blank_lines_kept(tmp_path, path, override, lines):
+    """`dvc exp run -S` rewrites params.yaml with DVC's own writer (dvc.utils.hydra.apply_overrides): the
+    layout keeps every other line, blank lines and comments included (a blank line right after a list
+    would go: none is there)."""
+    import difflib
+    from pathlib import Path
+
+    from dvc.utils.hydra import apply_overrides
+
+    source = Path(__file__).resolve().parents[1] / path
+    copy_path = tmp_path / "params.yaml"
+    copy_path.write_text(source.read_text(encoding="utf-8"), encoding="utf-8")
+    apply_overrides(str(copy_path), [override])
+    before = source.read_text(encoding="utf-8").splitlines()
+    after = copy_path.read_text(encoding="utf-8").splitlines()
+    removed = [line for line in difflib.unified_diff(before, after, lineterm="", n=0)
+               if line.startswith("-") and not line.startswith("---")]
+    added = [line for line in difflib.unified_diff(before, after, lineterm="", n=0)
+             if line.startswith("+") and not line.startswith("+++")]
+    assert len(removed) == lines and len(added) == (0 if override.startswith("grid") else lines), (removed, added)
+    assert len(before) - len(after) == len(removed) - len(added)

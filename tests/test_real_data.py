@@ -95,11 +95,11 @@ def test_each_dash_s_of_the_recipe_changes_one_line_of_params(user_project):
     """params.yaml stays in the style DVC writes: the recipe's -S each change their one line (the list's
     -S adds its item under the unchanged `categorical:` line), so the commit shows what changed."""
     diff = run(["git", "diff", "-U0", "params.yaml"], cwd=user_project).stdout.splitlines()
-    # (a blank line DVC's writer drops next to a comment is no setting: only lines with content count)
+    # Every line counts, blank ones too: params.yaml is laid out so that DVC's writer keeps them all.
     removed = [line.split(":")[0].lstrip("+- ") for line in diff
-               if line.startswith("-") and not line.startswith("---") and line[1:].strip()]
+               if line.startswith("-") and not line.startswith("---")]
     added = [line.split(":")[0].lstrip("+- ") for line in diff
-             if line.startswith("+") and not line.startswith("+++") and line[1:].strip()]
+             if line.startswith("+") and not line.startswith("+++")]
     keys = ["source", "path", "target", "positive", "missing"]
     assert sorted(removed) == sorted(keys)
     assert sorted(added) == sorted([*keys, "region"])  # categorical's list item on a line of its own

@@ -528,6 +528,11 @@ def main(argv: list[str] | None = None) -> int:
     with stage_logging(stage, quiet):
         try:
             os.chdir(project_root())  # the paths are the project root's; DVC runs stages there
+            if getattr(args, "pipeline_stage", False):  # before any work: a cut dvc.lock would rerun stages
+                from .dvclock import cut_short  # a few ms (dvclock.py)
+
+                if problem := cut_short(Path.cwd()):
+                    raise P.PipelineError(problem)
             args.func(args)
         except (P.PipelineError, MemoryError, OSError) as err:
             if debug:

@@ -38,6 +38,17 @@ MAX_SYNTHETIC_CELLS = 100_000_000  # 10M rows x 2 features peaked at 2.6 GB thro
 MAX_CEILING_ROWS = 10_000_000
 MAX_GRID_RESOLUTION = 2_000  # a grid of 4M points per picture
 MAX_CURVE_POINTS = 100_000
+MAX_SEED = 2**32 - 1  # numpy's RandomState (the samplers', scikit-learn's random_state) takes seeds up to this
+# A cost per customer above this times the rows (up to ~1e9), the per-1,000 scaling and a per-row amount
+# (data values stop at 1e100) could overflow a float, or its square in a spread; no currency needs more.
+MAX_COST = 1e15
+# Class weights: each in [1/MAX_CLASS_WEIGHT, MAX_CLASS_WEIGHT], the larger at most MAX_CLASS_WEIGHT times the
+# smaller. {0: 1e-300, 1: 1e300} made the solvers' weighted sums overflow to NaN coefficients.
+MAX_CLASS_WEIGHT = 1e6
+# compute.max_work's default, in row-rounds (see work_estimate): the default grid asks 2.9e7, the README's
+# largest recipe (a million synthetic rows, cv.repeats 1) 9.3e9, bench/benchmark.py's ten million rows 4.2e10;
+# 2e11 is a couple of hours on two cores (about 3e7 a second). cv.repeats: 1000000 asks 2.7e12.
+MAX_WORK = 2 * 10**11
 
 
 class PipelineError(Exception):
@@ -117,13 +128,54 @@ def names(value: Any, key: str) -> tuple[str, ...] | None:
     return tuple(value)
 
 
+SCORER_HINT = "use e.g. f1, balanced_accuracy, matthews_corrcoef, recall, precision"
+
+
+def scorer_kind(name: str) -> str:
+    """What a scikit-learn scorer scores, from the scorer object itself: ``classification`` (the
+    classification and ranking metrics, and the likelihood ratios), ``regression``, ``clustering``, or
+    ``multilabel`` (an ``average="samples"`` metric: it needs a label matrix)."""
+    from sklearn.metrics import get_scorer
+
+    found = get_scorer(name)
+    module = getattr(found._score_func, "__module__", "") or ""
+    if found._kwargs.get("average") == "samples":
+        return "multilabel"
+    if module.startswith("sklearn.metrics._regression"):
+        return "regression"
+    if module.startswith("sklearn.metrics.cluster"):
+        return "clustering"
+    return "classification"
+
+
 def scorer(value: Any, key: str) -> str:
+    """A scikit-learn scorer name for a binary classifier: the threshold is tuned to its score of the labels
+    the classifier's probabilities give at each candidate threshold. Regression, clustering and multilabel
+    scorers are refused (some fail only after the cross-validation's work, others tune to no classifier goal)."""
     from sklearn.metrics import get_scorer_names  # scikit-learn loads slowly: only when this is read
 
-    if value not in get_scorer_names():
-        raise _error(key, f"is {value!r}, not a scikit-learn scorer name; "
-                          "use e.g. f1, balanced_accuracy, matthews_corrcoef, recall, precision")
+    if not isinstance(value, str) or value not in get_scorer_names():
+        raise _error(key, f"is {value!r}, not a scikit-learn scorer name; {SCORER_HINT}")
+    kind = scorer_kind(value)
+    if kind != "classification":
+        raise _error(key, f"is {value!r}, a {kind} scorer; the threshold of a binary classifier needs a "
+                          f"classification scorer: {SCORER_HINT}")
     return value
+
+
+def seed_rule(value: Any, key: str) -> int:
+    """A seed: a whole number from 0 to 2**32 - 1, the range numpy's RandomState and scikit-learn accept."""
+    if not _number(value, numbers.Integral) or not 0 <= value <= MAX_SEED:
+        raise _error(key, f"must be a whole number from 0 to {MAX_SEED} (2**32 - 1, the seeds numpy accepts), "
+                          f"got {value!r}")
+    return int(value)
+
+
+def cost_rule(value: Any, key: str) -> float:
+    if not _number(value) or not 0 <= value <= MAX_COST:
+        raise _error(key, f"must be a number from 0 to {MAX_COST:.0e} (a larger cost times the rows overflows), "
+                          f"got {value!r}")
+    return float(value)
 
 
 class At(str):
@@ -131,7 +183,7 @@ class At(str):
 
 
 OPTIONAL = "optional"  # annotation marker: the key may be left out; the field keeps its default
-Seed = Annotated[int, whole(minimum=0)]
+Seed = Annotated[int, seed_rule]
 Range = Annotated[tuple[int, int], int_range]  # [low, high) whole numbers
 Share = Annotated[float, real(0.0, 1.0)]  # strictly between 0 and 1
 Text = Annotated[str | None, rule(lambda v: v is None or (isinstance(v, str) and v), "text or null"), OPTIONAL]
@@ -249,8 +301,8 @@ class GridSettings:
 class CostSettings:
     """What a decision costs, per customer: a missed default (false negative), a false alarm (false positive)."""
 
-    missed_default: Annotated[float, rule(lambda v: _number(v) and 0 <= v < float("inf"), "a number >= 0", float)]
-    false_alarm: Annotated[float, rule(lambda v: _number(v) and 0 <= v < float("inf"), "a number >= 0", float)]
+    missed_default: Annotated[float, cost_rule]
+    false_alarm: Annotated[float, cost_rule]
     # a numeric feature: a missed default on a row costs missed_default x its value (e.g. the balance)
     missed_default_column: Text = None
 
@@ -273,6 +325,9 @@ class ComputeSettings:
         lambda v: v is None or (isinstance(v, str) and v),
         "a Dask scheduler address such as tcp://host:8786, or null (a local cluster)")] = None
     neighbors: Annotated[str, choice(NEIGHBOUR_SEARCHES)] = "auto"
+    # the most work check lets through, in row-rounds (work_estimate); raise it on purpose for a bigger run
+    max_work: Annotated[float, rule(lambda v: _number(v) and 1 <= v < float("inf"), "a number of at least 1",
+                                    float), OPTIONAL] = MAX_WORK
 
 
 @dataclass(frozen=True)
@@ -448,7 +503,7 @@ def strategy_settings(params: Mapping, name: str) -> StrategySettings:
     class_weight = class_weights(entry.get("class_weight"), f"{key}.class_weight")
     basis = entry.get("basis")
     if basis is not None:
-        basis = dict(_mapping(basis, f"{key}.basis"))
+        basis = seeded_options(_mapping(basis, f"{key}.basis"), f"{key}.basis")
         choice(BASIS_KINDS)(basis.get("kind"), f"{key}.basis.kind")
     correct_prior = flag(entry.get("correct_prior", False), f"{key}.correct_prior")
     calibrate = entry.get("calibrate")
@@ -456,7 +511,7 @@ def strategy_settings(params: Mapping, name: str) -> StrategySettings:
         choice(CALIBRATION_METHODS)(calibrate, f"{key}.calibrate")
     if correct_prior and calibrate is not None:
         raise _error(key, "sets both correct_prior and calibrate: each corrects the probabilities; keep one")
-    options = {k: v for k, v in entry.items() if k not in STRATEGY_KEYS}
+    options = seeded_options({k: v for k, v in entry.items() if k not in STRATEGY_KEYS}, key)
     return StrategySettings(name=name, sampler=sampler, options=options, class_weight=class_weight,
                             tune_threshold=tune_threshold, scale=scale, basis=basis, seed=global_seed(params),
                             correct_prior=correct_prior, calibrate=calibrate)
@@ -492,10 +547,27 @@ def classifier_settings(params: Mapping, name: str) -> ClassifierSettings:
     cls = section(params, f"{key}.classifier")
     if cls not in CLASSIFIERS:
         raise _error(f"{key}.classifier", f"is {cls!r}; choose one of {', '.join(CLASSIFIERS)}")
-    options = {k: v for k, v in entry.items() if k != "classifier"}
+    options = seeded_options({k: v for k, v in entry.items() if k != "classifier"}, key)
     if "class_weight" in options:
         class_weights(options["class_weight"], f"{key}.class_weight")
+    if cls == "HistGradientBoostingClassifier" and options.get("categorical_features", "from_dtype") not in (
+            None, "from_dtype"):
+        raise _error(f"{key}.categorical_features", "cannot be saved: a model file holds no category bitsets, so "
+                     "the fitted model could not be stored; remove it (the columns of data.categorical reach the "
+                     "classifier one-hot encoded)")
     return ClassifierSettings(name=name, classifier=cls, options=options)
+
+
+def seeded_options(options: Mapping, key: str) -> dict:
+    """``options`` with its ``random_state`` checked: null (DVC writes it as an empty value) means the global
+    ``seed``, exactly as an absent key does, so it is dropped; anything else must be a seed (:func:`seed_rule`)."""
+    options = dict(options)
+    if "random_state" in options:
+        if options["random_state"] is None:
+            del options["random_state"]
+        else:
+            seed_rule(options["random_state"], f"{key}.random_state")
+    return options
 
 
 def cell_name(strategy: str, classifier: str) -> str:
@@ -529,7 +601,7 @@ def cost_settings(params: Mapping) -> CostSettings:
 
 def global_seed(params: Mapping) -> int:
     """``seed``: the random_state of every sampler, basis and model the settings leave unseeded."""
-    return whole(minimum=0)(section(params, "seed"), "seed")
+    return seed_rule(section(params, "seed"), "seed")
 
 
 def default_scale(params: Mapping) -> bool:
@@ -548,11 +620,19 @@ def class_weights(value: Any, key: str) -> Any:
         return value
     if not isinstance(value, Mapping):
         raise _error(key, f"must be 'balanced' or a mapping of class to weight, got {value!r}")
+    low, high = 1 / MAX_CLASS_WEIGHT, MAX_CLASS_WEIGHT
     for label, weight in value.items():
         if isinstance(label, bool) or label not in (0, 1):
             raise _error(key, f"names class {label!r}; the classes are 0 and 1")
         if not _number(weight) or not 0 < weight < float("inf"):
             raise _error(f"{key}.{label}", f"must be a positive number, got {weight!r}")
+        if not low <= weight <= high:
+            raise _error(f"{key}.{label}", f"is {weight:g}; a class weight must lie from {low:g} to {high:g} "
+                                           "(beyond, the classifier's weighted sums overflow or vanish)")
+    weights = [float(weight) for weight in value.values()]
+    if len(weights) == 2 and max(weights) > MAX_CLASS_WEIGHT * min(weights):
+        raise _error(key, f"weighs one class {max(weights) / min(weights):.3g} times the other; keep the ratio at "
+                          f"most {MAX_CLASS_WEIGHT:g} (or use 'balanced')")
     return dict(value)
 
 
@@ -565,6 +645,78 @@ def leaderboard_settings(params: Mapping, known_metrics: tuple[str, ...]) -> Lea
     if settings.primary not in known_metrics:
         raise _error("leaderboard.primary", f"is {settings.primary!r}; choose one of {', '.join(known_metrics)}")
     return settings
+
+
+@dataclass(frozen=True)
+class Work:
+    """The work a grid asks for (:func:`work_estimate`), and its largest cell's factors."""
+
+    total: int  # row-rounds, summed over every fit of every cell
+    cell: str
+    fits: int  # the largest cell's fits, and how they come about
+    fits_reason: str
+    rows: int
+    rounds: int
+    rounds_key: str  # the classifier setting the rounds come from
+
+
+def work_estimate(params: Mapping, train_rows: int) -> Work:
+    """How much fitting the grid asks for, in row-rounds: over every fit of every cell of the grid, the
+    training rows times the classifier's rounds (its ``max_iter`` or ``n_estimators``: solver iterations,
+    boosting rounds or trees; the class's default when unset; 1 for a class with neither).
+
+    A cell's fits, as its train stage makes them::
+
+        (cv.folds x cv.repeats + 1) x inner  +  (threshold_tuning.folds + 1) x calibration
+
+    the cross-validation's fits and the final fit, then the threshold tuned to the costs (inner folds and a
+    refit). ``inner`` is (threshold_tuning.folds + 1) x calibration for a strategy with ``tune_threshold``
+    (each fit tunes on inner folds, then refits), else calibration; ``calibration`` is threshold_tuning.folds
+    for a strategy with ``calibrate`` (one fit per inner fold), else 1. A proxy that grows as the run time does
+    with each of those settings: it leaves out the samplers, the features and the rows a sampler adds.
+    """
+    from .model import classifier_classes
+
+    grid, cv, tuning = grid_settings(params), cv_settings(params), tuning_settings(params)
+    cells = []
+    for classifier_name in grid.classifiers:
+        classifier = classifier_settings(params, classifier_name)
+        defaults = classifier_classes()[classifier.classifier]().get_params(deep=False)
+        setting = next((name for name in ("max_iter", "n_estimators") if name in defaults), None)
+        rounds = int(classifier.options.get(setting, defaults[setting])) if setting else 1
+        rounds_key = f"classifiers.{classifier_name}.{setting}" if setting else f"classifiers.{classifier_name}"
+        if setting and setting not in classifier.options:
+            rounds_key += " (its default)"
+        for strategy_name in grid.strategies:
+            strategy = strategy_settings(params, strategy_name)
+            calibration = tuning.folds if strategy.calibrate else 1
+            inner = (tuning.folds + 1) * calibration if strategy.tune_threshold else calibration
+            fits = (cv.folds * cv.repeats + 1) * inner + (tuning.folds + 1) * calibration
+            reason = f"cv.folds {cv.folds} x cv.repeats {cv.repeats:,} + 1"
+            if strategy.tune_threshold:
+                reason += f", each x (threshold_tuning.folds {tuning.folds} + 1) to tune its threshold"
+            if strategy.calibrate:
+                reason += f", x threshold_tuning.folds {tuning.folds} calibrated fits"
+            reason += f", and {(tuning.folds + 1) * calibration} to tune the cost threshold"
+            cells.append((fits * rounds * train_rows, cell_name(strategy_name, classifier_name), fits, reason,
+                          rounds, rounds_key))
+    largest = max(cells)
+    return Work(total=sum(cell[0] for cell in cells), cell=largest[1], fits=largest[2], fits_reason=largest[3],
+                rows=train_rows, rounds=largest[4], rounds_key=largest[5])
+
+
+def check_work(params: Mapping, train_rows: int) -> Work:
+    """The grid's work (:func:`work_estimate`) on ``train_rows`` training rows, or a ConfigError when it is
+    more than ``compute.max_work``: the estimate, the largest cell's factors and the key to raise."""
+    limit = compute_settings(params).max_work
+    work = work_estimate(params, train_rows)
+    if work.total > limit:
+        raise _error("compute.max_work", (
+            f"is {limit:.3g} row-rounds, but these settings ask for about {work.total:.3g} (training rows x the "
+            f"classifier's rounds, summed over every fit of every cell); the largest cell, {work.cell}, fits "
+            f"{work.fits:,} times ({work.fits_reason}) x {work.rows:,} training rows x {work.rounds:,} rounds "
+            f"({work.rounds_key}); lower those settings, or raise compute.max_work on purpose (docs/params.md)"))
+    return work
 
 
 def goals(params: Mapping, known_metrics: tuple[str, ...]) -> dict[str, float]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import time
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
@@ -67,7 +68,10 @@ def check(params: Mapping) -> None:
         synthetic = P.synthetic_settings(params)
         rows = {0: synthetic.rows - synthetic.defaulters(), 1: synthetic.defaulters()}
     else:
-        return  # a file's classes are only known once it is read: the train stage checks them
+        return  # a file's rows and classes are only known once it is read: the train stage checks them
+    # cv.repeats: 1000000 would run for days: refused with the estimate (the split's training rows, as
+    # scikit-learn's train_test_split counts them), before the split itself takes seconds at 10M rows
+    P.check_work(params, sum(rows.values()) - math.ceil(split_setting.test_size * sum(rows.values())))
     labels = pd.DataFrame({"label": np.repeat([0, 1], [rows[0], rows[1]])})
     train, _ = split(labels, split_setting)
     check_fold_sizes(class_counts(train["label"]), cv.folds, estimators, tuning.folds)
@@ -199,6 +203,7 @@ def train_cell(params: Mapping, name: str, classifier_name: str, train) -> Train
     # Every sampler and the tuning's inner folds against the smallest cross-validation training fold.
     check_fold_sizes(class_counts(y), cv.folds, {name: estimator}, tuning.folds)
     check_basis_columns(X, strategy)
+    P.check_work(params, len(y))  # as check does, on the real rows (check cannot count a file's)
     log.info("fitting on %s rows; cross-validating %d folds x %d repeats", f"{len(y):,}", cv.folds, cv.repeats)
     cost_terms = {"missed_default": costs.missed_default, "false_alarm": costs.false_alarm}
     try:  # a sampler that cannot work on the split or on a CV training fold; any other error is a bug
