@@ -706,8 +706,8 @@ def test_every_seed_is_bounded_to_numpys_range_and_named(params, key, value):
                "threshold_tuning": P.tuning_settings, "ceiling": P.ceiling_settings}
     read = readers.get(parents[0] if parents else "seed") or (
         P.article_settings if "article" in key else P.synthetic_settings)
-    with raises_exactly(f"params.yaml: '{key}' must be a whole number from 0 to 4294967295 (2**32 - 1, the seeds "
-                        f"numpy accepts), got {value!r}"):
+    with raises_exactly(f"params.yaml: '{key}' must be a whole number, at least 0 and at most 4294967295 (2**32 - 1, "
+                        f"the seeds numpy accepts), got {value!r}"):
         read(params)
     node[last] = 2**32 - 1
     read(params)

@@ -82,24 +82,33 @@ def defined_stages(root: Path) -> dict[str, bool] | None:
         return None
 
 
+def started(pid: int) -> float | None:
+    """When process ``pid`` started (seconds since the epoch), from /proc (Linux, no import), else psutil."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        boot = next(line for line in Path("/proc/stat").read_text().splitlines() if line.startswith("btime "))
+        return int(boot.split()[1]) + int(fields[19]) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError, StopIteration):
+        pass
+    try:
+        import psutil  # DVC's own dependency
+
+        return psutil.Process(pid).create_time()
+    except Exception:  # noqa: BLE001  (no such process, no psutil: no DVC run known)
+        return None
+
+
 def running_dvc(root: Path) -> str | None:
     """``"<pid> <start time>"`` of the DVC process running this stage, from DVC's own rwlock file (it names
     the process holding this stage's outputs), or None when no DVC runs it."""
     if not os.environ.get("DVC_STAGE"):
         return None
     try:
-        import psutil  # DVC's own dependency
-
         held = json.loads((root / ".dvc/tmp/rwlock").read_text(encoding="utf-8"))
-        pids = {info["pid"] for info in held.get("write", {}).values()}
-        runs = []
-        for pid in pids:
-            try:
-                runs.append((psutil.Process(pid).create_time(), pid))
-            except psutil.Error:
-                continue
-    except (ImportError, OSError, ValueError, KeyError, TypeError, AttributeError):
+        pids = {int(info["pid"]) for info in held.get("write", {}).values()}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
+    runs = [(start, pid) for pid in pids if (start := started(pid)) is not None]
     if not runs:
         return None
     start, pid = max(runs)

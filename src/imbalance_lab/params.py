@@ -166,15 +166,15 @@ def scorer(value: Any, key: str) -> str:
 def seed_rule(value: Any, key: str) -> int:
     """A seed: a whole number from 0 to 2**32 - 1, the range numpy's RandomState and scikit-learn accept."""
     if not _number(value, numbers.Integral) or not 0 <= value <= MAX_SEED:
-        raise _error(key, f"must be a whole number from 0 to {MAX_SEED} (2**32 - 1, the seeds numpy accepts), "
-                          f"got {value!r}")
+        raise _error(key, f"must be a whole number, at least 0 and at most {MAX_SEED} (2**32 - 1, the seeds numpy "
+                          f"accepts), got {value!r}")
     return int(value)
 
 
 def cost_rule(value: Any, key: str) -> float:
     if not _number(value) or not 0 <= value <= MAX_COST:
-        raise _error(key, f"must be a number from 0 to {MAX_COST:.0e} (a larger cost times the rows overflows), "
-                          f"got {value!r}")
+        raise _error(key, f"must be a number >= 0 and at most {MAX_COST:.0e} (a larger cost times the rows "
+                          f"overflows), got {value!r}")
     return float(value)
 
 

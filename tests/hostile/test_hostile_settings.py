@@ -21,7 +21,7 @@ from imbalance_lab import cli
 
 pytestmark = pytest.mark.integration
 
-SEED_BOUND = "from 0 to 4294967295"
+SEED_BOUND = "at least 0 and at most 4294967295"
 TOO_BIG_SEED = 2**32
 
 SETTINGS_CASES = [
@@ -34,9 +34,9 @@ SETTINGS_CASES = [
     ({"threshold_tuning.scoring": "adjusted_rand_score"}, ["'threshold_tuning.scoring'", "a clustering scorer"],
      "scoring=adjusted_rand"),
     # costs whose products overflow
-    ({"costs.missed_default": 1e308}, ["'costs.missed_default'", "from 0 to 1e+15", "overflows"],
+    ({"costs.missed_default": 1e308}, ["'costs.missed_default'", "at most 1e+15", "overflows"],
      "costs.missed_default=1e308"),
-    ({"costs.false_alarm": 1e300}, ["'costs.false_alarm'", "from 0 to 1e+15"], "costs.false_alarm=1e300"),
+    ({"costs.false_alarm": 1e300}, ["'costs.false_alarm'", "at most 1e+15"], "costs.false_alarm=1e300"),
     # seeds beyond numpy's range, named by the key that holds them
     ({"seed": TOO_BIG_SEED}, ["params.yaml: 'seed' must be", SEED_BOUND], "seed=2**32"),
     ({"split.seed": TOO_BIG_SEED}, ["params.yaml: 'split.seed' must be", SEED_BOUND], "split.seed=2**32"),
