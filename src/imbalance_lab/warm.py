@@ -186,16 +186,18 @@ class Loaded:
     (it may have loaded either version). About 4,000 files here: 8-13 ms of stat() before each fork."""
 
     def __init__(self, started_ns: int):
-        self.started_ns, self.opened, self.files = started_ns, set(), {}
+        self.started_ns, self.opened, self.written, self.files = started_ns, set(), set(), {}
         self.recording = False
 
     def audit(self, event: str, args) -> None:  # sys.addaudithook: Python-level opens, by importlib too
-        if self.recording and event == "open" and isinstance(args[0], str) and not (args[1] or "r").strip("rbt"):
-            self.opened.add(args[0])
+        if self.recording and event == "open" and isinstance(args[0], str):
+            reads = args[1].strip("rbt") == "" if isinstance(args[1], str) else not (args[2] or 0) & 0o3
+            (self.opened if reads else self.written).add(args[0])
 
     def snapshot(self) -> None:
         self.recording = False
         paths = {getattr(m, "__file__", None) for m in list(sys.modules.values())} | self.opened
+        paths -= self.written  # a cache the server wrote itself (matplotlib's font list on first use)
         try:
             with open("/proc/self/maps") as maps:  # the shared libraries: address perms offset dev inode path
                 paths |= {fields[5].strip() for fields in (line.split(None, 5) for line in maps) if len(fields) == 6}
