@@ -18,6 +18,7 @@ from scipy import stats
 
 from imbalance_lab.report import (
     TEST_COLUMNS,
+    Section,
     build_sections,
     build_summary,
     data_section,
@@ -421,6 +422,16 @@ def test_markdown_has_every_table_and_image(sections):
             assert f"![{section.image_alt}]({section.image})" in text
     assert [s.image for s in sections if s.image] == IMAGE_ORDER
     assert sum(1 for s in sections if s.table) >= 5  # leaderboard, test, article, coefficients, one basis
+
+
+def test_a_list_paragraph_keeps_its_line_breaks_while_a_name_cannot_make_one():
+    """The verdict list is one paragraph of '- ' lines: each stays a list item in summary.md (a literal '\\n'
+    joined them once); a newline inside a name is still written as an escape."""
+    name = data_section({"source": "article", "rows": 2, "target": "y", "positive": "1", "classes": {"1": 1},
+                         "positive_share": 0.5, "numeric": ["a\nb"], "categorical": {}, "missing_values": {}})
+    text = render_markdown([Section("Verdicts", ["- `one`: no.\n- `two`: yes."]), name])
+    assert "\n- `one`: no.\n- `two`: yes.\n" in text and "\\n- " not in text
+    assert "Numeric features (1): `a\\nb`." in text
 
 
 def test_markdown_leaderboard_in_rank_order_with_marks(sections):

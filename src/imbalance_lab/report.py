@@ -689,8 +689,8 @@ def render_markdown(sections: Sequence[Section]) -> str:
     lines = ["# Results", ""]
     for section in sections:
         lines += [f"## {_markdown(section.title)}", ""]
-        for paragraph in section.paragraphs:
-            lines += [_markdown(paragraph), ""]
+        for paragraph in section.paragraphs:  # its lines one by one: a line break is the report's, not a name's
+            lines += [*map(_markdown, paragraph.split("\n")), ""]
         if section.table:
             lines += _markdown_table(*section.table) + [""]
         for path, alt in section.images:
