@@ -1,6 +1,17 @@
-"""The README stays true: its test command is what CI runs, its results table is current."""
+"""The README stays true: its test command is what CI runs, its results table is current, its recipes
+pass the work limit, and one `-S` of its recipes changes one line of the project's params.yaml.
 
+Tests here read the project's own params.yaml; the unit tests read tests/fixtures/params.yaml only (a
+branch that changes params.yaml keeps them green)."""
+
+import copy
+import difflib
 from pathlib import Path
+
+import pytest
+from dvc.utils.hydra import apply_overrides
+
+from imbalance_lab import params as P
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -89,3 +100,55 @@ def test_readme_verdicts_are_the_committed_summarys():
     assert len(block) == 2 and all(line.startswith("- `") for line in block)
     for line in block:
         assert line in section.splitlines()
+
+
+def test_the_work_limit_admits_the_shipped_settings_and_the_readmes_recipes():
+    """compute.max_work's default lets through params.yaml and the README's largest recipes with room to spare
+    (at least 5 times each), and stops cv.repeats: 1000000 and hgb.max_iter: 1e9."""
+    shipped = P.load(ROOT / "params.yaml")
+    assert P.compute_settings(shipped).max_work == P.MAX_WORK
+
+    def work(rows, **changes):
+        edited = copy.deepcopy(shipped)
+        for dotted, value in changes.items():
+            *parents, last = dotted.split(".")
+            node = edited
+            for part in parents:
+                node = node[part]
+            node[last] = value
+        return P.work_estimate(edited, rows).total
+
+    recipes = [work(374), work(37_450),  # the article's size, and 100 times it
+               work(700_000, **{"cv.repeats": 1}),  # a million synthetic rows
+               work(7_000, **{"model.scale": True}),  # ISLR/Default
+               work(374, **{"grid.strategies": ["baseline", "tuned_threshold"],
+                            "grid.classifiers": list(shipped["classifiers"])}),
+               work(7_000_000, **{"cv.repeats": 1, "grid.classifiers": ["logreg"],  # bench/benchmark.py at 10M
+                                  "grid.strategies": ["baseline", "smote", "enn", "smoteenn", "knn_smote"]})]
+    assert max(recipes) * 4 < P.MAX_WORK
+    assert work(374, **{"cv.repeats": 1_000_000}) > P.MAX_WORK
+    assert work(374, **{"classifiers.hgb.max_iter": 10**9}) > P.MAX_WORK
+
+
+@pytest.mark.parametrize("path", ["params.yaml", "tests/fixtures/params.yaml"])
+@pytest.mark.parametrize("override, lines", [
+    ("cv.repeats=4", 1), ("strategies.smote.k_neighbors=3", 1), ("classifiers.hgb.max_depth=2", 1),
+    ("model.scale=true", 1), ("data.source=synthetic", 1), ("compute.max_work=1000000000000", 1),
+    ("grid.classifiers=[logreg]", 1),  # the list loses its `- hgb` line
+])
+def test_one_dash_s_changes_one_line_of_params_blank_lines_kept(tmp_path, path, override, lines):
+    """`dvc exp run -S` rewrites params.yaml with DVC's own writer (dvc.utils.hydra.apply_overrides): the
+    layout keeps every other line, blank lines and comments included (a blank line right after a list
+    would go: none is there)."""
+    source = ROOT / path
+    copy_path = tmp_path / "params.yaml"
+    copy_path.write_text(source.read_text(encoding="utf-8"), encoding="utf-8")
+    apply_overrides(str(copy_path), [override])
+    before = source.read_text(encoding="utf-8").splitlines()
+    after = copy_path.read_text(encoding="utf-8").splitlines()
+    removed = [line for line in difflib.unified_diff(before, after, lineterm="", n=0)
+               if line.startswith("-") and not line.startswith("---")]
+    added = [line for line in difflib.unified_diff(before, after, lineterm="", n=0)
+             if line.startswith("+") and not line.startswith("+++")]
+    assert len(removed) == lines and len(added) == (0 if override.startswith("grid") else lines), (removed, added)
+    assert len(before) - len(after) == len(removed) - len(added)
