@@ -124,6 +124,21 @@ def mplconfig(tmp_path_factory) -> str:
     return str(tmp_path_factory.mktemp("mplconfig"))
 
 
+@pytest.fixture(scope="module")
+def cold_at_42(project, mplconfig, tmp_path_factory) -> dict[str, bytes]:
+    """A cold stage's outputs with savefig.dpi 42 (every row's change sets it, each its own way), once for all
+    rows; they differ from the outputs at matplotlib's default: a row's change alters the picture."""
+    rc = tmp_path_factory.mktemp("rc") / "matplotlibrc"
+    rc.write_text(DPI.format(42))
+    cold = {**base_env(MPLCONFIGDIR=mplconfig), "IMBALANCE_LAB_WARM": "0"}
+    assert run_stage(project, cold, *STAGE).returncode == 0
+    default = outputs(project)
+    assert run_stage(project, {**cold, "MATPLOTLIBRC": str(rc)}, *STAGE).returncode == 0
+    at_42 = outputs(project)
+    assert at_42[PICTURE] != default[PICTURE], "savefig.dpi does not alter a cold stage's picture: no proof"
+    return at_42
+
+
 def in_root(root, tmp, text):
     return root / "matplotlibrc", text
 
@@ -181,8 +196,10 @@ WARM_COLD_CASES = [
 
 @pytest.mark.parametrize("where, before, extra", [case[1:] for case in WARM_COLD_CASES],
                          ids=[case[0] for case in WARM_COLD_CASES])
-def test_a_warm_stage_writes_what_a_cold_one_writes_after_an_input_changes(project, tmp_path, mplconfig, where, before,
-                                                                          extra):
+def test_a_warm_stage_writes_what_a_cold_one_writes_after_an_input_changes(project, tmp_path, mplconfig, cold_at_42,
+                                                                          where, before, extra):
+    """The server starts, forks one stage (it has seen this state), the input changes to savefig.dpi 42: the next
+    warm stage writes what a cold stage writes at 42 (cold_at_42), not what the server saw before."""
     config = {in_home: None, in_config_folder: str(tmp_path / "mplconfig")}.get(where, mplconfig)
     env = base_env(MPLCONFIGDIR=config, HOME=str(tmp_path / "home"),
                    PYTHONPATH=os.pathsep.join(filter(None, [str(tmp_path / "site"), os.environ.get("PYTHONPATH")])))
@@ -200,17 +217,13 @@ def test_a_warm_stage_writes_what_a_cold_one_writes_after_an_input_changes(proje
         with server(project, env) as up:
             assert run_stage(project, env, *STAGE).returncode == 0
             assert status(project, env)[0]["served"] == up["served"] + 1  # forked: the server saw this state
-            earlier = outputs(project)
+            assert outputs(project)[PICTURE] != cold_at_42[PICTURE]  # before the change: not at 42 yet
             time.sleep(0.01)
             path.write_text(text)  # the change, after the server started
-            cold_run = run_stage(project, {**env, "IMBALANCE_LAB_WARM": "0"}, *STAGE)
-            assert cold_run.returncode == 0, cold_run.stderr
-            cold = outputs(project)
             warm_run = run_stage(project, env, *STAGE)
             assert warm_run.returncode == 0, warm_run.stderr
             after = outputs(project)
-        assert cold[PICTURE] != earlier[PICTURE], "the change does not alter a cold stage's picture: no proof"
-        assert after == cold, "the warm stage missed the change"
+        assert after == cold_at_42, "the warm stage missed the change"
     finally:
         path.unlink(missing_ok=True)
 
