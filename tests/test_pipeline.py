@@ -201,12 +201,26 @@ def cells_of(strategy: str, stages=("evaluate", "train")) -> list[str]:
     return [f"{stage}@{strategy}-{c}" for stage in stages for c in CLASSIFIERS]
 
 
-def test_one_changed_and_one_new_strategy_rerun_only_their_stages_and_compare(project):
+@pytest.fixture(scope="module")
+def small_project(tmp_path_factory):
+    """A copy of the project on small settings (baseline and smote, 3 folds once) after one full `dvc repro`,
+    committed: what reruns after a change does not depend on the settings' size."""
+    from test_real_data import commit, configure
+
+    path = copy_project(tmp_path_factory.mktemp("small") / "project")
+    configure(path, ("baseline", "smote"))
+    dvc("repro", cwd=path)
+    commit(path, "small settings and their results")
+    return path
+
+
+def test_one_changed_and_one_new_strategy_rerun_only_their_stages_and_compare(small_project):
     """smote's k_neighbors 5 -> 3 and a new strategy adasyn: {sampler: ADASYN} (its params.yaml entry and its
     name in grid.strategies, no dvc.yaml edit) run only their own stages (with every classifier), check and
     compare; the new one gets its metrics files, leaderboard rows and curves in the DVC plots. Changing back
     restores what the run-cache holds (check) and reruns the stages with outputs in git, to the
     committed bytes."""
+    project = small_project
     original = (project / "params.yaml").read_text()
     params = yaml.safe_load(original)
     params["strategies"]["smote"]["k_neighbors"] = 3
