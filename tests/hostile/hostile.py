@@ -92,15 +92,20 @@ class Project:
 
     def edit(self, changes: dict) -> dict:
         """params.yaml with dotted keys set, e.g. {"cv.folds": 1}."""
-        params = self.params()
-        for dotted, value in changes.items():
-            *parents, last = dotted.split(".")
-            node = params
-            for part in parents:
-                node = node[part]
-            node[last] = value
+        params = set_dotted(self.params(), changes)
         self.write_params(params)
         return params
+
+
+def set_dotted(params: dict, changes: dict) -> dict:
+    """``params`` with each dotted key of ``changes`` set to its value (in place), e.g. {"cv.folds": 1}."""
+    for dotted, value in changes.items():
+        *parents, last = dotted.split(".")
+        node = params
+        for part in parents:
+            node = node[part]
+        node[last] = value
+    return params
 
 
 def nothing_ran(root: Path) -> None:

@@ -13,9 +13,6 @@ import sys
 import time
 
 import numpy as np
-import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
 import yaml
 from hostile import (
@@ -27,6 +24,7 @@ from hostile import (
     csv_text,
     customers,
     cut_in_half,
+    duplicate_parquet,
     dvc,
     dvc_refused,
     env,
@@ -40,6 +38,7 @@ from hostile import (
     stage,
     status,
     untouched,
+    with_value,
 )
 
 from imbalance_lab import cli
@@ -194,21 +193,6 @@ def test_b_strategy_name_stops_dvc_exp_run_and_leaves_the_workspace(committed):
 
 
 # --- C. data files --------------------------------------------------------------------------
-
-
-def duplicate_parquet() -> bytes:
-    frame = customers()
-    table = pa.Table.from_arrays([pa.array(frame["age"]), pa.array(frame["balance"]), pa.array(frame["defaulted"])],
-                                 names=["age", "age", "defaulted"])
-    sink = pa.BufferOutputStream()
-    pq.write_table(table, sink)
-    return sink.getvalue().to_pybytes()
-
-
-def with_value(column: str, value) -> pd.DataFrame:
-    frame = customers()
-    frame.loc[3, column] = value
-    return frame
 
 
 

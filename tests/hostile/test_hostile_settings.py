@@ -15,7 +15,7 @@ import sys
 
 import pytest
 import yaml
-from hostile import EDITED_PARAMS, Project, dvc, dvc_refused, env, git, refused, reports, status, untouched
+from hostile import EDITED_PARAMS, Project, dvc, dvc_refused, env, git, refused, reports, set_dotted, status, untouched
 
 from imbalance_lab import cli
 
@@ -110,13 +110,7 @@ def test_random_state_null_means_the_global_seed_for_a_sampler_and_a_classifier(
         absent = committed.params()
         section, name, _ = key.split(".")
         absent[section][name].pop("random_state", None)
-        for dotted, value in small.items():
-            *parents, last = dotted.split(".")
-            node = absent
-            for part in parents:
-                node = node[part]
-            node[last] = value
-        committed.write_params(absent)
+        committed.write_params(set_dotted(absent, small))
         assert cli.main(argv) == 0
         assert null[0] == null[1], f"{argv}: random_state null gives different bytes on two runs"
         assert null[0] == [(committed.root / path).read_bytes() for path in paths], \
