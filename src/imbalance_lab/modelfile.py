@@ -964,18 +964,17 @@ def _check_prior(state) -> str | None:
     return None
 
 
-def _check_calibrated_member(state) -> str | None:
-    if state.get("method") not in ("sigmoid", "isotonic"):
-        return f"its method must be sigmoid or isotonic, got {_describe(state.get('method'))}"
-    if not isinstance(state.get("calibrators"), list) or len(state["calibrators"]) != 1:
-        return "a binary model has one calibrator"
-    return None
-
-
 def _check_calibrated(state) -> str | None:
     if state.get("method") not in ("sigmoid", "isotonic"):
         return f"its method must be sigmoid or isotonic, got {_describe(state.get('method'))}"
     return None
+
+
+def _check_calibrated_member(state) -> str | None:
+    problem = _check_calibrated(state)
+    if problem is None and (not isinstance(state.get("calibrators"), list) or len(state["calibrators"]) != 1):
+        return "a binary model has one calibrator"
+    return problem
 
 
 def _check_isotonic(state) -> str | None:
