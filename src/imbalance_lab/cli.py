@@ -254,12 +254,12 @@ def cmd_compare(args) -> None:
 def cmd_leaderboard(args) -> None:
     """The ranked strategies of the last `dvc repro`, readable in a terminal; a summary.json that is not the
     compare stage's is one line naming it and the fix, never a traceback."""
-    from .report import SummaryError, terminal_leaderboard
+    from .report import LEADERBOARD_WIDTH, SummaryError, terminal_leaderboard
 
     fix = f"run `dvc repro` to rebuild it, or `git checkout {SUMMARY_JSON.as_posix()}` for the committed one"
     try:
         summary = json.loads(SUMMARY_JSON.read_text(encoding="utf-8"))
-        text = terminal_leaderboard(summary)
+        text = terminal_leaderboard(summary, None if args.wide else max(LEADERBOARD_WIDTH, terminal_width()))
     except FileNotFoundError:
         raise P.PipelineError(f"{SUMMARY_JSON}: missing; {fix}") from None
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as err:
@@ -267,6 +267,17 @@ def cmd_leaderboard(args) -> None:
     except SummaryError as err:
         raise P.PipelineError(f"{SUMMARY_JSON}: not the summary the compare stage writes ({err}); {fix}") from None
     print(text, end="")
+
+
+def terminal_width() -> int:
+    """The columns of the terminal the output goes to: $COLUMNS if set, else the terminal's own width; 0 when
+    it goes to a file or a pipe (where the leaderboard keeps to 100 columns, the same every time)."""
+    import shutil
+
+    columns = os.environ.get("COLUMNS", "")
+    if columns.isdigit():
+        return int(columns)
+    return shutil.get_terminal_size().columns if sys.stdout.isatty() else 0
 
 
 def cmd_compare_with(args) -> None:
@@ -488,7 +499,10 @@ def build_parser() -> argparse.ArgumentParser:
     board = stages.add_parser("leaderboard", help="print the ranked strategies of the last run (reports/summary.json)",
                               description="Print the ranked strategies of the last run, within 100 columns: CV "
                               "mean ± sd of the primary metric, the difference to the baseline, test F1 and "
-                              "accuracy, and whether each meets the goals.")
+                              "accuracy, and whether each meets the goals. A wider terminal ($COLUMNS) gets its "
+                              "width; what does not fit is left out (test accuracy, then test F1, then the goals) "
+                              "or wrapped, as a last line says.")
+    board.add_argument("--wide", action="store_true", help="print every column whatever the width")
     board.set_defaults(func=cmd_leaderboard)
     report = stages.add_parser(
         "compare-with", help="markdown report of the workspace against a git revision (for a pull request)",

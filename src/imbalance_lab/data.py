@@ -321,6 +321,23 @@ def tidy_frame(frame: pd.DataFrame, settings: SourceSettings, origin: str, *, ta
                 f"params.yaml: 'data.categorical' names {name!r}, which is not among the features of {origin}; "
                 f"its features are: {', '.join(features)}"
             )
+    result = tidy_features(frame, features, categorical, origin)
+    check_encoded_names(result, categorical, origin)
+    check_gaps(result, settings.missing, origin)
+    result[target] = y
+    return result, {"positive": positive, "negative": negative}
+
+
+NOT_NUMERIC_FIX = "add it to data.categorical in params.yaml to one-hot encode it, or leave it out of data.features"
+GAPS_FIX = ("set data.missing: impute in params.yaml to fill them (median / most frequent value, learnt on the "
+            "training rows only), or fill them in the file")
+
+
+def tidy_features(frame: pd.DataFrame, features: list[str], categorical: list[str], origin: str, *,
+                  not_numeric_fix: str = NOT_NUMERIC_FIX) -> pd.DataFrame:
+    """The ``features`` columns of ``frame`` in the pipeline's shape: those in ``categorical`` as pandas
+    categories of their labels as text, the others as finite float64 numbers (a column of text that are not
+    numbers is a ConfigError naming it, with ``not_numeric_fix``). The generate stage and `predict` share it."""
     tidy = {}
     for name in features:
         column = frame[name]
@@ -332,23 +349,19 @@ def tidy_frame(frame: pd.DataFrame, settings: SourceSettings, origin: str, *, ta
             text = column.dropna()
             not_numbers = text[pd.to_numeric(text.astype(str), errors="coerce").isna()]
             example = (not_numbers if len(not_numbers) else text).iloc[0]
-            raise ConfigError(
-                f"{origin}: column {name!r} is not numeric (e.g. {example!r}); add it to data.categorical "
-                "in params.yaml to one-hot encode it, or leave it out of data.features"
-            )
+            raise ConfigError(f"{origin}: column {name!r} is not numeric (e.g. {example!r}); {not_numeric_fix}")
     result = pd.DataFrame(tidy)
     for name in categorical:
         check_values(result[name].cat.categories, origin, name, "category")
-    check_encoded_names(result, categorical, origin)
-    gaps = {name: int(count) for name, count in result.isna().sum().items() if count}
-    if gaps and settings.missing == "reject":
+    return result
+
+
+def check_gaps(X: pd.DataFrame, missing: str, origin: str, fix: str = GAPS_FIX) -> None:
+    """With data.missing: reject, a missing feature value is a DataError naming the columns and their rows."""
+    gaps = {name: int(count) for name, count in X.isna().sum().items() if count}
+    if gaps and missing == "reject":
         listed = ", ".join(f"{name!r} ({count} rows)" for name, count in gaps.items())
-        raise DataError(
-            f"{origin}: missing values in {listed}; set data.missing: impute in params.yaml to fill them "
-            "(median / most frequent value, learnt on the training rows only), or fill them in the file"
-        )
-    result[target] = y
-    return result, {"positive": positive, "negative": negative}
+        raise DataError(f"{origin}: missing values in {listed}; {fix}")
 
 
 def _finite(values: pd.Series, origin: str, name: str) -> pd.Series:

@@ -8,6 +8,7 @@ and a test holds the two to each other exactly.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 PARAMS = Path("params.yaml")
@@ -27,6 +28,8 @@ OVERLAYS = {"pr": Path("reports/precision_recall.json"), "roc": Path("reports/ro
 COMPARE_PNGS = {name: REPORTS / name
                 for name in ("plots/boundaries.png", "plots/cv_scores.png", "plots/curves.png", "plots/calibration.png")}
 
+# New rows to score (`score.inputs` names files here, `dvc add` tracks them) and their scores, by the same name.
+SCORE_INPUTS, SCORES = Path("data/to_score"), Path("data/scores")
 # Each strategy's files (whatever the classifier): the template's {} is the strategy's name.
 STRATEGY_FILES = {
     "resampled": "data/resampled/{}.parquet",
@@ -57,6 +60,24 @@ def strategy_file(kind: str, strategy: str) -> Path:
 def cell_file(kind: str, cell: str) -> Path:
     """One cell's file of the given kind, e.g. ``cell_file("model", "smote-hgb")``."""
     return Path(CELL_FILES[kind].format(cell))
+
+
+def outside_grid(strategies, cells, root: Path = Path(".")) -> list[Path]:
+    """The strategy and cell files (STRATEGY_FILES, CELL_FILES) under ``root`` whose strategy or cell is not in
+    the grid: left by a larger grid (an experiment discarded with `git checkout`, a classifier taken out). The
+    compare stage depends on their folders, and DVC counts every file of a folder. Only names of the form
+    the pipeline writes (``smote``, ``smote-hgb``) are listed; hidden files (a stage's temporary output) never."""
+    found = []
+    for templates, names, form in ((STRATEGY_FILES, set(strategies), re.compile(r"[a-z0-9_]+")),
+                                   (CELL_FILES, set(cells), re.compile(r"[a-z0-9_]+-[a-z0-9_]+"))):
+        for template in templates.values():
+            folder, pattern = template.rsplit("/", 1)
+            prefix, suffix = pattern.split("{}")
+            for path in sorted((root / folder).glob(f"{prefix}*{suffix}")):
+                name = path.name[len(prefix):len(path.name) - len(suffix)]
+                if form.fullmatch(name) and name not in names and (path.is_file() or path.is_symlink()):
+                    found.append(path)
+    return found
 
 
 def project_root(start: Path | None = None) -> Path:

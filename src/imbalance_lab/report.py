@@ -10,6 +10,7 @@ import base64
 import html
 import math
 import re
+import textwrap
 from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
@@ -287,7 +288,7 @@ def leaderboard_table(summary: Mapping, names: Sequence[str] | None = None) -> t
         gaps = entry.get("gap_to", {})
         rows.append([
             str(entry["rank_in_classifier" if within else "rank"]), _code(name), mean_sd,
-            _interval(entry.get("vs_baseline")), "" if within else _interval(entry.get("leader_ahead")),
+            _interval(entry.get("vs_baseline")), "" if within else _interval(_margin(p, entry.get("leader_ahead"))),
             _number(cv["accuracy"]["mean"]),
             _number(entry["test"]["f1"]), _number(entry["test"]["accuracy"]),
             f"{_yes(goals['cv'])} / {_yes(goals['test'])} / {_yes(goals['train'])}",
@@ -299,18 +300,29 @@ def leaderboard_table(summary: Mapping, names: Sequence[str] | None = None) -> t
             figures = ceilings[kind]
             value = _number(figures.get(summary["primary"])) if summary["primary"] in figures else "n/a"
             rows.append(["", f"*{label}*", value, "", "", _number(figures["accuracy"]), "", "", "", "", ""])
+    lower = summary["primary"] in LOWER_IS_BETTER  # then the leader's margin is how much lower it is
     header = [
         "rank", "cell (strategy-classifier)", f"CV {primary} mean ± sd",
-        f"Δ {primary} vs baseline (same classifier) [{summary['confidence']:.0%} CI]",
-        f"leader ahead by [{summary['confidence']:.0%} CI]", "CV accuracy", "test F1", "test accuracy",
+        f"Δ {primary} vs baseline (same classifier{', lower is better' if lower else ''}) "
+        f"[{summary['confidence']:.0%} CI]",
+        (f"leader's {primary} lower" if lower else "leader ahead") + f" by [{summary['confidence']:.0%} CI]",
+        "CV accuracy", "test F1", "test accuracy",
         f"meets goals (CV / test / {train_protocol(summary.get('data'))})", f"gap to Bayes ({primary})",
         f"gap to best line ({primary})",
     ]
     if within:  # the leader across classifiers is the first table's business
         header, rows = [h for i, h in enumerate(header) if i != 4], [[c for i, c in enumerate(r) if i != 4] for r in rows]
-    if not ceilings:  # no known process, no ceilings: leave the empty gap columns out
-        return header[:-2], [row[:-2] for row in rows]
+    if not ceilings or summary["primary"] not in CEILING_METRICS:  # no known process, or no ceiling of the
+        return header[:-2], [row[:-2] for row in rows]  # metric (a cost): leave the empty gap columns out
     return header, rows
+
+
+def _margin(metric: str, difference: Mapping | None) -> Mapping | None:
+    """The leader's lead (leader - cell) as a margin: positive when the leader is better, so for a metric where
+    lower is better (a cost) the difference turned round (cell - leader)."""
+    if not difference or metric not in LOWER_IS_BETTER:
+        return difference
+    return {**difference, "mean": -difference["mean"], "low": -difference["high"], "high": -difference["low"]}
 
 
 def train_protocol(data: Mapping | None) -> str:
@@ -389,33 +401,130 @@ def check_summary(summary) -> None:
                          f"cells.{printable(name)}.cv.{printable(primary)}")
 
 
-def terminal_leaderboard(summary: Mapping) -> str:
-    """The ranked strategies as plain text within 100 columns, for `imbalance-lab leaderboard`; every name
-    from the summary with its control characters as escapes (nothing reaches the terminal as a command).
-    A summary without what it reads is a SummaryError."""
+LEADERBOARD_WIDTH = 100  # `imbalance-lab leaderboard` fits this many columns (or a wider terminal's)
+# The terminal leaderboard's columns that give way, in this order, when the table is wider than the width
+# (README, "Looking at results"); `--wide` prints them all.
+GIVE_WAY = ("test acc.", "test F1", "goals CV/test")
+# Shorter names of metrics for the terminal's column headers.
+TERMINAL_LABELS = {"cost_per_1000": "cost"}
+
+
+def _chunks(text: str) -> list[str]:
+    """``text`` cut after each space, hyphen or underscore: where a cell of the terminal table may wrap."""
+    return re.findall(r"[^ _-]*(?:[ _-]+|$)", text)[:-1] or [""]
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    """``text`` in lines of at most ``width`` characters, broken after a space, hyphen or underscore
+    (inside a longer piece if there is none)."""
+    lines = [""]
+    for chunk in _chunks(text):
+        while len(chunk) > width:  # a piece longer than the column: cut it
+            room = width - len(lines[-1])
+            lines[-1] += chunk[:room]
+            chunk = chunk[room:]
+            lines.append("")
+        if len(lines[-1]) + len(chunk.rstrip()) > width:
+            lines.append("")
+        lines[-1] += chunk
+    return [line.rstrip() for line in lines if line.strip()] or [""]
+
+
+def fit_table(header: list[str], rows: list[list[str]], width: int | None,
+              give_way: Sequence[str] = ()) -> tuple[list[str], list[str], bool]:
+    """A plain-text table within ``width`` columns (None: as wide as it is): the columns named in ``give_way``
+    are left out, in that order, while it is too wide; then the widest of the others wrap (at a space,
+    hyphen or underscore). Returns the lines, the headers left out, and whether a column wraps."""
+    gap = 2
+    header, rows = list(header), [list(row) for row in rows]
+    natural = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    left_out = []
+    for name in give_way:
+        if width is None or sum(natural) + gap * (len(natural) - 1) <= width:
+            break
+        if name in header:
+            index = header.index(name)
+            left_out.append(name)
+            for row in (header, *rows):
+                del row[index]
+            del natural[index]
+    widths = list(natural)
+    if width is not None:
+        floor = 6  # the narrowest a wrapping column becomes
+        values = [max((len(row[i]) for row in rows), default=0) for i in range(len(header))]
+        while sum(widths) + gap * (len(widths) - 1) > width:
+            # a header wider than its column's values wraps first, then the widest column
+            roomy = max(range(len(widths)), key=lambda i: widths[i] - max(values[i], floor))
+            widest = max(range(len(widths)), key=lambda i: widths[i])
+            column = roomy if widths[roomy] > max(values[roomy], floor) else widest
+            if widths[column] <= floor:
+                break
+            widths[column] -= 1
+    lines = []
+    for row in (header, *rows):
+        cells = [_wrap(cell, w) for cell, w in zip(row, widths)]
+        for depth in range(max(map(len, cells))):
+            parts = [(cell[depth] if depth < len(cell) else "").ljust(w) for cell, w in zip(cells, widths)]
+            lines.append((" " * gap).join(parts).rstrip())
+    return lines, left_out, widths != natural
+
+
+def terminal_leaderboard(summary: Mapping, width: int | None = LEADERBOARD_WIDTH) -> str:
+    """The ranked cells as plain text within ``width`` columns (None: every column, as wide as it is), for
+    `imbalance-lab leaderboard`: the columns of GIVE_WAY give way in that order, then long names wrap, and
+    a footer line says what was left out. Every name from the summary with its control characters as
+    escapes (nothing reaches the terminal as a command). A summary without what it reads is a SummaryError."""
     check_summary(summary)
     p = summary["primary"]
-    label = printable(LABELS.get(p, p))
-    header = ["#", "cell", f"CV {label} mean ± sd", f"Δ {label} vs baseline", "test F1", "test acc.",
+    label, short = printable(LABELS.get(p, p)), printable(TERMINAL_LABELS.get(p, LABELS.get(p, p)))
+    lower = p in LOWER_IS_BETTER
+    header = ["#", "cell", f"CV {short} mean ± sd", f"Δ {short} vs baseline", "test F1", "test acc.",
               "goals CV/test"]
     rows = []
     for name, entry in sorted(summary["cells"].items(), key=lambda item: item[1]["rank"]):
         cv, goals, delta = entry["cv"], entry["meets_goals"], entry.get("vs_baseline")
+        side = "" if not delta or not _excludes_zero(delta) else " better" if _better(p, delta) else " worse"
         rows.append([
             str(entry["rank"]), printable(name),
             f"{_number(cv[p]['mean'])} ± {_number(cv[p]['sd'])}" if p in cv else "n/a",
-            f"{_signed(delta['mean'])}{' beyond noise' if _excludes_zero(delta) else ''}" if delta else "",
+            f"{_signed(delta['mean'])}{side}" if delta else "",
             _number(entry["test"]["f1"]), _number(entry["test"]["accuracy"]),
             f"{'yes' if goals['cv'] else 'no'} / {'yes' if goals['test'] else 'no'}",
         ])
-    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
-    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in [header, *rows]]
+    table, left_out, wrapped = fit_table(header, rows, width, GIVE_WAY)
     goals = printable(_goal_text(summary["goals"]))
-    verdicts = [f"{printable(classifier)}: {verdict_line(summary, classifier, markdown=False)}"
-                for classifier in summary["verdicts"]]
-    return "\n".join([*lines, "", *verdicts, *([""] if verdicts else []),
-                      "Δ: against the same classifier's baseline, over the same folds",
-                      f"goals: {goals}; CV: repeated stratified k-fold on the training split"]) + "\n"
+    verdicts = [line for classifier in summary["verdicts"]  # each: the answer, then the figures indented
+                for line in f"{printable(classifier)}: {verdict_line(summary, classifier, markdown=False)}".split("\n")]
+    unit = " customers" if p == "cost_per_1000" else ""
+    footer = [f"Δ: against the same classifier's baseline, fold by fold; better/worse: beyond the noise "
+              f"({_confidence(summary)} CI)",
+              f"goals: {goals}; CV: repeated stratified k-fold on the training split"]
+    if left_out or wrapped:
+        what = [f"left out {', '.join(left_out)}"] if left_out else []
+        what += ["wrapped long cells"] if wrapped else []
+        footer.append(f"{' and '.join(what)} to fit {width} columns; imbalance-lab leaderboard --wide prints "
+                      "every column")
+    title = f"cells ranked by cross-validated {label}{unit} ({'lower' if lower else 'higher'} is better)"
+    text = ["", *verdicts, *([""] if verdicts else []), *footer]
+    return "\n".join([*_wrap_lines([title], width), *table, *_wrap_lines(text, width)]) + "\n"
+
+
+def _wrap_lines(lines: Sequence[str], width: int | None) -> list[str]:
+    """Lines of text within ``width`` columns (None: as they are), each continued on lines indented by two
+    more spaces than it (a name longer than the width is cut)."""
+    if width is None:
+        return list(lines)
+    wrapped = []
+    for line in lines:
+        indent = " " * (len(line) - len(line.lstrip(" ")))
+        wrapped += textwrap.wrap(line, width, subsequent_indent=indent + "  ", break_on_hyphens=False) or [""]
+    return wrapped
+
+
+def _confidence(summary: Mapping) -> str:
+    """The summary's interval level as a percentage (a summary that does not say: "paired")."""
+    confidence = summary.get("confidence")
+    return f"{confidence:.0%}" if _number_like(confidence) else "paired"
 
 
 def verdict_line(summary: Mapping, classifier: str, markdown: bool = True) -> str:
@@ -423,7 +532,7 @@ def verdict_line(summary: Mapping, classifier: str, markdown: bool = True) -> st
     In the terminal (``markdown`` false) the figures go on a second, indented line."""
     found = summary["verdicts"][classifier]
     label = LABELS.get(summary["primary"], summary["primary"])
-    label, name = (label, _code) if markdown else (printable(label), printable)
+    label, name = (label, _code) if markdown else (printable(TERMINAL_LABELS.get(summary["primary"], label)), printable)
     d = found["difference"]
     lower_better = summary["primary"] in LOWER_IS_BETTER
     ahead = d["high"] < 0 if lower_better else d["low"] > 0
@@ -441,6 +550,7 @@ def verdict(summary: Mapping) -> str:
     entry = summary["cells"][leader]
     p = summary["primary"]
     label = LABELS.get(p, p)
+    label += " (lower is better)" if p in LOWER_IS_BETTER else ""
     text = (f"Leader on cross-validated {label}: {_code(leader)} "
             f"({_number(entry['cv'][p]['mean'])} ± {_number(entry['cv'][p]['sd'])}). ")
     others = {name: e["leader_ahead"] for name, e in summary["cells"].items() if "leader_ahead" in e}
