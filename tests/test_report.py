@@ -602,11 +602,12 @@ def test_terminal_leaderboard_ranks_within_100_columns(board, tmp_path, monkeypa
     monkeypatch.chdir(tmp_path)
     assert cli.main(["leaderboard"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0].split()[:3] == ["#", "cell", "CV"]
-    assert [line.split()[1] for line in lines[1:5]] == ["big", "close", "base", "worse"]
-    big, close, base, worse = lines[1], lines[2], lines[3], lines[4]
-    assert "+0.200 beyond noise" in big and "+0.020" in close and "beyond noise" not in close
-    assert "-0.200 beyond noise" in worse  # worse than the baseline beyond the noise: the sign says which way
+    assert lines[0] == "cells ranked by cross-validated F1 (higher is better)"
+    assert lines[1].split()[:3] == ["#", "cell", "CV"]
+    assert [line.split()[1] for line in lines[2:6]] == ["big", "close", "base", "worse"]
+    big, close, base, worse = lines[2], lines[3], lines[4], lines[5]
+    assert "+0.200 better" in big and "+0.020" in close and "better" not in close and "worse" not in close
+    assert "-0.200 worse" in worse  # worse than the baseline beyond the noise
     assert "0.600    0.850" in big and big.endswith("yes / no")  # test F1, accuracy; goals met under CV only
     assert base.split()[-3:] == ["no", "/", "yes"]  # CV F1 about 0.30, under the goal; test F1 0.5 over it
     assert lines[-1].startswith("goals: ") and f"F1 ≥ {GOALS['f1']:.2f}" in lines[-1]
