@@ -152,3 +152,84 @@ def test_one_dash_s_changes_one_line_of_params_blank_lines_kept(tmp_path, path, 
              if line.startswith("+") and not line.startswith("+++")]
     assert len(removed) == lines and len(added) == (0 if override.startswith("grid") else lines), (removed, added)
     assert len(before) - len(after) == len(removed) - len(added)
+
+
+# --- the cost example's prose against its run's summary (issue 22, item 4) ----------------------------------------
+
+COST_EXAMPLE = ROOT / "tests/fixtures/cost_example_summary.json"
+
+
+def _cost_prose() -> str:
+    """The README's paragraph on the cost example's results, as one line."""
+    readme = _readme()
+    start = readme.index("Doing nothing costs ")
+    return " ".join(readme[start:readme.index("\n\n", start)].split())
+
+
+def _millions(value: float) -> str:
+    return f"{value / 1e6:.2f}"
+
+
+def test_readme_cost_example_figures_are_its_runs_summary():
+    """Every figure and claim of the README's cost paragraph against the summary of the run its command makes
+    (`dvc exp run -S costs.missed_default=0.5 ...`, kept as tests/fixtures/cost_example_summary.json; rerun the
+    command in a copy of the project and copy its reports/summary.json there when the results change)."""
+    import json
+    import re
+
+    summary = json.loads(COST_EXAMPLE.read_text(encoding="utf-8"))
+    cells = summary["cells"]
+    ranked = sorted(cells, key=lambda name: cells[name]["rank"])
+    assert summary["primary"] == "cost_per_1000"
+    text = _cost_prose()
+
+    def cv(name):
+        return _millions(cells[name]["cv"]["cost_per_1000"]["mean"])
+
+    # before the comparisons with the baselines, "`cell` (1.23)" and "2.05 million ... (`cell`)": CV costs in millions
+    ranking = text[:text.index("Against doing nothing")]
+    quoted = re.findall(r"`([\w-]+)` \((\d+\.\d\d)\)", ranking) + [
+        (name, figure) for figure, name in re.findall(r"(\d+\.\d\d) million [^(`]*\(`([\w-]+)`\)", ranking)]
+    assert len(quoted) >= 9
+    assert all(figure == cv(name) for name, figure in quoted), [(n, f, cv(n)) for n, f in quoted if f != cv(n)]
+    leader, figure = re.search(r"`([\w-]+)` leads at (\d+\.\d\d) million", text).groups()
+    assert (leader, figure) == (summary["leader"], cv(summary["leader"]))
+    then = re.search(r"then `([\w-]+)` \(\d+\.\d\d\) and `([\w-]+)`", text).groups()
+    assert list(then) == ranked[1:3]
+
+    # the leader's margin: within the noise against the next N cells, beyond it against the listed ones
+    tied = [name for name in ranked[1:] if not cells[name]["leader_ahead"]["beyond_noise"]]
+    beaten = [name for name in ranked[1:] if cells[name]["leader_ahead"]["beyond_noise"]]
+    count, last = re.search(r"within the noise against the next (\w+) cells, down to `([\w-]+)`", text).groups()
+    assert (count, last) == (["one", "two", "three", "four", "five", "six", "seven", "eight", "nine"][len(tied) - 1],
+                             tied[-1])
+    assert ranked[1:len(tied) + 1] == tied  # "the next": the tied cells come first
+    beyond = text[text.index("and beyond it against"):]
+    assert re.findall(r"`([\w-]+)`", beyond[:beyond.index(". ")]) == beaten
+
+    # against the same classifier's baseline: cheaper beyond the noise, none dearer beyond it
+    cheaper = {name: _millions(-e["vs_baseline"]["mean"]) for name, e in cells.items()
+               if e.get("vs_baseline", {}).get("beyond_noise")}
+    claim = re.search(r"three cells of the logistic regression cost less beyond the noise: (.*?); no cell", text)[1]
+    assert dict(re.findall(r"`([\w-]+)` \((\d+\.\d\d)", claim)) == cheaper
+    assert all(name.endswith("-logreg") for name in cheaper) and len(cheaper) == 3
+    assert not any(e["vs_baseline"]["low"] > 0 for e in cells.values() if "vs_baseline" in e)  # none dearer
+
+    # SMOTEENN: the dearest cell with the trees, dearer than doing nothing but within the noise; cheaper with logreg
+    trees, logreg = cells["smoteenn-hgb"]["vs_baseline"], cells["smoteenn-logreg"]["vs_baseline"]
+    assert ranked[-1] == "smoteenn-hgb"
+    assert f"dearest cell, {_millions(trees['mean'])} million more than doing nothing (just within" in text
+    assert trees["mean"] > 0 and not trees["beyond_noise"]
+    assert f"it still costs {_millions(-logreg['mean'])} million less than doing nothing (within" in text
+    assert logreg["mean"] < 0 and not logreg["beyond_noise"]
+    assert not any(v["difference"]["beyond_noise"] for v in summary["verdicts"].values())
+    assert "Neither classifier's best resampling beats its tuned threshold beyond the noise" in text
+
+    # the threshold tuned to the costs
+    hgb, lr = cells["baseline-hgb"], cells["baseline-logreg"]
+    tuned = hgb["cost_tuned"]
+    assert (f"moves the boosted trees' to {tuned['threshold']:.3f} (inner-CV cost "
+            f"{_millions(tuned['cv_cost_per_1000'])} million; {_millions(tuned['test_cost_per_1000'])} million on the "
+            "test split, where the default "
+            f"threshold costs {_millions(hgb['test']['cost_per_1000'])} million) and the logistic regression's to "
+            f"{lr['cost_tuned']['threshold']:.3f}") in text
