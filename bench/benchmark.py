@@ -4,6 +4,7 @@
     python bench/benchmark.py --sizes 500 100000      # some sizes only
     python bench/benchmark.py --no-article --sizes 1000000 --out /tmp/bench.json
     python bench/benchmark.py --no-article --no-neighbours --sizes 10000000 --update   # add 10M
+    python bench/benchmark.py --quick --out /tmp/quick.json   # does it work? about 2 minutes
 
 For each size of the synthetic source (the five article strategies, the CV repeats below)
 it copies the project into a temporary git repository and measures:
@@ -26,11 +27,18 @@ contention, so their ratio stays fair, but the absolute seconds are a little hig
 
 It prints a table and writes JSON (default bench/results.json) with each target met or
 not. Figures depend on the machine: compare runs on the same machine only.
+
+``--quick`` runs every measurement above on the smallest settings (500 synthetic rows, baseline
+and smote with logreg, 3-fold CV once, each repeated figure once, no article data, no neighbour
+searches): it shows the benchmark works, its figures say nothing about speed, and it never
+writes bench/results.json (only ``--out``, if given). Every size's settings go through the
+pipeline's own ``check`` before anything runs, so a wrong argument fails at once, in one line.
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import hashlib
 import json
 import os
@@ -52,6 +60,8 @@ BENCH = ROOT / "bench"
 SIZES = (500, 100_000, 1_000_000, 10_000_000)
 STRATEGIES = ("baseline", "smote", "enn", "smoteenn", "knn_smote")
 CV_REPEATS = {500: 10, 100_000: 2, 1_000_000: 1, 10_000_000: 1}  # 5 folds each; fewer repeats at scale
+QUICK_STRATEGIES = ("baseline", "smote")  # --quick: the smallest grid with a sampler to change (smote)
+QUICK_ROWS = 500
 # What a stage pays before its own work: interpreter start-up plus the imports of its kind.
 IMPORTS = {
     "dvc": "import dvc.repo",
@@ -74,7 +84,8 @@ def run(args, cwd: Path, extra_env: dict | None = None) -> float:
     """Run a command; its wall time in seconds. A failure stops the benchmark with its output."""
     started = time.perf_counter()
     code = {"PYTHONPATH": str(cwd / "src")}  # the copied sources, whatever is installed
-    result = subprocess.run(args, check=False, cwd=cwd, env={**env(), **code, **(extra_env or {})}, capture_output=True, text=True)
+    result = subprocess.run(args, check=False, cwd=cwd, env={**env(), **code, **(extra_env or {})},
+                            capture_output=True, text=True)
     if result.returncode != 0:
         raise SystemExit(f"{' '.join(map(str, args))} failed in {cwd}:\n{result.stdout}\n{result.stderr}")
     return time.perf_counter() - started
@@ -102,18 +113,59 @@ def copy_project(target: Path) -> Path:
     return target
 
 
-def configure(project: Path, rows: int | None) -> None:
+def synthetic_params(params: dict, rows: int, quick: bool = False) -> dict:
+    """``params`` for ``rows`` synthetic rows: the five article strategies with logreg (the figures
+    before the grid), 5-fold CV repeated CV_REPEATS times; ``quick``: baseline and smote, 3 folds once."""
+    params = copy.deepcopy(params)
+    strategies = QUICK_STRATEGIES if quick else STRATEGIES
+    params["data"]["source"] = "synthetic"
+    params["data"]["synthetic"]["rows"] = rows
+    params["strategies"] = {name: params["strategies"][name] for name in strategies}
+    params["grid"] = {"strategies": list(strategies), "classifiers": ["logreg"]}
+    params["cv"]["repeats"] = 1 if quick else CV_REPEATS.get(rows, 1)
+    if quick:
+        params["cv"]["folds"] = 3
+    return params
+
+
+def configure(project: Path, rows: int | None, quick: bool = False) -> None:
     """Synthetic data of ``rows`` rows (None: the article data, all strategies, as shipped)."""
     if rows is None:
         return
-    params = yaml.safe_load((project / "params.yaml").read_text())
-    params["data"]["source"] = "synthetic"
-    params["data"]["synthetic"]["rows"] = rows
-    params["strategies"] = {name: params["strategies"][name] for name in STRATEGIES}
-    params["grid"] = {"strategies": list(STRATEGIES), "classifiers": ["logreg"]}  # the figures before the grid
-    params["cv"]["repeats"] = CV_REPEATS.get(rows, 1)
+    params = synthetic_params(yaml.safe_load((project / "params.yaml").read_text()), rows, quick)
     (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     run(["git", "commit", "-qam", f"{rows} rows"], project)
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with its errors in one line (no usage block), as the pipeline's own commands."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message}; see {self.prog} --help\n")
+
+
+def refuse_bad_settings(parser: Parser, sizes, quick: bool = False) -> None:
+    """Each size's settings through the pipeline's own ``check`` (in this process, a few seconds),
+    before anything runs: a size the pipeline would refuse stops the benchmark now, in one line."""
+    sys.path.insert(0, str(ROOT / "src"))  # the sources the copies run, whatever is installed
+    from imbalance_lab import params as P
+    from imbalance_lab.stages import check
+
+    try:
+        shipped = P.load(ROOT / "params.yaml")
+    except P.PipelineError as err:
+        parser.error(f"{ROOT / 'params.yaml'}: {err}")
+    for rows in sizes:
+        try:
+            check(synthetic_params(shipped, rows, quick))
+        except P.PipelineError as err:
+            parser.error(f"--sizes {rows}: the pipeline refuses it: {err}")
+
+
+def writable_file(parser: Parser, option: str, path: Path) -> None:
+    """A file the run can write at its end: refused now rather than after hours of measuring."""
+    if path.is_dir() or not path.parent.is_dir() or not os.access(path.parent, os.W_OK):
+        parser.error(f"{option} {path}: not a file in a folder that exists and is writable")
 
 
 def outputs_digest(project: Path) -> dict[str, str]:
@@ -151,9 +203,11 @@ started = time.perf_counter()
 from imbalance_lab import cli
 from imbalance_lab import params as P
 params = P.load()
-stages = [["generate"], ["split"]]
-for name in P.strategy_names(params):
-    stages += [["resample", name], ["train", name], ["evaluate", name]]
+grid = P.grid_settings(params)
+stages = [["check"], ["generate"], ["split"], *(["resample", name] for name in grid.strategies)]
+for name in grid.strategies:
+    for classifier in grid.classifiers:
+        stages += [["train", name, classifier], ["evaluate", name, classifier]]
 stages += [["ceiling"], ["compare"]]
 for argv in stages:
     if cli.main(argv) != 0:
@@ -178,11 +232,13 @@ frame, _ = load_source(source, P.article_settings(params) if source.source == "a
 train, test = split(frame, P.split_settings(params))
 X, y = features_and_target(train)
 X_test, y_test = features_and_target(test)
-for name in P.grid_settings(params).strategies:
-    model = build_pipeline(P.strategy_settings(params, name), P.classifier_settings(params, "logreg"), None,
-                           columns_of(X))
-    fit_model(model, X, y)
-    compute_metrics(y_test, model.predict_proba(X_test)[:, 1], 0.5)
+grid = P.grid_settings(params)
+for name in grid.strategies:
+    for classifier in grid.classifiers:
+        model = build_pipeline(P.strategy_settings(params, name), P.classifier_settings(params, classifier),
+                               P.tuning_settings(params), columns_of(X))
+        fit_model(model, X, y)
+        compute_metrics(y_test, model.predict_proba(X_test)[:, 1], 0.5)
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 print(json.dumps({"seconds": time.perf_counter() - started, "peak_mb": peak}))
 """
@@ -191,7 +247,8 @@ print(json.dumps({"seconds": time.perf_counter() - started, "peak_mb": peak}))
 def plain(project: Path, script: str) -> dict:
     """Run ``script`` in one fresh Python process inside ``project``; its own figures."""
     started = time.perf_counter()
-    result = subprocess.run([sys.executable, "-c", script], check=False, cwd=project, env={**env(), "PYTHONPATH": str(project / "src")},
+    result = subprocess.run([sys.executable, "-c", script], check=False, cwd=project,
+                            env={**env(), "PYTHONPATH": str(project / "src")},
                             capture_output=True, text=True)
     if result.returncode != 0:
         raise SystemExit(f"plain run failed in {project}:\n{result.stderr}")
@@ -205,20 +262,21 @@ def plain_references(project: Path) -> dict:
             "digest": workspace_digest(project)}
 
 
-def measure(rows: int | None, workdir: Path, concurrent_from: int) -> dict:
+def measure(rows: int | None, workdir: Path, concurrent_from: int, quick: bool = False) -> dict:
     label = "article" if rows is None else str(rows)
     print(f"--- {label}", flush=True)
     project = copy_project(workdir / f"pipeline-{label}")
-    configure(project, rows)
+    configure(project, rows, quick)
     references = None
     if rows is not None:
         plain_project = copy_project(workdir / f"plain-{label}")
-        configure(plain_project, rows)
+        configure(plain_project, rows, quick)
         if rows >= concurrent_from:
             references = ThreadPoolExecutor(1).submit(plain_references, plain_project)
     profile = workdir / f"profile-{label}.jsonl"
-    result: dict = {"rows": rows or 535, "strategies": len(yaml.safe_load((project / "params.yaml").read_text())["strategies"])}
-    result["cv_repeats"] = yaml.safe_load((project / "params.yaml").read_text())["cv"]["repeats"]
+    settings = yaml.safe_load((project / "params.yaml").read_text())
+    result: dict = {"rows": rows or 535, "strategies": len(settings["strategies"]),
+                    "classifiers": len(settings["grid"]["classifiers"]), "cv_repeats": settings["cv"]["repeats"]}
     result["cold_seconds"] = round(dvc("repro", cwd=project, profile=profile), 2)
     stages = profile_lines(profile)
     result["stages"] = {line["stage"]: {"seconds": line["seconds"], "peak_mb": line["peak_mb"]} for line in stages}
@@ -229,7 +287,7 @@ def measure(rows: int | None, workdir: Path, concurrent_from: int) -> dict:
     run(["git", "add", "-A"], project)
     run(["git", "commit", "-qm", "results"], project)
     first = outputs_digest(project)
-    result["noop_seconds"] = round(min(dvc("repro", cwd=project) for _ in range(3)), 2)
+    result["noop_seconds"] = round(min(dvc("repro", cwd=project) for _ in range(1 if quick else 3)), 2)
     set_k_neighbors(project, 4)
     changed = workdir / f"profile-{label}-change.jsonl"
     result["one_strategy_seconds"] = round(dvc("repro", cwd=project, profile=changed), 2)
@@ -273,12 +331,12 @@ def neighbour_searches() -> list[dict]:
     return rows
 
 
-def start_up_seconds() -> dict:
-    """Interpreter start-up plus imports per kind of stage (best of three): the floor of a stage."""
+def start_up_seconds(runs: int = 3) -> dict:
+    """Interpreter start-up plus imports per kind of stage (best of ``runs``): the floor of a stage."""
     floors = {}
     for kind, statement in IMPORTS.items():
         times = []
-        for _ in range(3):
+        for _ in range(runs):
             started = time.perf_counter()
             subprocess.run([sys.executable, "-c", statement], check=True, env=env(), cwd=ROOT)
             times.append(time.perf_counter() - started)
@@ -333,40 +391,59 @@ def verdicts(results: dict) -> dict:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", type=int, nargs="*", default=list(SIZES), help="synthetic row counts")
+    parser = Parser(prog="bench/benchmark.py", description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="*", default=None,
+                        help=f"synthetic row counts (default {' '.join(map(str, SIZES))}; with --quick {QUICK_ROWS})")
     parser.add_argument("--no-article", action="store_true", help="skip the article-data measurements")
     parser.add_argument("--no-neighbours", action="store_true", help="skip the neighbour-search comparison")
     parser.add_argument("--concurrent-from", type=int, default=10_000_000,
                         help="from this many rows, run the plain process beside the pipeline")
     parser.add_argument("--update", action="store_true",
                         help="keep the other sizes' (and the article's) figures already in --out")
-    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results.json")
+    parser.add_argument("--quick", action="store_true",
+                        help="the smallest settings, to see that it works (no article, no neighbour searches; "
+                             "writes only --out)")
+    parser.add_argument("--out", type=Path, default=None, help="the JSON file to write (default bench/results.json)")
     options = parser.parse_args()
+    quick = options.quick
+    sizes = options.sizes if options.sizes is not None else [QUICK_ROWS] if quick else list(SIZES)
+    if quick and options.out is None:
+        print("--quick: figures printed only (give --out to keep them; bench/results.json is left alone)")
+    out = options.out or (None if quick else ROOT / "bench" / "results.json")
+    if options.concurrent_from < 1:
+        parser.error(f"--concurrent-from {options.concurrent_from}: must be a row count of at least 1")
+    if not sizes and (options.no_article or quick):
+        parser.error("nothing to measure: give --sizes, or drop --no-article")
+    if out is not None:
+        writable_file(parser, "--out", out)
+    refuse_bad_settings(parser, sizes, quick)
     results: dict = {"machine": {"cores": os.cpu_count(), "python": sys.version.split()[0]}, "sizes": {},
-                     "start_up_seconds": start_up_seconds()}
-    if not options.no_neighbours:
+                     "start_up_seconds": start_up_seconds(1 if quick else 3)}
+    if not (options.no_neighbours or quick):
         results["neighbour_searches"] = neighbour_searches()
     with tempfile.TemporaryDirectory(prefix="imbalance-bench-") as folder:
-        if not options.no_article:
+        if not (options.no_article or quick):
             results["article"] = measure(None, Path(folder), options.concurrent_from)
-        for rows in options.sizes:
-            results["sizes"][str(rows)] = measure(rows, Path(folder), options.concurrent_from)
-    if options.update and options.out.exists():
-        earlier = json.loads(options.out.read_text())
+        for rows in sizes:
+            results["sizes"][str(rows)] = measure(rows, Path(folder), options.concurrent_from, quick)
+    if options.update and out is not None and out.exists():
+        earlier = json.loads(out.read_text())
         results["sizes"] = {**earlier.get("sizes", {}), **results["sizes"]}
         if "article" not in results and "article" in earlier:
             results["article"] = earlier["article"]
         if "neighbour_searches" not in results and "neighbour_searches" in earlier:
             results["neighbour_searches"] = earlier["neighbour_searches"]
     results["targets"] = verdicts(results)
-    options.out.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
+    if out is not None:
+        partial = out.with_name(f".{out.name}.partial")  # no half-written file under the real name
+        partial.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
+        partial.replace(out)
     print(f"\n{'target':45} {'value':>10} {'target':>8}  met")
     for name, check in results["targets"].items():
         print(f"{name:45} {check['value']!s:>10} {check['target']!s:>8}  {'yes' if check['met'] else 'NO'}")
         if not check["met"] and check.get("why"):
             print(f"    why: {check['why']}")
-    print(f"\nwritten: {options.out}")
+    print(f"\nwritten: {out}" if out is not None else "\nwritten: nothing (--quick without --out)")
     return 0
 
 

@@ -2,6 +2,7 @@
 
     python bench/warm.py                          # the article data and 100,000 synthetic rows
     python bench/warm.py --sizes article --runs 5
+    python bench/warm.py --quick                  # does it work? 500 rows, the smallest grid, one run
 
 For each data set it copies the project into a temporary git repository (the copy's own sources on
 PYTHONPATH), runs the pipeline once, and then measures, cold (IMBALANCE_LAB_WARM=0) and warm runs
@@ -12,8 +13,11 @@ taking turns so that both see the machine alike:
 * ``noop``: ``dvc repro`` with nothing to do;
 * ``plain``: one plain Python process doing every stage's work, no DVC (the 2x target's reference).
 
-Before a warm run the server is started and ready, as it is after a project's first stage. It
-prints the median and the range of each figure; figures depend on the machine.
+Before a warm run the server is started and ready, as a project's second cold stage starts it
+(the first alone starts none). It prints the median and the range of each figure; figures depend
+on the machine. ``--quick`` measures 500 synthetic rows on the smallest grid (baseline and smote
+with logreg, 3-fold CV once), once: it shows the script works, not how fast anything is. Every
+size's settings go through the pipeline's own ``check`` first: a wrong argument fails at once.
 """
 
 from __future__ import annotations
@@ -27,16 +31,18 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmark import PLAIN, copy_project, env, plain
+import yaml
+from benchmark import PLAIN, QUICK_ROWS, Parser, copy_project, env, plain, refuse_bad_settings, synthetic_params
 
 ROOT = Path(__file__).resolve().parents[1]
-STRATEGIES = ("baseline", "smote", "enn", "smoteenn", "knn_smote")  # the article's, as bench/benchmark.py
+CV_REPEATS = 2  # at every synthetic size (5 folds; --quick: 3 folds once)
 
 
 def timed(args, project: Path, warm: bool) -> float:
     started = time.perf_counter()
     result = subprocess.run(args, cwd=project, capture_output=True, text=True,
-                            env={**env(), "PYTHONPATH": str(project / "src"), "IMBALANCE_LAB_WARM": "1" if warm else "0"})
+                            env={**env(), "PYTHONPATH": str(project / "src"),
+                                 "IMBALANCE_LAB_WARM": "1" if warm else "0"})
     if result.returncode != 0:
         raise SystemExit(f"{' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
     return time.perf_counter() - started
@@ -44,41 +50,47 @@ def timed(args, project: Path, warm: bool) -> float:
 
 def stage(project: Path, *args: str) -> str:
     return subprocess.run([sys.executable, "-m", "imbalance_lab", *args], cwd=project, capture_output=True, text=True,
-                          env={**env(), "PYTHONPATH": str(project / "src")}).stdout
+                          env={**env(), "PYTHONPATH": str(project / "src"), "IMBALANCE_LAB_WARM": "1"}).stdout
 
 
 def ready(project: Path) -> None:
-    """The project's warm server up (started by a first stage if need be)."""
+    """The project's warm server up. A stage starts one only when it is the checkout's second cold
+    stage within 10 minutes (a single stage now and then is not worth a server's imports), so two
+    cold `check` runs start it, as a project's first two stages do."""
     if stage(project, "server", "status").startswith("warm server"):
         return
+    stage(project, "-q", "check")
     stage(project, "-q", "check")
     deadline = time.monotonic() + 60
     while not stage(project, "server", "status").startswith("warm server"):
         if time.monotonic() > deadline:
-            raise SystemExit("the warm server did not start")
+            raise SystemExit(f"bench/warm.py: error: {project}: no warm server 60 s after two cold stages; "
+                             f"run `imbalance-lab server status` and `imbalance-lab check` there to see why")
         time.sleep(0.1)
 
 
-def configure(project: Path, rows: int | None) -> None:
+def settings(params: dict, rows: int, quick: bool = False) -> dict:
+    """``rows`` synthetic rows, the five article strategies with logreg, 5-fold CV twice (--quick: the
+    smallest grid of bench/benchmark.py)."""
+    params = synthetic_params(params, rows, quick)
+    if not quick:
+        params["cv"]["repeats"] = CV_REPEATS
+    return params
+
+
+def configure(project: Path, rows: int | None, quick: bool = False) -> None:
     if rows is None:
         return
-    from dvc.utils.serialize import modify_yaml
-
-    with modify_yaml(str(project / "params.yaml")) as params:
-        params["data"]["source"] = "synthetic"
-        params["data"]["synthetic"]["rows"] = rows
-        for name in [name for name in params["strategies"] if name not in STRATEGIES]:
-            del params["strategies"][name]
-        params["grid"]["strategies"] = list(STRATEGIES)
-        params["grid"]["classifiers"] = ["logreg"]
-        params["cv"]["repeats"] = 2
+    params = settings(yaml.safe_load((project / "params.yaml").read_text()), rows, quick)
+    (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     subprocess.run(["git", "commit", "-qam", f"{rows} rows"], cwd=project, check=True, env=env())
 
 
-def measure(label: str, rows: int | None, runs: int, workdir: Path) -> dict[str, dict[str, list[float]]]:
+def measure(label: str, rows: int | None, runs: int, workdir: Path,
+            quick: bool = False) -> dict[str, dict[str, list[float]]]:
     dvc = [sys.executable, "-m", "dvc"]
     project = copy_project(workdir / f"pipeline-{label}")
-    configure(project, rows)
+    configure(project, rows, quick)
     timed([*dvc, "repro"], project, warm=False)
     subprocess.run(["git", "add", "-A"], cwd=project, check=True)
     subprocess.run(["git", "commit", "-qm", "results"], cwd=project, check=True, env=env())
@@ -98,7 +110,7 @@ def measure(label: str, rows: int | None, runs: int, workdir: Path) -> dict[str,
             figures["noop"][mode].append(timed([*dvc, "repro"], project, warm))
     stage(project, "server", "stop")
     plain_project = copy_project(workdir / f"plain-{label}")
-    configure(plain_project, rows)
+    configure(plain_project, rows, quick)
     figures["plain"] = {"cold": [plain(plain_project, PLAIN)["seconds"] for _ in range(runs)], "warm": []}
     return figures
 
@@ -120,17 +132,35 @@ def show(label: str, figures: dict) -> None:
         print(f"full {mode} / plain process: {statistics.median(figures['full'][mode]) / plain_seconds:.2f}")
 
 
+def size(text: str) -> str:
+    if text != "article" and not text.isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r} is neither 'article' nor a row count")
+    return text
+
+
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", nargs="*", default=["article", "100000"],
-                        help="'article' and/or synthetic row counts")
-    parser.add_argument("--runs", type=int, default=3, help="runs of each figure, cold and warm")
+    parser = Parser(prog="bench/warm.py", description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", nargs="*", type=size, default=None,
+                        help=f"'article' and/or synthetic row counts (default: article 100000; "
+                             f"with --quick {QUICK_ROWS})")
+    parser.add_argument("--runs", type=int, default=None, help="runs of each figure, cold and warm (default 3; "
+                                                                "with --quick 1)")
+    parser.add_argument("--quick", action="store_true", help="the smallest grid at 500 rows, once: does it work?")
     args = parser.parse_args()
+    sizes = args.sizes if args.sizes is not None else [str(QUICK_ROWS)] if args.quick else ["article", "100000"]
+    runs = args.runs if args.runs is not None else 1 if args.quick else 3
+    if not sizes:
+        parser.error("--sizes: nothing to measure; give 'article' and/or row counts")
+    if runs < 1:
+        parser.error(f"--runs {runs}: must be at least 1")
+    refuse_bad_settings(parser, [int(label) for label in sizes if label != "article"], args.quick)
+    grid = "baseline and smote with logreg, 3 folds once" if args.quick else \
+        f"five article strategies with logreg, {CV_REPEATS} CV repeats"
     with tempfile.TemporaryDirectory() as folder:
-        for label in args.sizes:
+        for label in sizes:
             rows = None if label == "article" else int(label)
-            show(label if rows is None else f"{rows:,} rows (five article strategies, 2 CV repeats)",
-                 measure(label, rows, args.runs, Path(folder)))
+            show(label if rows is None else f"{rows:,} rows ({grid})",
+                 measure(label, rows, runs, Path(folder), args.quick))
     return 0
 
 

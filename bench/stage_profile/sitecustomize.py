@@ -15,7 +15,8 @@ def _process_seconds() -> float:
 
     ticks = os.sysconf("SC_CLK_TCK")
     started = int(Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()[19]) / ticks
-    boot = next(int(line.split()[1]) for line in Path("/proc/stat").read_text().splitlines() if line.startswith("btime"))
+    boot = next(int(line.split()[1]) for line in Path("/proc/stat").read_text().splitlines()
+                if line.startswith("btime"))
     return time.time() - boot - started
 
 
@@ -25,7 +26,7 @@ def _record() -> None:
     if not sys.argv or not sys.argv[0].endswith(os.path.join("imbalance_lab", "__main__.py")):
         return  # DVC itself, git hooks, ...: not a stage
     peak = max(resource.getrusage(who).ru_maxrss for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
-    stage = "@".join(sys.argv[1:3])
+    stage = sys.argv[1] if len(sys.argv) < 3 else f"{sys.argv[1]}@{'-'.join(sys.argv[2:])}"  # as DVC names it
     line = {"stage": stage, "seconds": round(_process_seconds(), 3), "peak_mb": round(peak / 1024, 1)}
     with open(os.environ["IMBALANCE_LAB_PROFILE"], "a", encoding="utf-8") as log:
         log.write(json.dumps(line) + "\n")
