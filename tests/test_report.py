@@ -714,3 +714,170 @@ def test_the_committed_summary_is_one_the_terminal_leaderboard_reads():
     from imbalance_lab.report import check_summary
 
     check_summary(json.loads((Path(__file__).resolve().parents[1] / "reports/summary.json").read_text()))
+
+
+# --- the terminal leaderboard over the whole shipped grid, and a metric where lower is better (issue 22) ------------
+
+
+@pytest.fixture(scope="module")
+def shipped_grid():
+    """Every strategy of params.yaml with every classifier (8 x 7 cells, named, kinded and baselined as the compare
+    stage does), with fold scores as a run gives them: F1 around 0.05-0.6 and a cost per 1,000 customers in the
+    millions (the README's cost example), each with its own noise."""
+    from pathlib import Path
+
+    from imbalance_lab import params as P
+    from imbalance_lab.stages import compare_settings
+
+    params = P.load(Path(__file__).resolve().parents[1] / "params.yaml")
+    params["grid"] = {"strategies": list(params["strategies"]), "classifiers": list(params["classifiers"])}
+    settings = compare_settings(params)
+    rng = np.random.RandomState(3)
+    n = FOLDS * REPEATS
+    metrics, cv = {}, {}
+    for cell in settings.cells:
+        folds = folds_of(f1=np.clip(rng.uniform(0.05, 0.6) + centred(rng, n, 0.12), 0, 1),
+                         cost_per_1000=rng.uniform(0.9e6, 2.2e6) + centred(rng, n, 3e5))
+        test = scores(accuracy=rng.uniform(0.6, 0.97), f1=rng.uniform(0.1, 0.75), cost_per_1000=rng.uniform(2e5, 2e6))
+        metrics[cell], cv[cell] = metrics_file(folds, test=test, train=test), cv_file(folds)
+    baselines = {cell: P.cell_name(params["leaderboard"]["baseline"], classifier)
+                 for cell, (_, classifier) in settings.cells.items()}
+    return settings, metrics, cv, baselines
+
+
+def shipped_summary(shipped_grid, primary: str) -> dict:
+    settings, metrics, cv, baselines = shipped_grid
+    return build_summary(metrics, cv, GOALS, primary=primary, confidence=0.95, baselines=baselines,
+                         ceilings=CEILINGS, cells=settings.cells, kinds=settings.kinds)
+
+
+def printed_leaderboard(summary, tmp_path, monkeypatch, capsys, *args, columns=None) -> list[str]:
+    """`imbalance-lab leaderboard [args]` on ``summary`` as reports/summary.json, output to a pipe (no terminal)
+    with $COLUMNS unset or ``columns``."""
+    import json
+
+    from imbalance_lab import cli
+
+    (tmp_path / "reports").mkdir(exist_ok=True)
+    (tmp_path / "reports" / "summary.json").write_text(json.dumps(summary))
+    monkeypatch.chdir(tmp_path)
+    if columns is None:
+        monkeypatch.delenv("COLUMNS", raising=False)
+    else:
+        monkeypatch.setenv("COLUMNS", str(columns))
+    assert cli.main(["leaderboard", *args]) == 0
+    out, err = capsys.readouterr()
+    assert err == ""
+    return out.splitlines()
+
+
+def table_rows(lines: list[str]) -> list[list[str]]:
+    return [line.split() for line in lines if line[:1].isdigit()]
+
+
+@pytest.mark.parametrize("primary", ["f1", "cost_per_1000"])
+def test_terminal_leaderboard_of_the_whole_shipped_grid_fits_100_columns(shipped_grid, primary, tmp_path,
+                                                                         monkeypatch, capsys):
+    """56 cells, names up to `tuned_threshold-balanced_random_forest`, costs in the millions: within 100 columns,
+    every cell on its own line, whole, in rank order; the columns left out are named in a last line, in the
+    README's order, and --wide prints them (with each cell's own figures)."""
+    from imbalance_lab.report import GIVE_WAY
+
+    summary = shipped_summary(shipped_grid, primary)
+    ranked = sorted(summary["cells"], key=lambda name: summary["cells"][name]["rank"])
+    assert len(ranked) == 56 and max(map(len, ranked)) == len("tuned_threshold-balanced_random_forest")
+    lines = printed_leaderboard(summary, tmp_path, monkeypatch, capsys)
+    assert max(map(len, lines)) <= 100
+    rows = table_rows(lines)
+    assert [row[:2] for row in rows] == [[str(rank), name] for rank, name in enumerate(ranked, start=1)]
+    note = lines[-1]
+    assert note.startswith("left out ") and note.endswith(" to fit 100 columns; imbalance-lab leaderboard --wide "
+                                                         "prints every column")
+    left_out = note[len("left out "):note.index(" to fit")].split(", ")
+    assert left_out == list(GIVE_WAY[:len(left_out)])  # the documented order
+    header = next(line for line in lines if line.startswith("#"))
+    assert not any(column in header for column in left_out)
+
+    wide = printed_leaderboard(summary, tmp_path, monkeypatch, capsys, "--wide")
+    assert max(map(len, wide)) > 100 and not wide[-1].startswith("left out")
+    assert all(column in next(line for line in wide if line.startswith("#")) for column in GIVE_WAY)
+    for row, name in zip(table_rows(wide), ranked, strict=True):
+        test = summary["cells"][name]["test"]
+        assert row[1] == name and f"{test['f1']:.3f}" in row and f"{test['accuracy']:.3f}" in row
+
+
+def test_the_leaderboard_takes_a_wider_terminal_and_never_less_than_100_columns(shipped_grid, tmp_path, monkeypatch,
+                                                                                capsys):
+    summary = shipped_summary(shipped_grid, "cost_per_1000")
+    wide = printed_leaderboard(summary, tmp_path, monkeypatch, capsys, "--wide")
+    roomy = printed_leaderboard(summary, tmp_path, monkeypatch, capsys, columns=200)
+    assert roomy == wide  # everything fits 200 columns
+    narrow = printed_leaderboard(summary, tmp_path, monkeypatch, capsys, columns=60)
+    assert narrow == printed_leaderboard(summary, tmp_path, monkeypatch, capsys)  # 100 columns, as in a pipe
+
+
+def test_a_name_longer_than_the_width_wraps_whole(board):
+    """A cell name of 130 characters: the table still fits, the name continues on the next lines in its column."""
+    from imbalance_lab.report import terminal_leaderboard
+
+    summary = summarize(board)
+    long = "a" * 60 + "-" + "b" * 69
+    summary["cells"] = {(long if name == "big" else name): entry for name, entry in summary["cells"].items()}
+    lines = terminal_leaderboard(summary).splitlines()
+    assert max(map(len, lines)) <= 100
+    first = next(index for index, line in enumerate(lines) if line.startswith("1 "))
+    column = next(line for line in lines if line.startswith("#")).index("cell")  # where the header puts it
+    pieces = [lines[index][column:].split(" ")[0] for index in range(first, first + 4)]
+    assert "".join(piece for piece in pieces if piece and set(piece) <= set("ab-")) == long
+    assert "and wrapped long cells to fit 100 columns" in " ".join(lines[-3:])
+
+
+@pytest.mark.parametrize("primary", ["f1", "cost_per_1000"])
+def test_better_and_worse_follow_the_metrics_direction(shipped_grid, primary, tmp_path, monkeypatch, capsys):
+    """`better` after a Δ is a cell beyond the noise on the good side of its baseline: higher F1, lower cost (a
+    negative Δ); `worse` the other side; nothing within the noise. The title says which way is better."""
+    summary = shipped_summary(shipped_grid, primary)
+    lines = printed_leaderboard(summary, tmp_path, monkeypatch, capsys, "--wide")
+    assert lines[0].endswith("(lower is better)" if primary == "cost_per_1000" else "(higher is better)")
+    good = "-" if primary == "cost_per_1000" else "+"
+    words = {}
+    for row in table_rows(lines):
+        delta = summary["cells"][row[1]].get("vs_baseline")
+        word = row[6] if len(row) > 6 and row[6] in ("better", "worse") else None
+        words[row[1]] = word
+        if delta is None:
+            continue
+        beyond = delta["low"] > 0 or delta["high"] < 0
+        expected = None if not beyond else "better" if (delta["mean"] < 0) == (good == "-") else "worse"
+        assert word == expected, (row, delta)
+        if word:
+            assert row[5].startswith(good if word == "better" else "+-".replace(good, ""))
+    assert {"better", "worse"} <= set(words.values())  # the grid has both
+
+
+def test_a_cost_leaderboard_reads_as_lower_is_better_everywhere():
+    """The README's cost example's real summary (tests/fixtures): in summary.md the leader's margin over every cell
+    is positive (how much lower its cost is), ✓ where beyond the noise; the Δ column and the verdict say lower is
+    better; in the terminal `better` marks exactly the cells cheaper than their baseline beyond the noise."""
+    import json
+    from pathlib import Path
+
+    from imbalance_lab.report import terminal_leaderboard, verdict
+
+    summary = json.loads((Path(__file__).resolve().parents[1] / "tests/fixtures/cost_example_summary.json").read_text())
+    header, rows = leaderboard_table(summary)
+    margin = header.index("leader's cost per 1,000 lower by [95% CI]")
+    assert "lower is better" in header[3] and "gap to Bayes (cost per 1,000)" not in header
+    for row in rows:
+        name = row[1].strip("`")
+        if name not in summary["cells"] or name == summary["leader"]:
+            continue
+        ahead = summary["cells"][name]["leader_ahead"]
+        assert row[margin].startswith("+"), row  # the leader's cost is lower: a positive margin
+        assert row[margin].endswith("✓") == ahead["beyond_noise"]
+    assert verdict(summary).startswith("Leader on cross-validated cost per 1,000 (lower is better): ")
+    lines = terminal_leaderboard(summary).splitlines()
+    better = {row[1] for row in table_rows(lines) if "better" in row}
+    assert better == {name for name, e in summary["cells"].items() if e.get("vs_baseline", {}).get("beyond_noise")}
+    assert better == {"knn_smote-logreg", "tuned_threshold-logreg", "smote-logreg"} and not any(
+        "worse" in row for row in table_rows(lines))

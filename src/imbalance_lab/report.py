@@ -419,11 +419,9 @@ def _wrap(text: str, width: int) -> list[str]:
     (inside a longer piece if there is none)."""
     lines = [""]
     for chunk in _chunks(text):
-        while len(chunk) > width:  # a piece longer than the column: cut it
-            room = width - len(lines[-1])
-            lines[-1] += chunk[:room]
-            chunk = chunk[room:]
-            lines.append("")
+        if len(chunk.rstrip()) > width:  # a piece longer than the column: on lines of its own, cut
+            lines += [chunk[start:start + width] for start in range(0, len(chunk), width)]
+            continue
         if len(lines[-1]) + len(chunk.rstrip()) > width:
             lines.append("")
         lines[-1] += chunk
