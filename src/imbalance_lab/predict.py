@@ -157,7 +157,7 @@ def scores_frame(ids: pd.Series | None, id_name: str | None, probability: np.nda
     labels = np.array([positive, negative], dtype=object)[1 - decision]
     identity = ids.to_numpy() if ids is not None else np.arange(1, len(probability) + 1)
     return pd.DataFrame({id_name or ROW_NUMBER: identity, "probability": rounded, "decision": decision,
-                         f"predicted_{target}": labels, "threshold": float(threshold)})
+                         f"predicted_{target}": labels, "threshold": float(f"{threshold:.{DIGITS}g}")})
 
 
 def to_csv(frame: pd.DataFrame) -> str:

@@ -44,6 +44,7 @@ def check(params: Mapping) -> None:
     P.evaluate_settings(params)
     P.ceiling_settings(params)
     P.goals(params, METRICS)
+    P.score_settings(params)
     P.leaderboard_settings(params, RANKABLE)
     P.cost_settings(params)
     P.default_scale(params)
