@@ -258,3 +258,45 @@ def test_a_server_that_cannot_import_is_not_started_again_until_the_sources_chan
         assert not failed.exists()
     finally:
         stage(project, "server", "stop", env=env, check=False)
+
+
+def test_a_server_leaves_no_files_behind_and_removes_those_of_dead_servers(small):
+    """The runtime folder held about 60 `.sock.lock`/`.sock.seen` pairs after a test run. A server that ends
+    removes its socket, lock and `.seen`; one that starts removes what dead servers left (a lock nobody holds, with
+    its socket if older than ten minutes; a `.seen` past its ten minutes) and keeps a lock another process holds,
+    a recent `.seen` and a recent socket (anyone's listener: the next server of its key replaces it)."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="ilw") as runtime:  # short: a socket's path holds 107 bytes at most
+        leaves_no_files(small, Path(runtime))
+
+
+def leaves_no_files(small: Path, runtime: Path) -> None:
+    import fcntl
+    import socket
+
+    folder = runtime / f"imbalance-lab-{os.getuid()}"
+    folder.mkdir(mode=0o700)
+    env = {"XDG_RUNTIME_DIR": str(runtime)}  # this test's folder alone: other servers' files are not its business
+    dead, young, live = (folder / f"{letter * 24}.sock" for letter in "def")
+    for name in (dead, young):  # a server killed outright (dead), or anyone's listener a moment ago (young)
+        killed = socket.socket(socket.AF_UNIX)
+        killed.bind(str(name))
+        killed.close()
+    for name in (f"{dead}.lock", f"{dead}.seen", f"{young}.lock", f"{live}.seen"):
+        Path(name).touch()
+    for name in (dead, f"{dead}.seen"):
+        os.utime(name, (time.time() - 601, time.time() - 601))
+    kept = [young.name, f"{live.name}.lock", f"{live.name}.seen"]
+    with open(f"{live}.lock", "a") as held:  # another key's server, alive: its lock held (here)
+        fcntl.flock(held, fcntl.LOCK_EX)
+        path = socket_of(small, env)  # `server status` says where, server or not
+        assert path.parent == folder
+        Path(f"{path}.seen").touch()  # as if a stage had just run cold: the next one starts the server
+        stage(small, "check", env=env)
+        up = wait_until(lambda: server(small, env))
+        assert sorted(p.name for p in folder.iterdir()) == sorted(
+            [path.name, f"{path.name}.lock", f"{path.name}.seen", *kept])
+        stage(small, "server", "stop", env=env)
+        wait_until(lambda: not alive(up["pid"]))
+        assert sorted(p.name for p in folder.iterdir()) == sorted(kept)

@@ -555,8 +555,6 @@ def control(command: str) -> tuple[Path | None, dict | None]:
 def serve(path: Path, root: Path, first_path: str | None = None) -> None:
     """Import everything the stages use, then fork a child per request until idle. ``first_path``: the
     starting caller's sys.path[0] (its working folder or script folder), the server's too."""
-    import fcntl
-
     global _LOCK, _ENVIRONMENT, _OWN, _LOADED, _PATH
     started_ns = time.time_ns()
     if first_path is not None:
@@ -565,11 +563,10 @@ def serve(path: Path, root: Path, first_path: str | None = None) -> None:
     _ENVIRONMENT = load_environment()  # as started: importing the libraries may add variables
     _OWN = fingerprint(root)  # before the imports: a file changed while they run makes the server stale
     os.umask(0o077)
-    _LOCK = open(f"{path}.lock", "a")
-    try:
-        fcntl.flock(_LOCK, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
+    _LOCK = hold_lock(path)
+    if _LOCK is None:
         return  # another server of this checkout is starting or running
+    remove_dead(path.parent)
     before = dict(os.environ)
     failed = Path(f"{path}.failed")
     _LOADED = Loaded(started_ns)
@@ -643,6 +640,84 @@ def serve(path: Path, root: Path, first_path: str | None = None) -> None:
     finally:
         if not stopping:
             close_listener()
+
+
+# --- the folder's files -----------------------------------------------------------------------
+# Beside each socket `<key>.sock`: `.lock` (flock-held by its server for life: one server per key), `.seen` (when
+# a stage of the key last ran cold, see second_cold_stage) and `.failed` (a server of these sources failed to
+# import them). A lock file is unlinked only by a process holding its lock (the server as it ends, or a starting
+# server removing a dead server's files), and a server keeps a lock only if it is still the file at the path: so a
+# server starting meanwhile, which opened the old file, never holds a lock another server can take too.
+
+
+def hold_lock(path: Path):
+    """The open lock file of ``path``, locked by this process, or None when another process holds it."""
+    import fcntl
+
+    for _attempt in range(10):
+        lock = open(f"{path}.lock", "a")
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:  # a server of this key, or for a moment another server removing a dead one's files
+            lock.close()
+            time.sleep(0.05)
+            continue
+        if _identity(lock.fileno()) == _identity(f"{path}.lock"):
+            return lock
+        lock.close()  # unlinked by its holder after this process opened it: lock the file now at the path
+    return None
+
+
+def leave(path: Path) -> None:
+    """A server that ends removes its lock file (still holding it) and its key's `.seen`; its socket is gone
+    already (close_listener); a `.failed` marker stays."""
+    if _LOCK is None or _LOCK.closed:
+        return
+    for name in (f"{path}.seen", f"{path}.lock"):
+        try:
+            os.unlink(name)
+        except OSError:
+            pass
+
+
+def remove_dead(folder: Path, within: float = 600) -> None:
+    """Remove what servers that are gone left in ``folder``: each lock file no process holds, with its socket
+    if that is older than ``within`` (a server killed outright leaves both; a younger one may be anyone's
+    listener, and the next server of its key replaces it anyway), and every `.seen` older than ``within``
+    (second_cold_stage's window: it counts no more)."""
+    import fcntl
+
+    try:
+        names = sorted(os.listdir(folder))
+    except OSError:
+        return
+    for name in names:
+        target = folder / name
+        if name.endswith(".sock.seen"):
+            try:
+                if time.time() - os.lstat(target).st_mtime >= within:
+                    os.unlink(target)
+            except OSError:
+                pass
+            continue
+        if not name.endswith(".sock.lock"):
+            continue
+        try:
+            fd = os.open(target, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # held: that server lives (or is starting)
+            if _identity(fd) == _identity(str(target)) and stat.S_ISREG(os.fstat(fd).st_mode):
+                socket_file = folder / name[:-len(".lock")]
+                info = os.lstat(socket_file) if os.path.lexists(socket_file) else None
+                if info is not None and stat.S_ISSOCK(info.st_mode) and time.time() - info.st_mtime >= within:
+                    os.unlink(socket_file)
+                os.unlink(target)  # still holding its lock: see hold_lock
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
 
 
 _LOCK = None
@@ -883,4 +958,7 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     if len(sys.argv) in (4, 5) and sys.argv[1] == "serve":
-        serve(Path(sys.argv[2]), Path(sys.argv[3]), *sys.argv[4:])
+        try:
+            serve(Path(sys.argv[2]), Path(sys.argv[3]), *sys.argv[4:])
+        finally:  # the stages' children never come here (they end in os._exit)
+            leave(Path(sys.argv[2]))
