@@ -188,7 +188,8 @@ def predict(model, frame: pd.DataFrame, data_info: Mapping, *, cell: str, thresh
                             known=known_categories(model), unseen=unseen, origin=origin, cell=cell)
     extra = [name for name in frame.columns if name not in features and name not in (target, chosen)]
     if extra:
-        notes.insert(0, f"ignoring {len(extra)} columns the model does not read: {', '.join(extra)}")
+        notes.insert(0, f"ignoring {len(extra)} column{'s' if len(extra) > 1 else ''} the model does not read: "
+                        f"{', '.join(extra)}")
     try:
         probability = score_rows(model, X)
     except ValueError as err:  # what the checks above did not foresee, e.g. gaps a model without imputer meets
