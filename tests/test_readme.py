@@ -233,3 +233,52 @@ def test_readme_cost_example_figures_are_its_runs_summary():
             "test split, where the default "
             f"threshold costs {_millions(hgb['test']['cost_per_1000'])} million) and the logistic regression's to "
             f"{lr['cost_tuned']['threshold']:.3f}") in text
+
+
+# --- quoted messages and samples are what the commands print (issue 22, item 9) -------------------------------------
+
+
+def test_the_error_docs_params_quotes_is_what_check_prints(tmp_path, monkeypatch, capsys):
+    """docs/params.md quotes the one line a wrong value gets: its `-S` override on a copy of the project's
+    params.yaml, `imbalance-lab check` in-process, and the line it prints is the doc's, character for character."""
+    import re
+
+    from imbalance_lab import cli
+
+    doc = (ROOT / "docs/params.md").read_text(encoding="utf-8")
+    tail = doc[doc.index("A wrong value stops `check`"):]
+    override = re.search(r"`dvc exp run -S (\S+)`", tail)[1]
+    quoted = tail[tail.index("```\n") + 4:].split("\n```")[0]
+    (tmp_path / "params.yaml").write_text((ROOT / "params.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    apply_overrides(str(tmp_path / "params.yaml"), [override])
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["check"]) == 2
+    printed = capsys.readouterr().err
+    assert printed == quoted + "\n"
+
+
+def test_the_readmes_metrics_diff_sample_is_the_committed_results_against_its_run():
+    """The README's `dvc metrics diff main --targets reports/headline` sample, from a run of
+    `-S strategies.smote.k_neighbors=3`: its main column is the committed reports/headline/ figures as DVC prints
+    them (rounded to 5 decimals), each change is workspace - main, only smote's cells move, and the workspace's
+    smote-logreg CV F1 is what the `dvc exp show` sample gives for k_neighbors 3 (its main row the committed one)."""
+    import json
+    import re
+
+    readme = _readme()
+    start = readme.index("dvc metrics diff main --targets reports/headline  # CV and test F1")  # "Working as a team"
+    block = readme[start:readme.index("\ndvc ", start)]
+    rows = [line[1:].split() for line in block.splitlines()[1:] if line.startswith("#   reports/")]
+    assert len(rows) == len(block.splitlines()) - 2 >= 4  # the header, then every row: nothing trimmed
+    shown = {}
+    for path, metric, main, workspace, change in rows:
+        assert re.fullmatch(r"reports/headline/smote-\w+\.json", path)
+        protocol, name = metric.split(".")
+        committed = json.loads((ROOT / path).read_text(encoding="utf-8"))[protocol][name]
+        assert float(main) == round(committed, 5), (path, metric, committed)
+        assert abs(float(workspace) - float(main) - float(change)) <= 1e-5 * 1.001, (path, metric)
+        shown[path, metric] = float(workspace)
+    runs = readme[readme.index("dvc exp show --drop '.*' --keep 'Experiment|strategies.smote.k_neighbors|"):]
+    cv_f1 = json.loads((ROOT / "reports/headline/smote-logreg.json").read_text(encoding="utf-8"))["cv"]["f1"]
+    assert float(re.search(r"#   main +(\d\.\d+) +5\n", runs)[1]) == round(cv_f1, 5)
+    assert float(re.search(r"\] +(\d\.\d+) +3\n", runs)[1]) == shown["reports/headline/smote-logreg.json", "cv.f1"]
