@@ -282,3 +282,29 @@ def test_the_readmes_metrics_diff_sample_is_the_committed_results_against_its_ru
     cv_f1 = json.loads((ROOT / "reports/headline/smote-logreg.json").read_text(encoding="utf-8"))["cv"]["f1"]
     assert float(re.search(r"#   main +(\d\.\d+) +5\n", runs)[1]) == round(cv_f1, 5)
     assert float(re.search(r"\] +(\d\.\d+) +3\n", runs)[1]) == shown["reports/headline/smote-logreg.json", "cv.f1"]
+
+
+def test_the_readmes_compare_with_sample_agrees_with_the_committed_results_and_the_metrics_diff():
+    """The `compare-with main` sample of the same run: a goals row is the committed summary's (unchanged by the
+    run), and a headline row is the metrics-diff sample's figures as the comment prints them (3 decimals)."""
+    import json
+    import re
+
+    readme = _readme()
+    block = readme[readme.index("python -m imbalance_lab compare-with main\n#"):]
+    block = block[:block.index("```")]
+    summary = json.loads((ROOT / "reports/summary.json").read_text(encoding="utf-8"))
+    goals = re.findall(r"#   \| `([\w-]+)` \| ([a-z /]+) \| ([a-z /]+) \| (no|\*\*yes\*\*) \|", block)
+    assert goals
+    for cell, then, now, changed in goals:
+        met = summary["cells"][cell]["meets_goals"]
+        assert then == now == " / ".join("yes" if met[p] else "no" for p in ("cv", "test", "train")) and changed == "no"
+    diff = readme[readme.index("dvc metrics diff main --targets reports/headline  # CV and test F1"):]
+    moved = {(path.rsplit("/", 1)[1].removesuffix(".json"), metric): (float(main), float(workspace))
+             for path, metric, main, workspace in re.findall(r"#   (\S+) +(\S+) +(\S+) +(\S+) +\S+\n", diff[:2000])
+             if path.startswith("reports/headline/")}
+    headline = re.findall(r"#   \| `([\w-]+)` \| ([\w.]+) \| (\d\.\d{3}) \| (\d\.\d{3}) \| ([+-]\d\.\d{3}) \|", block)
+    assert headline
+    for cell, metric, then, now, change in headline:
+        main, workspace = moved[cell, metric]
+        assert (then, now) == (f"{main:.3f}", f"{workspace:.3f}") and change == f"{workspace - main:+.3f}"
