@@ -15,6 +15,7 @@ from sklearn.linear_model import LogisticRegression
 
 from imbalance_lab.plots import (
     boundaries_grid_figure,
+    calibration_grid_figure,
     curves_figure,
     cv_scores_figure,
     decision_boundary_figure,
@@ -75,8 +76,8 @@ def test_names_with_dollars_render_as_written(data):
 
     points = {"pr": [{"recall": 0.0, "precision": 1.0}, {"recall": 1.0, "precision": 0.5}],
               "roc": [{"fpr": 0.0, "tpr": 0.0}, {"fpr": 1.0, "tpr": 1.0}]}
-    curves = rendered(curves_figure({NAME: points})).axes[1]
-    assert shows_literally(curves.get_legend().get_texts()[0].get_text())
+    curves = rendered(curves_figure({NAME: points}))
+    assert shows_literally(legend_texts(curves)[0])
 
 
 # --- readable at a glance (issue 13) ----------------------------------------------------------------
@@ -88,35 +89,37 @@ CURVES = {"baseline": {"pr": PR, "roc": ROC}, "tuned_threshold": {"pr": PR, "roc
           "smote": {"pr": PR[::2], "roc": ROC[::2]}}
 
 
-def test_every_curves_panel_has_a_legend_with_each_strategy_once():
+def test_the_curves_legend_names_each_strategy_once():
     fig = rendered(curves_figure(CURVES))
-    assert len(fig.axes) == 2
-    for ax in fig.axes:
-        assert ax.get_legend() is not None, ax.get_title()
-        texts = [text.get_text() for text in ax.get_legend().get_texts()]
-        assert all(texts.count(name) == 1 for name in CURVES), texts
-        assert ax.get_legend().get_texts()[0].get_fontsize() >= 9
+    assert len(fig.axes) == 2 and len(legends(fig)) == 1
+    texts = [text.split("\n")[0] for text in legend_texts(fig)]
+    assert all(texts.count(name) == 1 for name in CURVES), texts
+    assert legends(fig)[0].get_texts()[0].get_fontsize() >= 9
 
 
 def test_identical_curves_are_drawn_differently():
-    """Each strategy's line differs from every other's in line style and marker, and its markers sit
-    elsewhere: the curve drawn first stays visible under an identical one."""
+    """A curve that coincides with one drawn before it in its panel differs in colour, line style, marker and
+    marker size, its markers sit elsewhere, and the legend says which curve it covers: the curve drawn first
+    stays visible under an identical one."""
     fig = rendered(curves_figure(CURVES))
     for ax in fig.axes:
         lines = {line.get_label(): line for line in ax.get_lines() if line.get_label() in CURVES}
         a, b = lines["baseline"], lines["tuned_threshold"]
         assert np.array_equal(a.get_xydata(), b.get_xydata())  # the very same points
-        assert a.get_linestyle() != b.get_linestyle()
+        assert a.get_linestyle() != b.get_linestyle() and a.get_color() != b.get_color()
         assert a.get_marker() not in (None, "None", "") and a.get_marker() != b.get_marker()
+        assert a.get_markersize() > b.get_markersize() and b.get_zorder() > a.get_zorder()  # a's rims show
         assert a.get_markevery() != b.get_markevery()
-        assert len({(line.get_linestyle(), line.get_marker()) for line in lines.values()}) == len(CURVES)
+        assert len({(line.get_color(), line.get_marker()) for line in lines.values()}) == len(CURVES)
+    assert "tuned_threshold\n(same curve as baseline)" in legend_texts(fig)
+    assert not any("smote\n" in text for text in legend_texts(fig))
 
 
 def test_cv_scores_figure_has_a_title():
     fig = rendered(cv_scores_figure([("smote", 0.5, 0.1), ("baseline", 0.2, 0.1)], metric="f1",
                                     references={"Bayes-optimal rule": 0.6}, goal=0.5))
     title = fig.axes[0].get_title() or fig.get_suptitle()
-    assert "f1" in title and "strateg" in title
+    assert "f1" in title and "per cell" in title
 
 
 def overlaps(a, b) -> bool:
@@ -230,3 +233,190 @@ def test_control_characters_in_names_are_drawn_as_escapes():
     texts = [ax.get_xlabel(), ax.get_ylabel(), ax.get_title(), *legend_texts(fig)]
     assert texts[:3] == [r"a\x1b[2J", r"b\x00", r"rows\x07"]
     assert not any(ch in "".join(texts) for ch in "\x00\x07\x1b\r"), texts
+
+
+# --- pictures at the size of the grid (issue 22) -----------------------------------------------------------------
+
+SHIPPED = ["baseline", "smote", "enn", "smoteenn", "knn_smote", "balanced", "tuned_threshold", "scorecard"]
+CLASSIFIERS = ["logreg", "hgb", "random_forest", "balanced_random_forest", "easy_ensemble", "rusboost",
+               "balanced_bagging"]
+SIZES = {1: (SHIPPED[:1], CLASSIFIERS[:1]), 12: (SHIPPED[:5] + ["tuned_threshold"], CLASSIFIERS[:2]),
+         56: (SHIPPED, CLASSIFIERS)}
+
+
+def grid_inputs(strategies, classifiers):
+    """Every cell's curves, calibration points and CV score, drawn from a fixed seed; tuned_threshold's curves
+    are its classifier's baseline's, as in a real run (the same model, another threshold)."""
+    rng = np.random.default_rng(len(strategies) * 10 + len(classifiers))
+    cells, curves, calibration = {}, {}, {}
+    for strategy in strategies:
+        for classifier in classifiers:
+            name = f"{strategy}-{classifier}"
+            cells[name] = (strategy, classifier)
+            fpr = np.r_[0, np.sort(rng.random(30)), 1]
+            recall = np.r_[0, np.sort(rng.random(30)), 1]
+            curves[name] = {"pr": [{"recall": r, "precision": p} for r, p in zip(recall, 1 - 0.9 * recall ** 0.5)],
+                            "roc": [{"fpr": f, "tpr": t} for f, t in zip(fpr, fpr ** rng.uniform(0.1, 0.6))]}
+            calibration[name] = (np.sort(rng.random(10)), np.sort(rng.random(10)))
+            if strategy == "tuned_threshold" and f"baseline-{classifier}" in curves:
+                curves[name] = curves[f"baseline-{classifier}"]
+                calibration[name] = calibration[f"baseline-{classifier}"]
+    ranked = sorted(((name, float(rng.uniform(0.1, 0.7)), 0.1) for name in cells), key=lambda row: -row[1])
+    return cells, curves, calibration, ranked
+
+
+def summary_figures(cells, curves, calibration, ranked, model, X, y):
+    """The four summary pictures as the compare stage draws them."""
+    classifiers = list(dict.fromkeys(c for _, c in cells.values()))
+    return {
+        "boundaries": boundaries_grid_figure([(f"test F1 0.{i:03d}", model, 0.5) for i in range(len(cells))], X, y,
+                                             grid_resolution=4, cells=list(cells.values())),
+        "cv_scores": cv_scores_figure(ranked, metric="f1", references={"Bayes-optimal rule": 0.63}, goal=0.5,
+                                      cells=cells),
+        "curves": curves_figure(curves, cells),
+        "calibration": calibration_grid_figure([
+            (f"classifier {classifier}", [(s, *calibration[name]) for name, (s, c) in cells.items() if c == classifier])
+            for classifier in classifiers]),
+    }
+
+
+@pytest.fixture(scope="module")
+def pictures(data):
+    """Every summary picture at 1, 12 and 56 cells, drawn (its layout done) once for the tests below."""
+    X, y, model = data
+    drawn = {}
+    for count, (strategies, classifiers) in SIZES.items():
+        inputs = grid_inputs(strategies, classifiers)
+        for kind, fig in summary_figures(*inputs, model, X, y).items():
+            fig.canvas.draw()
+            drawn[kind, count] = (fig, inputs[0])
+    yield drawn
+    plt.close("all")
+
+
+def inches(fig) -> tuple[float, float]:
+    return tuple(fig.get_size_inches())
+
+
+def test_pictures_grow_with_the_grid_within_bounds(pictures):
+    """Each summary picture is bigger at 12 cells than at 1 and at 56 than at 12, at most 18 x 16 inches
+    (1,800 x 1,600 pixels) at the whole shipped grid, and no panel drawn smaller than 1.6 x 1.4 inches."""
+    for kind in ("boundaries", "cv_scores", "curves", "calibration"):
+        areas = [np.prod(inches(pictures[kind, count][0])) for count in SIZES]
+        assert areas[0] < areas[1] < areas[2], (kind, areas)
+        width, height = inches(pictures[kind, 56][0])
+        assert width <= 18 and height <= 16, (kind, width, height)
+        for count in SIZES:
+            fig = pictures[kind, count][0]
+            for ax in fig.axes:
+                if ax.get_visible():
+                    box = ax.get_window_extent()
+                    assert box.width / fig.dpi >= 1.6 and box.height / fig.dpi >= 1.4, (kind, count, box)
+
+
+def boxes(fig) -> dict[str, list]:
+    """Display boxes of the picture's parts: legends, titles (figure, panels, headers) and visible panels."""
+    texts = [fig._suptitle] if fig._suptitle is not None else []
+    for ax in fig.axes:
+        if ax.get_visible():
+            texts += [ax.title] + [child for child in ax.texts if child.get_text()]
+    return {"legends": [legend.get_window_extent() for legend in legends(fig)],
+            "texts": [text.get_window_extent() for text in texts if text.get_text()],
+            "panels": [ax.get_window_extent() for ax in fig.axes if ax.get_visible()]}
+
+
+def inside(box, fig) -> bool:
+    return fig.bbox.x0 <= box.x0 and box.x1 <= fig.bbox.x1 and fig.bbox.y0 <= box.y0 and box.y1 <= fig.bbox.y1
+
+
+def test_legends_and_titles_lie_inside_the_picture_clear_of_each_other(pictures):
+    """At every grid size, every legend and title is whole inside the saved picture (save_png saves the figure
+    as laid out, no bbox cropping), no legend covers a panel or a title, and no two titles overlap."""
+    for (kind, count), (fig, _) in pictures.items():
+        parts = boxes(fig)
+        assert parts["legends"], (kind, count)
+        for box in parts["legends"] + parts["texts"]:
+            assert inside(box, fig), (kind, count, box, fig.bbox)
+        for legend in parts["legends"]:
+            assert not any(overlaps(legend, other) for other in parts["panels"] + parts["texts"]), (kind, count)
+        texts = parts["texts"]
+        assert not any(overlaps(a, b) for i, a in enumerate(texts) for b in texts[i + 1:]), (kind, count)
+
+
+def strategy_colours(fig, cells) -> dict[str, set]:
+    """strategy -> the colours its cells are drawn in (lines of the panels, or bars of the CV scores)."""
+    colours = {}
+    for ax in fig.axes:
+        for line in ax.get_lines():
+            if line.get_gid():
+                colours.setdefault(line.get_gid().split("|")[0], set()).add(to_rgb(line.get_color()))
+        labels = [label.get_text() for label in ax.get_yticklabels()]
+        for bar, label in zip(ax.patches, labels):
+            if label in cells:
+                colours.setdefault(cells[label][0], set()).add(to_rgb(bar.get_facecolor()))
+    return colours
+
+
+def test_each_strategy_has_one_colour_in_every_picture(pictures):
+    """A strategy is drawn in one colour in every panel of every picture at every grid size, and no two
+    strategies share a colour."""
+    seen = {}
+    for (kind, count), (fig, cells) in pictures.items():
+        if kind == "boundaries":
+            continue
+        for strategy, colours in strategy_colours(fig, cells).items():
+            seen.setdefault(strategy, set()).update(colours)
+        assert {s for s, _ in cells.values()} <= set(seen), (kind, count)
+    assert all(len(colours) == 1 for colours in seen.values()), seen
+    assert len({next(iter(colours)) for colours in seen.values()}) == len(SHIPPED)
+
+
+def test_every_cell_is_drawn_once_in_its_classifiers_panels(pictures):
+    """At 56 cells: each classifier has one precision-recall, one ROC and one calibration panel; each cell one
+    curve in each of its classifier's panels and nowhere else; no two curves of a panel share colour and
+    marker; the legend names each strategy once."""
+    for kind, per_classifier in (("curves", 2), ("calibration", 1)):
+        fig, cells = pictures[kind, 56]
+        panels = [ax for ax in fig.axes if ax.get_visible()]
+        assert len(panels) == per_classifier * len(CLASSIFIERS)
+        for classifier in CLASSIFIERS:
+            mine = [ax for ax in panels if classifier in ax.get_title().split(":")[0].split()]
+            assert len(mine) == per_classifier, (kind, classifier, [ax.get_title() for ax in panels])
+            for ax in mine:
+                gids = [line.get_gid() for line in ax.get_lines() if line.get_gid()]
+                assert sorted(gid.split("|")[0] for gid in gids) == sorted(SHIPPED), (kind, classifier, gids)
+                styles = [(line.get_color(), line.get_marker()) for line in ax.get_lines() if line.get_gid()]
+                assert len(set(styles)) == len(styles)
+        names = [text.split("\n")[0] for text in legend_texts(fig)]
+        assert all(names.count(strategy) == 1 for strategy in SHIPPED), names
+
+
+def test_summary_titles_say_per_cell(pictures):
+    for (kind, count), (fig, _) in pictures.items():
+        title = fig.get_suptitle() or fig.axes[0].get_title()
+        assert "per cell" in title, (kind, title)
+
+
+def test_boundaries_of_a_grid_form_a_table_with_empty_slots_named(data):
+    """Two classifiers and three strategies: a table of 2 rows (classifiers) by 3 columns (strategies), headed
+    by their names; a cell not given (not fitted) is an empty slot that says so."""
+    X, y, model = data
+    cells = [(s, c) for c in ("logreg", "hgb") for s in ("baseline", "smote", "enn")][:-1]
+    fig = rendered(boundaries_grid_figure([("t", model, 0.5)] * len(cells), X, y, grid_resolution=4, cells=cells))
+    assert len(fig.axes) == 6
+    headers = [text.get_text() for ax in fig.axes for text in ax.texts]
+    assert headers.count("baseline") == headers.count("smote") == headers.count("enn") == 1
+    assert headers.count("logreg") == headers.count("hgb") == headers.count("not fitted") == 1
+    assert [text.get_text() for text in fig.axes[5].texts] == ["not fitted"]  # hgb x enn, the last slot
+
+
+def test_strategy_colours_do_not_depend_on_the_grid():
+    """A shipped strategy keeps its colour whatever else is in the grid and in which order; strategies of the
+    user's own take the colours left over, by name."""
+    from imbalance_lab.plots import strategy_styles
+
+    every = strategy_styles(SHIPPED + ["mine", "alpha"])
+    assert strategy_styles(["tuned_threshold"])["tuned_threshold"] == every["tuned_threshold"]
+    assert strategy_styles(SHIPPED[::-1]) == strategy_styles(SHIPPED)
+    assert strategy_styles(["mine", "alpha"]) == strategy_styles(["alpha", "mine"])
+    assert len({style["color"] for style in every.values()}) == len(every)

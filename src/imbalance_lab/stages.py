@@ -464,14 +464,15 @@ def compare(settings: CompareSettings, *, metrics: Mapping, cv: Mapping, explain
     ranked = [(name, e["cv"][primary]["mean"], e["cv"][primary]["sd"]) for name, e in summary["cells"].items()
               if primary in e["cv"] and e["cv"][primary]["mean"] is not None]
     figures = {
-        "plots/boundaries.png": boundaries_grid_figure(
-            [(f"{name}: test F1 {metrics[name]['test']['f1']:.3f}, acc. {metrics[name]['test']['accuracy']:.3f}",
+        "plots/boundaries.png": boundaries_grid_figure(  # a table: strategies x classifiers
+            [(f"test F1 {metrics[name]['test']['f1']:.3f}, acc. {metrics[name]['test']['accuracy']:.3f}",
               models[name], thresholds[name]) for name in names],
             X_train, y_train, grid_resolution=settings.grid_resolution, features=features, others=others,
-            class_names=class_names(data_info), note=picture_note(data_info, X_train.columns)),
+            class_names=class_names(data_info), note=picture_note(data_info, X_train.columns),
+            cells=[settings.cells[name] for name in names]),
         "plots/cv_scores.png": cv_scores_figure(ranked, metric=primary, references=ceiling_references(ceilings, primary),
-                                                goal=goals.get(primary)),
-        "plots/curves.png": curves_figure(curves),
+                                                goal=goals.get(primary), cells=settings.cells),
+        "plots/curves.png": curves_figure({name: curves[name] for name in names}, settings.cells),
         "plots/calibration.png": calibration_grid_figure([
             (f"classifier {classifier}", [(strategy, calibration[name]["prob_pred"], calibration[name]["prob_true"])
                                           for name, (strategy, c) in settings.cells.items() if c == classifier])
