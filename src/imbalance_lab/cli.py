@@ -249,6 +249,21 @@ def cmd_compare(args) -> None:
         outputs.json(SUMMARY_JSON, compared.summary)
         outputs.text(SUMMARY_MD, render_markdown(compared.sections))
         outputs.text(INDEX_HTML, render_html(compared.sections, images))
+    remove_outside_grid({strategy for strategy, _ in settings.cells.values()}, names)
+
+
+def remove_outside_grid(strategies, cells) -> None:
+    """Delete the files of strategies and cells outside the grid (a larger grid's: an experiment thrown away with
+    `git checkout .`, a classifier taken out). No stage of dvc.yaml writes them any more, DVC would count them in
+    the folders `compare` depends on, and `dvc metrics show` would list them as if current (see dvc.yaml)."""
+    from .paths import outside_grid
+
+    stale = outside_grid(strategies, cells)
+    for path in stale:
+        path.unlink()
+    if stale:
+        log.info("removed %d files of cells and strategies outside the grid: %s", len(stale),
+                 ", ".join(sorted({path.name.split(".")[0] for path in stale})))
 
 
 def cmd_leaderboard(args) -> None:
