@@ -141,13 +141,26 @@ def read_frame(path: Path):
         raise P.PipelineError(f"{path}: not a readable Parquet file ({type(err).__name__}); {REBUILD}") from None
 
 
-def read_model(path: Path, strategy: P.StrategySettings, classifier: P.ClassifierSettings):
+def read_model(path: Path, strategy: P.StrategySettings, classifier: P.ClassifierSettings,
+               not_fittable: bool = False):
     """The saved model of the cell (strategy, classifier) as params.yaml gives it: a file that says it is another
-    cell, classifier or settings, or that names anything outside the trusted classes, is refused, nothing built."""
-    from .modelfile import UntrustedModelError, model_from_dict, model_identity
+    cell, classifier or settings, or that names anything outside the trusted classes, is refused, nothing built.
+    The record of a cell that could not be fitted (checked as strictly) is returned as a modelfile.NotFittable
+    with ``not_fittable``, else refused in one line."""
+    from .modelfile import (
+        UntrustedModelError, is_not_fittable, model_from_dict, model_identity, not_fittable_from_dict,
+    )
 
     try:
-        return model_from_dict(read_json(path), model_identity(strategy, classifier))
+        data = read_json(path)
+        if is_not_fittable(data):
+            record = not_fittable_from_dict(data, model_identity(strategy, classifier))
+            if not not_fittable:
+                raise P.PipelineError(f"{path}: cell {record.cell} could not be fitted ({record.reason}, during "
+                                      f"{record.during}), so it has no model; use a fitted cell (imbalance-lab "
+                                      "leaderboard lists them)")
+            return record
+        return model_from_dict(data, model_identity(strategy, classifier))
     except UntrustedModelError as err:
         raise P.PipelineError(f"{path}: {err}; {REBUILD} (never load model files you do not trust)") from None
 
@@ -203,7 +216,8 @@ def cmd_evaluate(args) -> None:
     strategy, classifier_settings = P.strategy_settings(params, name), P.classifier_settings(params, classifier)
     evaluated = stages.evaluate_cell(  # settings first: checked before any file is read
         strategy, classifier_settings, P.evaluate_settings(params), P.cost_settings(params),
-        read_model(cell_file("model", cell), strategy, classifier_settings), cv=read_json(cell_file("cv", cell)),
+        read_model(cell_file("model", cell), strategy, classifier_settings, not_fittable=True),
+        cv=read_json(cell_file("cv", cell)),
         resampled_info=read_json(strategy_file("resampled_info", name)), data_info=read_json(DATA_JSON),
         train=read_frame(TRAIN), test=read_frame(TEST),
     )
@@ -233,9 +247,9 @@ def cmd_compare(args) -> None:
         cv={n: read_json(cell_file("cv", n)) for n in names},
         explained={n: read_json(cell_file("coefficients", n)) for n in names},
         models={n: read_model(cell_file("model", n), P.strategy_settings(params, settings.cells[n][0]),
-                              P.classifier_settings(params, settings.cells[n][1])) for n in names},
+                              P.classifier_settings(params, settings.cells[n][1]), not_fittable=True) for n in names},
         curves={n: {kind: read_json(cell_file(kind, n)) for kind in ("pr", "roc")} for n in names},
-        calibration={n: read_json(cell_file("explain", n))["calibration_curve"] for n in names},
+        calibration={n: read_json(cell_file("explain", n)).get("calibration_curve") for n in names},  # None: unfit
         ceilings=read_json(CEILING_JSON), data_info=read_json(DATA_JSON), train=read_frame(TRAIN),
     )
     # The pictures of the evaluate stages the report also shows, by their name inside reports/.

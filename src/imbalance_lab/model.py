@@ -223,6 +223,35 @@ def fit_model(estimator, X, y) -> bool:
     return not stopped_early(caught)
 
 
+def classifier_fit_failure(err: BaseException, classifier: type) -> str | None:
+    """The estimator's own message when ``err`` is a ValueError raised inside the ``fit`` of a ``classifier``
+    (the cell's class: RUSBoostClassifier's "worse than random", a forest given rows it cannot split), else
+    None: an error anywhere else (a bad setting, a sampler, the project's own code) is not the classifier's.
+    Read from the traceback's frames; a fit that failed in a joblib worker process (cv.n_jobs above 1) leaves
+    its frames as text, where the classifier's fit is found by its classes' source files."""
+    import inspect
+    import re
+    import traceback
+
+    if not isinstance(err, ValueError):
+        return None
+    message = " ".join(str(err).split()) or type(err).__name__
+    if any(frame.f_code.co_name == "fit" and isinstance(frame.f_locals.get("self"), classifier)
+           for frame, _ in traceback.walk_tb(err.__traceback__)):
+        return message
+    remote = err.__cause__
+    if remote is None or type(remote).__name__ != "_RemoteTraceback":
+        return None
+    files = set()
+    for cls in classifier.__mro__:
+        try:
+            files.add(inspect.getsourcefile(cls))
+        except TypeError:  # a built-in class
+            continue
+    called = re.findall(r'File "(.+)", line \d+, in (\w+)', str(remote))
+    return message if any(name == "fit" and path in files for path, name in called) else None
+
+
 def tuned_threshold(estimator) -> float | None:
     """The tuned threshold of a fitted TunedThresholdClassifierCV or of a loaded model, else None."""
     if hasattr(estimator, "best_threshold_"):

@@ -349,6 +349,7 @@ SUMMARY_SHAPE = {
     "cells": {EACH: {"rank": int, "cv": dict, "meets_goals": {"cv": bool, "test": bool},
                      "test": {"f1": OPTIONAL_NUMBER, "accuracy": OPTIONAL_NUMBER}, "vs_baseline?": DIFFERENCE}},
     "verdicts": {EACH: {"resampling": str, "threshold": str, "difference": DIFFERENCE}},
+    "not_fittable?": {EACH: {"reason": str, "during": str}},  # cells whose classifier could not be fitted
 }
 JSON_KINDS = {dict: "an object", list: "a list", str: "a string", bool: "true or false", int: "a whole number",
               float: "a number", type(None): "null"}
@@ -490,6 +491,7 @@ def terminal_leaderboard(summary: Mapping, width: int | None = LEADERBOARD_WIDTH
             f"{'yes' if goals['cv'] else 'no'} / {'yes' if goals['test'] else 'no'}",
         ])
     table, left_out, wrapped = fit_table(header, rows, width, GIVE_WAY)
+    table += _wrap_lines(not_fittable_lines(summary), width)  # after the ranked cells, unranked
     goals = printable(_goal_text(summary["goals"]))
     verdicts = [line for classifier in summary["verdicts"]  # each: the answer, then the figures indented
                 for line in f"{printable(classifier)}: {verdict_line(summary, classifier, markdown=False)}".split("\n")]
@@ -505,6 +507,25 @@ def terminal_leaderboard(summary: Mapping, width: int | None = LEADERBOARD_WIDTH
     title = f"cells ranked by cross-validated {label}{unit} ({'lower' if lower else 'higher'} is better)"
     text = ["", *verdicts, *([""] if verdicts else []), *footer]
     return "\n".join([*_wrap_lines([title], width), *table, *_wrap_lines(text, width)]) + "\n"
+
+
+def not_fittable_lines(summary: Mapping) -> list[str]:
+    """The cells whose classifier could not be fitted (summary "not_fittable"), one line each with the reason,
+    names and reasons with their control characters as escapes; none when every cell was fitted."""
+    unfit = summary.get("not_fittable") or {}
+    return [f"not fittable, not ranked ({len(unfit)}):", *(
+        f"  {printable(name)}: {printable(entry['reason'])} (during {printable(entry['during'])})"
+        for name, entry in unfit.items())] if unfit else []
+
+
+def not_fittable_section(summary: Mapping) -> Section:
+    """The cells whose classifier could not be fitted, after the ranked ones: why, and what a user can change."""
+    rows = [[_code(name), entry["reason"], entry["during"]] for name, entry in summary["not_fittable"].items()]
+    return Section("Not fittable", [
+        "These cells' classifiers could not be fitted on the training split or on one of its folds (the estimator's "
+        "own message below). They are not ranked, compared or drawn in the pictures above and below; change the "
+        "classifier's or the strategy's settings in params.yaml, or leave the classifier or strategy out of the "
+        "grid (grid.classifiers / grid.strategies)."], (["cell", "why (the estimator's message)", "during"], rows))
 
 
 def _wrap_lines(lines: Sequence[str], width: int | None) -> list[str]:

@@ -11,7 +11,7 @@ import json
 import logging
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Callable, Mapping
 
 from . import params as P
@@ -166,6 +166,7 @@ class Trained:
     model: dict
     coefficients: dict
     cv: dict
+    not_fittable: Any = None  # modelfile.NotFittable when the classifier could not be fitted (each file says so)
 
 
 def fold_progress(label: str = "cross-validation") -> Callable[[int, int], None]:
@@ -187,8 +188,11 @@ def train_cell(params: Mapping, name: str, classifier_name: str, train) -> Train
     cross-validate it with the sampler inside each training fold, and tune a threshold to the costs."""
     from .data import class_counts, columns_of, features_and_target
     from .metrics import compute_backend, cost_tuned_threshold, cross_validated_metrics, cv_splitter
-    from .model import build_pipeline, check_basis_columns, coefficients, fit_model, set_prior
-    from .modelfile import model_from_dict, model_identity, model_to_dict
+    from .model import (
+        build_pipeline, check_basis_columns, classifier_classes, classifier_fit_failure, coefficients, fit_model,
+        set_prior,
+    )
+    from .modelfile import DURING, model_from_dict, model_identity, model_to_dict
     from .samplers import SamplerError, check_fold_sizes, sampler_errors
 
     strategy, classifier = P.strategy_settings(params, name), P.classifier_settings(params, classifier_name)
@@ -207,9 +211,13 @@ def train_cell(params: Mapping, name: str, classifier_name: str, train) -> Train
     P.check_work(params, len(y))  # as check does, on the real rows (check cannot count a file's)
     log.info("fitting on %s rows; cross-validating %d folds x %d repeats", f"{len(y):,}", cv.folds, cv.repeats)
     cost_terms = {"missed_default": costs.missed_default, "false_alarm": costs.false_alarm}
-    try:  # a sampler that cannot work on the split or on a CV training fold; any other error is a bug
+    identity = model_identity(strategy, classifier)  # what the file says it is: every loader checks it
+    during = DURING[0]
+    try:  # a sampler that cannot work on the split or on a CV training fold; the classifier's own fit failing
+        # makes the cell not fittable (below); any other error is a bug
         with sampler_errors(estimator, X, y, cv_splitter(cv.folds, cv.repeats, cv.seed).split(X, y)):
             converged = fit_model(estimator, X, y)
+            during = DURING[1]
             with compute_backend(compute.backend, compute.scheduler) as jobs:
                 per_fold, stopped_folds = cross_validated_metrics(
                     estimator, X, y, folds=cv.folds, repeats=cv.repeats, seed=cv.seed,
@@ -217,6 +225,7 @@ def train_cell(params: Mapping, name: str, classifier_name: str, train) -> Train
                     progress=fold_progress(), costs=cost_terms, amounts=amounts,
                 )
             log.info("tuning a threshold to the costs on %d inner folds", tuning.folds)
+            during = DURING[2]
             cost_tuned = cost_tuned_threshold(estimator, X, y, **cost_terms, amounts=amounts, folds=tuning.folds,
                                               seed=tuning.seed)
     except SamplerError as err:
@@ -224,11 +233,15 @@ def train_cell(params: Mapping, name: str, classifier_name: str, train) -> Train
             f"params.yaml: '{key}' cannot be fitted on the training split or on a cross-validation "
             f"training fold ({cv.folds} folds; each holds about {(cv.folds - 1) / cv.folds:.0%} of the rows): {err}"
         ) from None
+    except ValueError as err:
+        reason = classifier_fit_failure(err, classifier_classes()[classifier.classifier])
+        if reason is None:
+            raise
+        return not_fittable(cell, identity, f"{classifier.classifier}: {reason}", during, name, classifier_name)
     if not converged or stopped_folds:  # one line instead of one warning per fold
         log.warning(f"note: classifier {classifier_name} stopped at its iteration limit before converging (in the "
                     "final fit or a fold); standardise the features (model.scale: true for every strategy, or scale: "
                     f"true in strategies.{name}) or raise classifiers.{classifier_name}.max_iter")
-    identity = model_identity(strategy, classifier)  # what the file says it is: every loader checks it
     saved = json.loads(json.dumps(model_to_dict(estimator, X.columns, converged, identity)))
     stored = model_from_dict(saved, identity)  # explained as stored (rounded), as every later stage uses it
     return Trained(
@@ -237,6 +250,20 @@ def train_cell(params: Mapping, name: str, classifier_name: str, train) -> Train
         cv={"folds": cv.folds, "repeats": cv.repeats, "seed": cv.seed, "rows": len(y), "scores": per_fold,
             "cost_tuned": cost_tuned},
     )
+
+
+def not_fittable(cell: str, identity: Mapping, reason: str, during: str, strategy: str, classifier: str) -> Trained:
+    """The train stage's outputs for a cell whose classifier cannot be fitted: one line on stderr, and a record
+    in place of each output (the model file's is checked like a model's), so that DVC records the stage, the
+    rest of the grid runs and the comparison lists the cell as not fittable."""
+    from .modelfile import NotFittable, not_fittable_to_dict
+
+    record = not_fittable_to_dict(identity, reason, during)
+    shown = NotFittable(cell, record["reason"], during)
+    log.warning(f"{cell}: not fittable: {shown.reason} (during {during}); change classifiers.{classifier}'s or "
+                f"strategies.{strategy}'s settings, or leave {classifier} or {strategy} out of the grid "
+                "(grid.classifiers / grid.strategies): the other cells are ranked without this one")
+    return Trained(model=record, coefficients=shown.report(), cv=shown.report(), not_fittable=shown)
 
 
 def cost_amounts(costs: P.CostSettings, X):
@@ -291,7 +318,12 @@ def evaluate_cell(strategy: P.StrategySettings, classifier: P.ClassifierSettings
                   costs: P.CostSettings, model, *, cv: Mapping, resampled_info: Mapping, data_info: Mapping,
                   train, test) -> Evaluated:
     """Score one cell's stored model on the held-out test split (the headline) and on its own training rows
-    (the article's protocol), with its cross-validation summary, calibration, costs and pictures."""
+    (the article's protocol), with its cross-validation summary, calibration, costs and pictures. A ``model``
+    that is a modelfile.NotFittable (its classifier could not be fitted) gives outputs that say so."""
+    from .modelfile import NotFittable
+
+    if isinstance(model, NotFittable):
+        return not_fittable_evaluated(model)
     from .data import features_and_target, typical_values
     from .metrics import calibration, compute_metrics, curves, mean_and_sd, permutation_importances
     from .plots import decision_boundary_figure, partial_dependence_figure, reliability_figure
@@ -343,6 +375,27 @@ def evaluate_cell(strategy: P.StrategySettings, classifier: P.ClassifierSettings
                                            seed=strategy.seed or 0)
     return Evaluated(metrics, headline(metrics), curves(y_test, test_score, settings.curve_points), explain,
                      boundary, reliability, dependence)
+
+
+def not_fittable_evaluated(record) -> Evaluated:
+    """The evaluate stage's outputs for a cell that could not be fitted (modelfile.NotFittable): each JSON file
+    the record's report, each picture the cell's name, "not fittable" and the reason."""
+    import textwrap
+
+    from .plots import plt  # pyplot with the backend the stages draw with
+
+    def picture(what: str):
+        from .report import printable
+
+        fig = plt.figure(figsize=(6.4, 2.4))
+        text = "\n".join([f"{printable(record.cell)}: not fittable, no {what}", f"(during {record.during})",
+                          *textwrap.wrap(record.reason, 80)[:6]])
+        fig.text(0.5, 0.5, text, ha="center", va="center", fontsize=9, wrap=False)
+        return fig
+
+    report = record.report()
+    return Evaluated(report, report, {"pr": report, "roc": report}, report, picture("decision boundary"),
+                     picture("calibration curve"), picture("partial dependence"))
 
 
 def headline(metrics: Mapping) -> dict:
@@ -422,6 +475,29 @@ def compare_settings(params: Mapping) -> CompareSettings:
     )
 
 
+def not_fittable_cells(settings: CompareSettings, models: Mapping, metrics: Mapping) -> dict:
+    """Cell -> {strategy, classifier, reason, during} of each cell whose model file is a not-fittable record
+    (grid order); refused in one line when none of the grid's cells was fitted, or when a fitted cell's metrics
+    say otherwise (files of different runs)."""
+    from .modelfile import NotFittable
+
+    unfit = {}
+    for name, (strategy, classifier) in settings.cells.items():
+        record = models[name]
+        if isinstance(record, NotFittable):
+            unfit[name] = {"strategy": strategy, "classifier": classifier, "reason": record.reason,
+                           "during": record.during}
+        elif isinstance(metrics[name], Mapping) and "not_fittable" in metrics[name]:
+            raise P.PipelineError(f"reports/metrics/{name}.json says the cell is not fittable, but its model file "
+                                  "holds a fitted model (files of different runs); run `dvc repro` to rebuild them")
+    if unfit and len(unfit) == len(settings.cells):
+        shown = "; ".join(f"{name}: {entry['reason']}" for name, entry in unfit.items())
+        raise P.PipelineError(f"no cell of the grid could be fitted, so there is nothing to rank ({shown}); change "
+                              "the classifiers' settings or add classifiers or strategies to grid.classifiers / "
+                              "grid.strategies")
+    return unfit
+
+
 @dataclass(frozen=True)
 class Compared:
     """The compare stage's results: the summary, the ranked CV scores, the report's sections and pictures."""
@@ -442,6 +518,13 @@ def compare(settings: CompareSettings, *, metrics: Mapping, cv: Mapping, explain
     from .plots import boundaries_grid_figure, calibration_grid_figure, curves_figure, cv_scores_figure
     from .report import build_sections, build_summary, ceiling_references, strategy_sections
 
+    unfit = not_fittable_cells(settings, models, metrics)
+    if unfit:  # ranked, compared, explained and drawn without them; the summary lists them after the ranked cells
+        fitted = [name for name in settings.cells if name not in unfit]
+        settings = replace(settings, **{key: {n: getattr(settings, key)[n] for n in fitted}
+                                        for key in ("cells", "samplers", "kinds")})
+        metrics, cv, explained, models, curves, calibration = (
+            {n: mapping[n] for n in fitted} for mapping in (metrics, cv, explained, models, curves, calibration))
     names, goals, board = list(settings.cells), settings.goals, settings.leaderboard
     ceilings = {k: v for k, v in ceilings.items() if k != "available"} if ceilings.get("available") else None
     X_train, y_train = features_and_target(train)
@@ -455,11 +538,18 @@ def compare(settings: CompareSettings, *, metrics: Mapping, cv: Mapping, explain
                             baselines=baselines, cells=settings.cells, kinds=settings.kinds, ceilings=ceilings)
     boundary = boundary_scan(models, thresholds, X_train, features, others)
     summary["boundary"], summary["data"] = boundary, data_info
+    if unfit:
+        summary["not_fittable"] = unfit
     first = metrics[names[0]]["test"]
     sections = build_sections(
         summary, settings.samplers, explained, boundary,
         test_rows=first["tp"] + first["fp"] + first["tn"] + first["fn"], test_positives=first["tp"] + first["fn"],
     ) + strategy_sections(settings.cells)  # the stages' own pictures, read from reports/ by the command line
+    if unfit:  # right after the ranked cells
+        from .report import not_fittable_section
+
+        at = next((i + 1 for i, section in enumerate(sections) if section.title == "Leaderboard"), len(sections))
+        sections.insert(at, not_fittable_section(summary))
     primary = board.primary
     ranked = [(name, e["cv"][primary]["mean"], e["cv"][primary]["sd"]) for name, e in summary["cells"].items()
               if primary in e["cv"] and e["cv"][primary]["mean"] is not None]
