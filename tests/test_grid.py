@@ -26,8 +26,13 @@ from imbalance_lab import cli, stages
 from imbalance_lab import params as P
 from imbalance_lab.data import features_and_target
 from imbalance_lab.metrics import compute_metrics
-from imbalance_lab.modelfile import NotFittable, UntrustedModelError, model_from_dict, model_identity
-from imbalance_lab.modelfile import not_fittable_from_dict
+from imbalance_lab.modelfile import (
+    NotFittable,
+    UntrustedModelError,
+    model_from_dict,
+    model_identity,
+    not_fittable_from_dict,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURE_PARAMS = ROOT / "tests" / "fixtures" / "params.yaml"
