@@ -134,7 +134,7 @@ def failing_project(tmp_path_factory):
     params = small(yaml.safe_load(FIXTURE_PARAMS.read_text()))
     params["grid"].update(strategies=["baseline"], classifiers=["logreg", "hgb", "rusboost"])
     params["classifiers"]["rusboost"]["sampling_strategy"] = 0.01
-    params["ceiling"].update(rows=20000, directions=36)
+    params["ceiling"].update(rows=5000, directions=12)
     params["evaluate"]["grid_resolution"] = 20
     (folder / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     return folder
