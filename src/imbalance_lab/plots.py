@@ -352,7 +352,7 @@ def boundaries_grid_figure(panels, X, y, *, grid_resolution: int, features=None,
         elif panel is None:  # a cell of the table that was not given (not fitted)
             ax.text(0.5, 0.5, "not fitted", ha="center", va="center", transform=ax.transAxes, fontsize=9,
                     color="#555555")
-            ax.tick_params(left=False, bottom=False)
+            ax.set(xticks=[], yticks=[])
             for spine in ax.spines.values():
                 spine.set_color("#bbbbbb")
         else:
@@ -360,7 +360,7 @@ def boundaries_grid_figure(panels, X, y, *, grid_resolution: int, features=None,
             draw_decision_boundary(ax, model, X, y, threshold, grid_resolution, features, others, class_names,
                                    size=6 if small else 12)
             ax.set_title(_text(title), fontsize=8 if small else 9)
-        if small:  # few ticks: small panels read better, and 56 panels draw faster
+        if small and panel:  # few ticks: small panels read better, and 56 panels draw faster
             ax.xaxis.set_major_locator(MaxNLocator(4))
             ax.yaxis.set_major_locator(MaxNLocator(4))
             ax.tick_params(labelsize=7)
