@@ -7,6 +7,11 @@ at a typical value (median, or most frequent category), and scatters show at mos
 Made to be read at a glance: every legend sits outside the data; the classes differ by
 marker as well as colour, dark on the pale regions (contrast ratio above 4.5); overlaid
 curves differ by colour, line style and marker, so identical curves stay visible.
+
+The comparison's pictures scale with the grid (up to 7 classifiers x 8 strategies and beyond): one panel per
+classifier (curves, calibration) or a strategies-by-classifiers table (boundaries), sizes from the number of
+columns within bounds, each strategy in one colour and marker in every picture (strategy_styles), one legend
+outside the panels, and a curve that coincides with an earlier one dashed on top and named in the legend.
 """
 
 from __future__ import annotations
