@@ -19,6 +19,7 @@ for _variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 os.environ.setdefault("IMBALANCE_LAB_WARM_IDLE", "30")
 
 import copy  # noqa: E402
+import shutil  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
@@ -64,6 +65,31 @@ def article_split(params_yaml, article_frame):
 def article_train_xy(article_split):
     """(X, y) of the article's training split: a features DataFrame and a label array."""
     return features_and_target(article_split[0])
+
+
+@pytest.fixture(scope="session")
+def small_built(tmp_path_factory, worker_id) -> Path:
+    """The project on small settings (test_real_data.configure: baseline and smote with the grid's classifiers,
+    3 folds once) after one full `dvc repro`, committed: built once per test run, shared by every worker
+    (the pytest-xdist recipe: a file lock in the folder the workers share). Tests copy it with test_pipeline.copy_built and
+    never change it: a small `dvc repro` costs about 20 s of a core, a copy a fraction of a second."""
+    from filelock import FileLock
+
+    base = tmp_path_factory.getbasetemp()
+    shared = base if worker_id == "master" else base.parent
+    project = shared / "small-built" / "project"
+    with FileLock(str(shared / "small-built.lock")):
+        if not (shared / "small-built" / "done").is_file():
+            from test_pipeline import copy_project, dvc
+            from test_real_data import commit, configure
+
+            shutil.rmtree(shared / "small-built", ignore_errors=True)
+            copy_project(project)
+            configure(project, ("baseline", "smote"))
+            dvc("repro", cwd=project)
+            commit(project, "small settings and their results")
+            (shared / "small-built" / "done").touch()
+    return project
 
 
 # The longest files first, so that pytest-xdist (--dist loadfile) starts them at once and fills the

@@ -28,10 +28,10 @@ ARTICLE_STRATEGIES = ("baseline", "smote", "enn", "smoteenn", "knn_smote")
 pytestmark = pytest.mark.integration
 
 
-def run(args, cwd, check=True, env=None):
-    """Run a command with the test interpreter's bin folder first on PATH (DVC stages call `python`);
-    ``env`` adds variables."""
-    env = {
+def command_env(env=None) -> dict[str, str]:
+    """The environment of a command: the test interpreter's bin folder first on PATH (DVC stages call
+    `python`), a git identity; ``env`` adds variables."""
+    return {
         **os.environ,
         **(env or {}),
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
@@ -41,7 +41,11 @@ def run(args, cwd, check=True, env=None):
         "GIT_COMMITTER_NAME": "test",
         "GIT_COMMITTER_EMAIL": "test@example.invalid",
     }
-    result = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True)
+
+
+def run(args, cwd, check=True, env=None):
+    """Run a command (see command_env); ``env`` adds variables."""
+    result = subprocess.run(args, cwd=cwd, env=command_env(env), capture_output=True, text=True)
     if check and result.returncode != 0:
         raise AssertionError(f"{args} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
     return result
@@ -62,6 +66,12 @@ def copy_project(target: Path) -> Path:
     run(["git", "init", "-q"], cwd=target)
     run(["git", "add", "-A"], cwd=target)
     run(["git", "commit", "-qm", "project"], cwd=target)
+    return target
+
+
+def copy_built(built: Path, target: Path) -> Path:
+    """A copy of a built project (conftest.small_built): git history, DVC cache and outputs, links as links."""
+    shutil.copytree(built, target, symlinks=True)
     return target
 
 
@@ -202,16 +212,10 @@ def cells_of(strategy: str, stages=("evaluate", "train")) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def small_project(tmp_path_factory):
+def small_project(tmp_path_factory, small_built):
     """A copy of the project on small settings (baseline and smote, 3 folds once) after one full `dvc repro`,
     committed: what reruns after a change does not depend on the settings' size."""
-    from test_real_data import commit, configure
-
-    path = copy_project(tmp_path_factory.mktemp("small") / "project")
-    configure(path, ("baseline", "smote"))
-    dvc("repro", cwd=path)
-    commit(path, "small settings and their results")
-    return path
+    return copy_built(small_built, tmp_path_factory.mktemp("small") / "project")
 
 
 def test_one_changed_and_one_new_strategy_rerun_only_their_stages_and_compare(small_project):

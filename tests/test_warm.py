@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
-from test_pipeline import copy_project, dvc, run, stages_run
+from test_pipeline import copy_built, copy_project, dvc, run, stages_run
 from test_real_data import commit, configure
 
 from imbalance_lab import warm
@@ -73,26 +73,37 @@ def small(tmp_path, request):
     stage(project, "server", "stop", check=False)
 
 
-def test_a_stage_runs_warm_once_the_server_is_up_and_writes_what_a_cold_one_writes(small):
-    first = stage(small, "check")  # cold: no server yet, and one stage is not worth starting one
+@pytest.fixture
+def built(tmp_path, small_built):
+    """A copy of the small project with its results (conftest.small_built), committed; its warm server stopped
+    after."""
+    project = copy_built(small_built, tmp_path / "project")
+    yield project
+    stage(project, "server", "stop", check=False)
+
+
+def test_a_stage_runs_warm_once_the_server_is_up_and_writes_what_a_cold_one_writes(built):
+    """The stages that draw and write reports, forced warm and then cold, write the committed bytes (the whole
+    pipeline warm against cold is the golden test's: its run is warm, the committed results cold and warm, and
+    its other-CPU reruns are cold)."""
+    first = stage(built, "check")  # cold: no server yet, and one stage is not worth starting one
     assert "imbalance-lab check: done in" in first.stderr
     time.sleep(1)
-    assert server(small) is None
-    stage(small, "check")  # the second cold stage starts it in the background
-    up = wait_until(lambda: server(small))
+    assert server(built) is None
+    stage(built, "check")  # the second cold stage starts it in the background
+    up = wait_until(lambda: server(built))
     assert up["served"] == 0
-    dvc("repro", cwd=small)
-    assert server(small)["served"] >= 6  # check ... compare forked from the server
-    warm_files = {p: p.read_bytes() for p in sorted((small / "reports").rglob("*")) if p.is_file()}
-    lock = (small / "dvc.lock").read_text()
-    # The stages that draw and write reports, cold (the whole pipeline cold against warm is the golden test's
-    # committed results against its warm run, and its other-CPU reruns are cold).
-    cold = dvc("repro", "--force", "--single-item", "resample@baseline", "evaluate@baseline-hgb", "compare", cwd=small,
-               env={"IMBALANCE_LAB_WARM": "0"})
-    assert stages_run(cold.stdout) == ["compare", "evaluate@baseline-hgb", "resample@baseline"]
-    assert {p: p.read_bytes() for p in sorted((small / "reports").rglob("*")) if p.is_file()} == warm_files
-    assert (small / "dvc.lock").read_text() == lock
-    assert "Running stage" not in dvc("repro", cwd=small).stdout
+    stages = ["compare", "evaluate@smote-hgb", "resample@smote", "train@smote-logreg"]
+    warm_run = dvc("repro", "--force", "--single-item", *stages, cwd=built)
+    assert stages_run(warm_run.stdout) == stages
+    shown = server(built)
+    assert shown and shown["served"] == len(stages), (shown, warm_run.stdout, warm_run.stderr)  # every one forked from the server
+    assert run(["git", "status", "--porcelain"], cwd=built).stdout == ""
+    cold = dvc("repro", "--force", "--single-item", *stages, cwd=built, env={"IMBALANCE_LAB_WARM": "0"})
+    assert stages_run(cold.stdout) == stages
+    assert server(built)["served"] == len(stages)
+    assert run(["git", "status", "--porcelain"], cwd=built).stdout == ""
+    assert "Running stage" not in dvc("repro", cwd=built).stdout
 
 
 def test_warm_output_and_errors_are_the_cold_ones(small):
