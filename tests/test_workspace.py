@@ -13,8 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from test_pipeline import ROOT, copy_project, dvc, run, stages_run
-from test_real_data import commit, configure
+from test_pipeline import ROOT, copy_built, dvc, run, stages_run
 
 from imbalance_lab.paths import CELL_FILES, STRATEGY_FILES, outside_grid
 
@@ -72,20 +71,10 @@ def discard(project: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def project(tmp_path_factory):
-    """Small settings, one cell (smote-logreg: the README's misspelt key is a key of the grid's strategy, which
-    check reads), reproduced and committed."""
-    from dvc.utils.serialize import modify_yaml
-
-    path = copy_project(tmp_path_factory.mktemp("workspace") / "project")
-    configure(path)
-    with modify_yaml(str(path / "params.yaml")) as params:
-        params["grid"].update(strategies=["smote"], classifiers=["logreg"])
-        params["leaderboard"]["baseline"] = None  # no baseline cell: nothing to compare with
-    commit(path, "one cell, small settings")
-    dvc("repro", cwd=path)
-    commit(path, "results")
-    return path
+def project(tmp_path_factory, small_built):
+    """A copy of the small project with its results (conftest.small_built: baseline and smote with logreg and hgb;
+    the README's misspelt key is a key of smote, a strategy of the grid, which check reads)."""
+    return copy_built(small_built, tmp_path_factory.mktemp("workspace") / "project")
 
 
 @pytest.mark.integration
@@ -94,17 +83,17 @@ def test_an_added_classifier_is_discarded_by_the_readme_line_or_by_git_checkout_
     next `dvc repro` reruns only `compare`, which deletes them, and dvc.lock comes out as committed (before the
     fix, DVC counted them and dvc.lock changed). The same experiment applied again, the README's line restores
     everything at once."""
-    dvc("exp", "run", "-n", "with-hgb", "-S", "grid.classifiers=[logreg,hgb]", cwd=project)
+    dvc("exp", "run", "-n", "with-forest", "-S", "grid.classifiers=[logreg,hgb,random_forest]", cwd=project)
     added = {line for line in status(project).splitlines() if line.startswith("??")}
-    assert "?? reports/metrics/smote-hgb.json" in added, added
+    assert "?? reports/metrics/smote-random_forest.json" in added, added
 
     run(["git", "checkout", "."], cwd=project)
-    assert "?? data/models/smote-hgb.json" in status(project)
+    assert "?? data/models/smote-random_forest.json" in status(project)
     assert stages_run(dvc("repro", cwd=project).stdout) == ["compare"]
     assert status(project) == ""  # and DVC's status is what this repro made it: up to date
 
-    dvc("exp", "apply", "with-hgb", cwd=project)
-    assert "?? reports/metrics/smote-hgb.json" in status(project)
+    dvc("exp", "apply", "with-forest", cwd=project)
+    assert "?? reports/metrics/smote-random_forest.json" in status(project)
     discard(project)
     clean(project)
 
