@@ -423,3 +423,76 @@ def test_partial_dependence_names_render_as_written(signal_and_noise):
     fig.savefig(io.BytesIO(), format="png")
     assert fig.axes[0].get_xlabel() == r"\$x^^\$"
     plt.close(fig)
+
+
+# --- a calibrated, threshold-tuned cell: TunedThresholdClassifierCV around CalibratedClassifierCV --------
+
+
+def test_a_calibrated_threshold_tuned_cell_trains_round_trips_and_evaluates(article_params, article_split, tmp_path):
+    """calibrate and tune_threshold together passed `check`, then train crashed looking for the samplers in the
+    CalibratedClassifierCV (it has no steps). Trained now, its file loads (cli.read_model) as the tuned, calibrated
+    model that was fitted, and evaluate scores it at its tuned threshold."""
+    from imblearn.over_sampling import SMOTE
+
+    from imbalance_lab import cli, stages
+    from imbalance_lab import params as P
+    from imbalance_lab.data import columns_of, features_and_target
+    from imbalance_lab.model import build_pipeline, set_prior
+    from imbalance_lab.samplers import pipeline_samplers
+
+    params = article_params
+    params["cv"].update(folds=2, repeats=1)
+    params["threshold_tuning"]["folds"] = 2
+    params["evaluate"]["grid_resolution"] = 10
+    params["strategies"]["both"] = {"sampler": "SMOTE", "k_neighbors": 2,  # folds of 2 in 2 in 2 hold 3 defaults
+                                    "calibrate": "sigmoid", "tune_threshold": True}
+    stages.check(params)
+    strategy, classifier = P.strategy_settings(params, "both"), P.classifier_settings(params, "logreg")
+    train, test = article_split
+    (X, y), (X_test, y_test) = features_and_target(train), features_and_target(test)
+    # the same cell fitted by hand: the tuner, around the calibration, around the pipeline with its SMOTE
+    fitted = build_pipeline(strategy, classifier, P.tuning_settings(params), columns_of(X, "refuse"))
+    assert [type(step) for step in pipeline_samplers(fitted)] == [SMOTE]
+    set_prior(fitted, float((y == 1).mean())).fit(X, y)
+    assert type(fitted.estimator_).__name__ == "CalibratedClassifierCV"
+
+    trained = stages.train_cell(params, "both", "logreg", train)
+    assert trained.not_fittable is None and trained.cv["scores"]
+    path = tmp_path / "both-logreg.json"
+    path.write_text(json.dumps(trained.model))
+    model = cli.read_model(path, strategy, classifier)
+    assert model.tuned_threshold == pytest.approx(fitted.best_threshold_, abs=1e-6) != 0.5
+    np.testing.assert_allclose(model.predict_proba(X_test), fitted.predict_proba(X_test), rtol=1e-6, atol=1e-9)
+
+    evaluated = stages.evaluate_cell(
+        strategy, classifier, P.evaluate_settings(params), P.cost_settings(params), model, cv=trained.cv,
+        resampled_info={"counts": {"0": 1, "1": 1}},
+        data_info={"source": "article", "plot_features": ["age", "balance"], "plot_features_reason": ""},
+        train=train, test=test)
+    plt.close("all")
+    decided = fitted.predict(X_test)  # the tuned threshold on the calibrated probabilities
+    assert evaluated.metrics["threshold"] == pytest.approx(fitted.best_threshold_, abs=1e-6)
+    assert evaluated.metrics["test"]["tp"] == int(((y_test == 1) & (decided == 1)).sum())
+    assert evaluated.metrics["test"]["fp"] == int(((y_test == 0) & (decided == 1)).sum())
+
+
+def test_a_sampler_failing_inside_the_calibration_within_the_tuning_is_found():
+    """12 defaults: SMOTE's 5 neighbours fit the whole rows and each tuning training fold (8 defaults), not a
+    calibration training fold inside one (5 or 6): the error is the sampler's, told in one line, not a bug."""
+    from imblearn.over_sampling import SMOTE
+    from imblearn.pipeline import Pipeline
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.model_selection import StratifiedKFold, TunedThresholdClassifierCV
+
+    from imbalance_lab.samplers import SamplerError, sampler_errors, sampler_failure
+
+    y = np.repeat([0, 1], [108, 12])
+    X = np.random.default_rng(0).normal(size=(120, 3)) + y[:, None]
+    pipeline = Pipeline([("sampler", SMOTE(k_neighbors=5, random_state=0)), ("model", LogisticRegression())])
+    folds = StratifiedKFold(3, shuffle=True, random_state=0)
+    estimator = TunedThresholdClassifierCV(CalibratedClassifierCV(pipeline, cv=folds), cv=folds)
+    assert sampler_failure(pipeline, X, y) is None  # on all rows, SMOTE works
+    reason = sampler_failure(estimator, X, y)
+    assert reason is not None and "SMOTE" in reason
+    with pytest.raises(SamplerError), sampler_errors(estimator, X, y):
+        estimator.fit(X, y)

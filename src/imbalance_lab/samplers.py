@@ -332,10 +332,28 @@ def _default_part(sampler, name: str, algorithm: str):
     return with_neighbour_search(part, algorithm)
 
 
+def strategy_pipeline(estimator):
+    """The strategy's Pipeline inside its unfitted wrappers: TunedThresholdClassifierCV, CalibratedClassifierCV,
+    or the one around the other (a calibrated, threshold-tuned strategy)."""
+    while not hasattr(estimator, "steps") and hasattr(estimator, "estimator"):
+        estimator = estimator.estimator
+    return estimator
+
+
+def inner_splitters(estimator) -> list:
+    """The cross-validation splitters of the wrappers around the strategy's Pipeline, outermost first: each
+    fits what it wraps on its training folds (the threshold tuning's, then the calibration's)."""
+    splitters = []
+    while not hasattr(estimator, "steps") and hasattr(estimator, "estimator"):
+        if getattr(estimator, "cv", None) is not None:
+            splitters.append(estimator.cv)
+        estimator = estimator.estimator
+    return splitters
+
+
 def pipeline_samplers(estimator) -> list:
-    """The samplers of a strategy's (possibly threshold-tuned) pipeline, in order."""
-    pipeline = getattr(estimator, "estimator", estimator)
-    return [step for name, step in pipeline.steps if name.startswith("sampler")]
+    """The samplers of a strategy's (possibly threshold-tuned and/or calibrated) pipeline, in order."""
+    return [step for name, step in strategy_pipeline(estimator).steps if name.startswith("sampler")]
 
 
 def check_class_sizes(sampler, y, key: str, rows: str = "the training split") -> None:
@@ -470,20 +488,23 @@ def sampler_failure(estimator, X, y, splits=()) -> str | None:
     """Why the strategy's samplers cannot resample (X, y) or a training fold of ``splits``, or None.
 
     Replays the steps before the model as the pipeline's fit runs them, on the same rows and,
-    for a threshold-tuned strategy, on the tuning's inner training folds too.
+    for a threshold-tuned or calibrated strategy, on the wrappers' inner training folds too (for one
+    that is both, the calibration's folds within each of the tuning's).
     """
     from sklearn.model_selection import check_cv
     from sklearn.utils import _safe_indexing
 
     if not pipeline_samplers(estimator):
         return None
-    pipeline, tuning = getattr(estimator, "estimator", estimator), getattr(estimator, "cv", None)
+    pipeline = strategy_pipeline(estimator)
     for rows in [np.arange(len(y)), *(train for train, _ in splits)]:
-        X_rows, y_rows = _safe_indexing(X, rows), _safe_indexing(y, rows)
-        inner = [] if tuning is None else [train for train, _ in check_cv(tuning, y_rows, classifier=True)
-                                           .split(X_rows, y_rows)]
-        for subset in [np.arange(len(rows)), *inner]:
-            reason = _replay_failure(pipeline, _safe_indexing(X_rows, subset), _safe_indexing(y_rows, subset))
+        subsets = [rows]
+        for splitter in inner_splitters(estimator):
+            subsets += [subset[train] for subset in subsets for train, _ in
+                        check_cv(splitter, _safe_indexing(y, subset), classifier=True)
+                        .split(_safe_indexing(X, subset), _safe_indexing(y, subset))]
+        for subset in subsets:
+            reason = _replay_failure(pipeline, _safe_indexing(X, subset), _safe_indexing(y, subset))
             if reason is not None:
                 return reason
     return None
