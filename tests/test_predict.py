@@ -25,7 +25,7 @@ from imbalance_lab.metrics import compute_metrics
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURE_PARAMS = ROOT / "tests" / "fixtures" / "params.yaml"
-CALIBRATED = {"sampler": "none", "calibrate": "sigmoid"}  # with tune_threshold too, train fails (samplers.py)
+CALIBRATED = {"sampler": "none", "calibrate": "sigmoid"}  # predict must give the calibration's probabilities
 
 
 def small_params(folder: Path, change=None) -> None:
