@@ -101,7 +101,8 @@ def test_a_stage_runs_warm_once_the_server_is_up_and_writes_what_a_cold_one_writ
     assert run(["git", "status", "--porcelain"], cwd=built).stdout == ""
     cold = dvc("repro", "--force", "--single-item", *stages, cwd=built, env={"IMBALANCE_LAB_WARM": "0"})
     assert stages_run(cold.stdout) == stages
-    assert server(built)["served"] == len(stages)
+    after = server(built)  # none served: still at the warm count, or gone after its idle time (30 s in tests)
+    assert after is None or after["served"] == len(stages)
     assert run(["git", "status", "--porcelain"], cwd=built).stdout == ""
     assert "Running stage" not in dvc("repro", cwd=built).stdout
 
