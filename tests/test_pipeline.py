@@ -59,7 +59,8 @@ def copy_project(target: Path) -> Path:
     """Copy the git-tracked files, leaving out the pipeline's results."""
     names = run(["git", "ls-files", "-z"], cwd=ROOT).stdout.split("\0")
     for name in filter(None, names):
-        if name.startswith(RESULTS) and not name.startswith(KEPT):
+        # data/'s ignore rules are copied as a clone has them (compare hashes data/models with its .gitignore)
+        if name.startswith(RESULTS) and not name.startswith(KEPT) and not name.endswith("/.gitignore"):
             continue
         (target / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(ROOT / name, target / name)
