@@ -12,9 +12,10 @@ it copies the project into a temporary git repository and measures:
 * ``cold``: ``dvc repro`` from nothing, with each stage's wall time and peak memory (the
   stages record them through bench/stage_profile/ when IMBALANCE_LAB_PROFILE is set);
 * ``noop``: a second ``dvc repro`` (nothing to do);
-* ``one_strategy``: ``dvc repro`` after ``strategies.smote.k_neighbors`` 5 -> 4;
-* ``identical``: ``dvc repro --force`` from nothing again gives byte-identical outputs
-  (below 10M rows: at 10M a second pipeline run would not fit a working session);
+* ``identical``: ``dvc repro --force`` from nothing again gives byte-identical outputs, its
+  stages forked from the warm server, so cold and warm stages are compared too (below 10M
+  rows: at 10M a second pipeline run would not fit a working session);
+* ``one_strategy``: ``dvc repro`` after ``strategies.smote.k_neighbors`` 5 -> 4, cold;
 * ``plain``: the same work (every stage's function, same settings) in one plain Python
   process: no DVC, one interpreter, imports paid once; and ``fit_and_score``: the five
   strategies only fitted on the training split and scored on the test split;
@@ -28,10 +29,11 @@ contention, so their ratio stays fair, but the absolute seconds are a little hig
 It prints a table and writes JSON (default bench/results.json) with each target met or
 not. Figures depend on the machine: compare runs on the same machine only.
 
-``--quick`` runs every measurement above on the smallest settings (500 synthetic rows, baseline
-and smote with logreg, 3-fold CV once, each repeated figure once, no article data, no neighbour
-searches): it shows the benchmark works, its figures say nothing about speed, and it never
-writes bench/results.json (only ``--out``, if given). Every size's settings go through the
+``--quick`` runs every measurement above once on the smallest settings (500 synthetic rows, the
+one cell smote-logreg: a sampler for the one-strategy change; 3-fold CV once; the ceiling on the
+1,000 fresh rows the pipeline's minimum; no article data, no neighbour searches): it shows the
+benchmark works, its figures say nothing about speed, and it never writes bench/results.json
+(only ``--out``, if given). Every size's settings go through the
 pipeline's own ``check`` before anything runs, so a wrong argument fails at once, in one line.
 """
 
@@ -60,8 +62,9 @@ BENCH = ROOT / "bench"
 SIZES = (500, 100_000, 1_000_000, 10_000_000)
 STRATEGIES = ("baseline", "smote", "enn", "smoteenn", "knn_smote")
 CV_REPEATS = {500: 10, 100_000: 2, 1_000_000: 1, 10_000_000: 1}  # 5 folds each; fewer repeats at scale
-QUICK_STRATEGIES = ("baseline", "smote")  # --quick: the smallest grid with a sampler to change (smote)
+QUICK_STRATEGIES = ("smote",)  # --quick: the smallest grid with a sampler to change, one cell (smote-logreg)
 QUICK_ROWS = 500
+QUICK_CEILING_ROWS = 1000  # the least the pipeline takes (400,000 by default: seconds of every cold run)
 # What a stage pays before its own work: interpreter start-up plus the imports of its kind.
 IMPORTS = {
     "dvc": "import dvc.repo",
@@ -91,12 +94,18 @@ def run(args, cwd: Path, extra_env: dict | None = None) -> float:
     return time.perf_counter() - started
 
 
-def dvc(*args, cwd: Path, profile: Path | None = None) -> float:
+def dvc(*args, cwd: Path, profile: Path | None = None, warm: bool = False) -> float:
     # Each stage records its time and peak memory through bench/stage_profile/sitecustomize.py.
     # Cold stages only (IMBALANCE_LAB_WARM=0): a stage forked from the warm server records nothing.
-    hook = {"IMBALANCE_LAB_PROFILE": str(profile), "PYTHONPATH": f"{cwd / 'src'}{os.pathsep}{BENCH / 'stage_profile'}",
-            "IMBALANCE_LAB_WARM": "0"}
-    return run([sys.executable, "-m", "dvc", *args], cwd, hook if profile else None)
+    hook = {"IMBALANCE_LAB_PROFILE": str(profile), "PYTHONPATH": f"{cwd / 'src'}{os.pathsep}{BENCH / 'stage_profile'}"}
+    return run([sys.executable, "-m", "dvc", *args], cwd,
+               {**(hook if profile else {}), "IMBALANCE_LAB_WARM": "1" if warm else "0"})
+
+
+def stop_server(project: Path) -> None:
+    """The project's warm server (started by a warm run's second cold stage) ended now, not at its idle time."""
+    subprocess.run([sys.executable, "-m", "imbalance_lab", "server", "stop"], cwd=project, capture_output=True,
+                   env={**env(), "PYTHONPATH": str(project / "src")}, check=False)
 
 
 def copy_project(target: Path) -> Path:
@@ -115,7 +124,8 @@ def copy_project(target: Path) -> Path:
 
 def synthetic_params(params: dict, rows: int, quick: bool = False) -> dict:
     """``params`` for ``rows`` synthetic rows: the five article strategies with logreg (the figures
-    before the grid), 5-fold CV repeated CV_REPEATS times; ``quick``: baseline and smote, 3 folds once."""
+    before the grid), 5-fold CV repeated CV_REPEATS times; ``quick``: smote alone (no baseline to
+    compare with), 3 folds once, the ceiling on QUICK_CEILING_ROWS fresh rows."""
     params = copy.deepcopy(params)
     strategies = QUICK_STRATEGIES if quick else STRATEGIES
     params["data"]["source"] = "synthetic"
@@ -125,6 +135,9 @@ def synthetic_params(params: dict, rows: int, quick: bool = False) -> dict:
     params["cv"]["repeats"] = 1 if quick else CV_REPEATS.get(rows, 1)
     if quick:
         params["cv"]["folds"] = 3
+        params["ceiling"]["rows"] = QUICK_CEILING_ROWS
+    if params["leaderboard"].get("baseline") not in strategies:
+        params["leaderboard"]["baseline"] = None  # no strategy to compare the cells with
     return params
 
 
@@ -288,16 +301,18 @@ def measure(rows: int | None, workdir: Path, concurrent_from: int, quick: bool =
     run(["git", "commit", "-qm", "results"], project)
     first = outputs_digest(project)
     result["noop_seconds"] = round(min(dvc("repro", cwd=project) for _ in range(1 if quick else 3)), 2)
-    set_k_neighbors(project, 4)
+    if rows is not None and references is None:
+        try:  # every stage again, from the data up; warm (not timed): the first two start the server
+            dvc("repro", "--force", cwd=project, warm=True)
+        finally:
+            stop_server(project)
+        result["identical"] = outputs_digest(project) == first
+    set_k_neighbors(project, 4)  # last: nothing compares with the committed results after it
     changed = workdir / f"profile-{label}-change.jsonl"
     result["one_strategy_seconds"] = round(dvc("repro", cwd=project, profile=changed), 2)
     result["one_strategy_stages"] = {line["stage"]: line["seconds"] for line in profile_lines(changed)}
-    set_k_neighbors(project, 5)
-    dvc("repro", cwd=project)  # back to the committed settings: resample from the run-cache, train/evaluate rerun
     if rows is not None:
         if references is None:
-            dvc("repro", "--force", cwd=project)  # every stage again, from the data up
-            result["identical"] = outputs_digest(project) == first
             references = ThreadPoolExecutor(1).submit(plain_references, plain_project)
         reference = references.result()
         result["plain"], result["fit_and_score"] = reference["plain"], reference["fit_and_score"]
