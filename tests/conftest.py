@@ -70,9 +70,10 @@ def article_train_xy(article_split):
 @pytest.fixture(scope="session")
 def small_built(tmp_path_factory, worker_id) -> Path:
     """The project on small settings (test_real_data.configure: baseline and smote with the grid's classifiers,
-    3 folds once) after one full `dvc repro`, committed: built once per test run, shared by every worker
-    (the pytest-xdist recipe: a file lock in the folder the workers share). Tests copy it with test_pipeline.copy_built and
-    never change it: a small `dvc repro` costs about 20 s of a core, a copy a fraction of a second."""
+    3 folds once) after one full `dvc repro`, committed: built once per test run, shared by every worker (the
+    pytest-xdist recipe: a file lock in the folder the workers share). Tests copy it with test_pipeline.copy_built
+    and never change it: a small `dvc repro` costs about 20 s of a core, a copy a fraction of a second."""
+
     from filelock import FileLock
 
     base = tmp_path_factory.getbasetemp()

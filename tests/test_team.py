@@ -19,7 +19,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from test_pipeline import ROOT, command_env, copy_built, dvc, run, stages_run
 
 pytestmark = pytest.mark.integration
@@ -107,8 +106,8 @@ def experiment_metrics(cwd: Path) -> dict[int, dict]:
 def test_queued_experiments_and_a_branch_compared_with_main(team, alice):
     """Two experiments queued and run by two workers at once; then the README's branch change by hand
     (`-S strategies.smote.k_neighbors=3`, commit), which reruns only smote's stages (those the queued run
-    cached are restored) and gives what the queued experiment gave; `dvc metrics/params/plots diff main` and `compare-with main` show the change;
-    an experiment travels to a teammate through the git remote."""
+    cached are restored) and gives what the queued experiment gave; `dvc metrics/params/plots diff main` and
+    `compare-with main` show the change; an experiment travels to a teammate through the git remote."""
     dvc("exp", "run", "--queue", "-S", "strategies.smote.k_neighbors=3,5", cwd=alice)
     run_queue(alice, jobs=2, experiments=2)
     failed = dvc("queue", "status", cwd=alice).stdout
