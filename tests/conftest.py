@@ -95,8 +95,9 @@ def small_built(tmp_path_factory, worker_id) -> Path:
 
 # The longest files first, so that pytest-xdist (--dist loadfile) starts them at once and fills the
 # two workers with the short ones at the end: in collection order, the team tests ran last, alone.
-LONGEST_FIRST = ("test_pipeline.py", "test_team.py", "test_warm.py", "test_hostile.py", "test_real_data.py",
-                 "test_generated_and_shipped_data.py")
+LONGEST_FIRST = ("test_pipeline.py", "test_team.py", "test_bench.py", "test_warm.py", "test_hostile_warm.py",
+                 "test_real_data.py", "test_workspace.py", "test_hostile.py", "test_generated_and_shipped_data.py",
+                 "test_grid.py")
 
 
 def pytest_collection_modifyitems(config, items):
