@@ -4,7 +4,8 @@ Every classifier of params.yaml's `classifiers` with every strategy of its `stra
 file: what it ships, whatever the grid runs today) is trained in this process on the article data, with
 small cross-validation settings and ensembles cut to one member (the number of members decides no fit's
 success: RUSBoost fails at its first round, if at all). Each cell either fits, or is reported not fittable
-with the estimator's own message, or is a setting that `check` refuses. Then a classifier that fails on
+with the estimator's own message (or, a class_weight strategy with a classifier that has none, with that
+reason, nothing fitted); `check` refuses none of them. Then a classifier that fails on
 purpose (a real setting: a RUSBoost sampling ratio no training fold can reach) goes through the command
 line's train, evaluate, compare and leaderboard.
 """
@@ -54,7 +55,7 @@ def small(params: dict) -> dict:
 
 @pytest.fixture(scope="module")
 def grid(params_yaml, article_split):
-    """cell -> ("fitted", model) | ("not fittable", NotFittable) | ("refused", check's message)."""
+    """cell -> ("fitted", model) | ("not fittable", NotFittable) | ("refused", check's message): none expected."""
     params = small({**params_yaml, "strategies": SHIPPED["strategies"], "classifiers": SHIPPED["classifiers"]})
     train, _ = article_split
     outcome = {}
@@ -77,8 +78,9 @@ def grid(params_yaml, article_split):
 
 def test_every_shipped_cell_fits_or_says_why_not(grid, article_split):
     """Each of the 7 x 8 cells: finite probabilities and metrics in range on the test split, or not fittable with
-    the estimator's reason in every train output, or (a class_weight strategy with an ensemble that has none)
-    refused by check's one line. Before the fix, tuned_threshold-rusboost raised AdaBoost's ValueError."""
+    the reason in every train output (a class_weight strategy with an ensemble that has none: not fitted at all,
+    where check refused the whole run before). Before the fix, tuned_threshold-rusboost raised AdaBoost's
+    ValueError."""
     params, outcome = grid
     _, test = article_split
     X_test, y_test = features_and_target(test)
@@ -95,11 +97,17 @@ def test_every_shipped_cell_fits_or_says_why_not(grid, article_split):
             assert found.cell == cell and found.reason and found.during
             for output in (trained[0].coefficients, trained[0].cv):
                 assert output == {"not_fittable": {"reason": found.reason, "during": found.during}}
-        else:
-            assert "class_weight" in found and "has no class_weight" in found, (cell, found)
-    refused = {cell for cell, (kind, *_) in outcome.items() if kind == "refused"}
-    assert refused == {f"{s}-{c}" for s in ("balanced", "scorecard")
-                       for c in ("easy_ensemble", "rusboost", "balanced_bagging")}
+    refused = {cell: found for cell, (kind, found, *_) in outcome.items() if kind == "refused"}
+    assert refused == {}
+    weighted = {f"{s}-{c}": (s, c) for s in ("balanced", "scorecard")
+                for c in ("easy_ensemble", "rusboost", "balanced_bagging")}
+    for cell, (strategy, classifier) in weighted.items():
+        kind, found, _ = outcome[cell]
+        name = P.classifier_settings(params, classifier).classifier
+        assert kind == "not fittable" and found.during == "building the classifier", (cell, kind, found)
+        assert found.reason.startswith(f"{name} has no class_weight, ") and f"strategy {strategy} " in found.reason
+    assert {cell for cell, (_, found, *_) in outcome.items()
+            if getattr(found, "during", None) == "building the classifier"} == set(weighted)
     # The cell of the issue: RUSBoost's first stump, fitted on a balanced undersample, errs on more than half of
     # an imbalanced inner fold's weighted rows. It no longer stops the run; it says so.
     kind, found, _ = outcome["tuned_threshold-rusboost"]
@@ -277,3 +285,31 @@ def test_every_cached_output_under_data_is_ignored_by_a_committed_rule():
             "data/resampled/.gitignore"]
     assert not ignored(*kept)
     assert shutil.which("git")
+
+
+def test_a_class_weight_cell_without_one_is_not_fittable_and_the_grid_runs(tmp_path, monkeypatch, capsys):
+    """balanced x (logreg, rusboost): check passes (it refused the whole run before: RUSBoost has no
+    class_weight), train writes balanced-rusboost's not-fittable record at once, logreg's cell still fits."""
+    params = small(yaml.safe_load(FIXTURE_PARAMS.read_text()))
+    params["grid"].update(strategies=["balanced"], classifiers=["logreg", "rusboost"])
+    params["leaderboard"]["baseline"] = None  # the fixture's baseline strategy is outside this grid
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    monkeypatch.chdir(tmp_path)
+    for argv in (["check"], ["generate"], ["split"]):
+        run_stage(capsys, *argv)
+    err = run_stage(capsys, "train", "balanced", "rusboost")
+    assert err.count("\n") == 1 and "Traceback" not in err, err
+    assert err.startswith("imbalance-lab train balanced rusboost: balanced-rusboost: not fittable: "
+                          "RUSBoostClassifier has no class_weight, which strategy balanced weighs classes with "), err
+    assert "(during building the classifier)" in err and "grid.classifiers" in err
+    record = json.loads((tmp_path / "data/models/balanced-rusboost.json").read_text())
+    identity = model_identity(P.strategy_settings(params, "balanced"), P.classifier_settings(params, "rusboost"))
+    found = not_fittable_from_dict(record, identity)
+    assert found.during == "building the classifier" and "strategies.balanced.class_weight" in found.reason
+    for kind in ("coefficients", "cv"):
+        assert json.loads((tmp_path / cli.cell_file(kind, "balanced-rusboost")).read_text()) == found.report()
+    # Outside train the combination is still refused: building it directly is a settings error.
+    from imbalance_lab.model import build_classifier
+
+    with pytest.raises(P.ConfigError, match="has no class_weight"):
+        build_classifier(P.classifier_settings(params, "rusboost"), P.strategy_settings(params, "balanced"))

@@ -50,13 +50,35 @@ def build_classifier(classifier: ClassifierSettings, strategy: StrategySettings)
     if "random_state" in allowed and "random_state" not in settings and strategy.seed is not None:
         settings["random_state"] = strategy.seed
     if strategy.class_weight is not None:
-        if "class_weight" not in allowed:
+        if class_weight_conflict(classifier, strategy) is not None:  # train makes such a cell not fittable
             raise ConfigError(
                 f"params.yaml: 'strategies.{strategy.name}.class_weight' cannot apply to classifier "
                 f"'{classifier.name}' ({classifier.classifier} has no class_weight); leave {strategy.name} or "
                 f"{classifier.name} out of the grid (grid.strategies / grid.classifiers)")
         settings["class_weight"] = strategy.class_weight
     return build_estimator(cls, settings, key)
+
+
+def class_weight_conflict(classifier: ClassifierSettings, strategy: StrategySettings) -> str | None:
+    """Why the strategy's class_weight cannot apply to the classifier (its class has no class_weight), as the
+    reason of the cell's not-fittable record; None when it can (or the strategy sets none)."""
+    if strategy.class_weight is None:
+        return None
+    cls = classifier_classes()[classifier.classifier]
+    if "class_weight" in cls().get_params(deep=False):
+        return None
+    return (f"{classifier.classifier} has no class_weight, which strategy {strategy.name} weighs classes with "
+            f"(strategies.{strategy.name}.class_weight)")
+
+
+def buildable(strategy: StrategySettings, classifier: ClassifierSettings) -> StrategySettings:
+    """The strategy as the cell can build it: without its class_weight when the classifier has none (the cell is
+    not fittable, see class_weight_conflict; every other setting of it is still built and checked)."""
+    if class_weight_conflict(classifier, strategy) is None:
+        return strategy
+    from dataclasses import replace
+
+    return replace(strategy, class_weight=None)
 
 
 def classifier_classes() -> dict[str, type]:

@@ -1341,7 +1341,8 @@ def model_from_dict(data: Mapping, expected: Mapping | None = None):
 # reason of printable text within REASON_LENGTH characters, and one of DURING; nothing else is accepted.
 
 NOT_FITTABLE_FORMAT = "imbalance-lab/not-fittable/v1"
-DURING = ("the final fit on the training split", "cross-validation", "the cost threshold's inner folds")
+DURING = ("the final fit on the training split", "cross-validation", "the cost threshold's inner folds",
+          "building the classifier")  # the last: a strategy's class_weight the classifier has not (nothing fitted)
 REASON_LENGTH = 1000
 NOT_FITTABLE_KEYS = ("format", "identity", "reason", "during")
 

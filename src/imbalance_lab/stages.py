@@ -31,7 +31,7 @@ def check(params: Mapping) -> None:
 
     from .data import class_counts, split
     from .metrics import METRICS
-    from .model import build_pipeline
+    from .model import build_pipeline, buildable
     from .samplers import check_fold_sizes
 
     RANKABLE = (*METRICS, COST)
@@ -53,7 +53,9 @@ def check(params: Mapping) -> None:
         P.strategy_settings(params, name)
     classifiers = {name: P.classifier_settings(params, name) for name in P.classifier_names(params)}
     strategies = {name: P.strategy_settings(params, name) for name in grid.strategies}
-    cells = {(s, c): build_pipeline(strategies[s], classifiers[c], tuning)  # every cell builds
+    # Every cell builds; a class_weight strategy with a classifier that has none builds without it (train writes
+    # that cell's not-fittable record, model.class_weight_conflict): the rest of the grid still runs.
+    cells = {(s, c): build_pipeline(buildable(strategies[s], classifiers[c]), classifiers[c], tuning)
              for s in grid.strategies for c in grid.classifiers}
     # Fold sizes are the samplers' and the threshold tuning's business: one pipeline per strategy,
     # named as params.yaml names it (strategies.<name>).
@@ -81,10 +83,11 @@ def check(params: Mapping) -> None:
 def check_strategy(params: Mapping, name: str, classifier: str | None = None) -> None:
     """One strategy's settings before any data is read: its sampler's, with a ``classifier`` the cell's."""
     strategy = P.strategy_settings(params, name)
-    if classifier is not None:
-        from .model import build_pipeline
+    if classifier is not None:  # a class_weight the classifier has not: train says the cell is not fittable
+        from .model import build_pipeline, buildable
 
-        build_pipeline(strategy, P.classifier_settings(params, classifier), P.tuning_settings(params))
+        settings = P.classifier_settings(params, classifier)
+        build_pipeline(buildable(strategy, settings), settings, P.tuning_settings(params))
     elif strategy.sampler != "none" or strategy.options:
         from .samplers import build_sampler
 
@@ -189,8 +192,8 @@ def train_cell(params: Mapping, name: str, classifier_name: str, train) -> Train
     from .data import class_counts, columns_of, features_and_target
     from .metrics import compute_backend, cost_tuned_threshold, cross_validated_metrics, cv_splitter
     from .model import (
-        build_pipeline, check_basis_columns, classifier_classes, classifier_fit_failure, coefficients, fit_model,
-        set_prior,
+        build_pipeline, buildable, check_basis_columns, class_weight_conflict, classifier_classes,
+        classifier_fit_failure, coefficients, fit_model, set_prior,
     )
     from .modelfile import DURING, model_from_dict, model_identity, model_to_dict
     from .samplers import SamplerError, check_fold_sizes, sampler_errors
@@ -203,15 +206,19 @@ def train_cell(params: Mapping, name: str, classifier_name: str, train) -> Train
     tuning, costs = P.tuning_settings(params), P.cost_settings(params)
     X, y = features_and_target(train)
     amounts = cost_amounts(costs, X)
-    estimator = build_pipeline(strategy, classifier, tuning, columns_of(X, missing), compute.neighbors)
+    estimator = build_pipeline(buildable(strategy, classifier), classifier, tuning, columns_of(X, missing),
+                               compute.neighbors)
     set_prior(estimator, float((y == 1).mean()))  # the real share, for a strategy that corrects for the sampler's
     # Every sampler and the tuning's inner folds against the smallest cross-validation training fold.
     check_fold_sizes(class_counts(y), cv.folds, {name: estimator}, tuning.folds)
     check_basis_columns(X, strategy)
     P.check_work(params, len(y))  # as check does, on the real rows (check cannot count a file's)
+    identity = model_identity(strategy, classifier)  # what the file says it is: every loader checks it
+    conflict = class_weight_conflict(classifier, strategy)
+    if conflict is not None:  # the strategy weighs classes through a setting this classifier has not: no fit
+        return not_fittable(cell, identity, conflict, DURING[3], name, classifier_name)
     log.info("fitting on %s rows; cross-validating %d folds x %d repeats", f"{len(y):,}", cv.folds, cv.repeats)
     cost_terms = {"missed_default": costs.missed_default, "false_alarm": costs.false_alarm}
-    identity = model_identity(strategy, classifier)  # what the file says it is: every loader checks it
     during = DURING[0]
     try:  # a sampler that cannot work on the split or on a CV training fold; the classifier's own fit failing
         # makes the cell not fittable (below); any other error is a bug
