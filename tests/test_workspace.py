@@ -88,9 +88,12 @@ def test_an_added_classifier_is_discarded_by_the_readme_line_or_by_git_checkout_
     assert "?? reports/metrics/smote-random_forest.json" in added, added
 
     run(["git", "checkout", "."], cwd=project)
-    assert "?? data/models/smote-random_forest.json" in status(project)
+    left = status(project)  # the added cells' reports (their model files: data/models/.gitignore ignores them)
+    assert "?? reports/metrics/smote-random_forest.json" in left and "data/models" not in left, left
+    assert (project / "data/models/smote-random_forest.json").is_file()
     assert stages_run(dvc("repro", cwd=project).stdout) == ["compare"]
     assert status(project) == ""  # and DVC's status is what this repro made it: up to date
+    assert not (project / "data/models/smote-random_forest.json").exists()  # compare removed it
 
     dvc("exp", "apply", "with-forest", cwd=project)
     assert "?? reports/metrics/smote-random_forest.json" in status(project)
