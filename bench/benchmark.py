@@ -68,10 +68,10 @@ QUICK_CEILING_ROWS = 1000  # the least the pipeline takes (400,000 by default: s
 # What a stage pays before its own work: interpreter start-up plus the imports of its kind.
 IMPORTS = {
     "dvc": "import dvc.repo",
-    "generate/split": "import imbalance_lab.cli, imbalance_lab.data, sklearn.model_selection",
-    "resample/train": "import imbalance_lab.cli, imbalance_lab.samplers, imbalance_lab.model, imbalance_lab.metrics",
-    "evaluate/compare": "import imbalance_lab.cli, imbalance_lab.model, imbalance_lab.metrics, imbalance_lab.plots, "
-                        "imbalance_lab.report",
+    "generate/split": "import imbalance_lab.pipeline.cli, imbalance_lab.data.dataset, sklearn.model_selection",
+    "resample/train": "import imbalance_lab.pipeline.cli, imbalance_lab.strategies.samplers, imbalance_lab.models.estimators, imbalance_lab.evaluation.metrics",
+    "evaluate/compare": "import imbalance_lab.pipeline.cli, imbalance_lab.models.estimators, imbalance_lab.evaluation.metrics, imbalance_lab.reporting.plots, "
+                        "imbalance_lab.reporting.report",
 }
 TARGETS = {"noop_seconds": 1.0, "article_one_strategy_seconds": 6.0, "ratio_1m": 2.0, "ratio_10m": 1.3,
            "peak_gb_10m": 8.0}
@@ -161,8 +161,8 @@ def refuse_bad_settings(parser: Parser, sizes, quick: bool = False) -> None:
     """Each size's settings through the pipeline's own ``check`` (in this process, a few seconds),
     before anything runs: a size the pipeline would refuse stops the benchmark now, in one line."""
     sys.path.insert(0, str(ROOT / "src"))  # the sources the copies run, whatever is installed
-    from imbalance_lab import params as P
-    from imbalance_lab.stages import check
+    from imbalance_lab.settings import params as P
+    from imbalance_lab.pipeline.stages import check
 
     try:
         shipped = P.load(ROOT / "params.yaml")
@@ -213,8 +213,8 @@ def set_k_neighbors(project: Path, value: int) -> None:
 PLAIN = """
 import json, os, resource, sys, time
 started = time.perf_counter()
-from imbalance_lab import cli
-from imbalance_lab import params as P
+from imbalance_lab.pipeline import cli
+from imbalance_lab.settings import params as P
 params = P.load()
 grid = P.grid_settings(params)
 stages = [["check"], ["generate"], ["split"], *(["resample", name] for name in grid.strategies)]
@@ -234,10 +234,10 @@ import json, resource, time
 started = time.perf_counter()
 import os
 os.environ.setdefault("OMP_NUM_THREADS", "1"); os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-from imbalance_lab import params as P
-from imbalance_lab.data import columns_of, features_and_target, load_source, split
-from imbalance_lab.metrics import compute_metrics
-from imbalance_lab.model import build_pipeline, fit_model
+from imbalance_lab.settings import params as P
+from imbalance_lab.data.dataset import columns_of, features_and_target, load_source, split
+from imbalance_lab.evaluation.metrics import compute_metrics
+from imbalance_lab.models.estimators import build_pipeline, fit_model
 params = P.load()
 source = P.source_settings(params)
 frame, _ = load_source(source, P.article_settings(params) if source.source == "article" else None,

@@ -25,8 +25,8 @@ from pathlib import Path  # noqa: E402
 import pytest  # noqa: E402
 from threadpoolctl import threadpool_limits  # noqa: E402
 
-from imbalance_lab import params as P  # noqa: E402
-from imbalance_lab.data import features_and_target, generate_article_data, split  # noqa: E402
+from imbalance_lab.settings import params as P  # noqa: E402
+from imbalance_lab.data.dataset import features_and_target, generate_article_data, split  # noqa: E402
 
 PARAMS_PATH = Path(__file__).resolve().parent / "fixtures" / "params.yaml"
 
@@ -106,7 +106,7 @@ def pytest_collection_modifyitems(config, items):
 
 
 def pytest_sessionfinish(session, exitstatus):
-    """Stop the warm stage servers of this session's temporary projects (see imbalance_lab.warm)."""
+    """Stop the warm stage servers of this session's temporary projects (see imbalance_lab.warm.runner)."""
     import signal
 
     base = str(session.config._tmp_path_factory.getbasetemp())
@@ -115,7 +115,7 @@ def pytest_sessionfinish(session, exitstatus):
             args = (process / "cmdline").read_bytes().split(b"\0")
         except OSError:
             continue
-        if b"imbalance_lab.warm" in args and b"serve" in args and args[-2].decode(errors="replace").startswith(base):
+        if b"imbalance_lab.warm.runner" in args and b"serve" in args and args[-2].decode(errors="replace").startswith(base):
             try:
                 os.kill(int(process.name), signal.SIGTERM)
             except OSError:

@@ -1,4 +1,4 @@
-"""Calibration, decision costs and model inspection (imbalance_lab.metrics / imbalance_lab.plots), checked
+"""Calibration, decision costs and model inspection (imbalance_lab.evaluation.metrics / imbalance_lab.reporting.plots), checked
 against hand computations and scikit-learn's own functions, with real estimators."""
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.preprocessing import StandardScaler
 
-from imbalance_lab.metrics import (
+from imbalance_lab.evaluation.metrics import (
     COUNTS,
     LOWER_IS_BETTER,
     METRICS,
@@ -31,7 +31,7 @@ from imbalance_lab.metrics import (
     expected_cost,
     permutation_importances,
 )
-from imbalance_lab.plots import partial_dependence_figure, reliability_figure, sample_rows, save_png
+from imbalance_lab.reporting.plots import partial_dependence_figure, reliability_figure, sample_rows, save_png
 
 # 10 rows, hand-counted: 4 defaults, of which rows 1 and 3 are missed (2 missed defaults);
 # rows 4, 5 and 6 are paid but flagged (3 false alarms); rows 0 and 2 are caught.
@@ -434,11 +434,12 @@ def test_a_calibrated_threshold_tuned_cell_trains_round_trips_and_evaluates(arti
     model that was fitted, and evaluate scores it at its tuned threshold."""
     from imblearn.over_sampling import SMOTE
 
-    from imbalance_lab import cli, stages
-    from imbalance_lab import params as P
-    from imbalance_lab.data import columns_of, features_and_target
-    from imbalance_lab.model import build_pipeline, set_prior
-    from imbalance_lab.samplers import pipeline_samplers
+    from imbalance_lab.pipeline import cli
+    from imbalance_lab.pipeline import stages
+    from imbalance_lab.settings import params as P
+    from imbalance_lab.data.dataset import columns_of, features_and_target
+    from imbalance_lab.models.estimators import build_pipeline, set_prior
+    from imbalance_lab.strategies.samplers import pipeline_samplers
 
     params = article_params
     params["cv"].update(folds=2, repeats=1)
@@ -484,7 +485,7 @@ def test_a_sampler_failing_inside_the_calibration_within_the_tuning_is_found():
     from sklearn.calibration import CalibratedClassifierCV
     from sklearn.model_selection import StratifiedKFold, TunedThresholdClassifierCV
 
-    from imbalance_lab.samplers import SamplerError, sampler_errors, sampler_failure
+    from imbalance_lab.strategies.samplers import SamplerError, sampler_errors, sampler_failure
 
     y = np.repeat([0, 1], [108, 12])
     X = np.random.default_rng(0).normal(size=(120, 3)) + y[:, None]

@@ -1,4 +1,4 @@
-"""Ceilings on a fresh sample of the article's process (imbalance_lab.ceiling).
+"""Ceilings on a fresh sample of the article's process (imbalance_lab.evaluation.ceiling).
 
 Expected values are derived by hand here (densities by numerical integration, posteriors and
 the Bayes rule's expected figures from the recipe), never by running the code under test.
@@ -17,7 +17,7 @@ from scipy.stats import norm
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import f1_score, precision_recall_curve
 
-from imbalance_lab.ceiling import (
+from imbalance_lab.evaluation.ceiling import (
     bayes_ceiling,
     bayes_posterior,
     best_line_ceiling,
@@ -25,7 +25,7 @@ from imbalance_lab.ceiling import (
     fresh_sample,
     pocket_age_density,
 )
-from imbalance_lab.params import ArticleSettings, Group
+from imbalance_lab.settings.params import ArticleSettings, Group
 
 ROWS = 100_000  # the F1 figures vary by about 0.004 (one sd) between seeds at this size
 SEED = 1

@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from imbalance_lab import cli, paths
-from imbalance_lab import params as P
+from imbalance_lab.pipeline import cli
+from imbalance_lab.settings import paths
+from imbalance_lab.settings import params as P
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURE_PARAMS = ROOT / "tests" / "fixtures" / "params.yaml"
@@ -222,7 +223,7 @@ def declared_outputs() -> tuple[set[str], set[str], set[str]]:
 
 
 def test_dvc_yaml_declares_exactly_the_files_of_the_paths_module():
-    """The files the stages write (imbalance_lab.paths) and the outputs dvc.yaml tracks are the same sets."""
+    """The files the stages write (imbalance_lab.settings.paths) and the outputs dvc.yaml tracks are the same sets."""
     single, per_strategy, per_cell = declared_outputs()
     assert per_strategy == set(paths.STRATEGY_FILES.values())
     assert per_cell == set(paths.CELL_FILES.values())

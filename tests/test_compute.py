@@ -15,11 +15,11 @@ from imblearn.over_sampling import SMOTE
 from imblearn.under_sampling import EditedNearestNeighbours
 from sklearn.neighbors import NearestNeighbors
 
-from imbalance_lab import cli
-from imbalance_lab import params as P
-from imbalance_lab.metrics import compute_backend, cross_validated_metrics
-from imbalance_lab.model import build_pipeline
-from imbalance_lab.samplers import KNNFilterSMOTE, neighbour_search, with_neighbour_search
+from imbalance_lab.pipeline import cli
+from imbalance_lab.settings import params as P
+from imbalance_lab.evaluation.metrics import compute_backend, cross_validated_metrics
+from imbalance_lab.models.estimators import build_pipeline
+from imbalance_lab.strategies.samplers import KNNFilterSMOTE, neighbour_search, with_neighbour_search
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURE_PARAMS = ROOT / "tests" / "fixtures" / "params.yaml"

@@ -23,11 +23,12 @@ import numpy as np
 import pytest
 import yaml
 
-from imbalance_lab import cli, stages
-from imbalance_lab import params as P
-from imbalance_lab.data import features_and_target
-from imbalance_lab.metrics import compute_metrics
-from imbalance_lab.modelfile import (
+from imbalance_lab.pipeline import cli
+from imbalance_lab.pipeline import stages
+from imbalance_lab.settings import params as P
+from imbalance_lab.data.dataset import features_and_target
+from imbalance_lab.evaluation.metrics import compute_metrics
+from imbalance_lab.persistence.modelfile import (
     NotFittable,
     UntrustedModelError,
     model_from_dict,
@@ -183,7 +184,7 @@ def test_not_fittable_cell_is_listed_after_the_ranked_cells(failing_project, mon
     assert summary["not_fittable"]["baseline-rusboost"]["classifier"] == "rusboost"
     assert "ratio" in summary["not_fittable"]["baseline-rusboost"]["reason"]
     # The fitted cells rank exactly as they would without the failing classifier in the grid.
-    from imbalance_lab.report import build_summary
+    from imbalance_lab.reporting.report import build_summary
 
     fitted = [name for name in summary["cells"]]
     assert sorted(fitted) == ["baseline-hgb", "baseline-logreg"]
@@ -250,7 +251,7 @@ def test_only_the_classifiers_own_fit_failures_count(article_train_xy):
     from imblearn.ensemble import RUSBoostClassifier
     from sklearn.linear_model import LogisticRegression
 
-    from imbalance_lab.model import classifier_fit_failure
+    from imbalance_lab.models.estimators import classifier_fit_failure
 
     X, y = article_train_xy
     with pytest.raises(ValueError) as caught:
@@ -309,7 +310,7 @@ def test_a_class_weight_cell_without_one_is_not_fittable_and_the_grid_runs(tmp_p
     for kind in ("coefficients", "cv"):
         assert json.loads((tmp_path / cli.cell_file(kind, "balanced-rusboost")).read_text()) == found.report()
     # Outside train the combination is still refused: building it directly is a settings error.
-    from imbalance_lab.model import build_classifier
+    from imbalance_lab.models.estimators import build_classifier
 
     with pytest.raises(P.ConfigError, match="has no class_weight"):
         build_classifier(P.classifier_settings(params, "rusboost"), P.strategy_settings(params, "balanced"))

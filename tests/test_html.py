@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from imbalance_lab.paths import cell_file, strategy_file
-from imbalance_lab.report import render_html, strategy_sections
+from imbalance_lab.settings.paths import cell_file, strategy_file
+from imbalance_lab.reporting.report import render_html, strategy_sections
 
 ROOT = Path(__file__).resolve().parents[1]
 INDEX = ROOT / "reports" / "index.html"

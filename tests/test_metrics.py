@@ -1,4 +1,4 @@
-"""Metrics dict and curve data (imbalance_lab.metrics), checked against sklearn / imblearn directly."""
+"""Metrics dict and curve data (imbalance_lab.evaluation.metrics), checked against sklearn / imblearn directly."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 from imblearn.metrics import geometric_mean_score
 from sklearn import metrics as skm
 
-from imbalance_lab.metrics import COUNTS, METRICS, compute_metrics, curves, thin
+from imbalance_lab.evaluation.metrics import COUNTS, METRICS, compute_metrics, curves, thin
 
 
 @pytest.fixture(scope="module")
@@ -275,7 +275,7 @@ def test_fast_threshold_scorer_equals_sklearns_scorer(name, case):
     """Each fast scorer gives the value of sklearn's scorer of the same name, degenerate predictions included."""
     from sklearn.metrics import get_scorer
 
-    from imbalance_lab.metrics import threshold_scorer
+    from imbalance_lab.evaluation.metrics import threshold_scorer
 
     y_true, classifiers, X = prediction_cases()
     classifier = classifiers[case]
@@ -288,7 +288,7 @@ def test_fast_threshold_scorer_equals_sklearns_scorer(name, case):
 
 
 def test_fast_scorers_are_the_documented_set():
-    from imbalance_lab.metrics import FAST_SCORES
+    from imbalance_lab.evaluation.metrics import FAST_SCORES
 
     assert set(FAST_SCORES) == {"f1", "precision", "recall", "accuracy", "balanced_accuracy", "matthews_corrcoef"}
 
@@ -296,7 +296,7 @@ def test_fast_scorers_are_the_documented_set():
 @pytest.mark.parametrize("name", ["jaccard", "roc_auc", "neg_log_loss"])
 def test_other_scorer_names_pass_through_to_sklearn(name):
     """Names without a fast equivalent come back as the name, for sklearn to resolve."""
-    from imbalance_lab.metrics import threshold_scorer
+    from imbalance_lab.evaluation.metrics import threshold_scorer
 
     assert threshold_scorer(name) == name
 
@@ -315,8 +315,8 @@ def splits(y):
 
 
 def strategy_estimator(params, **keys):
-    from imbalance_lab import params as P
-    from imbalance_lab.model import build_pipeline
+    from imbalance_lab.settings import params as P
+    from imbalance_lab.models.estimators import build_pipeline
 
     settings = P.StrategySettings(name="s", sampler=keys.pop("sampler", "none"), options=keys.pop("options", {}),
                                   **keys)
@@ -325,7 +325,7 @@ def strategy_estimator(params, **keys):
 
 def run_cv_counting(estimator, X, y, n_jobs=1, fixed_threshold=0.5, progress=None):
     """(per-fold scores, folds stopped early)."""
-    from imbalance_lab.metrics import cross_validated_metrics
+    from imbalance_lab.evaluation.metrics import cross_validated_metrics
 
     return cross_validated_metrics(estimator, X, y, n_jobs=n_jobs, fixed_threshold=fixed_threshold,
                                    progress=progress, **CV)
@@ -415,7 +415,7 @@ def test_cv_tuned_strategy_keeps_validation_rows_from_the_sampler(article_train_
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import StratifiedKFold, TunedThresholdClassifierCV
 
-    from imbalance_lab.metrics import threshold_scorer
+    from imbalance_lab.evaluation.metrics import threshold_scorer
 
     X, y = article_train_xy
     X = X.reset_index(drop=True)
@@ -447,7 +447,7 @@ def sklearn_cross_validate(estimator, X, y, fixed_threshold=0.5, **cv):
 
     from sklearn.model_selection import RepeatedStratifiedKFold, cross_validate
 
-    from imbalance_lab.metrics import _fold_scores
+    from imbalance_lab.evaluation.metrics import _fold_scores
 
     cv = cv or CV
     splitter = RepeatedStratifiedKFold(n_splits=cv["folds"], n_repeats=cv["repeats"], random_state=cv["seed"])
@@ -460,10 +460,10 @@ def sklearn_cross_validate(estimator, X, y, fixed_threshold=0.5, **cv):
 def test_cv_scores_equal_sklearns_cross_validate(params_yaml, article_train_xy, name):
     """Fold by fold, exactly the figures of sklearn's cross_validate on the article data, for strategies
     as the train stage builds them (neighbour search set; a sampler, a tuned threshold)."""
-    from imbalance_lab import params as P
-    from imbalance_lab.data import columns_of
-    from imbalance_lab.metrics import cross_validated_metrics
-    from imbalance_lab.model import build_pipeline
+    from imbalance_lab.settings import params as P
+    from imbalance_lab.data.dataset import columns_of
+    from imbalance_lab.evaluation.metrics import cross_validated_metrics
+    from imbalance_lab.models.estimators import build_pipeline
 
     X, y = article_train_xy
     strategy = P.strategy_settings(params_yaml, name)
@@ -479,8 +479,8 @@ def test_cv_scores_equal_sklearns_cross_validate(params_yaml, article_train_xy, 
 def test_cv_counts_the_folds_that_stop_early_in_every_worker(params_yaml, article_train_xy, n_jobs):
     """max_iter=1 stops every fold's fit early, counted in the worker processes too (n_jobs=2), where
     a warnings filter around the call sees nothing; no ConvergenceWarning reaches the caller."""
-    from imbalance_lab import params as P
-    from imbalance_lab.model import build_pipeline
+    from imbalance_lab.settings import params as P
+    from imbalance_lab.models.estimators import build_pipeline
 
     X, y = article_train_xy
     estimator = build_pipeline(P.StrategySettings(name="s", sampler="none", options={}), {"max_iter": 1}, None)
@@ -514,9 +514,9 @@ def test_cv_on_a_dask_cluster_gives_the_same_scores_and_count(params_yaml, artic
     pytest.importorskip("dask.distributed")
     from dask.distributed import LocalCluster
 
-    from imbalance_lab import params as P
-    from imbalance_lab.metrics import compute_backend
-    from imbalance_lab.model import build_pipeline
+    from imbalance_lab.settings import params as P
+    from imbalance_lab.evaluation.metrics import compute_backend
+    from imbalance_lab.models.estimators import build_pipeline
 
     X, y = article_train_xy
     estimator = build_pipeline(P.StrategySettings(name="s", sampler="SMOTE", options={"random_state": 0}),
@@ -538,7 +538,7 @@ def test_stopped_early_ignores_newtons_switch_to_lbfgs():
     """A ConvergenceWarning counts, except the Newton solver's "resort to lbfgs"; other warnings never do."""
     from sklearn.exceptions import ConvergenceWarning
 
-    from imbalance_lab.metrics import stopped_early
+    from imbalance_lab.evaluation.metrics import stopped_early
 
     switch = recorded(ConvergenceWarning, "The inner solver of NewtonCholeskySolver detected a pointwise hessian "
                                           "with many negative values at iteration #18. It will now resort to lbfgs "
@@ -553,7 +553,7 @@ def test_metrics_does_not_import_model():
     import subprocess
     import sys
 
-    code = "import sys, imbalance_lab.metrics; assert 'imbalance_lab.model' not in sys.modules"
+    code = "import sys, imbalance_lab.evaluation.metrics; assert 'imbalance_lab.models.estimators' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
@@ -572,7 +572,7 @@ def test_cv_tuned_strategy_records_its_own_thresholds(params_yaml, article_train
 
 def test_mean_and_sd_uses_the_sample_sd():
     """[1, 2, 3, 4]: mean 2.5, sample sd sqrt(5/3) (ddof=1, by hand)."""
-    from imbalance_lab.metrics import mean_and_sd
+    from imbalance_lab.evaluation.metrics import mean_and_sd
 
     result = mean_and_sd({"f1": [1.0, 2.0, 3.0, 4.0], "tp": [3, 3, 3]})
     assert result["f1"]["mean"] == pytest.approx(2.5)
@@ -583,7 +583,7 @@ def test_mean_and_sd_uses_the_sample_sd():
 
 def test_mean_and_sd_is_none_when_a_fold_is_undefined():
     """A metric undefined on any fold (NaN) has neither mean nor sd; the others are unaffected."""
-    from imbalance_lab.metrics import mean_and_sd
+    from imbalance_lab.evaluation.metrics import mean_and_sd
 
     result = mean_and_sd({"roc_auc": [0.7, math.nan, 0.8], "f1": [0.5, 0.7]})
     assert result["roc_auc"] == {"mean": None, "sd": None}

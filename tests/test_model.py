@@ -1,4 +1,4 @@
-"""Build, fit, save, load and explain a strategy's estimator (imbalance_lab.model).
+"""Build, fit, save, load and explain a strategy's estimator (imbalance_lab.models.estimators).
 
 Expected values come from scikit-learn / imbalanced-learn called directly or from
 hand reasoning, never from running the code under test a second time.
@@ -24,10 +24,10 @@ from sklearn.model_selection import StratifiedKFold, TunedThresholdClassifierCV
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.preprocessing import KBinsDiscretizer, SplineTransformer, StandardScaler
 
-from imbalance_lab import params as P
-from imbalance_lab.data import features_and_target
-from imbalance_lab.model import boundary_at, build_model, build_pipeline, coefficients, fit_model
-from imbalance_lab.modelfile import FORMAT, UntrustedModelError, decode_state, encode_state, model_from_dict, model_to_dict
+from imbalance_lab.settings import params as P
+from imbalance_lab.data.dataset import features_and_target
+from imbalance_lab.models.estimators import boundary_at, build_model, build_pipeline, coefficients, fit_model
+from imbalance_lab.persistence.modelfile import FORMAT, UntrustedModelError, decode_state, encode_state, model_from_dict, model_to_dict
 
 FEATURES = ["age", "balance"]
 BINS = {"kind": "bins", "n_bins": 5}
@@ -326,8 +326,8 @@ def test_newtons_switch_to_lbfgs_is_not_a_failure_to_converge(params_yaml, artic
     (a ConvergenceWarning), and lbfgs finishes: fit_model reports the fit as converged."""
     from sklearn.base import clone
 
-    from imbalance_lab.data import columns_of
-    from imbalance_lab.metrics import cv_splitter
+    from imbalance_lab.data.dataset import columns_of
+    from imbalance_lab.evaluation.metrics import cv_splitter
 
     X, y = article_train_xy
     estimator = build_pipeline(P.strategy_settings(params_yaml, "smoteenn"), P.classifier_settings(params_yaml, "logreg"),
@@ -344,7 +344,8 @@ def test_newtons_switch_to_lbfgs_is_not_a_failure_to_converge(params_yaml, artic
 
 def test_stopped_early_is_the_one_from_metrics():
     """model re-exports the rule cross-validation uses, so the final fit and the folds agree."""
-    from imbalance_lab import metrics, model
+    from imbalance_lab.evaluation import metrics
+    from imbalance_lab.models import estimators as model
 
     assert model.stopped_early is metrics.stopped_early
 
@@ -684,7 +685,7 @@ def synthetic_split(params_yaml):
     """The synthetic source (the article's process, 20,000 rows, 6.5 % defaults), split as params.yaml says."""
     import copy
 
-    from imbalance_lab.data import generate_synthetic_data, split
+    from imbalance_lab.data.dataset import generate_synthetic_data, split
 
     params = copy.deepcopy(params_yaml)
     params["data"]["synthetic"]["rows"] = 20_000
@@ -699,7 +700,7 @@ def test_the_prior_shift_correction_brings_the_predicted_default_rate_back(synth
     and the ranking (ROC AUC) does not move."""
     from sklearn.metrics import roc_auc_score
 
-    from imbalance_lab.model import set_prior
+    from imbalance_lab.models.estimators import set_prior
 
     (X, y), (X_test, y_test) = synthetic_split
     settings = P.ClassifierSettings("c", classifier, {"max_iter": 300} if classifier == "LogisticRegression" else {})

@@ -1,4 +1,4 @@
-"""The model-file format (imbalance_lab.modelfile) for every classifier the project fits.
+"""The model-file format (imbalance_lab.persistence.modelfile) for every classifier the project fits.
 
 Real estimators fitted on a fixed synthetic sample; each saved model goes through the JSON text
 the train stage writes and back. Expected probabilities are the fitted estimator's own, or, for the
@@ -31,12 +31,12 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.tree import DecisionTreeClassifier
 from sklearn.tree._tree import Tree
 
-from imbalance_lab import params as P
-from imbalance_lab.model import PriorShiftCorrected, build_pipeline, classifier_classes, fit_model
-from imbalance_lab.modelfile import (
+from imbalance_lab.settings import params as P
+from imbalance_lab.models.estimators import PriorShiftCorrected, build_pipeline, classifier_classes, fit_model
+from imbalance_lab.persistence.modelfile import (
     CLASSIFIERS as CLASSIFIER_NAMES,
 )
-from imbalance_lab.modelfile import (
+from imbalance_lab.persistence.modelfile import (
     CONSTRUCTOR_ARGUMENTS,
     FITTED_STATE,
     FORMAT,
@@ -737,7 +737,7 @@ def state_keys(node):
 def mixed_texts() -> list[str]:
     """The longer prediction paths (impute, one-hot, bins, splines in column transformers) on data with a category
     and gaps."""
-    from imbalance_lab.data import columns_of
+    from imbalance_lab.data.dataset import columns_of
 
     rng = np.random.default_rng(3)
     frame = pd.DataFrame({"balance": rng.normal(0, 1, 300), "age": rng.normal(40, 10, 300),

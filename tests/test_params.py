@@ -1,4 +1,4 @@
-"""Reading and validating params.yaml (imbalance_lab.params)."""
+"""Reading and validating params.yaml (imbalance_lab.settings.params)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import warnings
 import pytest
 from imblearn.over_sampling import SMOTE
 
-from imbalance_lab import params as P
-from imbalance_lab.metrics import METRICS
+from imbalance_lab.settings import params as P
+from imbalance_lab.evaluation.metrics import METRICS
 
 # Fixed params, unlike the live params.yaml (which users edit): every value differs from the defaults.
 FIXED = {
@@ -348,7 +348,7 @@ def test_model_scale_is_every_strategys_default_and_model_holds_nothing_else(par
 
 def test_the_global_seed_reaches_every_unseeded_step_and_no_seeded_one(params):
     """`seed` seeds samplers, bases and classifiers that set no random_state of their own."""
-    from imbalance_lab.model import build_pipeline
+    from imbalance_lab.models.estimators import build_pipeline
 
     params["strategies"]["scorecard"]["sampler"] = "ADASYN"
     params["strategies"]["smote"]["basis"] = {"kind": "bins", "n_bins": 3}
@@ -398,7 +398,7 @@ def test_a_wrong_classifier_entry_names_its_key(params, entry, key, fragment):
 
 def test_a_classifiers_own_constraints_are_checked_with_its_key(params):
     """A value the class itself rejects names classifiers.<name>.<setting> (build_estimator's rule)."""
-    from imbalance_lab.model import build_pipeline
+    from imbalance_lab.models.estimators import build_pipeline
 
     params["classifiers"]["hgb"]["learning_rate"] = -1
     with raises_naming("classifiers.hgb.learning_rate"):
@@ -406,7 +406,7 @@ def test_a_classifiers_own_constraints_are_checked_with_its_key(params):
 
 
 def test_class_weight_on_a_classifier_without_one_says_which_cell(params):
-    from imbalance_lab.model import build_pipeline
+    from imbalance_lab.models.estimators import build_pipeline
 
     with pytest.raises(P.ConfigError, match=r"'strategies\.balanced\.class_weight' cannot apply to classifier "
                                             r"'easy' \(EasyEnsembleClassifier has no class_weight\)"):
@@ -715,7 +715,7 @@ def test_every_seed_is_bounded_to_numpys_range_and_named(params, key, value):
 
 @pytest.mark.parametrize("part, name", [("strategies", "smote"), ("classifiers", "hgb")])
 def test_random_state_null_is_the_global_seed_and_a_bad_one_is_named(params, part, name):
-    from imbalance_lab.model import build_pipeline
+    from imbalance_lab.models.estimators import build_pipeline
 
     read = P.strategy_settings if part == "strategies" else P.classifier_settings
     params[part][name]["random_state"] = None
@@ -731,7 +731,7 @@ def test_random_state_null_is_the_global_seed_and_a_bad_one_is_named(params, par
 
 
 def test_a_basis_random_state_null_is_the_global_seed(params):
-    from imbalance_lab.model import build_basis
+    from imbalance_lab.models.estimators import build_basis
 
     params["strategies"]["scorecard"]["basis"]["random_state"] = None
     assert build_basis(P.strategy_settings(params, "scorecard")).random_state == 9
@@ -746,7 +746,7 @@ def test_only_classification_scorers_tune_a_threshold_and_each_of_them_works():
     from sklearn.metrics import get_scorer_names
     from sklearn.model_selection import StratifiedKFold, TunedThresholdClassifierCV
 
-    from imbalance_lab.metrics import threshold_scorer
+    from imbalance_lab.evaluation.metrics import threshold_scorer
 
     rng = np.random.default_rng(0)
     X = rng.normal(size=(120, 2))

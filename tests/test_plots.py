@@ -1,4 +1,4 @@
-"""Figures (imbalance_lab.plots): names from the data are drawn as written, never as mathtext; every
+"""Figures (imbalance_lab.reporting.plots): names from the data are drawn as written, never as mathtext; every
 picture reads at a glance (legends outside the data, titles, distinguishable curves, contrast)."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from matplotlib.cbook import is_math_text
 from matplotlib.colors import to_rgb
 from sklearn.linear_model import LogisticRegression
 
-from imbalance_lab.plots import (
+from imbalance_lab.reporting.plots import (
     boundaries_grid_figure,
     calibration_grid_figure,
     curves_figure,
@@ -217,7 +217,7 @@ def test_a_feature_named_self_draws_a_boundary_over_other_features():
     fig = rendered(decision_boundary_figure(model, X, y, threshold=0.5, grid_resolution=10, title="t",
                                             features=["age", "balance"], others={"self": 2.0}))
     assert fig.axes[0].get_xlabel() == "age"
-    from imbalance_lab.plots import TwoFeatureView
+    from imbalance_lab.reporting.plots import TwoFeatureView
 
     view = TwoFeatureView(model, ("age", "balance"), {"self": 2.0})
     grid = np.array([[0.0, 0.0], [1.0, -1.0]])
@@ -420,7 +420,7 @@ def test_boundaries_of_a_grid_form_a_table_with_empty_slots_named(pictures):
 def test_strategy_colours_do_not_depend_on_the_grid():
     """A shipped strategy keeps its colour whatever else is in the grid and in which order; strategies of the
     user's own take the colours left over, by name."""
-    from imbalance_lab.plots import strategy_styles
+    from imbalance_lab.reporting.plots import strategy_styles
 
     every = strategy_styles(SHIPPED + ["mine", "alpha"])
     assert strategy_styles(["tuned_threshold"])["tuned_threshold"] == every["tuned_threshold"]

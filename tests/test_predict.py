@@ -19,9 +19,9 @@ import pytest
 import yaml
 from sklearn.metrics import f1_score
 
-from imbalance_lab import cli
-from imbalance_lab import params as P
-from imbalance_lab.metrics import compute_metrics
+from imbalance_lab.pipeline import cli
+from imbalance_lab.settings import params as P
+from imbalance_lab.evaluation.metrics import compute_metrics
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURE_PARAMS = ROOT / "tests" / "fixtures" / "params.yaml"
@@ -167,7 +167,7 @@ def test_without_out_the_scores_go_to_standard_output(article, capsys):
 def test_an_unseen_category_ignored_is_scored_with_its_one_hot_columns_zero(mixed, tmp_path):
     """What --unseen ignore does, said in the refusal: none of the column's known categories' effects apply, so a
     row in a new region scores as a linear model without any region term (its log-odds less the region's)."""
-    from imbalance_lab.paths import cell_file
+    from imbalance_lab.settings.paths import cell_file
 
     rows = pd.DataFrame({"balance": [6000.0, 6000.0], "region": ["east", "west"]})
     rows.to_csv(tmp_path / "rows.csv", index=False)
@@ -283,7 +283,7 @@ def test_a_column_named_like_the_label_is_no_extra_column(article, tmp_path, cap
     ({"inputs": [], "colour": 1}, "unknown key 'score.colour'"),
 ])
 def test_check_refuses_a_bad_score_section(params_yaml, score, fragment):
-    from imbalance_lab.stages import check
+    from imbalance_lab.pipeline.stages import check
 
     with pytest.raises(P.ConfigError, match=None) as caught:
         check({**params_yaml, "score": score})

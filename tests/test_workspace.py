@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from test_pipeline import ROOT, copy_built, dvc, run, stages_run
 
-from imbalance_lab.paths import CELL_FILES, STRATEGY_FILES, outside_grid
+from imbalance_lab.settings.paths import CELL_FILES, STRATEGY_FILES, outside_grid
 
 README = (ROOT / "README.md").read_text()
 

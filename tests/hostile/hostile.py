@@ -28,7 +28,7 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
-from imbalance_lab import cli
+from imbalance_lab.pipeline import cli
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURE_PARAMS = ROOT / "tests" / "fixtures" / "params.yaml"
@@ -195,8 +195,8 @@ def with_value(column: str, value) -> pd.DataFrame:
 
 @cache
 def article_split() -> tuple[pd.DataFrame, pd.DataFrame]:
-    from imbalance_lab import params as P
-    from imbalance_lab.data import generate_article_data, split
+    from imbalance_lab.settings import params as P
+    from imbalance_lab.data.dataset import generate_article_data, split
 
     params = P.load(FIXTURE_PARAMS)
     return split(generate_article_data(P.article_settings(params)), P.split_settings(params))

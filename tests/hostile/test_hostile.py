@@ -41,7 +41,7 @@ from hostile import (
     with_value,
 )
 
-from imbalance_lab import cli
+from imbalance_lab.pipeline import cli
 
 pytestmark = pytest.mark.integration
 
@@ -132,7 +132,7 @@ NAME_RULE = "must use only a-z, 0-9 and _"
 
 @pytest.mark.parametrize("name", HOSTILE_NAMES)
 def test_b_every_hostile_strategy_name_is_refused_by_the_check(name):
-    from imbalance_lab import params as P
+    from imbalance_lab.settings import params as P
 
     with pytest.raises(P.ConfigError, match=re.escape(NAME_RULE)):
         P.strategy_names({"strategies": {name: {"sampler": "none"}}})
@@ -140,7 +140,7 @@ def test_b_every_hostile_strategy_name_is_refused_by_the_check(name):
 
 @pytest.mark.parametrize("name", HOSTILE_NAMES)
 def test_b_every_hostile_classifier_name_is_refused_by_the_check(name):
-    from imbalance_lab import params as P
+    from imbalance_lab.settings import params as P
 
     with pytest.raises(P.ConfigError, match=re.escape(NAME_RULE)):
         P.classifier_names({"classifiers": {name: {"classifier": "LogisticRegression"}}})

@@ -22,7 +22,7 @@ import pandas as pd
 import pytest
 from hostile import EDITED_PARAMS, Project, customers, env, git, leftovers, refused, status, untouched
 
-from imbalance_lab import cli
+from imbalance_lab.pipeline import cli
 
 pytestmark = pytest.mark.integration
 
@@ -199,8 +199,8 @@ SCALE_CASES = [("model-scale", {"model.scale": True}), ("strategy-scale", {"stra
 
 @pytest.mark.parametrize("extra", [pytest.param(extra, id=name) for name, extra in SCALE_CASES])
 def test_d_scaled_numeric_data_resample_and_its_picture(committed, capsys, extra):
-    from imbalance_lab import params as P
-    from imbalance_lab import stages
+    from imbalance_lab.settings import params as P
+    from imbalance_lab.pipeline import stages
 
     write_frame(committed, "numbers.csv", customers(120, 20).assign(noise=np.linspace(-1, 1, 120)))
     configure_file(committed, "numbers.csv", extra)
@@ -225,7 +225,7 @@ def test_d_scaled_numeric_data_resample_and_its_picture(committed, capsys, extra
 WRITER = """
 import sys
 from pathlib import Path
-from imbalance_lab.cli import stage_outputs
+from imbalance_lab.pipeline.cli import stage_outputs
 
 root, mark, rounds = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3])
 page, picture = (mark * 2_000_000).encode(), (mark.upper() * 1_000_000).encode()

@@ -21,8 +21,8 @@ from hostile import (
     untouched,
 )
 
-from imbalance_lab import cli
-from imbalance_lab.params import PipelineError
+from imbalance_lab.pipeline import cli
+from imbalance_lab.settings.params import PipelineError
 
 pytestmark = pytest.mark.integration
 
@@ -33,10 +33,10 @@ pytestmark = pytest.mark.integration
 def cell_model_text(classifier: str = "logreg", strategy: str = "baseline") -> str:
     """A real model file as the train stage writes it, identity included: the cell fitted on the article's
     training split with the project's params.yaml (that of the committed copy)."""
-    from imbalance_lab import params as P
-    from imbalance_lab.data import features_and_target
-    from imbalance_lab.model import build_pipeline, fit_model
-    from imbalance_lab.modelfile import model_identity, model_to_dict
+    from imbalance_lab.settings import params as P
+    from imbalance_lab.data.dataset import features_and_target
+    from imbalance_lab.models.estimators import build_pipeline, fit_model
+    from imbalance_lab.persistence.modelfile import model_identity, model_to_dict
 
     params = P.load(ROOT / "params.yaml")
     settings = P.strategy_settings(params, strategy), P.classifier_settings(params, classifier)
@@ -48,7 +48,7 @@ def cell_model_text(classifier: str = "logreg", strategy: str = "baseline") -> s
 
 def write_prediction_inputs(root: Path) -> None:
     """The files evaluate reads after the model: with them, a loaded model would predict."""
-    from imbalance_lab.data import class_counts
+    from imbalance_lab.data.dataset import class_counts
 
     train, test = article_split()
     (root / "data/split").mkdir(parents=True, exist_ok=True)
@@ -95,7 +95,7 @@ def add_function_step(func):
     def change(model):
         from sklearn.preprocessing import FunctionTransformer
 
-        from imbalance_lab.modelfile import encode_state
+        from imbalance_lab.persistence.modelfile import encode_state
 
         saved = encode_state(FunctionTransformer(kw_args={"command": "touch PWNED"}))
         entry(saved, "func")[1] = func
@@ -311,7 +311,7 @@ def prior_shift(prior):
         inner = logistic(model)
         pairs = [["classes_", entry(inner, "classes_")[1]], ["estimator", None], ["estimator_", inner],
                  ["fitted_rate_", 0.3], ["n_features_in_", 2], ["prior", prior]]
-        steps(model)[-1]["__tuple__"][1] = {"__object__": "imbalance_lab.model.PriorShiftCorrected",
+        steps(model)[-1]["__tuple__"][1] = {"__object__": "imbalance_lab.models.estimators.PriorShiftCorrected",
                                              "state": {"__map__": pairs}}
     return change
 
@@ -321,7 +321,7 @@ def function_step(**attributes):
     def change(model):
         from sklearn.preprocessing import FunctionTransformer
 
-        from imbalance_lab.modelfile import encode_state
+        from imbalance_lab.persistence.modelfile import encode_state
 
         saved = encode_state(FunctionTransformer(accept_sparse=True, check_inverse=False,
                                                  feature_names_out="one-to-one"))
@@ -487,7 +487,7 @@ def cell_of(cell: str) -> tuple[str, str]:
 
 
 def cell_settings(classifier: str, strategy: str = "baseline"):
-    from imbalance_lab import params as P
+    from imbalance_lab.settings import params as P
 
     params = P.load(Path("params.yaml"))
     return P.strategy_settings(params, strategy), P.classifier_settings(params, classifier)

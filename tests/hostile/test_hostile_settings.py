@@ -17,7 +17,7 @@ import pytest
 import yaml
 from hostile import EDITED_PARAMS, Project, dvc, dvc_refused, env, git, refused, reports, set_dotted, status, untouched
 
-from imbalance_lab import cli
+from imbalance_lab.pipeline import cli
 
 pytestmark = pytest.mark.integration
 

@@ -1,4 +1,4 @@
-"""Hostile: the warm stage runner (imbalance_lab.warm).
+"""Hostile: the warm stage runner (imbalance_lab.warm.runner).
 
 A. Warm = cold for every input a server could miss: a settings file, start-up code or an installed
    file changed after the server started. Each row starts a real server, changes one input in a way
@@ -29,7 +29,8 @@ import pytest
 from test_pipeline import copy_project
 from test_real_data import commit, configure
 
-from imbalance_lab import cli, warm
+from imbalance_lab.pipeline import cli
+from imbalance_lab.warm import runner as warm
 
 pytestmark = pytest.mark.integration
 
@@ -101,7 +102,7 @@ def server(root: Path, env: dict):
     """A warm server of ``root`` for ``env``, started as a stage starts it and up; stopped after (with
     any server a stale reply started)."""
     _, socket_path = status(root, env)
-    subprocess.Popen([sys.executable, "-m", "imbalance_lab.warm", "serve", str(socket_path), str(root),
+    subprocess.Popen([sys.executable, "-m", "imbalance_lab.warm.runner", "serve", str(socket_path), str(root),
                       os.path.realpath(root)], cwd=root, env=env, stdin=subprocess.DEVNULL,
                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = time.monotonic() + 60

@@ -23,7 +23,7 @@ from pathlib import Path
 # when another stage or test runs beside this one. threadpoolctl cannot do this here: it limits only the
 # libraries already loaded, and scipy loads its own OpenBLAS later, inside a stage.
 def pin_threads() -> None:
-    from . import THREAD_PINS
+    from imbalance_lab import THREAD_PINS
 
     for variable in THREAD_PINS:
         os.environ.setdefault(variable, "1")
@@ -31,9 +31,9 @@ def pin_threads() -> None:
 
 pin_threads()  # also in each warm stage, whose environment is its caller's (see warm.py)
 
-from . import params as P  # noqa: E402  (after the thread pins)
-from . import stages  # noqa: E402
-from .paths import (  # noqa: E402
+from imbalance_lab.settings import params as P  # noqa: E402  (after the thread pins)
+from imbalance_lab.pipeline import stages  # noqa: E402
+from imbalance_lab.settings.paths import (  # noqa: E402
     CEILING_JSON, CHECKED, COMPARE_PNGS, CV_SCORES_JSON, DATA_JSON, INDEX_HTML, OVERLAYS, PARAMS, RAW, REPORTS,
     SUMMARY_JSON, SUMMARY_MD, TEST, TRAIN, cell_file, project_root, strategy_file,
 )
@@ -74,7 +74,7 @@ class StageOutputs:
         frame.to_parquet(self.path(path), index=False)
 
     def png(self, path: Path, fig) -> Path:
-        from .plots import save_png
+        from imbalance_lab.reporting.plots import save_png
 
         tmp = self.path(path)
         save_png(fig, tmp)
@@ -147,7 +147,7 @@ def read_model(path: Path, strategy: P.StrategySettings, classifier: P.Classifie
     cell, classifier or settings, or that names anything outside the trusted classes, is refused, nothing built.
     The record of a cell that could not be fitted (checked as strictly) is returned as a modelfile.NotFittable
     with ``not_fittable``, else refused in one line."""
-    from .modelfile import (
+    from imbalance_lab.persistence.modelfile import (
         UntrustedModelError, is_not_fittable, model_from_dict, model_identity, not_fittable_from_dict,
     )
 
@@ -237,7 +237,7 @@ def cmd_ceiling(args) -> None:
 
 
 def cmd_compare(args) -> None:
-    from .report import render_html, render_markdown
+    from imbalance_lab.reporting.report import render_html, render_markdown
 
     params = P.load(PARAMS)
     settings = stages.compare_settings(params)  # before any file is read
@@ -270,7 +270,7 @@ def remove_outside_grid(strategies, cells) -> None:
     """Delete the files of strategies and cells outside the grid (a larger grid's: an experiment thrown away with
     `git checkout .`, a classifier taken out). No stage of dvc.yaml writes them any more, DVC would count them in
     the folders `compare` depends on, and `dvc metrics show` would list them as if current (see dvc.yaml)."""
-    from .paths import outside_grid
+    from imbalance_lab.settings.paths import outside_grid
 
     stale = outside_grid(strategies, cells)
     for path in stale:
@@ -283,7 +283,7 @@ def remove_outside_grid(strategies, cells) -> None:
 def cmd_leaderboard(args) -> None:
     """The ranked strategies of the last `dvc repro`, readable in a terminal; a summary.json that is not the
     compare stage's is one line naming it and the fix, never a traceback."""
-    from .report import LEADERBOARD_WIDTH, SummaryError, terminal_leaderboard
+    from imbalance_lab.reporting.report import LEADERBOARD_WIDTH, SummaryError, terminal_leaderboard
 
     fix = f"run `dvc repro` to rebuild it, or `git checkout {SUMMARY_JSON.as_posix()}` for the committed one"
     try:
@@ -311,8 +311,8 @@ def terminal_width() -> int:
 
 def score_file(params, cell: str, path: Path, *, threshold, unseen: str, id_name: str | None):
     """Score the rows of a user's file with the cell's model (predict.py); every check before anything is written."""
-    from .data import DataError, read_table
-    from .predict import cell_settings, decision_threshold, predict
+    from imbalance_lab.data.dataset import DataError, read_table
+    from imbalance_lab.models.scoring import cell_settings, decision_threshold, predict
 
     strategy, classifier = cell_settings(params, cell)
     model_path = cell_file("model", cell)
@@ -339,7 +339,7 @@ def score_file(params, cell: str, path: Path, *, threshold, unseen: str, id_name
 
 
 def write_scores(outputs: StageOutputs, path: Path, frame) -> None:
-    from .predict import to_csv
+    from imbalance_lab.models.scoring import to_csv
 
     if path.suffix.lower() == ".parquet":
         outputs.frame(path, frame)
@@ -349,7 +349,7 @@ def write_scores(outputs: StageOutputs, path: Path, frame) -> None:
 
 def cmd_predict(args) -> None:
     """Score a user's file with one cell: one row out per row in, to --out or standard output."""
-    from .predict import to_csv
+    from imbalance_lab.models.scoring import to_csv
 
     given_input, input_path = args.file
     out = args.out[1] if args.out else None
@@ -368,7 +368,7 @@ def cmd_predict(args) -> None:
 
 def cmd_score(args) -> None:
     """The score@<file> stage: data/to_score/<file> scored by score.cell, to data/scores/<file>."""
-    from .paths import SCORE_INPUTS, SCORES
+    from imbalance_lab.settings.paths import SCORE_INPUTS, SCORES
 
     params = P.load(PARAMS)
     settings = P.score_settings(params)
@@ -395,7 +395,7 @@ def shown_path(path: Path) -> Path:
 
 
 def threshold_choice(text: str):
-    from .params import SCORE_THRESHOLDS
+    from imbalance_lab.settings.params import SCORE_THRESHOLDS
 
     if text in SCORE_THRESHOLDS:
         return text
@@ -412,7 +412,7 @@ def cmd_compare_with(args) -> None:
     """Markdown report of the workspace against a git revision, for a pull request."""
     import subprocess
 
-    from .report import comparison_markdown
+    from imbalance_lab.reporting.report import comparison_markdown
 
     # Only a revision, never an option (e.g. --output=FILE); git and dvc are given its commit hash.
     found = subprocess.run(["git", "rev-parse", "--verify", "--quiet", "--end-of-options", f"{args.rev}^{{commit}}"],
@@ -695,7 +695,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             os.chdir(project_root())  # the paths are the project root's; DVC runs stages there
             if getattr(args, "pipeline_stage", False):  # before any work: a cut dvc.lock would rerun stages
-                from .dvclock import cut_short  # a few ms (dvclock.py)
+                from imbalance_lab.pipeline.dvclock import cut_short  # a few ms (dvclock.py)
 
                 if problem := cut_short(Path.cwd()):
                     raise P.PipelineError(problem)

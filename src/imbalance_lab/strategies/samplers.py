@@ -17,8 +17,8 @@ from sklearn.neighbors import KNeighborsClassifier, NearestNeighbors
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
-from .data import class_counts
-from .params import ConfigError, StrategySettings, build_estimator
+from imbalance_lab.data.dataset import class_counts
+from imbalance_lab.settings.params import ConfigError, StrategySettings, build_estimator
 
 NO_SAMPLER = "none"
 

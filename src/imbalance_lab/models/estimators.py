@@ -27,9 +27,9 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline as PredictionPipeline
 from sklearn.preprocessing import KBinsDiscretizer, OneHotEncoder, SplineTransformer, StandardScaler
 
-from .data import Columns
-from .metrics import stopped_early
-from .params import ClassifierSettings, ConfigError, StrategySettings, TuningSettings, build_estimator
+from imbalance_lab.data.dataset import Columns
+from imbalance_lab.evaluation.metrics import stopped_early
+from imbalance_lab.settings.params import ClassifierSettings, ConfigError, StrategySettings, TuningSettings, build_estimator
 
 BASIS_CLASSES = {"bins": KBinsDiscretizer, "splines": SplineTransformer}
 # Bins are one-hot columns for the logistic regression: one coefficient per bin, as in a scorecard.
@@ -120,7 +120,7 @@ class PriorShiftCorrected(ClassifierMixin, BaseEstimator):
         return self
 
     def predict_proba(self, X):
-        from .metrics import correct_prior_shift
+        from imbalance_lab.evaluation.metrics import correct_prior_shift
 
         corrected = correct_prior_shift(self.estimator_.predict_proba(X)[:, 1], self.prior, self.fitted_rate_)
         return np.column_stack([1 - corrected, corrected])
@@ -135,7 +135,7 @@ def build_basis(strategy: StrategySettings):
     settings = {**BASIS_DEFAULTS[kind], **{k: v for k, v in strategy.basis.items() if k != "kind"}}
     if kind == "bins" and settings.get("encode") != "onehot-dense":
         raise ConfigError(f"params.yaml: '{key}.encode' must be onehot-dense (one coefficient per bin)")
-    from .samplers import seeded  # KBinsDiscretizer subsamples its quantiles at random
+    from imbalance_lab.strategies.samplers import seeded  # KBinsDiscretizer subsamples its quantiles at random
 
     return build_estimator(BASIS_CLASSES[kind], seeded(BASIS_CLASSES[kind], strategy, settings), key)
 
@@ -192,8 +192,8 @@ def build_pipeline(strategy: StrategySettings, classifier: ClassifierSettings | 
     from imblearn.pipeline import Pipeline
     from sklearn.model_selection import StratifiedKFold, TunedThresholdClassifierCV
 
-    from .metrics import threshold_scorer
-    from .samplers import build_sampler, neighbour_search, split_for_categories, with_neighbour_search
+    from imbalance_lab.evaluation.metrics import threshold_scorer
+    from imbalance_lab.strategies.samplers import build_sampler, neighbour_search, split_for_categories, with_neighbour_search
 
     steps = []
     sampler = build_sampler(strategy)

@@ -50,7 +50,8 @@ import sys
 import time
 from pathlib import Path
 
-from . import THREAD_PINS, paths  # paths: the standard library only, as here
+from imbalance_lab import THREAD_PINS
+from imbalance_lab.settings import paths  # the standard library only, as here
 
 # The commands a server runs: the pipeline's stages, nothing else.
 STAGES = ("check", "generate", "split", "resample", "train", "evaluate", "ceiling", "compare")
@@ -132,9 +133,9 @@ def fingerprint(root: Path | None = None) -> str:
     (an installed package edited in place) are the server's own check (Loaded). Costs about 1.5 ms
     here (measured: 0.8 ms for the sources, 0.5 ms for 6 folder listings, 0.1 ms for the rest)."""
     digest = hashlib.sha256(f"{sys.prefix}\0{os.path.realpath(sys.executable)}\0{sys.version}".encode())
-    package = Path(__file__).resolve().parent
-    for path in sorted(package.glob("*.py")):
-        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    package = Path(__file__).resolve().parents[1]  # imbalance_lab, every sub-package
+    for path in sorted(package.rglob("*.py")):
+        digest.update(path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes())
     for folder in sys.path:
         digest.update(b"\1" + folder.encode())
         try:
@@ -511,7 +512,7 @@ def start_server(path: Path, root: Path, wait_for_exit: int | None = None) -> No
     except OSError:
         pass
     try:
-        subprocess.Popen([sys.executable, "-m", "imbalance_lab.warm", "serve", str(path), str(root), sys.path[0]],
+        subprocess.Popen([sys.executable, "-m", "imbalance_lab.warm.runner", "serve", str(path), str(root), sys.path[0]],
                          cwd=root, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                          start_new_session=True, close_fds=True)
     except OSError:
@@ -730,8 +731,15 @@ _IMPORTS_SET: dict[str, str] = {}  # variables the libraries set on import (KMP_
 
 def preload() -> None:
     """What a cold stage would import, in the same order as the stages import it."""
-    from . import cli  # noqa: F401, I001  (first: it pins the BLAS threads before numpy loads)
-    from . import ceiling, data, metrics, model, modelfile, plots, report, samplers  # noqa: F401
+    from imbalance_lab.pipeline import cli  # noqa: F401, I001  (first: it pins the BLAS threads before numpy loads)
+    import imbalance_lab.data.dataset  # noqa: F401
+    import imbalance_lab.evaluation.ceiling  # noqa: F401
+    import imbalance_lab.evaluation.metrics  # noqa: F401
+    import imbalance_lab.models.estimators  # noqa: F401
+    import imbalance_lab.persistence.modelfile  # noqa: F401
+    import imbalance_lab.reporting.plots  # noqa: F401
+    import imbalance_lab.reporting.report  # noqa: F401
+    import imbalance_lab.strategies.samplers  # noqa: F401
     import imblearn.combine  # noqa: F401
     import imblearn.ensemble  # noqa: F401
     import imblearn.over_sampling  # noqa: F401
@@ -878,7 +886,7 @@ def run_child(conn: socket.socket, request: dict, fds: list[int]) -> None:
         os.environ.update(request["env"])
         for key, value in _IMPORTS_SET.items():  # as a cold stage's imports would set them
             os.environ.setdefault(key, value)
-        from . import cli
+        from imbalance_lab.pipeline import cli
 
         cli.pin_threads()
         sys.argv = [sys.argv[0], *request["run"]]
@@ -950,7 +958,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     code = run_warm(argv)
     if code is None:
-        from .cli import main as run_here
+        from imbalance_lab.pipeline.cli import main as run_here
 
         code = run_here(argv)
     return code

@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass, replace
 from typing import Any, Callable, Mapping
 
-from . import params as P
+from imbalance_lab.settings import params as P
 
 log = logging.getLogger("imbalance_lab")
 COST = "cost_per_1000"  # expected cost per 1,000 rows (costs section): the leaderboard may rank by it
@@ -29,10 +29,10 @@ def check(params: Mapping) -> None:
     import numpy as np
     import pandas as pd
 
-    from .data import class_counts, split
-    from .metrics import METRICS
-    from .model import build_pipeline, buildable
-    from .samplers import check_fold_sizes
+    from imbalance_lab.data.dataset import class_counts, split
+    from imbalance_lab.evaluation.metrics import METRICS
+    from imbalance_lab.models.estimators import build_pipeline, buildable
+    from imbalance_lab.strategies.samplers import check_fold_sizes
 
     RANKABLE = (*METRICS, COST)
     unknown = sorted(set(params) - set(P.SECTIONS), key=str)
@@ -60,7 +60,7 @@ def check(params: Mapping) -> None:
     # Fold sizes are the samplers' and the threshold tuning's business: one pipeline per strategy,
     # named as params.yaml names it (strategies.<name>).
     estimators = {s: cells[s, grid.classifiers[0]] for s in grid.strategies}
-    from .model import build_classifier
+    from imbalance_lab.models.estimators import build_classifier
 
     for classifier in classifiers.values():  # every classifier's own settings, in the grid or not
         build_classifier(classifier, P.StrategySettings("check", "none", {}, seed=P.global_seed(params)))
@@ -84,19 +84,19 @@ def check_strategy(params: Mapping, name: str, classifier: str | None = None) ->
     """One strategy's settings before any data is read: its sampler's, with a ``classifier`` the cell's."""
     strategy = P.strategy_settings(params, name)
     if classifier is not None:  # a class_weight the classifier has not: train says the cell is not fittable
-        from .model import build_pipeline, buildable
+        from imbalance_lab.models.estimators import build_pipeline, buildable
 
         settings = P.classifier_settings(params, classifier)
         build_pipeline(buildable(strategy, settings), settings, P.tuning_settings(params))
     elif strategy.sampler != "none" or strategy.options:
-        from .samplers import build_sampler
+        from imbalance_lab.strategies.samplers import build_sampler
 
         build_sampler(strategy)
 
 
 def generate(params: Mapping):
     """(rows, what they are): the source's rows in the project's shape, and reports/data.json."""
-    from .data import describe, load_source, plot_features
+    from imbalance_lab.data.dataset import describe, load_source, plot_features
 
     settings = P.source_settings(params)
     article = P.article_settings(params) if settings.source == "article" else None
@@ -109,7 +109,7 @@ def generate(params: Mapping):
 
 def split_rows(settings: P.SplitSettings, raw):
     """(train, test): the stratified split of the rows."""
-    from .data import split
+    from imbalance_lab.data.dataset import split
 
     train, test = split(raw, settings)
     log.info("%s training rows, %s test rows", f"{len(train):,}", f"{len(test):,}")
@@ -120,7 +120,7 @@ def resample_strategy(params: Mapping, name: str, train, data_info: Mapping):
     """(resampled training rows, what the sampler did, their picture) for one strategy, whatever the classifier."""
     import pandas as pd
 
-    from .data import class_counts, columns_of, features_and_target, target_name
+    from imbalance_lab.data.dataset import class_counts, columns_of, features_and_target, target_name
 
     strategy = P.strategy_settings(params, name)
     key = f"strategies.{name}"
@@ -130,8 +130,8 @@ def resample_strategy(params: Mapping, name: str, train, data_info: Mapping):
     if strategy.sampler == "none" and not strategy.options:  # needs no imbalanced-learn
         X_res, y_res, notes = X, y, []
     else:
-        from .model import build_pipeline
-        from .samplers import (
+        from imbalance_lab.models.estimators import build_pipeline
+        from imbalance_lab.strategies.samplers import (
             build_sampler, neighbour_search, pipeline_samplers, resample, resample_prepared, with_neighbour_search,
         )
 
@@ -152,7 +152,7 @@ def resample_strategy(params: Mapping, name: str, train, data_info: Mapping):
     kept = getattr(sampler, "kept_", None)
     if kept is not None:
         info["filter_kept"] = {str(label): count for label, count in kept.items()}
-    from .plots import resampled_figure
+    from imbalance_lab.reporting.plots import resampled_figure
 
     shown_counts = " / ".join(f"{label}: {count}" for label, count in info["counts"].items())
     # The frame, not X_res: with scale, X_res comes back from StandardScaler.inverse_transform as a bare array.
@@ -189,14 +189,14 @@ def fold_progress(label: str = "cross-validation") -> Callable[[int, int], None]
 def train_cell(params: Mapping, name: str, classifier_name: str, train) -> Trained:
     """Fit the cell (the strategy's sampler inside the pipeline, then the classifier) on the training split,
     cross-validate it with the sampler inside each training fold, and tune a threshold to the costs."""
-    from .data import class_counts, columns_of, features_and_target
-    from .metrics import compute_backend, cost_tuned_threshold, cross_validated_metrics, cv_splitter
-    from .model import (
+    from imbalance_lab.data.dataset import class_counts, columns_of, features_and_target
+    from imbalance_lab.evaluation.metrics import compute_backend, cost_tuned_threshold, cross_validated_metrics, cv_splitter
+    from imbalance_lab.models.estimators import (
         build_pipeline, buildable, check_basis_columns, class_weight_conflict, classifier_classes,
         classifier_fit_failure, coefficients, fit_model, set_prior,
     )
-    from .modelfile import DURING, model_from_dict, model_identity, model_to_dict
-    from .samplers import SamplerError, check_fold_sizes, sampler_errors
+    from imbalance_lab.persistence.modelfile import DURING, model_from_dict, model_identity, model_to_dict
+    from imbalance_lab.strategies.samplers import SamplerError, check_fold_sizes, sampler_errors
 
     strategy, classifier = P.strategy_settings(params, name), P.classifier_settings(params, classifier_name)
     cell = P.cell_name(name, classifier_name)
@@ -263,7 +263,7 @@ def not_fittable(cell: str, identity: Mapping, reason: str, during: str, strateg
     """The train stage's outputs for a cell whose classifier cannot be fitted: one line on stderr, and a record
     in place of each output (the model file's is checked like a model's), so that DVC records the stage, the
     rest of the grid runs and the comparison lists the cell as not fittable."""
-    from .modelfile import NotFittable, not_fittable_to_dict
+    from imbalance_lab.persistence.modelfile import NotFittable, not_fittable_to_dict
 
     record = not_fittable_to_dict(identity, reason, during)
     shown = NotFittable(cell, record["reason"], during)
@@ -327,13 +327,13 @@ def evaluate_cell(strategy: P.StrategySettings, classifier: P.ClassifierSettings
     """Score one cell's stored model on the held-out test split (the headline) and on its own training rows
     (the article's protocol), with its cross-validation summary, calibration, costs and pictures. A ``model``
     that is a modelfile.NotFittable (its classifier could not be fitted) gives outputs that say so."""
-    from .modelfile import NotFittable
+    from imbalance_lab.persistence.modelfile import NotFittable
 
     if isinstance(model, NotFittable):
         return not_fittable_evaluated(model)
-    from .data import features_and_target, typical_values
-    from .metrics import calibration, compute_metrics, curves, mean_and_sd, permutation_importances
-    from .plots import decision_boundary_figure, partial_dependence_figure, reliability_figure
+    from imbalance_lab.data.dataset import features_and_target, typical_values
+    from imbalance_lab.evaluation.metrics import calibration, compute_metrics, curves, mean_and_sd, permutation_importances
+    from imbalance_lab.reporting.plots import decision_boundary_figure, partial_dependence_figure, reliability_figure
 
     name = P.cell_name(strategy.name, classifier.name)
     threshold = settings.threshold if model.tuned_threshold is None else model.tuned_threshold
@@ -389,10 +389,10 @@ def not_fittable_evaluated(record) -> Evaluated:
     the record's report, each picture the cell's name, "not fittable" and the reason."""
     import textwrap
 
-    from .plots import plt  # pyplot with the backend the stages draw with
+    from imbalance_lab.reporting.plots import plt  # pyplot with the backend the stages draw with
 
     def picture(what: str):
-        from .report import printable
+        from imbalance_lab.settings.text import printable
 
         fig = plt.figure(figsize=(6.4, 2.4))
         text = "\n".join([f"{printable(record.cell)}: not fittable, no {what}", f"(during {record.during})",
@@ -407,7 +407,7 @@ def not_fittable_evaluated(record) -> Evaluated:
 
 def headline(metrics: Mapping) -> dict:
     """A strategy's cross-validated means and test values of the headline metrics (those compare-with shows)."""
-    from .report import HEADLINE_METRICS
+    from imbalance_lab.reporting.report import HEADLINE_METRICS
 
     return {"cv": {m: metrics["cv"][m]["mean"] for m in HEADLINE_METRICS},
             "test": {m: metrics["test"][m] for m in HEADLINE_METRICS}}
@@ -419,7 +419,7 @@ def ceiling(params: Mapping) -> dict:
     if source not in ("article", "synthetic"):
         return {"available": False, "reason": f"data.source {source} has no known generating process, so the "
                 "best possible scores are unknown"}
-    from .ceiling import ceilings
+    from imbalance_lab.evaluation.ceiling import ceilings
 
     process = P.article_settings(params) if source == "article" else P.synthetic_settings(params)
     log.info("measuring the ceilings on %s fresh rows", f"{settings.rows:,}")
@@ -432,7 +432,7 @@ def boundary_scan(models: Mapping, thresholds: Mapping[str, float], X_train, fea
     10th, 50th and 90th percentiles: a fine scan from 0 (or below the data) to twice the data's top."""
     import numpy as np
 
-    from .model import boundary_at
+    from imbalance_lab.models.estimators import boundary_at
 
     if len(features) != 2:
         return None
@@ -462,7 +462,7 @@ class CompareSettings:
 
 
 def compare_settings(params: Mapping) -> CompareSettings:
-    from .metrics import METRICS
+    from imbalance_lab.evaluation.metrics import METRICS
 
     grid = P.grid_settings(params)
     strategies = {name: P.strategy_settings(params, name) for name in grid.strategies}
@@ -486,7 +486,7 @@ def not_fittable_cells(settings: CompareSettings, models: Mapping, metrics: Mapp
     """Cell -> {strategy, classifier, reason, during} of each cell whose model file is a not-fittable record
     (grid order); refused in one line when none of the grid's cells was fitted, or when a fitted cell's metrics
     say otherwise (files of different runs)."""
-    from .modelfile import NotFittable
+    from imbalance_lab.persistence.modelfile import NotFittable
 
     unfit = {}
     for name, (strategy, classifier) in settings.cells.items():
@@ -521,9 +521,9 @@ def compare(settings: CompareSettings, *, metrics: Mapping, cv: Mapping, explain
     """Rank the cells, compare each with its classifier's baseline fold by fold, answer for each classifier
     whether resampling beats threshold tuning, and draw them side by side. ``calibration`` holds each cell's
     test-split calibration curve (reports/explain/<cell>.json)."""
-    from .data import features_and_target, typical_values
-    from .plots import boundaries_grid_figure, calibration_grid_figure, curves_figure, cv_scores_figure
-    from .report import build_sections, build_summary, ceiling_references, strategy_sections
+    from imbalance_lab.data.dataset import features_and_target, typical_values
+    from imbalance_lab.reporting.plots import boundaries_grid_figure, calibration_grid_figure, curves_figure, cv_scores_figure
+    from imbalance_lab.reporting.report import build_sections, build_summary, ceiling_references, strategy_sections
 
     unfit = not_fittable_cells(settings, models, metrics)
     if unfit:  # ranked, compared, explained and drawn without them; the summary lists them after the ranked cells
@@ -553,7 +553,7 @@ def compare(settings: CompareSettings, *, metrics: Mapping, cv: Mapping, explain
         test_rows=first["tp"] + first["fp"] + first["tn"] + first["fn"], test_positives=first["tp"] + first["fn"],
     ) + strategy_sections(settings.cells)  # the stages' own pictures, read from reports/ by the command line
     if unfit:  # right after the ranked cells
-        from .report import not_fittable_section
+        from imbalance_lab.reporting.report import not_fittable_section
 
         at = next((i + 1 for i, section in enumerate(sections) if section.title == "Leaderboard"), len(sections))
         sections.insert(at, not_fittable_section(summary))

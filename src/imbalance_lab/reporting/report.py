@@ -14,7 +14,8 @@ import textwrap
 from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
-from .metrics import LOWER_IS_BETTER
+from imbalance_lab.evaluation.metrics import LOWER_IS_BETTER
+from imbalance_lab.settings.text import printable
 
 TEST_COLUMNS = ("accuracy", "precision", "recall", "f1", "balanced_accuracy", "roc_auc", "average_precision")
 EXTRA_COLUMNS = ("brier", "log_loss", "cost_per_1000")  # calibration and cost, in the summary and the cell tables
@@ -189,16 +190,6 @@ class Section:
     def images(self) -> list[tuple[str, str]]:
         """Every picture of the section as (path relative to reports/, alt text), in order."""
         return ([(self.image, self.image_alt)] if self.image else []) + list(self.more_images)
-
-
-# What never reaches a report or a terminal as written: control characters (NUL, newline, CR, ESC, BEL, DEL,
-# C1), Unicode line breaks, and the bidirectional overrides (the data stage refuses names holding any of them).
-UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-
-
-def printable(text) -> str:
-    """``text`` with each character of UNPRINTABLE written as Python writes it in a string (``\\x1b``, ``\\n``)."""
-    return UNPRINTABLE.sub(lambda found: repr(found[0])[1:-1], str(text))
 
 
 def _code(text) -> str:
@@ -790,7 +781,7 @@ def build_sections(summary: Mapping, samplers: Mapping[str, str], explained: Map
 def strategy_sections(cells: Mapping[str, tuple[str, str]]) -> list[Section]:
     """One section per strategy (grid order): its training rows after resampling, then the decision boundary
     of each of its cells. Each cell's calibration and partial dependence pictures stay files (README)."""
-    from .paths import cell_file, strategy_file
+    from imbalance_lab.settings.paths import cell_file, strategy_file
 
     def picture(path) -> str:
         return path.relative_to("reports").as_posix()

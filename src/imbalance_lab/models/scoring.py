@@ -23,8 +23,8 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
-from . import params as P
-from .data import DataError, check_gaps, tidy_features
+from imbalance_lab.settings import params as P
+from imbalance_lab.data.dataset import DataError, check_gaps, tidy_features
 
 ROW_NUMBER = "row"  # the id column's name when rows are identified by their number in the file
 OUTPUT_COLUMNS = ("probability", "decision")  # then predicted_<label column>, threshold
@@ -150,7 +150,7 @@ def scores_frame(ids: pd.Series | None, id_name: str | None, probability: np.nda
                  target: str, positive: Any, negative: Any) -> pd.DataFrame:
     """One row per input row, in input order: id, probability (rounded), decision 0/1, the label it stands for,
     the threshold used."""
-    from .metrics import predict_labels
+    from imbalance_lab.evaluation.metrics import predict_labels
 
     decision = predict_labels(probability, threshold)  # the unrounded probabilities, as evaluate decides
     rounded = [float(f"{value:.{DIGITS}g}") + 0.0 for value in probability]  # + 0.0: no "-0.0"

@@ -78,7 +78,7 @@ class TwoFeatureView(ClassifierMixin, BaseEstimator):
 def _text(name) -> str:
     """A name from the data or params as figure text: ``$`` escaped so matplotlib never reads mathtext, control
     characters as escapes (``\\x1b``); a newline of our own stays a line break."""
-    from .report import printable
+    from imbalance_lab.settings.text import printable
 
     return "\n".join(printable(line) for line in str(name).split("\n")).replace("$", r"\$")
 
@@ -324,7 +324,7 @@ def boundaries_grid_figure(panels, X, y, *, grid_resolution: int, features=None,
     slot) and the titles only say the figures; otherwise they wrap into a near-square grid, titled
     ``<cell>: <title>``.
     """
-    from .params import cell_name
+    from imbalance_lab.settings.params import cell_name
 
     count = len(panels)
     strategies = list(dict.fromkeys(s for s, _ in cells)) if cells else []

@@ -57,7 +57,7 @@ def defined_stages(root: Path) -> dict[str, bool] | None:
     """Every stage name dvc.yaml defines with params.yaml's values (``foreach`` and ``matrix`` expanded as
     DVC names them), each with whether one of its outputs is ``persist`` (DVC's run-cache never restores
     such a stage). None when dvc.yaml cannot be read or expanded this simply: DVC then says what is wrong."""
-    from .params import parse_yaml
+    from imbalance_lab.settings.params import parse_yaml
 
     try:
         pipeline = parse_yaml((root / "dvc.yaml").read_text(encoding="utf-8"), "dvc.yaml")

@@ -14,7 +14,7 @@ from functools import partial
 from pathlib import Path
 from typing import Annotated, Any, Callable, Mapping, get_type_hints
 
-from .paths import INPUT
+from imbalance_lab.settings.paths import INPUT
 
 PARAMS_FILE = "params.yaml"
 STRATEGY_NAME = re.compile(r"^[a-z0-9_]+$")
@@ -708,7 +708,7 @@ def work_estimate(params: Mapping, train_rows: int) -> Work:
     for a strategy with ``calibrate`` (one fit per inner fold), else 1. A proxy that grows as the run time does
     with each of those settings: it leaves out the samplers, the features and the rows a sampler adds.
     """
-    from .model import classifier_classes
+    from imbalance_lab.models.estimators import classifier_classes
 
     grid, cv, tuning = grid_settings(params), cv_settings(params), tuning_settings(params)
     cells = []

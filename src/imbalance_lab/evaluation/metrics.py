@@ -10,7 +10,7 @@ import numpy as np
 from sklearn import metrics as skm
 from sklearn.exceptions import ConvergenceWarning
 
-from .params import ConfigError
+from imbalance_lab.settings.params import ConfigError
 
 METRICS = (
     "accuracy",

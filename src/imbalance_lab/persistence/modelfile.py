@@ -30,7 +30,7 @@ from typing import Mapping
 import numpy as np
 from sklearn.pipeline import Pipeline as PredictionPipeline
 
-from .model import PriorShiftCorrected, fitted_pipeline, tuned_threshold
+from imbalance_lab.models.estimators import PriorShiftCorrected, fitted_pipeline, tuned_threshold
 
 # v4: the file says what it is ("identity"); attributes outside the class's own are refused; no saved n_jobs.
 FORMAT = "imbalance-lab/pipeline/v4"
@@ -114,7 +114,7 @@ TRUSTED_MODULES = {
     "imblearn.ensemble._easy_ensemble": ("EasyEnsembleClassifier",),
     "imblearn.ensemble._weight_boosting": ("RUSBoostClassifier",),
     "imblearn.ensemble._bagging": ("BalancedBaggingClassifier",),
-    "imbalance_lab.model": ("PriorShiftCorrected",),
+    "imbalance_lab.models.estimators": ("PriorShiftCorrected",),
     # calibration (strategies.<name>.calibrate)
     "sklearn.calibration": ("CalibratedClassifierCV", "_CalibratedClassifier", "_SigmoidCalibration"),
     "sklearn.isotonic": ("IsotonicRegression",),
@@ -210,7 +210,7 @@ REFUSED_ATTRIBUTES = {
 # else is refused, never set.
 COMMON_STATE = frozenset({"_sklearn_version", "_sklearn_output_config", "n_features_in_", "feature_names_in_"})
 FITTED_STATE = {
-    "imbalance_lab.model.PriorShiftCorrected": ("classes_", "estimator_", "fitted_rate_"),
+    "imbalance_lab.models.estimators.PriorShiftCorrected": ("classes_", "estimator_", "fitted_rate_"),
     "imblearn.ensemble._bagging.BalancedBaggingClassifier": (
         "_max_features", "_max_samples", "_n_samples", "_sampling_strategy", "_seeds", "classes_", "estimator_",
         "estimator_params", "estimators_", "estimators_features_", "n_classes_"),
@@ -1074,7 +1074,7 @@ CHECKS = {
     "imblearn.ensemble._weight_boosting.RUSBoostClassifier": _check_boosting,
     "imblearn.ensemble._easy_ensemble.EasyEnsembleClassifier": _check_bagging,
     "imblearn.ensemble._bagging.BalancedBaggingClassifier": _check_bagging,
-    "imbalance_lab.model.PriorShiftCorrected": _check_prior,
+    "imbalance_lab.models.estimators.PriorShiftCorrected": _check_prior,
     "sklearn.calibration._CalibratedClassifier": _check_calibrated_member,
     "sklearn.calibration.CalibratedClassifierCV": _check_calibrated,
     "sklearn.isotonic.IsotonicRegression": _check_isotonic,
@@ -1186,8 +1186,8 @@ def settings_digest(strategy, classifier) -> str:
 
 def model_identity(strategy, classifier) -> dict:
     """What the model file of a cell says it is: ``{"cell", "classifier", "settings"}``."""
-    from .model import classifier_classes
-    from .params import cell_name
+    from imbalance_lab.models.estimators import classifier_classes
+    from imbalance_lab.settings.params import cell_name
 
     return {"cell": cell_name(strategy.name, classifier.name),
             "classifier": _qualified(classifier_classes()[classifier.classifier]),
@@ -1362,8 +1362,8 @@ class NotFittable:
 
 def _printable_reason(reason: str) -> str:
     """The estimator's message on one line (runs of white space as one space), at most REASON_LENGTH characters;
-    control characters and the like written as escapes (report.printable)."""
-    from .report import printable
+    control characters and the like written as escapes (settings.text.printable)."""
+    from imbalance_lab.settings.text import printable
 
     text = printable(" ".join(str(reason).split()))
     return text if len(text) <= REASON_LENGTH else text[: REASON_LENGTH - 1] + "…"
@@ -1385,7 +1385,7 @@ def is_not_fittable(data) -> bool:
 def not_fittable_from_dict(data: Mapping, expected: Mapping | None = None) -> NotFittable:
     """The not-fittable record of the cell ``expected`` (model_identity()) names, checked as strictly as a model
     file: anything else is an UntrustedModelError."""
-    from .report import UNPRINTABLE
+    from imbalance_lab.settings.text import UNPRINTABLE
 
     if not is_not_fittable(data):
         found = data.get("format") if isinstance(data, Mapping) else type(data).__name__
