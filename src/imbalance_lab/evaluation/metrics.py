@@ -25,6 +25,8 @@ METRICS = (
     "brier",
     "log_loss",
 )
+# The article's goals: few enough columns that `dvc metrics show reports/headline` fits a terminal.
+HEADLINE_METRICS = ("f1", "accuracy")
 COUNTS = ("tp", "fp", "tn", "fn")
 # A goal on these is a maximum. cost_per_1000 is not in METRICS: it exists only when costs are given.
 LOWER_IS_BETTER = frozenset({"brier", "log_loss", "cost_per_1000"})

@@ -313,7 +313,7 @@ class Evaluated:
     """The evaluate stage's results: metrics, the test split's curves, explanations and pictures."""
 
     metrics: dict
-    headline: dict  # cv mean and test value of report.HEADLINE_METRICS: `dvc metrics show reports/headline`
+    headline: dict  # cv mean and test value of metrics.HEADLINE_METRICS: `dvc metrics show reports/headline`
     curves: dict  # "pr" / "roc" -> curve points
     explain: dict  # permutation importance and the calibration curve on the test split
     boundary: Any  # matplotlib figures
@@ -407,7 +407,7 @@ def not_fittable_evaluated(record) -> Evaluated:
 
 def headline(metrics: Mapping) -> dict:
     """A strategy's cross-validated means and test values of the headline metrics (those compare-with shows)."""
-    from imbalance_lab.reporting.report import HEADLINE_METRICS
+    from imbalance_lab.evaluation.metrics import HEADLINE_METRICS
 
     return {"cv": {m: metrics["cv"][m]["mean"] for m in HEADLINE_METRICS},
             "test": {m: metrics["test"][m] for m in HEADLINE_METRICS}}

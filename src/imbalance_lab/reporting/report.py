@@ -14,7 +14,7 @@ import textwrap
 from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
-from imbalance_lab.evaluation.metrics import LOWER_IS_BETTER
+from imbalance_lab.evaluation.metrics import HEADLINE_METRICS, LOWER_IS_BETTER
 from imbalance_lab.settings.text import printable
 
 TEST_COLUMNS = ("accuracy", "precision", "recall", "f1", "balanced_accuracy", "roc_auc", "average_precision")
@@ -865,8 +865,6 @@ def render_html(sections: Sequence[Section], images: Mapping[str, bytes]) -> str
 
 # --- workspace against another revision (for a pull request) --------------------
 
-# The article's goals: few enough columns that `dvc metrics show reports/headline` fits a terminal.
-HEADLINE_METRICS = ("f1", "accuracy")
 HEADLINE = tuple(f"{protocol}.{metric}" for protocol in ("cv", "test") for metric in HEADLINE_METRICS)
 
 
