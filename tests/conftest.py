@@ -81,8 +81,8 @@ def small_built(tmp_path_factory, worker_id) -> Path:
     project = shared / "small-built" / "project"
     with FileLock(str(shared / "small-built.lock")):
         if not (shared / "small-built" / "done").is_file():
-            from test_pipeline import copy_project, dvc
-            from test_real_data import commit, configure
+            from helpers import copy_project, dvc
+            from helpers import commit, configure
 
             shutil.rmtree(shared / "small-built", ignore_errors=True)
             copy_project(project)

@@ -121,7 +121,7 @@ TRUSTED_MODULES = {
     "sklearn.model_selection._split": ("StratifiedKFold",),
 }
 TRUSTED_NAMES = frozenset(f"{module}.{name}" for module, names in TRUSTED_MODULES.items() for name in names)
-# model.classifier_classes(), by full name (tests/test_modelfile.py holds the two lists together).
+# model.classifier_classes(), by full name (tests/unit/test_modelfile.py holds the two lists together).
 CLASSIFIERS = (
     "sklearn.linear_model._logistic.LogisticRegression",
     "sklearn.ensemble._hist_gradient_boosting.gradient_boosting.HistGradientBoostingClassifier",
@@ -206,7 +206,7 @@ REFUSED_ATTRIBUTES = {
 # The attributes a file may set on an object: its class's constructor parameters (from its signature), the
 # fitted attributes its docstring lists, the ones every scikit-learn estimator may carry (COMMON_STATE), and
 # those below: what real fits of the project's prediction paths leave beyond those (generated from real fitted
-# instances; tests/test_modelfile.py fits them again and checks that each is still set by some fit). Anything
+# instances; tests/unit/test_modelfile.py fits them again and checks that each is still set by some fit). Anything
 # else is refused, never set.
 COMMON_STATE = frozenset({"_sklearn_version", "_sklearn_output_config", "n_features_in_", "feature_names_in_"})
 FITTED_STATE = {
@@ -591,7 +591,7 @@ def _decode_object(data):
         if problem:
             raise UntrustedModelError(f"refusing to load {name}: {problem}")
     value = cls.__new__(cls)
-    if hasattr(value, "__setstate__"):  # the class's own restore (reviewed: tests/test_modelfile.py)
+    if hasattr(value, "__setstate__"):  # the class's own restore (reviewed: tests/unit/test_modelfile.py)
         value.__setstate__(state)
     else:
         vars(value).update(state)

@@ -11,7 +11,7 @@ descriptors), and the caller exits with the child's exit code; Ctrl-C is forward
 dies takes its child with it. When anything is in doubt (no server yet, a server built from other
 sources or other settings files, another environment, a folder with loose permissions, an
 unexpected reply) the stage runs cold in its own process. Warm and cold write the same bytes (the
-golden test runs both; tests/hostile/test_hostile_warm.py changes each input a server could miss).
+golden test runs both; tests/integration/hostile/test_hostile_warm.py changes each input a server could miss).
 
 What a server loaded is part of its output, so a server is stale (it exits, the stage runs cold and
 the next server loads today's files) when any of these differs from the caller's view:

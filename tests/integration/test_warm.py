@@ -16,8 +16,8 @@ import time
 from pathlib import Path
 
 import pytest
-from test_pipeline import copy_built, copy_project, dvc, run, stages_run
-from test_real_data import commit, configure
+from helpers import copy_built, copy_project, dvc, run, stages_run
+from helpers import commit, configure
 
 from imbalance_lab.warm import runner as warm
 

@@ -23,7 +23,7 @@ from imbalance_lab.pipeline import cli
 from imbalance_lab.settings import params as P
 from imbalance_lab.evaluation.metrics import compute_metrics
 
-ROOT = Path(__file__).resolve().parents[1]
+from helpers import ROOT
 FIXTURE_PARAMS = ROOT / "tests" / "fixtures" / "params.yaml"
 CALIBRATED = {"sampler": "none", "calibrate": "sigmoid"}  # predict must give the calibration's probabilities
 
@@ -308,7 +308,7 @@ def test_the_shipped_score_section_adds_no_stage_and_each_input_adds_one(tmp_pat
         assert sorted(scored) == [f"score@{name}" for name in expected]
         for name, stage in scored.items():
             file = name.split("@")[1]
-            assert {dep.def_path for dep in stage.deps} >= {f"data/to_score/{file}", "src/imbalance_lab",
+            assert {dep.def_path for dep in stage.deps} >= {f"data/to_score/{file}", "src/imbalance_lab/models",
                                                              f"data/models/{params['score']['cell']}.json"}
             assert [out.def_path for out in stage.outs] == [f"data/scores/{file}"]
             assert all(out.use_cache for out in stage.outs)  # per-customer data: DVC's cache, not git

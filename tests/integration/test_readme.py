@@ -13,7 +13,7 @@ from dvc.utils.hydra import apply_overrides
 
 from imbalance_lab.settings import params as P
 
-ROOT = Path(__file__).resolve().parents[1]
+from helpers import ROOT
 
 
 def _readme() -> str:
@@ -58,7 +58,7 @@ def test_the_readme_branch_change_keeps_the_unit_tests_green(tmp_path):
     params["leaderboard"]["baseline"] = None
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     # The unit tests that build settings, samplers, models and stages from the shared fixtures.
-    files = ["tests/test_params.py", "tests/test_samplers.py", "tests/test_cli.py"]
+    files = ["tests/unit/test_params.py", "tests/unit/test_samplers.py", "tests/unit/test_cli.py"]
     result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "0", *files],
                             cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(tmp_path / "src")},
                             capture_output=True, text=True)
@@ -71,7 +71,7 @@ def test_readme_own_data_recipe_is_the_one_the_integration_test_runs():
     (but for the file's name)."""
     import shlex
 
-    from test_real_data import OWN_DATA_RECIPE
+    from helpers import OWN_DATA_RECIPE
 
     readme = _readme()
     start = readme.index("dvc exp run -S data.source=file")

@@ -21,7 +21,7 @@ from imbalance_lab.evaluation.metrics import compute_backend, cross_validated_me
 from imbalance_lab.models.estimators import build_pipeline
 from imbalance_lab.strategies.samplers import KNNFilterSMOTE, neighbour_search, with_neighbour_search
 
-ROOT = Path(__file__).resolve().parents[1]
+from helpers import ROOT
 FIXTURE_PARAMS = ROOT / "tests" / "fixtures" / "params.yaml"
 SEARCHES = ("kd_tree", "ball_tree", "brute")
 

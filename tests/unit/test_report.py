@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from helpers import ROOT
 from imbalance_lab.reporting.report import (
     TEST_COLUMNS,
     Section,
@@ -713,7 +714,7 @@ def test_the_committed_summary_is_one_the_terminal_leaderboard_reads():
 
     from imbalance_lab.reporting.report import check_summary
 
-    check_summary(json.loads((Path(__file__).resolve().parents[1] / "reports/summary.json").read_text()))
+    check_summary(json.loads((ROOT / "reports/summary.json").read_text()))
 
 
 # --- the terminal leaderboard over the whole shipped grid, and a metric where lower is better (issue 22) ------------
@@ -729,7 +730,7 @@ def shipped_grid():
     from imbalance_lab.settings import params as P
     from imbalance_lab.pipeline.stages import compare_settings
 
-    params = P.load(Path(__file__).resolve().parents[1] / "params.yaml")
+    params = P.load(ROOT / "params.yaml")
     params["grid"] = {"strategies": list(params["strategies"]), "classifiers": list(params["classifiers"])}
     settings = compare_settings(params)
     rng = np.random.RandomState(3)
@@ -864,7 +865,7 @@ def test_a_cost_leaderboard_reads_as_lower_is_better_everywhere():
 
     from imbalance_lab.reporting.report import terminal_leaderboard, verdict
 
-    summary = json.loads((Path(__file__).resolve().parents[1] / "tests/fixtures/cost_example_summary.json").read_text())
+    summary = json.loads((ROOT / "tests/fixtures/cost_example_summary.json").read_text())
     header, rows = leaderboard_table(summary)
     margin = header.index("leader's cost per 1,000 lower by [95% CI]")
     assert "lower is better" in header[3] and "gap to Bayes (cost per 1,000)" not in header

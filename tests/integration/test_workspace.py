@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from test_pipeline import ROOT, copy_built, dvc, run, stages_run
+from helpers import ROOT, copy_built, dvc, run, stages_run
 
 from imbalance_lab.settings.paths import CELL_FILES, STRATEGY_FILES, outside_grid
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from test_pipeline import ROOT, command_env, copy_built, dvc, run, stages_run
+from helpers import ROOT, command_env, copy_built, dvc, run, stages_run
 
 pytestmark = pytest.mark.integration
 SMALL_STRATEGIES = ("baseline", "smote")

@@ -15,7 +15,7 @@ import yaml
 from imbalance_lab.settings.paths import cell_file, strategy_file
 from imbalance_lab.reporting.report import render_html, strategy_sections
 
-ROOT = Path(__file__).resolve().parents[1]
+from helpers import ROOT
 INDEX = ROOT / "reports" / "index.html"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")

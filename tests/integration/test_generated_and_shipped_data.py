@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 import yaml
-from test_pipeline import copy_project, dvc
-from test_real_data import commit, configure, read_json
+from helpers import copy_project, dvc
+from helpers import commit, configure, read_json
 
 pytestmark = pytest.mark.integration
 

@@ -26,8 +26,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from test_pipeline import copy_project
-from test_real_data import commit, configure
+from helpers import copy_project
+from helpers import commit, configure
 
 from imbalance_lab.pipeline import cli
 from imbalance_lab.warm import runner as warm

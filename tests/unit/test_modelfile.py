@@ -31,6 +31,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.tree import DecisionTreeClassifier
 from sklearn.tree._tree import Tree
 
+from helpers import ROOT
 from imbalance_lab.settings import params as P
 from imbalance_lab.models.estimators import PriorShiftCorrected, build_pipeline, classifier_classes, fit_model
 from imbalance_lab.persistence.modelfile import (
@@ -679,7 +680,7 @@ def yaml_params():
 
     import yaml
 
-    return yaml.safe_load((Path(__file__).parents[1] / "params.yaml").read_text())
+    return yaml.safe_load((ROOT / "params.yaml").read_text())
 
 
 def refused_as(data, expected, *fragments):

@@ -17,9 +17,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ("data/", "reports/", "dvc.lock")
-KEPT = ("data/input/",)  # tracked inputs under data/: the generate stage depends on the folder
+from helpers import OTHER_CPUS, ROOT, RESULTS, copy_built, copy_project, dvc, run, stages_run  # noqa: F401
 GRID = yaml.safe_load((ROOT / "params.yaml").read_text())["grid"]
 STRATEGIES, CLASSIFIERS = tuple(GRID["strategies"]), tuple(GRID["classifiers"])
 CELLS = tuple(f"{s}-{c}" for s in STRATEGIES for c in CLASSIFIERS)
@@ -28,62 +26,16 @@ ARTICLE_STRATEGIES = ("baseline", "smote", "enn", "smoteenn", "knn_smote")
 pytestmark = pytest.mark.integration
 
 
-def command_env(env=None) -> dict[str, str]:
-    """The environment of a command: the test interpreter's bin folder first on PATH (DVC stages call
-    `python`), a git identity; ``env`` adds variables."""
-    return {
-        **os.environ,
-        **(env or {}),
-        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
-        "DVC_NO_ANALYTICS": "1",
-        "GIT_AUTHOR_NAME": "test",
-        "GIT_AUTHOR_EMAIL": "test@example.invalid",
-        "GIT_COMMITTER_NAME": "test",
-        "GIT_COMMITTER_EMAIL": "test@example.invalid",
-    }
 
 
-def run(args, cwd, check=True, env=None):
-    """Run a command (see command_env); ``env`` adds variables."""
-    result = subprocess.run(args, cwd=cwd, env=command_env(env), capture_output=True, text=True)
-    if check and result.returncode != 0:
-        raise AssertionError(f"{args} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
-    return result
 
 
-def dvc(*args, cwd, check=True, env=None):
-    return run([sys.executable, "-m", "dvc", *args], cwd=cwd, check=check, env=env)
 
 
-def copy_project(target: Path) -> Path:
-    """Copy the git-tracked files, leaving out the pipeline's results."""
-    names = run(["git", "ls-files", "-z"], cwd=ROOT).stdout.split("\0")
-    for name in filter(None, names):
-        # data/'s ignore rules are copied as a clone has them (compare hashes data/models with its .gitignore)
-        if name.startswith(RESULTS) and not name.startswith(KEPT) and not name.endswith("/.gitignore"):
-            continue
-        (target / name).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(ROOT / name, target / name)
-    run(["git", "init", "-q"], cwd=target)
-    run(["git", "add", "-A"], cwd=target)
-    run(["git", "commit", "-qm", "project"], cwd=target)
-    return target
 
 
-def copy_built(built: Path, target: Path) -> Path:
-    """A copy of a built project (conftest.small_built): git history, DVC cache and outputs, links as links."""
-    shutil.copytree(built, target, symlinks=True)
-    return target
 
 
-# Other CPUs emulated on this one: other OpenBLAS kernels, and numpy without its AVX2/AVX-512 code paths (names
-# this CPU lacks are ignored by numpy). The last digits of a fit differ under each; the committed results were
-# written on this machine's own kernel.
-OTHER_CPUS = {
-    "openblas-sandybridge": {"OPENBLAS_CORETYPE": "Sandybridge"},
-    "openblas-prescott-numpy-baseline": {"OPENBLAS_CORETYPE": "Prescott",
-                                         "NPY_DISABLE_CPU_FEATURES": "X86_V3 X86_V4 AVX512_ICL AVX512_SPR"},
-}
 
 
 @pytest.fixture(scope="module")
@@ -205,8 +157,6 @@ def test_article_protocol_figures_match_the_article(project):
     assert metrics["smoteenn"]["train"]["f1"] < metrics["smote"]["train"]["f1"]
 
 
-def stages_run(output: str) -> list[str]:
-    return sorted(line.split("'")[1] for line in output.splitlines() if line.startswith("Running stage"))
 
 
 def cells_of(strategy: str, stages=("evaluate", "train")) -> list[str]:

@@ -36,7 +36,7 @@ from imbalance_lab.persistence.modelfile import (
     not_fittable_from_dict,
 )
 
-ROOT = Path(__file__).resolve().parents[1]
+from helpers import ROOT
 FIXTURE_PARAMS = ROOT / "tests" / "fixtures" / "params.yaml"
 SHIPPED = yaml.safe_load((ROOT / "params.yaml").read_text())
 CLASSIFIERS, STRATEGIES = list(SHIPPED["classifiers"]), list(SHIPPED["strategies"])

@@ -16,7 +16,7 @@ from imbalance_lab.pipeline import cli
 from imbalance_lab.settings import paths
 from imbalance_lab.settings import params as P
 
-ROOT = Path(__file__).resolve().parents[1]
+from helpers import ROOT
 FIXTURE_PARAMS = ROOT / "tests" / "fixtures" / "params.yaml"
 
 

@@ -13,72 +13,24 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from test_pipeline import ROOT, copy_project, dvc, run
+from helpers import OWN_DATA_RECIPE, ROOT, commit, configure, copy_project, customers, dvc, read_json, run  # noqa: F401
 
 from imbalance_lab.pipeline import cli
 
 pytestmark = pytest.mark.integration
 
 
-def configure(project: Path, strategies: tuple[str, ...] | None = None, classifiers: tuple[str, ...] | None = None,
-              **data) -> None:
-    """Small, fast params; ``data`` updates the data section; ``strategies`` keeps a subset, ``classifiers``
-    a subset of the grid's classifiers (each cell is two stages: DVC's bookkeeping alone costs a second).
-
-    Written as `dvc exp run -S` writes params.yaml (DVC's own round trip), so that a later -S
-    changes only its own lines."""
-    from dvc.utils.serialize import modify_yaml
-
-    with modify_yaml(str(project / "params.yaml")) as params:
-        if strategies is not None:
-            for name in [name for name in params["strategies"] if name not in strategies]:
-                del params["strategies"][name]
-            params["grid"]["strategies"] = list(strategies)
-            params["leaderboard"]["baseline"] = "baseline"
-        if classifiers is not None:
-            params["grid"]["classifiers"] = list(classifiers)
-        params["cv"].update(folds=3, repeats=1)
-        params["threshold_tuning"]["folds"] = 3
-        params["ceiling"].update(rows=20000, directions=36)
-        params["evaluate"]["grid_resolution"] = 40
-        params["data"].update(data)
 
 
-def commit(project: Path, message: str) -> None:
-    run(["git", "add", "-A"], cwd=project)
-    run(["git", "commit", "-qm", message], cwd=project)
 
 
-def read_json(project: Path, name: str):
-    return json.loads((project / name).read_text())
 
 
-def customers(rows: int = 600, gaps: bool = True) -> pd.DataFrame:
-    """A user's table: two numbers, a text column that matters, a yes/no label (about 10 % yes)."""
-    rng = np.random.default_rng(11)
-    region = rng.choice(["north", "south", "east"], rows)
-    balance = rng.normal(5000, 2000, rows).round(2)
-    score = (balance - 5000) / 2000 + (region == "east") * 1.2 + rng.normal(0, 0.8, rows)
-    frame = pd.DataFrame({
-        "age": rng.integers(18, 80, rows),
-        "balance": balance,
-        "region": region,
-        "defaulted": np.where(score > 1.6, "yes", "no"),
-    })
-    if gaps:
-        frame.loc[[3, 40, 77], "balance"] = np.nan
-        frame.loc[[8, 90], "region"] = np.nan
-    return frame
 
 
 USER_FILE = {"source": "file", "path": "data/input/customers.csv", "target": "defaulted", "positive": "yes"}
 # SMOTENC and the filter's one-hot distances (bins and SMOTEENN on categories: test_sources, without DVC)
 MIXED_STRATEGIES = ("baseline", "smote", "knn_smote")
-
-
-# The README's own-data recipe, word for word but the file's name.
-OWN_DATA_RECIPE = ["-S", "data.source=file", "-S", "data.path=data/input/customers.csv", "-S", "data.target=defaulted",
-                   "-S", "data.positive=yes", "-S", "data.categorical=[region]", "-S", "data.missing=impute"]
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""Shared parts of the hostile suite (tests/test_hostile*.py): a committed copy of the project,
+"""Shared parts of the hostile suite (tests/integration/hostile/test_hostile*.py): a committed copy of the project,
 restored after each case, and the checks every case makes.
 
 Every case runs in one committed copy of the project (all git-tracked files, the
@@ -30,7 +30,7 @@ import yaml
 
 from imbalance_lab.pipeline import cli
 
-ROOT = Path(__file__).resolve().parents[2]
+from helpers import ROOT  # noqa: E402
 FIXTURE_PARAMS = ROOT / "tests" / "fixtures" / "params.yaml"
 MODEL = "data/models/baseline-logreg.json"
 REBUILD = "run `dvc checkout` or `dvc repro` to rebuild it"

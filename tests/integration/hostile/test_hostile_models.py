@@ -1,4 +1,4 @@
-"""Hostile model files: what evaluate and compare refuse to load (see tests/hostile.py)."""
+"""Hostile model files: what evaluate and compare refuse to load (see tests/integration/hostile/hostile.py)."""
 
 from __future__ import annotations
 

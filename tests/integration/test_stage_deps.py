@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from test_pipeline import ROOT, copy_built, dvc
+from helpers import ROOT, copy_built, dvc
 
 pytestmark = pytest.mark.integration
 

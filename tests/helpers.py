@@ -1,0 +1,135 @@
+"""What the tests share: the project's root, commands run as a user runs them (DVC in a real git repository),
+copies of the project in temporary folders, and small settings for quick pipeline runs."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ("data/", "reports/", "dvc.lock")
+KEPT = ("data/input/",)  # tracked inputs under data/: the generate stage depends on the folder
+
+
+def command_env(env=None) -> dict[str, str]:
+    """The environment of a command: the test interpreter's bin folder first on PATH (DVC stages call
+    `python`), a git identity; ``env`` adds variables."""
+    return {
+        **os.environ,
+        **(env or {}),
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+        "DVC_NO_ANALYTICS": "1",
+        "GIT_AUTHOR_NAME": "test",
+        "GIT_AUTHOR_EMAIL": "test@example.invalid",
+        "GIT_COMMITTER_NAME": "test",
+        "GIT_COMMITTER_EMAIL": "test@example.invalid",
+    }
+
+
+def run(args, cwd, check=True, env=None):
+    """Run a command (see command_env); ``env`` adds variables."""
+    result = subprocess.run(args, cwd=cwd, env=command_env(env), capture_output=True, text=True)
+    if check and result.returncode != 0:
+        raise AssertionError(f"{args} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+def dvc(*args, cwd, check=True, env=None):
+    return run([sys.executable, "-m", "dvc", *args], cwd=cwd, check=check, env=env)
+
+
+def copy_project(target: Path) -> Path:
+    """Copy the git-tracked files, leaving out the pipeline's results."""
+    names = run(["git", "ls-files", "-z"], cwd=ROOT).stdout.split("\0")
+    for name in filter(None, names):
+        # data/'s ignore rules are copied as a clone has them (compare hashes data/models with its .gitignore)
+        if name.startswith(RESULTS) and not name.startswith(KEPT) and not name.endswith("/.gitignore"):
+            continue
+        (target / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / name, target / name)
+    run(["git", "init", "-q"], cwd=target)
+    run(["git", "add", "-A"], cwd=target)
+    run(["git", "commit", "-qm", "project"], cwd=target)
+    return target
+
+
+def copy_built(built: Path, target: Path) -> Path:
+    """A copy of a built project (conftest.small_built): git history, DVC cache and outputs, links as links."""
+    shutil.copytree(built, target, symlinks=True)
+    return target
+
+
+# Other CPUs emulated on this one: other OpenBLAS kernels, and numpy without its AVX2/AVX-512 code paths (names
+# this CPU lacks are ignored by numpy). The last digits of a fit differ under each; the committed results were
+# written on this machine's own kernel.
+OTHER_CPUS = {
+    "openblas-sandybridge": {"OPENBLAS_CORETYPE": "Sandybridge"},
+    "openblas-prescott-numpy-baseline": {"OPENBLAS_CORETYPE": "Prescott",
+                                         "NPY_DISABLE_CPU_FEATURES": "X86_V3 X86_V4 AVX512_ICL AVX512_SPR"},
+}
+
+
+def stages_run(output: str) -> list[str]:
+    return sorted(line.split("'")[1] for line in output.splitlines() if line.startswith("Running stage"))
+
+
+def configure(project: Path, strategies: tuple[str, ...] | None = None, classifiers: tuple[str, ...] | None = None,
+              **data) -> None:
+    """Small, fast params; ``data`` updates the data section; ``strategies`` keeps a subset, ``classifiers``
+    a subset of the grid's classifiers (each cell is two stages: DVC's bookkeeping alone costs a second).
+
+    Written as `dvc exp run -S` writes params.yaml (DVC's own round trip), so that a later -S
+    changes only its own lines."""
+    from dvc.utils.serialize import modify_yaml
+
+    with modify_yaml(str(project / "params.yaml")) as params:
+        if strategies is not None:
+            for name in [name for name in params["strategies"] if name not in strategies]:
+                del params["strategies"][name]
+            params["grid"]["strategies"] = list(strategies)
+            params["leaderboard"]["baseline"] = "baseline"
+        if classifiers is not None:
+            params["grid"]["classifiers"] = list(classifiers)
+        params["cv"].update(folds=3, repeats=1)
+        params["threshold_tuning"]["folds"] = 3
+        params["ceiling"].update(rows=20000, directions=36)
+        params["evaluate"]["grid_resolution"] = 40
+        params["data"].update(data)
+
+
+def commit(project: Path, message: str) -> None:
+    run(["git", "add", "-A"], cwd=project)
+    run(["git", "commit", "-qm", message], cwd=project)
+
+
+def read_json(project: Path, name: str):
+    return json.loads((project / name).read_text())
+
+
+def customers(rows: int = 600, gaps: bool = True) -> pd.DataFrame:
+    """A user's table: two numbers, a text column that matters, a yes/no label (about 10 % yes)."""
+    rng = np.random.default_rng(11)
+    region = rng.choice(["north", "south", "east"], rows)
+    balance = rng.normal(5000, 2000, rows).round(2)
+    score = (balance - 5000) / 2000 + (region == "east") * 1.2 + rng.normal(0, 0.8, rows)
+    frame = pd.DataFrame({
+        "age": rng.integers(18, 80, rows),
+        "balance": balance,
+        "region": region,
+        "defaulted": np.where(score > 1.6, "yes", "no"),
+    })
+    if gaps:
+        frame.loc[[3, 40, 77], "balance"] = np.nan
+        frame.loc[[8, 90], "region"] = np.nan
+    return frame
+
+
+# The README's own-data recipe, word for word but the file's name.
+OWN_DATA_RECIPE = ["-S", "data.source=file", "-S", "data.path=data/input/customers.csv", "-S", "data.target=defaulted",
+                   "-S", "data.positive=yes", "-S", "data.categorical=[region]", "-S", "data.missing=impute"]
