@@ -161,8 +161,8 @@ def refuse_bad_settings(parser: Parser, sizes, quick: bool = False) -> None:
     """Each size's settings through the pipeline's own ``check`` (in this process, a few seconds),
     before anything runs: a size the pipeline would refuse stops the benchmark now, in one line."""
     sys.path.insert(0, str(ROOT / "src"))  # the sources the copies run, whatever is installed
-    from imbalance_lab.settings import params as P
     from imbalance_lab.pipeline.stages import check
+    from imbalance_lab.settings import params as P
 
     try:
         shipped = P.load(ROOT / "params.yaml")

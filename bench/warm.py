@@ -33,6 +33,7 @@ import time
 from pathlib import Path
 
 import yaml
+
 from benchmark import PLAIN, QUICK_ROWS, Parser, copy_project, env, plain, refuse_bad_settings, synthetic_params
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -25,8 +25,8 @@ from pathlib import Path  # noqa: E402
 import pytest  # noqa: E402
 from threadpoolctl import threadpool_limits  # noqa: E402
 
-from imbalance_lab.settings import params as P  # noqa: E402
 from imbalance_lab.data.dataset import features_and_target, generate_article_data, split  # noqa: E402
+from imbalance_lab.settings import params as P  # noqa: E402
 
 PARAMS_PATH = Path(__file__).resolve().parent / "fixtures" / "params.yaml"
 
@@ -81,8 +81,7 @@ def small_built(tmp_path_factory, worker_id) -> Path:
     project = shared / "small-built" / "project"
     with FileLock(str(shared / "small-built.lock")):
         if not (shared / "small-built" / "done").is_file():
-            from helpers import copy_project, dvc
-            from helpers import commit, configure
+            from helpers import commit, configure, copy_project, dvc
 
             shutil.rmtree(shared / "small-built", ignore_errors=True)
             copy_project(project)

@@ -3,6 +3,7 @@ copies of the project in temporary folders, and small settings for quick pipelin
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess

@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from helpers import ROOT
+
 BENCHMARK, WARM = ROOT / "bench" / "benchmark.py", ROOT / "bench" / "warm.py"
 
 

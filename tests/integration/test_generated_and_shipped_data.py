@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 import yaml
-from helpers import copy_project, dvc
-from helpers import commit, configure, read_json
+
+from helpers import commit, configure, copy_project, dvc, read_json
 
 pytestmark = pytest.mark.integration
 

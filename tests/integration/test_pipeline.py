@@ -8,16 +8,14 @@ byte for byte (so the committed results are current and reproducible).
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
-from helpers import OTHER_CPUS, ROOT, RESULTS, copy_built, copy_project, dvc, run, stages_run  # noqa: F401
+from helpers import OTHER_CPUS, RESULTS, ROOT, copy_built, copy_project, dvc, run, stages_run  # noqa: F401
+
 GRID = yaml.safe_load((ROOT / "params.yaml").read_text())["grid"]
 STRATEGIES, CLASSIFIERS = tuple(GRID["strategies"]), tuple(GRID["classifiers"])
 CELLS = tuple(f"{s}-{c}" for s in STRATEGIES for c in CLASSIFIERS)

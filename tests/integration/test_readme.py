@@ -6,14 +6,12 @@ branch that changes params.yaml keeps them green)."""
 
 import copy
 import difflib
-from pathlib import Path
 
 import pytest
 from dvc.utils.hydra import apply_overrides
 
-from imbalance_lab.settings import params as P
-
 from helpers import ROOT
+from imbalance_lab.settings import params as P
 
 
 def _readme() -> str:

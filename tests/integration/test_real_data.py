@@ -7,14 +7,10 @@ process, on the same files.
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
-import numpy as np
 import pandas as pd
 import pytest
-from helpers import OWN_DATA_RECIPE, ROOT, commit, configure, copy_project, customers, dvc, read_json, run  # noqa: F401
 
+from helpers import OWN_DATA_RECIPE, ROOT, commit, configure, copy_project, customers, dvc, read_json, run
 from imbalance_lab.pipeline import cli
 
 pytestmark = pytest.mark.integration

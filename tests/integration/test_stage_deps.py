@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from helpers import ROOT, copy_built, dvc
 
 pytestmark = pytest.mark.integration

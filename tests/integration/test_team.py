@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from helpers import ROOT, command_env, copy_built, dvc, run, stages_run
 
 pytestmark = pytest.mark.integration

@@ -16,9 +16,8 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import copy_built, copy_project, dvc, run, stages_run
-from helpers import commit, configure
 
+from helpers import commit, configure, copy_built, copy_project, dvc, run, stages_run
 from imbalance_lab.warm import runner as warm
 
 pytestmark = pytest.mark.integration

@@ -13,8 +13,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from helpers import ROOT, copy_built, dvc, run, stages_run
 
+from helpers import ROOT, copy_built, dvc, run, stages_run
 from imbalance_lab.settings.paths import CELL_FILES, STRATEGY_FILES, outside_grid
 
 README = (ROOT / "README.md").read_text()

@@ -434,11 +434,10 @@ def test_a_calibrated_threshold_tuned_cell_trains_round_trips_and_evaluates(arti
     model that was fitted, and evaluate scores it at its tuned threshold."""
     from imblearn.over_sampling import SMOTE
 
-    from imbalance_lab.pipeline import cli
-    from imbalance_lab.pipeline import stages
-    from imbalance_lab.settings import params as P
     from imbalance_lab.data.dataset import columns_of, features_and_target
     from imbalance_lab.models.estimators import build_pipeline, set_prior
+    from imbalance_lab.pipeline import cli, stages
+    from imbalance_lab.settings import params as P
     from imbalance_lab.strategies.samplers import pipeline_samplers
 
     params = article_params

@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from imbalance_lab.pipeline import cli
-from imbalance_lab.settings import paths
-from imbalance_lab.settings import params as P
-
 from helpers import ROOT
+from imbalance_lab.pipeline import cli
+from imbalance_lab.settings import params as P
+from imbalance_lab.settings import paths
+
 FIXTURE_PARAMS = ROOT / "tests" / "fixtures" / "params.yaml"
 
 
@@ -158,11 +158,10 @@ def test_a_failing_stage_leaves_all_its_previous_outputs(tmp_path):
     leaves every old output as it was and no temporary file."""
     first, second = tmp_path / "a.json", tmp_path / "out" / "b.txt"
     first.write_text("old a")
-    with pytest.raises(RuntimeError):
-        with cli.stage_outputs() as outputs:
-            outputs.json(first, {"new": 1})
-            outputs.text(second, "new b")
-            raise RuntimeError("disk full")
+    with pytest.raises(RuntimeError), cli.stage_outputs() as outputs:
+        outputs.json(first, {"new": 1})
+        outputs.text(second, "new b")
+        raise RuntimeError("disk full")
     assert first.read_text() == "old a"
     assert not second.exists()
     assert sorted(p.name for p in tmp_path.rglob("*")) == ["a.json", "out"]

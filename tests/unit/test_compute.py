@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import shutil
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,13 +14,13 @@ from imblearn.over_sampling import SMOTE
 from imblearn.under_sampling import EditedNearestNeighbours
 from sklearn.neighbors import NearestNeighbors
 
-from imbalance_lab.pipeline import cli
-from imbalance_lab.settings import params as P
+from helpers import ROOT
 from imbalance_lab.evaluation.metrics import compute_backend, cross_validated_metrics
 from imbalance_lab.models.estimators import build_pipeline
+from imbalance_lab.pipeline import cli
+from imbalance_lab.settings import params as P
 from imbalance_lab.strategies.samplers import KNNFilterSMOTE, neighbour_search, with_neighbour_search
 
-from helpers import ROOT
 FIXTURE_PARAMS = ROOT / "tests" / "fixtures" / "params.yaml"
 SEARCHES = ("kd_tree", "ball_tree", "brute")
 

@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 from sklearn.model_selection import train_test_split
 
-from imbalance_lab.settings import params as P
 from imbalance_lab.data.dataset import class_counts, features_and_target, generate_article_data, split
+from imbalance_lab.settings import params as P
 
 
 def article_recipe(seed=42, pocket=25, scattered=10, payers=500):

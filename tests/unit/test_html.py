@@ -7,15 +7,14 @@ import base64
 import html
 import re
 import shutil
-from pathlib import Path
 
 import pytest
 import yaml
 
-from imbalance_lab.settings.paths import cell_file, strategy_file
-from imbalance_lab.reporting.report import render_html, strategy_sections
-
 from helpers import ROOT
+from imbalance_lab.reporting.report import render_html, strategy_sections
+from imbalance_lab.settings.paths import cell_file, strategy_file
+
 INDEX = ROOT / "reports" / "index.html"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")
@@ -86,7 +85,7 @@ def test_index_embeds_every_strategys_pictures_as_committed():
     """reports/index.html holds each strategy's boundary and resampled pictures, byte for byte as the
     evaluate stages wrote them, besides the three summary pictures."""
     images = embedded_images(INDEX.read_text(encoding="utf-8"))
-    assert SUMMARY_ALTS <= {alt for alt, _ in images}
+    assert {alt for alt, _ in images} >= SUMMARY_ALTS
     assert len(images) == len(SUMMARY_ALTS) + STAGE_PICTURES
     assert_every_strategy_pictured(images, lambda path: (ROOT / path).read_bytes())
 
@@ -97,7 +96,7 @@ def test_index_renders_with_every_image_and_no_outside_resource(browser):
         "return Array.from(document.images).map(i => [i.alt, i.complete, i.naturalWidth, i.src.slice(0, 22)])"
     )
     alts = [alt for alt, *_ in images]
-    assert SUMMARY_ALTS <= set(alts)
+    assert set(alts) >= SUMMARY_ALTS
     assert len(set(alts)) == len(alts) == len(SUMMARY_ALTS) + STAGE_PICTURES
     for name in CELLS:
         assert alts.count(f"Decision boundary of {name} over the training rows") == 1, name

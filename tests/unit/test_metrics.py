@@ -315,8 +315,8 @@ def splits(y):
 
 
 def strategy_estimator(params, **keys):
-    from imbalance_lab.settings import params as P
     from imbalance_lab.models.estimators import build_pipeline
+    from imbalance_lab.settings import params as P
 
     settings = P.StrategySettings(name="s", sampler=keys.pop("sampler", "none"), options=keys.pop("options", {}),
                                   **keys)
@@ -460,10 +460,10 @@ def sklearn_cross_validate(estimator, X, y, fixed_threshold=0.5, **cv):
 def test_cv_scores_equal_sklearns_cross_validate(params_yaml, article_train_xy, name):
     """Fold by fold, exactly the figures of sklearn's cross_validate on the article data, for strategies
     as the train stage builds them (neighbour search set; a sampler, a tuned threshold)."""
-    from imbalance_lab.settings import params as P
     from imbalance_lab.data.dataset import columns_of
     from imbalance_lab.evaluation.metrics import cross_validated_metrics
     from imbalance_lab.models.estimators import build_pipeline
+    from imbalance_lab.settings import params as P
 
     X, y = article_train_xy
     strategy = P.strategy_settings(params_yaml, name)
@@ -479,8 +479,8 @@ def test_cv_scores_equal_sklearns_cross_validate(params_yaml, article_train_xy, 
 def test_cv_counts_the_folds_that_stop_early_in_every_worker(params_yaml, article_train_xy, n_jobs):
     """max_iter=1 stops every fold's fit early, counted in the worker processes too (n_jobs=2), where
     a warnings filter around the call sees nothing; no ConvergenceWarning reaches the caller."""
-    from imbalance_lab.settings import params as P
     from imbalance_lab.models.estimators import build_pipeline
+    from imbalance_lab.settings import params as P
 
     X, y = article_train_xy
     estimator = build_pipeline(P.StrategySettings(name="s", sampler="none", options={}), {"max_iter": 1}, None)
@@ -514,9 +514,9 @@ def test_cv_on_a_dask_cluster_gives_the_same_scores_and_count(params_yaml, artic
     pytest.importorskip("dask.distributed")
     from dask.distributed import LocalCluster
 
-    from imbalance_lab.settings import params as P
     from imbalance_lab.evaluation.metrics import compute_backend
     from imbalance_lab.models.estimators import build_pipeline
+    from imbalance_lab.settings import params as P
 
     X, y = article_train_xy
     estimator = build_pipeline(P.StrategySettings(name="s", sampler="SMOTE", options={"random_state": 0}),

@@ -24,10 +24,17 @@ from sklearn.model_selection import StratifiedKFold, TunedThresholdClassifierCV
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.preprocessing import KBinsDiscretizer, SplineTransformer, StandardScaler
 
-from imbalance_lab.settings import params as P
 from imbalance_lab.data.dataset import features_and_target
 from imbalance_lab.models.estimators import boundary_at, build_model, build_pipeline, coefficients, fit_model
-from imbalance_lab.persistence.modelfile import FORMAT, UntrustedModelError, decode_state, encode_state, model_from_dict, model_to_dict
+from imbalance_lab.persistence.modelfile import (
+    FORMAT,
+    UntrustedModelError,
+    decode_state,
+    encode_state,
+    model_from_dict,
+    model_to_dict,
+)
+from imbalance_lab.settings import params as P
 
 FEATURES = ["age", "balance"]
 BINS = {"kind": "bins", "n_bins": 5}

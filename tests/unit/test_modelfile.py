@@ -32,8 +32,7 @@ from sklearn.tree import DecisionTreeClassifier
 from sklearn.tree._tree import Tree
 
 from helpers import ROOT
-from imbalance_lab.settings import params as P
-from imbalance_lab.models.estimators import PriorShiftCorrected, build_pipeline, classifier_classes, fit_model
+from imbalance_lab.models.estimators import PriorShiftCorrected, build_pipeline, fit_model
 from imbalance_lab.persistence.modelfile import (
     CLASSIFIERS as CLASSIFIER_NAMES,
 )
@@ -51,6 +50,8 @@ from imbalance_lab.persistence.modelfile import (
     settings_digest,
     untrusted_names,
 )
+from imbalance_lab.settings import params as P
+from imbalance_lab.settings.classifiers import classifier_classes
 
 FEATURES = ["age", "balance"]
 CLASSIFIERS = list(classifier_classes())
@@ -676,7 +677,6 @@ def test_a_file_claiming_another_classifier_than_it_holds_is_refused():
 
 
 def yaml_params():
-    from pathlib import Path
 
     import yaml
 

@@ -9,8 +9,8 @@ import warnings
 import pytest
 from imblearn.over_sampling import SMOTE
 
-from imbalance_lab.settings import params as P
 from imbalance_lab.evaluation.metrics import METRICS
+from imbalance_lab.settings import params as P
 
 # Fixed params, unlike the live params.yaml (which users edit): every value differs from the defaults.
 FIXED = {

@@ -19,11 +19,11 @@ import pytest
 import yaml
 from sklearn.metrics import f1_score
 
+from helpers import ROOT
+from imbalance_lab.evaluation.metrics import compute_metrics
 from imbalance_lab.pipeline import cli
 from imbalance_lab.settings import params as P
-from imbalance_lab.evaluation.metrics import compute_metrics
 
-from helpers import ROOT
 FIXTURE_PARAMS = ROOT / "tests" / "fixtures" / "params.yaml"
 CALIBRATED = {"sampler": "none", "calibrate": "sigmoid"}  # predict must give the calibration's probabilities
 

@@ -171,7 +171,7 @@ def summarize(board, primary="f1", baseline="base", ceilings=CEILINGS, confidenc
     metrics, cv = board
     names = names or list(metrics)
     return build_summary({n: metrics[n] for n in names}, {n: cv[n] for n in names}, GOALS, primary=primary,
-                         confidence=confidence, baselines={n: baseline for n in names}, ceilings=ceilings)
+                         confidence=confidence, baselines=dict.fromkeys(names, baseline), ceilings=ceilings)
 
 
 def test_summary_ranks_by_the_cv_mean_of_the_primary_metric(board):
@@ -509,7 +509,7 @@ def test_an_undefined_primary_mean_ranks_last_whatever_the_input_order():
         block = {m: {"mean": 0.5, "sd": 0.1} for m in ("accuracy", "precision", "recall", "f1",
                                                        "balanced_accuracy", "average_precision")}
         block["roc_auc"] = {"mean": mean, "sd": None if mean is None else 0.1}
-        scores = {m: 0.5 for m in block}
+        scores = dict.fromkeys(block, 0.5)
         scores.update(tp=1, fp=1, tn=1, fn=1, roc_auc=mean)
         return {"threshold": 0.5, "resampled": {"counts": {"0": 3, "1": 3}}, "cv": block,
                 "test": scores, "train": scores}
@@ -558,7 +558,7 @@ def hostile_sections(board):
     metrics = {rename.get(name, name): entry for name, entry in metrics.items()}
     cv = {rename.get(name, name): entry for name, entry in cv.items()}
     summary = build_summary(metrics, cv, GOALS, primary="f1", confidence=0.95,
-                            baselines={name: "a`b" for name in metrics}, ceilings=CEILINGS)
+                            baselines=dict.fromkeys(metrics, "a`b"), ceilings=CEILINGS)
     summary["data"] = {"source": "file", "path": "data/input/<b>&c.csv", "target": HOSTILE, "positive": "<y>",
                        "rows": 100, "classes": {"0": 90, "1": 10}, "positive_share": 0.1, "numeric": [HOSTILE, "b"],
                        "categorical": {"c|d": ["<e>"]}, "missing_values": {HOSTILE: 2}, "missing": "impute",
@@ -568,7 +568,7 @@ def hostile_sections(board):
     explained = {name: {"threshold": None, "intercept": -1.0, "features": linear} for name in metrics}
     explained["big"] = {"threshold": 0.3, "intercept": 0.2, "basis": {f"{HOSTILE} in [0, 1)": {
         "coefficient": 0.5, "odds_ratio": 1.6}}}
-    return build_sections(summary, {name: "none" for name in metrics}, explained, None, test_rows=161,
+    return build_sections(summary, dict.fromkeys(metrics, "none"), explained, None, test_rows=161,
                           test_positives=11)
 
 
@@ -670,7 +670,7 @@ LINKS = ["[x](http://evil)", "![x](http://evil/p.png)", "*a*&b", "x\x1b[2J", "ww
 def linked_sections(board):
     """Names the data stage refuses (link syntax, control characters), rendered anyway: the report escapes them too."""
     metrics, cv = board
-    summary = build_summary(metrics, cv, GOALS, primary="f1", confidence=0.95, baselines={n: "base" for n in metrics},
+    summary = build_summary(metrics, cv, GOALS, primary="f1", confidence=0.95, baselines=dict.fromkeys(metrics, "base"),
                             ceilings=CEILINGS)
     summary["data"] = {"source": "file", "path": "data/input/c.csv", "target": LINKS[0], "positive": LINKS[1],
                        "rows": 100, "classes": {"0": 90, "1": 10}, "positive_share": 0.1, "numeric": LINKS,
@@ -679,7 +679,7 @@ def linked_sections(board):
     linear = {name: {"coefficient": 0.1, "odds_ratio_per_unit": 1.1, "odds_ratio_per_sd": 1.2, "sd": 1.0}
               for name in LINKS}
     explained = {name: {"threshold": None, "intercept": -1.0, "features": linear} for name in metrics}
-    return build_sections(summary, {name: "none" for name in metrics}, explained, None, test_rows=161,
+    return build_sections(summary, dict.fromkeys(metrics, "none"), explained, None, test_rows=161,
                           test_positives=11)
 
 
@@ -710,7 +710,6 @@ def test_printable_writes_control_characters_as_python_does():
 
 def test_the_committed_summary_is_one_the_terminal_leaderboard_reads():
     import json
-    from pathlib import Path
 
     from imbalance_lab.reporting.report import check_summary
 
@@ -725,10 +724,9 @@ def shipped_grid():
     """Every strategy of params.yaml with every classifier (8 x 7 cells, named, kinded and baselined as the compare
     stage does), with fold scores as a run gives them: F1 around 0.05-0.6 and a cost per 1,000 customers in the
     millions (the README's cost example), each with its own noise."""
-    from pathlib import Path
 
-    from imbalance_lab.settings import params as P
     from imbalance_lab.pipeline.stages import compare_settings
+    from imbalance_lab.settings import params as P
 
     params = P.load(ROOT / "params.yaml")
     params["grid"] = {"strategies": list(params["strategies"]), "classifiers": list(params["classifiers"])}
@@ -861,7 +859,6 @@ def test_a_cost_leaderboard_reads_as_lower_is_better_everywhere():
     is positive (how much lower its cost is), ✓ where beyond the noise; the Δ column and the verdict say lower is
     better; in the terminal `better` marks exactly the cells cheaper than their baseline beyond the noise."""
     import json
-    from pathlib import Path
 
     from imbalance_lab.reporting.report import terminal_leaderboard, verdict
 

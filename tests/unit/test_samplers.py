@@ -12,10 +12,16 @@ from imblearn.utils.estimator_checks import parametrize_with_checks
 from sklearn.neighbors import KNeighborsClassifier, NearestNeighbors
 from sklearn.preprocessing import StandardScaler
 
-from imbalance_lab.settings import params as P
 from imbalance_lab.data.dataset import features_and_target
+from imbalance_lab.settings import params as P
 from imbalance_lab.strategies.samplers import (
-    KNNFilterSMOTE, SamplerError, build_sampler, resample, sampler_errors, sampler_failure, with_neighbour_search,
+    KNNFilterSMOTE,
+    SamplerError,
+    build_sampler,
+    resample,
+    sampler_errors,
+    sampler_failure,
+    with_neighbour_search,
 )
 
 
@@ -411,9 +417,8 @@ def test_a_sampler_that_empties_a_class_is_a_sampler_error():
     y = np.isin(np.arange(40), [5, 15, 25, 35]).astype(int)  # each default among payers
     estimator = Pipeline([("sampler", EditedNearestNeighbours(sampling_strategy="all")),
                           ("model", LogisticRegression())])
-    with pytest.raises(SamplerError, match="leave only rows of class 0"):
-        with sampler_errors(estimator, X, y):
-            estimator.fit(X, y)
+    with pytest.raises(SamplerError, match="leave only rows of class 0"), sampler_errors(estimator, X, y):
+        estimator.fit(X, y)
 
 
 def test_a_threshold_tuning_inner_fold_the_sampler_cannot_work_on_is_found(article_train_xy):
@@ -434,26 +439,23 @@ def test_knn_filter_error_in_a_fold_stays_a_sampler_error(article_params, articl
     X, y = article_train_xy
     estimator = strategy_pipeline("KNNFilterSMOTE", k_neighbors=7, random_state=42)
     fit_model(estimator, X, y)
-    with pytest.raises(SamplerError, match="the KNN filter kept"):
-        with sampler_errors(estimator, X, y, cv_splits(X, y)):
-            cross_validate_strategy(estimator, X, y, n_jobs=n_jobs)
+    with pytest.raises(SamplerError, match="the KNN filter kept"), sampler_errors(estimator, X, y, cv_splits(X, y)):
+        cross_validate_strategy(estimator, X, y, n_jobs=n_jobs)
 
 
 def test_other_value_errors_pass_through_unchanged(article_train_xy):
     """A ValueError the samplers do not reproduce (a bug, or a model setting) keeps its type and traceback."""
     X, y = article_train_xy
     estimator = strategy_pipeline("SMOTE", random_state=0)
-    with pytest.raises(ValueError, match="a bug") as caught:
-        with sampler_errors(estimator, X, y, cv_splits(X, y)):
-            raise ValueError("a bug")
+    with pytest.raises(ValueError, match="a bug") as caught, sampler_errors(estimator, X, y, cv_splits(X, y)):
+        raise ValueError("a bug")
     assert not isinstance(caught.value, SamplerError)
     from imblearn.pipeline import Pipeline
     from sklearn.linear_model import LogisticRegression
 
     bad_model = Pipeline([("sampler", SMOTE(random_state=0)), ("model", LogisticRegression(C=-1.0))])
-    with pytest.raises(ValueError, match="'C' parameter") as caught:
-        with sampler_errors(bad_model, X, y):
-            bad_model.fit(X, y)
+    with pytest.raises(ValueError, match="'C' parameter") as caught, sampler_errors(bad_model, X, y):
+        bad_model.fit(X, y)
     assert not isinstance(caught.value, SamplerError)
 
 

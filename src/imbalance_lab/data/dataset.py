@@ -18,7 +18,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from imbalance_lab.settings.params import ArticleSettings, ConfigError, PipelineError, SourceSettings, SplitSettings, SyntheticSettings
+from imbalance_lab.settings.params import (
+    ArticleSettings,
+    ConfigError,
+    PipelineError,
+    SourceSettings,
+    SplitSettings,
+    SyntheticSettings,
+)
 from imbalance_lab.settings.paths import INPUT
 
 INPUT_FOLDER = INPUT.as_posix()  # as messages name it

@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import math
 import warnings
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
@@ -29,7 +30,14 @@ from sklearn.preprocessing import KBinsDiscretizer, OneHotEncoder, SplineTransfo
 
 from imbalance_lab.data.dataset import Columns
 from imbalance_lab.evaluation.metrics import stopped_early
-from imbalance_lab.settings.params import ClassifierSettings, ConfigError, StrategySettings, TuningSettings, build_estimator
+from imbalance_lab.settings.classifiers import classifier_class
+from imbalance_lab.settings.params import (
+    ClassifierSettings,
+    ConfigError,
+    StrategySettings,
+    TuningSettings,
+    build_estimator,
+)
 
 BASIS_CLASSES = {"bins": KBinsDiscretizer, "splines": SplineTransformer}
 # Bins are one-hot columns for the logistic regression: one coefficient per bin, as in a scorecard.
@@ -44,7 +52,7 @@ def build_model(settings: Mapping[str, Any]) -> LogisticRegression:
 def build_classifier(classifier: ClassifierSettings, strategy: StrategySettings):
     """The cell's classifier: its class and settings, seeded by ``seed`` when it has a random_state and
     sets none, and the strategy's class_weight (refused for a class without one)."""
-    cls, key = classifier_classes()[classifier.classifier], f"classifiers.{classifier.name}"
+    cls, key = classifier_class(classifier.classifier), f"classifiers.{classifier.name}"
     settings = dict(classifier.options)
     allowed = cls().get_params(deep=False)
     if "random_state" in allowed and "random_state" not in settings and strategy.seed is not None:
@@ -64,7 +72,7 @@ def class_weight_conflict(classifier: ClassifierSettings, strategy: StrategySett
     reason of the cell's not-fittable record; None when it can (or the strategy sets none)."""
     if strategy.class_weight is None:
         return None
-    cls = classifier_classes()[classifier.classifier]
+    cls = classifier_class(classifier.classifier)
     if "class_weight" in cls().get_params(deep=False):
         return None
     return (f"{classifier.classifier} has no class_weight, which strategy {strategy.name} weighs classes with "
@@ -79,18 +87,6 @@ def buildable(strategy: StrategySettings, classifier: ClassifierSettings) -> Str
     from dataclasses import replace
 
     return replace(strategy, class_weight=None)
-
-
-def classifier_classes() -> dict[str, type]:
-    """The classifiers ``classifiers.<name>.classifier`` may name, by class name; modelfile.py saves each."""
-    from imblearn.ensemble import (
-        BalancedBaggingClassifier, BalancedRandomForestClassifier, EasyEnsembleClassifier, RUSBoostClassifier,
-    )
-    from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
-
-    return {cls.__name__: cls for cls in (
-        LogisticRegression, HistGradientBoostingClassifier, RandomForestClassifier, BalancedRandomForestClassifier,
-        EasyEnsembleClassifier, RUSBoostClassifier, BalancedBaggingClassifier)}
 
 
 class PriorShiftCorrected(ClassifierMixin, BaseEstimator):
@@ -193,7 +189,12 @@ def build_pipeline(strategy: StrategySettings, classifier: ClassifierSettings | 
     from sklearn.model_selection import StratifiedKFold, TunedThresholdClassifierCV
 
     from imbalance_lab.evaluation.metrics import threshold_scorer
-    from imbalance_lab.strategies.samplers import build_sampler, neighbour_search, split_for_categories, with_neighbour_search
+    from imbalance_lab.strategies.samplers import (
+        build_sampler,
+        neighbour_search,
+        split_for_categories,
+        with_neighbour_search,
+    )
 
     steps = []
     sampler = build_sampler(strategy)
@@ -234,7 +235,7 @@ def build_pipeline(strategy: StrategySettings, classifier: ClassifierSettings | 
 def set_prior(estimator, prior: float):
     """The real positive share, for a PriorShiftCorrected step (if any) wherever it sits in ``estimator``."""
     keys = [key for key in estimator.get_params() if key == "model__prior" or key.endswith("__model__prior")]
-    return estimator.set_params(**{key: prior for key in keys}) if keys else estimator
+    return estimator.set_params(**dict.fromkeys(keys, prior)) if keys else estimator
 
 
 def fit_model(estimator, X, y) -> bool:

@@ -17,14 +17,15 @@ Decisions the user should know (README, "Scoring new data"):
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from imbalance_lab.settings import params as P
 from imbalance_lab.data.dataset import DataError, check_gaps, tidy_features
+from imbalance_lab.settings import params as P
 
 ROW_NUMBER = "row"  # the id column's name when rows are identified by their number in the file
 OUTPUT_COLUMNS = ("probability", "decision")  # then predicted_<label column>, threshold
@@ -127,7 +128,7 @@ def prepare_rows(frame: pd.DataFrame, *, features: list[str], categorical: list[
         new = values[values.notna() & ~values.isin(sorted(known.get(name, ())))]
         if new.empty:
             continue
-        first, rows = str(new.iloc[0]), int(len(new))
+        first, rows = str(new.iloc[0]), len(new)
         effect = (f"with unseen: ignore (--unseen ignore, score.unseen) a row is scored as the model's one-hot "
                   f"encoder scores it: all of {name!r}'s one-hot columns 0, none of its known categories' effects")
         if unseen == "refuse":

@@ -1,7 +1,7 @@
 """Model files: a fitted prediction path as JSON, and back, trusting nothing in the file.
 
 After fitting, only the prediction path matters: preprocessing steps, the classifier (any of
-model.classifier_classes(), possibly inside model.PriorShiftCorrected), or a CalibratedClassifierCV
+settings.classifiers.CLASSIFIERS, possibly inside model.PriorShiftCorrected), or a CalibratedClassifierCV
 of such pipelines, and the tuned threshold. The samplers only act during fit and are left out,
 also inside imbalanced-learn's ensembles (which keep fitted samplers and (sampler, classifier)
 pipelines: each pipeline is stored as its classifier, the samplers are dropped).
@@ -23,14 +23,15 @@ import json
 import math
 import re
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import lru_cache
-from typing import Mapping
+from functools import cache
 
 import numpy as np
 from sklearn.pipeline import Pipeline as PredictionPipeline
 
 from imbalance_lab.models.estimators import PriorShiftCorrected, fitted_pipeline, tuned_threshold
+from imbalance_lab.settings.classifiers import FULL_NAMES
 
 # v4: the file says what it is ("identity"); attributes outside the class's own are refused; no saved n_jobs.
 FORMAT = "imbalance-lab/pipeline/v4"
@@ -100,7 +101,7 @@ TRUSTED_MODULES = {
     # function is ever built from a file
     "sklearn.preprocessing._function_transformer": ("FunctionTransformer",),
     "scipy.interpolate._bsplines": ("BSpline",),
-    # the classifiers (model.classifier_classes()) and the parts they are made of
+    # the classifiers (settings.classifiers.CLASSIFIERS) and the parts they are made of
     "sklearn.linear_model._logistic": ("LogisticRegression",),
     "sklearn.ensemble._hist_gradient_boosting.gradient_boosting": ("HistGradientBoostingClassifier",),
     "sklearn.ensemble._hist_gradient_boosting.predictor": ("TreePredictor",),
@@ -121,16 +122,8 @@ TRUSTED_MODULES = {
     "sklearn.model_selection._split": ("StratifiedKFold",),
 }
 TRUSTED_NAMES = frozenset(f"{module}.{name}" for module, names in TRUSTED_MODULES.items() for name in names)
-# model.classifier_classes(), by full name (tests/unit/test_modelfile.py holds the two lists together).
-CLASSIFIERS = (
-    "sklearn.linear_model._logistic.LogisticRegression",
-    "sklearn.ensemble._hist_gradient_boosting.gradient_boosting.HistGradientBoostingClassifier",
-    "sklearn.ensemble._forest.RandomForestClassifier",
-    "imblearn.ensemble._forest.BalancedRandomForestClassifier",
-    "imblearn.ensemble._easy_ensemble.EasyEnsembleClassifier",
-    "imblearn.ensemble._weight_boosting.RUSBoostClassifier",
-    "imblearn.ensemble._bagging.BalancedBaggingClassifier",
-)
+# The registry's classifiers, by full name.
+CLASSIFIERS = tuple(FULL_NAMES.values())
 CALIBRATED = "sklearn.calibration.CalibratedClassifierCV"
 CALIBRATED_MEMBER = "sklearn.calibration._CalibratedClassifier"
 CALIBRATORS = ("sklearn.calibration._SigmoidCalibration", "sklearn.isotonic.IsotonicRegression")
@@ -148,7 +141,7 @@ def _qualified(cls: type) -> str:
     return f"{cls.__module__}.{cls.__qualname__}"
 
 
-@lru_cache(maxsize=None)
+@cache
 def _trusted_class(name: str) -> type:
     """The class of a name in TRUSTED_NAMES (KeyError for any other name)."""
     if name not in TRUSTED_NAMES:
@@ -165,7 +158,7 @@ def _trusted_classes() -> dict[str, type]:
     return {name: _trusted_class(name) for name in sorted(TRUSTED_NAMES)}
 
 
-@lru_cache(maxsize=None)
+@cache
 def _record_dtype(name: str) -> np.dtype:
     module, attribute = RECORD_LAYOUTS[name]
     return getattr(importlib.import_module(module), attribute)
@@ -260,7 +253,7 @@ def _documented_attributes(cls: type) -> set[str]:
     return set(re.findall(r"^(\w+) :", section.group(1), re.M)) if section else set()
 
 
-@lru_cache(maxsize=None)
+@cache
 def known_attributes(name: str) -> frozenset[str]:
     """Every attribute a file may set on an object of the trusted class ``name``."""
     cls = _trusted_class(name)
@@ -1186,11 +1179,10 @@ def settings_digest(strategy, classifier) -> str:
 
 def model_identity(strategy, classifier) -> dict:
     """What the model file of a cell says it is: ``{"cell", "classifier", "settings"}``."""
-    from imbalance_lab.models.estimators import classifier_classes
     from imbalance_lab.settings.params import cell_name
 
     return {"cell": cell_name(strategy.name, classifier.name),
-            "classifier": _qualified(classifier_classes()[classifier.classifier]),
+            "classifier": FULL_NAMES[classifier.classifier],
             "settings": settings_digest(strategy, classifier)}
 
 

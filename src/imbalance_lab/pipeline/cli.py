@@ -19,6 +19,7 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
+
 # Pin BLAS/OpenMP threads before numpy loads: on two cores, idle spinning threads slow small fits ~50x
 # when another stage or test runs beside this one. threadpoolctl cannot do this here: it limits only the
 # libraries already loaded, and scipy loads its own OpenBLAS later, inside a stage.
@@ -31,11 +32,26 @@ def pin_threads() -> None:
 
 pin_threads()  # also in each warm stage, whose environment is its caller's (see warm.py)
 
-from imbalance_lab.settings import params as P  # noqa: E402  (after the thread pins)
 from imbalance_lab.pipeline import stages  # noqa: E402
+from imbalance_lab.settings import params as P  # noqa: E402  (after the thread pins)
 from imbalance_lab.settings.paths import (  # noqa: E402
-    CEILING_JSON, CHECKED, COMPARE_PNGS, CV_SCORES_JSON, DATA_JSON, INDEX_HTML, OVERLAYS, PARAMS, RAW, REPORTS,
-    SUMMARY_JSON, SUMMARY_MD, TEST, TRAIN, cell_file, project_root, strategy_file,
+    CEILING_JSON,
+    CHECKED,
+    COMPARE_PNGS,
+    CV_SCORES_JSON,
+    DATA_JSON,
+    INDEX_HTML,
+    OVERLAYS,
+    PARAMS,
+    RAW,
+    REPORTS,
+    SUMMARY_JSON,
+    SUMMARY_MD,
+    TEST,
+    TRAIN,
+    cell_file,
+    project_root,
+    strategy_file,
 )
 
 log = logging.getLogger("imbalance_lab")
@@ -148,7 +164,11 @@ def read_model(path: Path, strategy: P.StrategySettings, classifier: P.Classifie
     The record of a cell that could not be fitted (checked as strictly) is returned as a modelfile.NotFittable
     with ``not_fittable``, else refused in one line."""
     from imbalance_lab.persistence.modelfile import (
-        UntrustedModelError, is_not_fittable, model_from_dict, model_identity, not_fittable_from_dict,
+        UntrustedModelError,
+        is_not_fittable,
+        model_from_dict,
+        model_identity,
+        not_fittable_from_dict,
     )
 
     try:

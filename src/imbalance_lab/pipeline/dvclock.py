@@ -22,8 +22,9 @@ import json
 import os
 import re
 import subprocess
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 LOCK = "dvc.lock"
 VERDICT = Path(".dvc/tmp/imbalance-lab-lock-checked")  # "<dvc pid> <its start time>": its run's lock was whole
@@ -78,7 +79,7 @@ def defined_stages(root: Path) -> dict[str, bool] | None:
             else:
                 stages[name] = persist
         return stages
-    except Exception:  # noqa: BLE001  (any surprise here: leave the judging to DVC)
+    except Exception:
         return None
 
 
@@ -94,7 +95,7 @@ def started(pid: int) -> float | None:
         import psutil  # DVC's own dependency
 
         return psutil.Process(pid).create_time()
-    except Exception:  # noqa: BLE001  (no such process, no psutil: no DVC run known)
+    except Exception:
         return None
 
 

@@ -11,10 +11,12 @@ import json
 import logging
 import math
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from imbalance_lab.settings import params as P
+from imbalance_lab.settings.classifiers import classifier_class
 
 log = logging.getLogger("imbalance_lab")
 COST = "cost_per_1000"  # expected cost per 1,000 rows (costs section): the leaderboard may rank by it
@@ -132,7 +134,12 @@ def resample_strategy(params: Mapping, name: str, train, data_info: Mapping):
     else:
         from imbalance_lab.models.estimators import build_pipeline
         from imbalance_lab.strategies.samplers import (
-            build_sampler, neighbour_search, pipeline_samplers, resample, resample_prepared, with_neighbour_search,
+            build_sampler,
+            neighbour_search,
+            pipeline_samplers,
+            resample,
+            resample_prepared,
+            with_neighbour_search,
         )
 
         columns = columns_of(X, missing)
@@ -190,10 +197,21 @@ def train_cell(params: Mapping, name: str, classifier_name: str, train) -> Train
     """Fit the cell (the strategy's sampler inside the pipeline, then the classifier) on the training split,
     cross-validate it with the sampler inside each training fold, and tune a threshold to the costs."""
     from imbalance_lab.data.dataset import class_counts, columns_of, features_and_target
-    from imbalance_lab.evaluation.metrics import compute_backend, cost_tuned_threshold, cross_validated_metrics, cv_splitter
+    from imbalance_lab.evaluation.metrics import (
+        compute_backend,
+        cost_tuned_threshold,
+        cross_validated_metrics,
+        cv_splitter,
+    )
     from imbalance_lab.models.estimators import (
-        build_pipeline, buildable, check_basis_columns, class_weight_conflict, classifier_classes,
-        classifier_fit_failure, coefficients, fit_model, set_prior,
+        build_pipeline,
+        buildable,
+        check_basis_columns,
+        class_weight_conflict,
+        classifier_fit_failure,
+        coefficients,
+        fit_model,
+        set_prior,
     )
     from imbalance_lab.persistence.modelfile import DURING, model_from_dict, model_identity, model_to_dict
     from imbalance_lab.strategies.samplers import SamplerError, check_fold_sizes, sampler_errors
@@ -241,7 +259,7 @@ def train_cell(params: Mapping, name: str, classifier_name: str, train) -> Train
             f"training fold ({cv.folds} folds; each holds about {(cv.folds - 1) / cv.folds:.0%} of the rows): {err}"
         ) from None
     except ValueError as err:
-        reason = classifier_fit_failure(err, classifier_classes()[classifier.classifier])
+        reason = classifier_fit_failure(err, classifier_class(classifier.classifier))
         if reason is None:
             raise
         return not_fittable(cell, identity, f"{classifier.classifier}: {reason}", during, name, classifier_name)
@@ -332,7 +350,13 @@ def evaluate_cell(strategy: P.StrategySettings, classifier: P.ClassifierSettings
     if isinstance(model, NotFittable):
         return not_fittable_evaluated(model)
     from imbalance_lab.data.dataset import features_and_target, typical_values
-    from imbalance_lab.evaluation.metrics import calibration, compute_metrics, curves, mean_and_sd, permutation_importances
+    from imbalance_lab.evaluation.metrics import (
+        calibration,
+        compute_metrics,
+        curves,
+        mean_and_sd,
+        permutation_importances,
+    )
     from imbalance_lab.reporting.plots import decision_boundary_figure, partial_dependence_figure, reliability_figure
 
     name = P.cell_name(strategy.name, classifier.name)
@@ -522,7 +546,12 @@ def compare(settings: CompareSettings, *, metrics: Mapping, cv: Mapping, explain
     whether resampling beats threshold tuning, and draw them side by side. ``calibration`` holds each cell's
     test-split calibration curve (reports/explain/<cell>.json)."""
     from imbalance_lab.data.dataset import features_and_target, typical_values
-    from imbalance_lab.reporting.plots import boundaries_grid_figure, calibration_grid_figure, curves_figure, cv_scores_figure
+    from imbalance_lab.reporting.plots import (
+        boundaries_grid_figure,
+        calibration_grid_figure,
+        curves_figure,
+        cv_scores_figure,
+    )
     from imbalance_lab.reporting.report import build_sections, build_summary, ceiling_references, strategy_sections
 
     unfit = not_fittable_cells(settings, models, metrics)

@@ -22,13 +22,13 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from matplotlib.colors import ListedColormap  # noqa: E402
-from matplotlib.patches import Patch  # noqa: E402
-from matplotlib.ticker import MaxNLocator  # noqa: E402
-from sklearn.base import BaseEstimator, ClassifierMixin  # noqa: E402
-from sklearn.inspection import DecisionBoundaryDisplay  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.colors import ListedColormap
+from matplotlib.patches import Patch
+from matplotlib.ticker import MaxNLocator
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.inspection import DecisionBoundaryDisplay
 
 # Dark points on pale regions; the classes also differ by marker (colour-blind readers).
 CLASS_COLOURS = {0: "#08519c", 1: "#b2182b"}

@@ -11,8 +11,8 @@ import html
 import math
 import re
 import textwrap
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Mapping, Sequence
 
 from imbalance_lab.evaluation.metrics import HEADLINE_METRICS, LOWER_IS_BETTER
 from imbalance_lab.settings.text import printable

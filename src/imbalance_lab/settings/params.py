@@ -9,11 +9,13 @@ its dataclass: a field's annotation carries its rule (``folds: Annotated[int, wh
 # No ``from __future__ import annotations``: the rules in the annotations are built once, as the classes are.
 import numbers
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields, is_dataclass
 from functools import partial
 from pathlib import Path
-from typing import Annotated, Any, Callable, Mapping, get_type_hints
+from typing import Annotated, Any, get_type_hints
 
+from imbalance_lab.settings.classifiers import CLASSIFIERS, classifier_class
 from imbalance_lab.settings.paths import INPUT
 
 PARAMS_FILE = "params.yaml"
@@ -25,10 +27,6 @@ SECTIONS = ("data", "split", "seed", "grid", "strategies", "classifiers", "model
 # Keys of a strategy entry that configure the strategy itself, not its sampler.
 STRATEGY_KEYS = ("sampler", "class_weight", "tune_threshold", "scale", "basis", "correct_prior", "calibrate")
 CALIBRATION_METHODS = ("sigmoid", "isotonic")  # CalibratedClassifierCV's methods
-# The classifiers `classifiers.<name>.classifier` may name (model.classifier_classes builds them).
-CLASSIFIERS = ("LogisticRegression", "HistGradientBoostingClassifier", "RandomForestClassifier",
-               "BalancedRandomForestClassifier", "EasyEnsembleClassifier", "RUSBoostClassifier",
-               "BalancedBaggingClassifier")
 CELL_JOIN = "-"  # a cell's name: <strategy>-<classifier> (names use a-z, 0-9 and _ only), as DVC's matrix names it
 BASIS_KINDS = ("bins", "splines")
 BACKENDS = ("local", "dask")
@@ -708,13 +706,11 @@ def work_estimate(params: Mapping, train_rows: int) -> Work:
     for a strategy with ``calibrate`` (one fit per inner fold), else 1. A proxy that grows as the run time does
     with each of those settings: it leaves out the samplers, the features and the rows a sampler adds.
     """
-    from imbalance_lab.models.estimators import classifier_classes
-
     grid, cv, tuning = grid_settings(params), cv_settings(params), tuning_settings(params)
     cells = []
     for classifier_name in grid.classifiers:
         classifier = classifier_settings(params, classifier_name)
-        defaults = classifier_classes()[classifier.classifier]().get_params(deep=False)
+        defaults = classifier_class(classifier.classifier)().get_params(deep=False)
         setting = next((name for name in ("max_iter", "n_estimators") if name in defaults), None)
         rounds = int(classifier.options.get(setting, defaults[setting])) if setting else 1
         rounds_key = f"classifiers.{classifier_name}.{setting}" if setting else f"classifiers.{classifier_name}"

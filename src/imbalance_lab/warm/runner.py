@@ -732,23 +732,23 @@ _IMPORTS_SET: dict[str, str] = {}  # variables the libraries set on import (KMP_
 def preload() -> None:
     """What a cold stage would import, in the same order as the stages import it."""
     from imbalance_lab.pipeline import cli  # noqa: F401, I001  (first: it pins the BLAS threads before numpy loads)
-    import imbalance_lab.data.dataset  # noqa: F401
-    import imbalance_lab.evaluation.ceiling  # noqa: F401
-    import imbalance_lab.evaluation.metrics  # noqa: F401
-    import imbalance_lab.models.estimators  # noqa: F401
-    import imbalance_lab.persistence.modelfile  # noqa: F401
-    import imbalance_lab.reporting.plots  # noqa: F401
-    import imbalance_lab.reporting.report  # noqa: F401
+    import imbalance_lab.data.dataset
+    import imbalance_lab.evaluation.ceiling
+    import imbalance_lab.evaluation.metrics
+    import imbalance_lab.models.estimators
+    import imbalance_lab.persistence.modelfile
+    import imbalance_lab.reporting.plots
+    import imbalance_lab.reporting.report
     import imbalance_lab.strategies.samplers  # noqa: F401
-    import imblearn.combine  # noqa: F401
-    import imblearn.ensemble  # noqa: F401
-    import imblearn.over_sampling  # noqa: F401
-    import imblearn.pipeline  # noqa: F401
+    import imblearn.combine
+    import imblearn.ensemble
+    import imblearn.over_sampling
+    import imblearn.pipeline
     import imblearn.under_sampling  # noqa: F401
     import pyarrow.parquet  # noqa: F401
-    import sklearn.calibration  # noqa: F401
-    import sklearn.ensemble  # noqa: F401
-    import sklearn.inspection  # noqa: F401
+    import sklearn.calibration
+    import sklearn.ensemble
+    import sklearn.inspection
     import sklearn.model_selection  # noqa: F401
 
 

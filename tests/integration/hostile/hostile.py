@@ -28,9 +28,9 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
+from helpers import ROOT
 from imbalance_lab.pipeline import cli
 
-from helpers import ROOT  # noqa: E402
 FIXTURE_PARAMS = ROOT / "tests" / "fixtures" / "params.yaml"
 MODEL = "data/models/baseline-logreg.json"
 REBUILD = "run `dvc checkout` or `dvc repro` to rebuild it"
@@ -131,7 +131,7 @@ def refused(capsys, argv: list[str], *fragments: str) -> str:
     (after the stage's progress lines, if any)."""
     try:
         code = cli.main(argv)
-    except Exception as err:  # noqa: BLE001  (the bug to report: a traceback instead of a message)
+    except Exception as err:
         pytest.fail(f"cli.main({argv}) raised {type(err).__name__}: {err} (a traceback, not a one-line error)")
     out, err = capsys.readouterr()
     assert code == 2, err
@@ -195,8 +195,8 @@ def with_value(column: str, value) -> pd.DataFrame:
 
 @cache
 def article_split() -> tuple[pd.DataFrame, pd.DataFrame]:
-    from imbalance_lab.settings import params as P
     from imbalance_lab.data.dataset import generate_article_data, split
+    from imbalance_lab.settings import params as P
 
     params = P.load(FIXTURE_PARAMS)
     return split(generate_article_data(P.article_settings(params)), P.split_settings(params))

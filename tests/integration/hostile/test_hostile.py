@@ -15,6 +15,7 @@ import time
 import numpy as np
 import pytest
 import yaml
+
 from hostile import (
     EDITED_PARAMS,
     MODEL,
@@ -40,7 +41,6 @@ from hostile import (
     untouched,
     with_value,
 )
-
 from imbalance_lab.pipeline import cli
 
 pytestmark = pytest.mark.integration

@@ -20,8 +20,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from hostile import EDITED_PARAMS, Project, customers, env, git, leftovers, refused, status, untouched
 
+from hostile import EDITED_PARAMS, Project, customers, env, git, leftovers, refused, status, untouched
 from imbalance_lab.pipeline import cli
 
 pytestmark = pytest.mark.integration
@@ -199,8 +199,8 @@ SCALE_CASES = [("model-scale", {"model.scale": True}), ("strategy-scale", {"stra
 
 @pytest.mark.parametrize("extra", [pytest.param(extra, id=name) for name, extra in SCALE_CASES])
 def test_d_scaled_numeric_data_resample_and_its_picture(committed, capsys, extra):
-    from imbalance_lab.settings import params as P
     from imbalance_lab.pipeline import stages
+    from imbalance_lab.settings import params as P
 
     write_frame(committed, "numbers.csv", customers(120, 20).assign(noise=np.linspace(-1, 1, 120)))
     configure_file(committed, "numbers.csv", extra)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from hostile import (
     EDITED_PARAMS,
     REBUILD,
@@ -20,7 +21,6 @@ from hostile import (
     refused,
     untouched,
 )
-
 from imbalance_lab.pipeline import cli
 from imbalance_lab.settings.params import PipelineError
 
@@ -33,10 +33,10 @@ pytestmark = pytest.mark.integration
 def cell_model_text(classifier: str = "logreg", strategy: str = "baseline") -> str:
     """A real model file as the train stage writes it, identity included: the cell fitted on the article's
     training split with the project's params.yaml (that of the committed copy)."""
-    from imbalance_lab.settings import params as P
     from imbalance_lab.data.dataset import features_and_target
     from imbalance_lab.models.estimators import build_pipeline, fit_model
     from imbalance_lab.persistence.modelfile import model_identity, model_to_dict
+    from imbalance_lab.settings import params as P
 
     params = P.load(ROOT / "params.yaml")
     settings = P.strategy_settings(params, strategy), P.classifier_settings(params, classifier)
@@ -190,7 +190,7 @@ def read_array(node: dict) -> np.ndarray:
 def write_array(node: dict, values: np.ndarray) -> None:
     """Back in the node's own encoding; a non-finite float inline as the writer tags it."""
     node.pop("__array__", None), node.pop("__base64__", None)
-    if values.dtype.kind in "biuf" and values.size > 64 or "fields" in node:
+    if (values.dtype.kind in "biuf" and values.size > 64) or "fields" in node:
         node["__base64__"] = base64.b64encode(values.astype(values.dtype.newbyteorder("<")).tobytes()).decode()
     else:
         node["__array__"] = [item if np.isfinite(item) else {"__float__": repr(item)}

@@ -15,8 +15,8 @@ import sys
 
 import pytest
 import yaml
-from hostile import EDITED_PARAMS, Project, dvc, dvc_refused, env, git, refused, reports, set_dotted, status, untouched
 
+from hostile import EDITED_PARAMS, Project, dvc, dvc_refused, env, git, refused, reports, set_dotted, status, untouched
 from imbalance_lab.pipeline import cli
 
 pytestmark = pytest.mark.integration

@@ -26,9 +26,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from helpers import copy_project
-from helpers import commit, configure
 
+from helpers import commit, configure, copy_project
 from imbalance_lab.pipeline import cli
 from imbalance_lab.warm import runner as warm
 
@@ -361,7 +360,7 @@ def test_a_fake_servers_reply_ends_in_a_cold_run(project, checked_bytes, fake_pa
     fake = FakeServer(fake_path, reply.replace(b"BYSTANDER", str(bystander).encode()))
     try:
         code = warm.main(["check"])  # as `python -m imbalance_lab check` runs it
-    except Exception as err:  # noqa: BLE001  (the bug to report: a traceback instead of a cold run)
+    except Exception as err:
         pytest.fail(f"the caller raised {type(err).__name__}: {err}")
     finally:
         fake.close()
