@@ -68,7 +68,8 @@ QUICK_CEILING_ROWS = 1000  # the least the pipeline takes (400,000 by default: s
 # What a stage pays before its own work: interpreter start-up plus the imports of its kind.
 IMPORTS = {
     "dvc": "import dvc.repo",
-    "generate/split": "import imbalance_lab.pipeline.cli, imbalance_lab.data.dataset, sklearn.model_selection",
+    "generate/split": "import imbalance_lab.pipeline.cli, imbalance_lab.data.sources, imbalance_lab.data.split, "
+                      "sklearn.model_selection",
     "resample/train": "import imbalance_lab.pipeline.cli, imbalance_lab.strategies.samplers, imbalance_lab.models.estimators, imbalance_lab.evaluation.metrics",
     "evaluate/compare": "import imbalance_lab.pipeline.cli, imbalance_lab.models.estimators, imbalance_lab.evaluation.metrics, imbalance_lab.reporting.plots, "
                         "imbalance_lab.reporting.report",
@@ -235,7 +236,9 @@ started = time.perf_counter()
 import os
 os.environ.setdefault("OMP_NUM_THREADS", "1"); os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 from imbalance_lab.settings import params as P
-from imbalance_lab.data.dataset import columns_of, features_and_target, load_source, split
+from imbalance_lab.data.dataset import columns_of, features_and_target
+from imbalance_lab.data.sources import load_source
+from imbalance_lab.data.split import split
 from imbalance_lab.evaluation.metrics import compute_metrics
 from imbalance_lab.models.estimators import build_pipeline, fit_model
 params = P.load()

@@ -25,7 +25,9 @@ from pathlib import Path  # noqa: E402
 import pytest  # noqa: E402
 from threadpoolctl import threadpool_limits  # noqa: E402
 
-from imbalance_lab.data.dataset import features_and_target, generate_article_data, split  # noqa: E402
+from imbalance_lab.data.dataset import features_and_target  # noqa: E402
+from imbalance_lab.data.sources import generate_article_data  # noqa: E402
+from imbalance_lab.data.split import split  # noqa: E402
 from imbalance_lab.settings import params as P  # noqa: E402
 
 PARAMS_PATH = Path(__file__).resolve().parent / "fixtures" / "params.yaml"

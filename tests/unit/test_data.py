@@ -7,7 +7,9 @@ import pandas as pd
 import pytest
 from sklearn.model_selection import train_test_split
 
-from imbalance_lab.data.dataset import class_counts, features_and_target, generate_article_data, split
+from imbalance_lab.data.dataset import class_counts, features_and_target
+from imbalance_lab.data.sources import generate_article_data
+from imbalance_lab.data.split import split
 from imbalance_lab.settings import params as P
 
 
@@ -194,7 +196,7 @@ def test_features_and_target(article_frame):
 @pytest.mark.parametrize("name", ["self", "[x]", "(y)", "x](y", "[a] (b)", "a|b", "a`b", "*a*", "<b>&c", "#h",
                                   "région", "名前", "a b", "region=north"])
 def test_a_name_that_is_text_anywhere_is_legal(name):
-    from imbalance_lab.data.dataset import name_problem
+    from imbalance_lab.data.tidy import name_problem
 
     assert name_problem(name) is None
 
@@ -205,7 +207,7 @@ def test_a_name_that_is_text_anywhere_is_legal(name):
     ("a\tb", r"'\t'"), ("a\x7f", r"'\x7f'"), ("a\x9b", r"'\x9b'"), ("a\u2028b", r"'\u2028'"), ("a\u202eb", r"'\u202e'"),
 ])
 def test_a_name_that_would_break_a_report_or_a_terminal_is_named(name, problem):
-    from imbalance_lab.data.dataset import name_problem
+    from imbalance_lab.data.tidy import name_problem
 
     assert problem in name_problem(name)
 
@@ -217,7 +219,8 @@ def file_settings(**values):
 def test_one_hot_names_are_the_encoders_own():
     """The check asks the encoder for its names: a numeric column named as the encoder names a category is refused,
     whatever separator the encoder uses."""
-    from imbalance_lab.data.dataset import DataError, tidy_frame
+    from imbalance_lab.data.dataset import DataError
+    from imbalance_lab.data.tidy import tidy_frame
 
     frame = pd.DataFrame({"region": ["n", "s"] * 10, "region_n": np.arange(20.0), "y": [0, 1] * 10})
     with pytest.raises(DataError, match="'region_n', as is the column 'region_n'"):
@@ -228,7 +231,7 @@ def test_one_hot_names_are_the_encoders_own():
 
 
 def test_a_categorical_column_without_any_category_is_no_collision():
-    from imbalance_lab.data.dataset import tidy_frame
+    from imbalance_lab.data.tidy import tidy_frame
 
     frame = pd.DataFrame({"c": [None] * 20, "a": np.arange(20.0), "y": [0, 1] * 10})
     tidy, _ = tidy_frame(frame, file_settings(categorical=("c",), missing="impute"), "x.csv", target="y")
@@ -238,7 +241,7 @@ def test_a_categorical_column_without_any_category_is_no_collision():
 def test_the_characters_refused_in_names_are_those_the_reports_escape():
     """data.py refuses (by Unicode category) exactly the characters report.py writes as escapes (by range): a name
     the data stage lets through never needs an escape, and an escape never hides a name that passed."""
-    from imbalance_lab.data.dataset import unsafe_character
+    from imbalance_lab.data.tidy import unsafe_character
     from imbalance_lab.settings.text import UNPRINTABLE
 
     for code in range(0x10000):

@@ -692,7 +692,8 @@ def synthetic_split(params_yaml):
     """The synthetic source (the article's process, 20,000 rows, 6.5 % defaults), split as params.yaml says."""
     import copy
 
-    from imbalance_lab.data.dataset import generate_synthetic_data, split
+    from imbalance_lab.data.sources import generate_synthetic_data
+    from imbalance_lab.data.split import split
 
     params = copy.deepcopy(params_yaml)
     params["data"]["synthetic"]["rows"] = 20_000

@@ -19,13 +19,11 @@ from imbalance_lab.data.dataset import (
     categorical_columns,
     describe,
     features_and_target,
-    generate_synthetic_data,
-    load_source,
     plot_features,
-    read_table,
-    tidy_frame,
     typical_values,
 )
+from imbalance_lab.data.sources import generate_synthetic_data, load_source, read_table
+from imbalance_lab.data.tidy import tidy_frame
 from imbalance_lab.evaluation.ceiling import bayes_posterior, fresh_sample, pocket_age_density
 from imbalance_lab.settings import params as P
 

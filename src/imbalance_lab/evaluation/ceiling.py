@@ -23,13 +23,8 @@ from scipy.special import exp1, ndtr
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 
-from imbalance_lab.data.dataset import (
-    FEATURES,
-    TARGET,
-    generate_article_data,
-    generate_synthetic_data,
-    synthetic_groups,
-)
+from imbalance_lab.data.dataset import FEATURES, TARGET
+from imbalance_lab.data.sources import generate_article_data, generate_synthetic_data, synthetic_groups
 from imbalance_lab.evaluation.metrics import compute_metrics
 from imbalance_lab.settings.params import ArticleSettings, SyntheticSettings
 

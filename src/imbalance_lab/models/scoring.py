@@ -24,7 +24,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from imbalance_lab.data.dataset import DataError, check_gaps, tidy_features
+from imbalance_lab.data.dataset import DataError
+from imbalance_lab.data.tidy import check_gaps, tidy_features
 from imbalance_lab.settings import params as P
 
 ROW_NUMBER = "row"  # the id column's name when rows are identified by their number in the file

@@ -331,7 +331,8 @@ def terminal_width() -> int:
 
 def score_file(params, cell: str, path: Path, *, threshold, unseen: str, id_name: str | None):
     """Score the rows of a user's file with the cell's model (predict.py); every check before anything is written."""
-    from imbalance_lab.data.dataset import DataError, read_table
+    from imbalance_lab.data.dataset import DataError
+    from imbalance_lab.data.sources import read_table
     from imbalance_lab.models.scoring import cell_settings, decision_threshold, predict
 
     strategy, classifier = cell_settings(params, cell)

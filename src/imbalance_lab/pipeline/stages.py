@@ -31,7 +31,8 @@ def check(params: Mapping) -> None:
     import numpy as np
     import pandas as pd
 
-    from imbalance_lab.data.dataset import class_counts, split
+    from imbalance_lab.data.dataset import class_counts
+    from imbalance_lab.data.split import split
     from imbalance_lab.evaluation.metrics import METRICS
     from imbalance_lab.models.estimators import build_pipeline, buildable
     from imbalance_lab.strategies.samplers import check_fold_sizes
@@ -98,7 +99,8 @@ def check_strategy(params: Mapping, name: str, classifier: str | None = None) ->
 
 def generate(params: Mapping):
     """(rows, what they are): the source's rows in the project's shape, and reports/data.json."""
-    from imbalance_lab.data.dataset import describe, load_source, plot_features
+    from imbalance_lab.data.dataset import describe, plot_features
+    from imbalance_lab.data.sources import load_source
 
     settings = P.source_settings(params)
     article = P.article_settings(params) if settings.source == "article" else None
@@ -111,7 +113,7 @@ def generate(params: Mapping):
 
 def split_rows(settings: P.SplitSettings, raw):
     """(train, test): the stratified split of the rows."""
-    from imbalance_lab.data.dataset import split
+    from imbalance_lab.data.split import split
 
     train, test = split(raw, settings)
     log.info("%s training rows, %s test rows", f"{len(train):,}", f"{len(test):,}")

@@ -195,7 +195,8 @@ def with_value(column: str, value) -> pd.DataFrame:
 
 @cache
 def article_split() -> tuple[pd.DataFrame, pd.DataFrame]:
-    from imbalance_lab.data.dataset import generate_article_data, split
+    from imbalance_lab.data.sources import generate_article_data
+    from imbalance_lab.data.split import split
     from imbalance_lab.settings import params as P
 
     params = P.load(FIXTURE_PARAMS)
