@@ -45,6 +45,22 @@ def dvc(*args, cwd, check=True, env=None):
     return run([sys.executable, "-m", "dvc", *args], cwd=cwd, check=check, env=env)
 
 
+BENCHMARK, WARM = ROOT / "bench" / "benchmark.py", ROOT / "bench" / "warm.py"
+
+
+def bench(script: Path, *args: str, cwd: Path) -> subprocess.CompletedProcess:
+    """A benchmark script as a user runs it (docs/speed.md), in ``cwd``, its exit status left to the test: the
+    user's environment (no git identity added: the scripts must commit without one), the interpreter on PATH."""
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+           "DVC_NO_ANALYTICS": "1"}
+    return subprocess.run([sys.executable, str(script), *args], cwd=cwd, env=env, capture_output=True, text=True)
+
+
+def positive(value) -> bool:
+    """A figure a benchmark measured: a number above zero (never a bool)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0
+
+
 def copy_project(target: Path) -> Path:
     """Copy the git-tracked files, leaving out the pipeline's results."""
     names = run(["git", "ls-files", "-z"], cwd=ROOT).stdout.split("\0")

@@ -5,33 +5,19 @@ real DVC runs in the temporary projects they build, the figures read back from w
 ceiling on 1,000 rows): every measurement of the full benchmark once, on the smallest settings. Each
 still runs the pipeline's eight stages cold twice or so (each cold stage is 1-4 s of imports), about
 70 s of CPU per script: the floor of what they measure, paid so that a user's first command works.
+bench/warm.py's `--quick` run is in test_bench_warm.py: a file of its own, so that pytest-xdist (one file
+per worker) runs the two scripts at the same time.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
 
-from helpers import ROOT
-
-BENCHMARK, WARM = ROOT / "bench" / "benchmark.py", ROOT / "bench" / "warm.py"
-
-
-def bench(script: Path, *args: str, cwd: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
-           "DVC_NO_ANALYTICS": "1"}
-    return subprocess.run([sys.executable, str(script), *args], cwd=cwd, env=env, capture_output=True, text=True)
-
-
-def positive(value) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0
+from helpers import BENCHMARK, WARM, bench, positive
 
 
 @pytest.mark.integration
@@ -60,25 +46,6 @@ def test_benchmark_quick_writes_every_figure_it_promises(tmp_path):
     assert size["identical"] is True and size["identical_to_plain"] is True, size["differing_from_plain"]
     assert all(positive(seconds) for seconds in figures["start_up_seconds"].values())
     assert "article" not in figures and "neighbour_searches" not in figures
-
-
-@pytest.mark.integration
-def test_warm_quick_prints_cold_and_warm_medians(tmp_path):
-    result = bench(WARM, "--quick", cwd=tmp_path)
-    assert result.returncode == 0, result.stdout + result.stderr
-    rows = {}
-    for line in result.stdout.splitlines():
-        match = re.match(r"(full|one_strategy|noop|plain)\s+(\d.*)$", line)
-        if match:
-            rows[match[1]] = [float(x) for x in re.findall(r"(\d+\.\d+) s \(", match[2])]
-    assert set(rows) == {"full", "one_strategy", "noop", "plain"}, result.stdout
-    for kind in ("full", "one_strategy", "noop"):  # a cold and a warm median each
-        assert len(rows[kind]) == 2 and all(map(positive, rows[kind])), (kind, result.stdout)
-    assert len(rows["plain"]) == 1 and positive(rows["plain"][0])
-    ratios = re.findall(r"^full (cold|warm) / plain process: (\d+\.\d+)$", result.stdout, re.M)
-    assert [mode for mode, _ in ratios] == ["cold", "warm"] and all(float(r) > 0 for _, r in ratios)
-    # the warm runs ran warm: a forced repro of every stage is faster forked than cold
-    assert rows["full"][1] < rows["full"][0], result.stdout
 
 
 @pytest.mark.parametrize("script, args, culprit", [
