@@ -33,8 +33,13 @@ from imbalance_lab.persistence.modelfile import (
     model_identity,
     not_fittable_from_dict,
 )
-from imbalance_lab.pipeline import cli, stages
+from imbalance_lab.pipeline import cli
+from imbalance_lab.pipeline.evaluate import evaluate_cell
+from imbalance_lab.pipeline.outputs import read_model, rounded
+from imbalance_lab.pipeline.shared import check_strategy
+from imbalance_lab.pipeline.train import train_cell
 from imbalance_lab.settings import params as P
+from imbalance_lab.settings.paths import cell_file
 
 FIXTURE_PARAMS = ROOT / "tests" / "fixtures" / "params.yaml"
 SHIPPED = yaml.safe_load((ROOT / "params.yaml").read_text())
@@ -63,11 +68,11 @@ def grid(params_yaml, article_split):
         for classifier in CLASSIFIERS:
             cell = P.cell_name(strategy, classifier)
             try:
-                stages.check_strategy(params, strategy, classifier)
+                check_strategy(params, strategy, classifier)
             except P.ConfigError as err:
                 outcome[cell] = ("refused", str(err))
                 continue
-            trained = stages.train_cell(params, strategy, classifier, train)
+            trained = train_cell(params, strategy, classifier, train)
             identity = model_identity(P.strategy_settings(params, strategy), P.classifier_settings(params, classifier))
             if trained.not_fittable is not None:
                 outcome[cell] = ("not fittable", not_fittable_from_dict(trained.model, identity), trained)
@@ -121,8 +126,8 @@ def test_a_not_fittable_cell_evaluates_to_records_that_say_so(grid):
     params, outcome = grid
     _, record, _ = outcome["tuned_threshold-rusboost"]
     strategy, classifier = P.strategy_settings(params, "tuned_threshold"), P.classifier_settings(params, "rusboost")
-    evaluated = stages.evaluate_cell(strategy, classifier, P.evaluate_settings(params), P.cost_settings(params),
-                                     record, cv={}, resampled_info={}, data_info={}, train=None, test=None)
+    evaluated = evaluate_cell(strategy, classifier, P.evaluate_settings(params), P.cost_settings(params),
+                              record, cv={}, resampled_info={}, data_info={}, train=None, test=None)
     said = {"not_fittable": {"reason": record.reason, "during": record.during}}
     assert evaluated.metrics == evaluated.headline == evaluated.explain == said
     assert evaluated.curves == {"pr": said, "roc": said}
@@ -172,10 +177,10 @@ def test_not_fittable_cell_is_listed_after_the_ranked_cells(failing_project, mon
     for classifier in ("logreg", "hgb", "rusboost"):
         run_stage(capsys, "evaluate", "baseline", classifier)
     for kind in ("coefficients", "cv", "metrics", "headline", "explain", "pr", "roc"):
-        said = json.loads((failing_project / cli.cell_file(kind, "baseline-rusboost")).read_text())
+        said = json.loads((failing_project / cell_file(kind, "baseline-rusboost")).read_text())
         assert set(said) == {"not_fittable"} and "ratio" in said["not_fittable"]["reason"], kind
     for kind in ("boundary_png", "calibration_png", "dependence_png"):
-        assert (failing_project / cli.cell_file(kind, "baseline-rusboost")).read_bytes()[:4] == b"\x89PNG"
+        assert (failing_project / cell_file(kind, "baseline-rusboost")).read_bytes()[:4] == b"\x89PNG"
     run_stage(capsys, "compare")
 
     summary = json.loads((failing_project / "reports/summary.json").read_text())
@@ -187,12 +192,12 @@ def test_not_fittable_cell_is_listed_after_the_ranked_cells(failing_project, mon
 
     fitted = [name for name in summary["cells"]]
     assert sorted(fitted) == ["baseline-hgb", "baseline-logreg"]
-    read = {kind: {n: json.loads((failing_project / cli.cell_file(kind, n)).read_text()) for n in fitted}
+    read = {kind: {n: json.loads((failing_project / cell_file(kind, n)).read_text()) for n in fitted}
             for kind in ("metrics", "cv")}
     alone = build_summary(read["metrics"], read["cv"], summary["goals"], primary=summary["primary"],
                           confidence=summary["confidence"], baselines={n: n for n in fitted},
                           cells={n: tuple(n.split("-")) for n in fitted}, ceilings=summary["ceilings"])
-    assert json.loads(json.dumps(cli.rounded(alone["cells"]))) == summary["cells"]
+    assert json.loads(json.dumps(rounded(alone["cells"]))) == summary["cells"]
 
     markdown = (failing_project / "reports/summary.md").read_text()
     ranked, _, rest = markdown.partition("## Not fittable")
@@ -233,7 +238,7 @@ def test_a_not_fittable_record_is_checked_as_strictly_as_a_model(failing_project
     with pytest.raises(UntrustedModelError, match="expected cell baseline-hgb"):
         not_fittable_from_dict(good, other)
     with pytest.raises(P.PipelineError, match="could not be fitted"):
-        cli.read_model(path, P.strategy_settings(params, "baseline"), P.classifier_settings(params, "rusboost"))
+        read_model(path, P.strategy_settings(params, "baseline"), P.classifier_settings(params, "rusboost"))
     original = path.read_text()
     try:
         path.write_text(json.dumps({**good, "during": "whenever"}))
@@ -307,7 +312,7 @@ def test_a_class_weight_cell_without_one_is_not_fittable_and_the_grid_runs(tmp_p
     found = not_fittable_from_dict(record, identity)
     assert found.during == "building the classifier" and "strategies.balanced.class_weight" in found.reason
     for kind in ("coefficients", "cv"):
-        assert json.loads((tmp_path / cli.cell_file(kind, "balanced-rusboost")).read_text()) == found.report()
+        assert json.loads((tmp_path / cell_file(kind, "balanced-rusboost")).read_text()) == found.report()
     # Outside train the combination is still refused: building it directly is a settings error.
     from imbalance_lab.models.estimators import build_classifier
 

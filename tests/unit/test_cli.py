@@ -14,6 +14,7 @@ import yaml
 
 from helpers import ROOT
 from imbalance_lab.pipeline import cli
+from imbalance_lab.pipeline.outputs import stage_outputs, write_json
 from imbalance_lab.settings import params as P
 from imbalance_lab.settings import paths
 
@@ -158,7 +159,7 @@ def test_a_failing_stage_leaves_all_its_previous_outputs(tmp_path):
     leaves every old output as it was and no temporary file."""
     first, second = tmp_path / "a.json", tmp_path / "out" / "b.txt"
     first.write_text("old a")
-    with pytest.raises(RuntimeError), cli.stage_outputs() as outputs:
+    with pytest.raises(RuntimeError), stage_outputs() as outputs:
         outputs.json(first, {"new": 1})
         outputs.text(second, "new b")
         raise RuntimeError("disk full")
@@ -170,7 +171,7 @@ def test_a_failing_stage_leaves_all_its_previous_outputs(tmp_path):
 def test_stage_outputs_replace_every_target_on_success(tmp_path):
     first, second = tmp_path / "a.txt", tmp_path / "b.txt"
     first.write_text("old")
-    with cli.stage_outputs() as outputs:
+    with stage_outputs() as outputs:
         outputs.text(first, "new a")
         outputs.text(second, "new b")
         assert first.read_text() == "old"  # nothing moves before the stage's end
@@ -180,7 +181,7 @@ def test_stage_outputs_replace_every_target_on_success(tmp_path):
 
 def test_json_output_is_rounded_to_6_significant_digits_sorted_and_has_no_negative_zero(tmp_path):
     path = tmp_path / "m.json"
-    cli.write_json(path, {"b": [1 / 3, -0.0, 4.0421347e-05], "a": {"z": 2, "y": 123456.78}})
+    write_json(path, {"b": [1 / 3, -0.0, 4.0421347e-05], "a": {"z": 2, "y": 123456.78}})
     assert path.read_text() == (
         '{\n  "a": {\n    "y": 123457.0,\n    "z": 2\n  },\n  "b": [\n    0.333333,\n    0.0,\n    4.04213e-05\n  ]\n}\n'
     )

@@ -22,6 +22,7 @@ from sklearn.metrics import f1_score
 from helpers import ROOT
 from imbalance_lab.evaluation.metrics import compute_metrics
 from imbalance_lab.pipeline import cli
+from imbalance_lab.pipeline.outputs import rounded
 from imbalance_lab.settings import params as P
 
 FIXTURE_PARAMS = ROOT / "tests" / "fixtures" / "params.yaml"
@@ -103,7 +104,7 @@ def test_scoring_the_test_split_gives_the_evaluate_stages_figures(article, tmp_p
     counts = {"tp": (y == 1) & (decision == 1), "fp": (y == 0) & (decision == 1),
               "tn": (y == 0) & (decision == 0), "fn": (y == 1) & (decision == 0)}
     assert {name: int(mask.sum()) for name, mask in counts.items()} == {name: metrics["test"][name] for name in counts}
-    assert cli.rounded(f1_score(y, decision)) == metrics["test"]["f1"]
+    assert rounded(f1_score(y, decision)) == metrics["test"]["f1"]
     assert list(scores["predicted_defaulted"]) == list(decision)  # the article's labels are 1 and 0
     figures = compute_metrics(y, scores["probability"].to_numpy(), metrics["threshold"])
     for name in ("roc_auc", "average_precision", "brier", "log_loss"):
@@ -118,7 +119,7 @@ def test_a_tuned_cell_decides_at_its_tuned_threshold_unless_told_otherwise(artic
     for argv, expected in (([], tuned), (["--threshold", "fixed"], 0.5)):
         assert predict(article, "tuned_threshold-logreg", "data/split/test.parquet", *argv) == 0
         scores = pd.read_csv(io.StringIO(capsys.readouterr().out))
-        assert set(scores["threshold"]) == {cli.rounded(expected)}
+        assert set(scores["threshold"]) == {rounded(expected)}
         assert (scores["decision"] == (scores["probability"] >= expected)).all()
 
 
@@ -129,7 +130,7 @@ def test_the_cost_threshold_gives_the_evaluate_stages_cost_figures(article, tmp_
     scores, test = pd.read_csv(out), pd.read_parquet(article / "data" / "split" / "test.parquet")
     cost_tuned = json.loads((article / "reports/metrics/baseline-logreg.json").read_text())["cost_tuned"]
     assert set(scores["threshold"]) == {cost_tuned["threshold"]} and cost_tuned["threshold"] != 0.5
-    assert cli.rounded(f1_score(test["defaulted"], scores["decision"])) == cost_tuned["test_f1"]
+    assert rounded(f1_score(test["defaulted"], scores["decision"])) == cost_tuned["test_f1"]
 
 
 def test_one_row_out_per_row_in_in_input_order_with_its_id_byte_stable(article, tmp_path, capsys):
@@ -283,7 +284,7 @@ def test_a_column_named_like_the_label_is_no_extra_column(article, tmp_path, cap
     ({"inputs": [], "colour": 1}, "unknown key 'score.colour'"),
 ])
 def test_check_refuses_a_bad_score_section(params_yaml, score, fragment):
-    from imbalance_lab.pipeline.stages import check
+    from imbalance_lab.pipeline.check import check
 
     with pytest.raises(P.ConfigError, match=None) as caught:
         check({**params_yaml, "score": score})

@@ -17,6 +17,7 @@ record was there before the run, so the file was cut. The first verdict of a DVC
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import os
@@ -144,24 +145,19 @@ def cut_short(root: Path) -> str | None:
                 return None  # this DVC run's first stage found the lock whole
         except OSError:
             pass
-    missing = set()
     head = committed_lock(root)
-    if head is not None:
-        missing = set(records(head)) - set(records(text))
-    if missing:
-        defined = defined_stages(root)
-        missing = set() if defined is None else missing & set(defined)
-    if missing and run is not None and written >= float(run.split()[1]):
-        # This DVC run rewrote the lock before any of our stages ran, restoring stages from its run-cache:
-        # after a deliberate deletion, those are all the file can hold.
-        if not set(records(text)) & {name for name, persist in defined.items() if persist}:
-            missing = set()
-    if not missing:
+    lost = set(records(head)) - set(records(text)) if head is not None else set()
+    defined = defined_stages(root) if lost else None
+    missing = lost & set(defined) if defined is not None else set()
+    # This DVC run rewrote the lock before any of our stages ran, restoring stages from its run-cache:
+    # after a deliberate deletion, those are all the file can hold.
+    if (missing and defined is not None and run is not None and written >= float(run.split()[1])
+            and not set(records(text)) & {name for name, persist in defined.items() if persist}):
+        missing = set()
+    if head is None or not missing:
         if run is not None:
-            try:
+            with contextlib.suppress(OSError):
                 verdict.write_text(run, encoding="utf-8")
-            except OSError:
-                pass
         return None
     order = [name for name in records(head) if name in missing]
     return (f"{LOCK}: holds no record of {len(missing)} stage{'s' if len(missing) > 1 else ''} that dvc.yaml "

@@ -199,7 +199,7 @@ SCALE_CASES = [("model-scale", {"model.scale": True}), ("strategy-scale", {"stra
 
 @pytest.mark.parametrize("extra", [pytest.param(extra, id=name) for name, extra in SCALE_CASES])
 def test_d_scaled_numeric_data_resample_and_its_picture(committed, capsys, extra):
-    from imbalance_lab.pipeline import stages
+    from imbalance_lab.pipeline.resample import resample_strategy
     from imbalance_lab.settings import params as P
 
     write_frame(committed, "numbers.csv", customers(120, 20).assign(noise=np.linspace(-1, 1, 120)))
@@ -212,7 +212,7 @@ def test_d_scaled_numeric_data_resample_and_its_picture(committed, capsys, extra
     features = info["plot_features"]
     assert (committed.root / "reports/plots/resampled/smote.png").stat().st_size > 10_000
     # The picture's points are the resampled rows in the data's own units (not standardised), class by class.
-    frame, _, figure = stages.resample_strategy(P.load(committed.root / "params.yaml"), "smote", train, info)
+    frame, _, figure = resample_strategy(P.load(committed.root / "params.yaml"), "smote", train, info)
     pd.testing.assert_frame_equal(frame, resampled)
     drawn = np.concatenate([collection.get_offsets() for collection in figure.axes[0].collections])
     expected = np.concatenate([resampled.loc[resampled["defaulted"] == label, features].to_numpy() for label in (0, 1)])
@@ -225,7 +225,7 @@ def test_d_scaled_numeric_data_resample_and_its_picture(committed, capsys, extra
 WRITER = """
 import sys
 from pathlib import Path
-from imbalance_lab.pipeline.cli import stage_outputs
+from imbalance_lab.pipeline.outputs import stage_outputs
 
 root, mark, rounds = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3])
 page, picture = (mark * 2_000_000).encode(), (mark.upper() * 1_000_000).encode()
@@ -253,7 +253,9 @@ def test_e_two_processes_writing_the_same_outputs_both_succeed_with_complete_fil
 
 
 def test_e_temporary_names_are_per_process_beside_their_output_and_git_ignored(committed):
-    outputs = cli.StageOutputs()
+    from imbalance_lab.pipeline.outputs import StageOutputs
+
+    outputs = StageOutputs()
     first, second = (outputs.path(committed.root / "reports/summary.json") for _ in range(2))
     outputs.discard()
     assert first != second and first.parent == second.parent == committed.root / "reports"

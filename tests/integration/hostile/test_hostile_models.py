@@ -22,6 +22,7 @@ from hostile import (
     untouched,
 )
 from imbalance_lab.pipeline import cli
+from imbalance_lab.pipeline.outputs import read_model
 from imbalance_lab.settings.params import PipelineError
 
 pytestmark = pytest.mark.integration
@@ -509,7 +510,7 @@ def test_d_control_the_other_cells_files_load():
         path = Path(f"data/models/baseline-{classifier}.json")
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(model_text(lambda model: None, classifier))
-        assert cli.read_model(path, *cell_settings(classifier)).predict_proba(
+        assert read_model(path, *cell_settings(classifier)).predict_proba(
             article_split()[1].iloc[:, :-1]).shape[1] == 2
 
 
@@ -535,7 +536,7 @@ def test_d_hostile_model_file_is_refused(committed, capsys, classifier, change, 
     # data/models/.gitignore ignores every model file, the grid's or not: git sees at most an edited params.yaml
     untouched(committed, EDITED_PARAMS if change is params_changed else set())
     try:
-        cli.read_model(Path(path), *cell_settings(classifier, strategy))
+        read_model(Path(path), *cell_settings(classifier, strategy))
     except PipelineError as err:
         assert str(err).startswith(f"{path}: ") and "\n" not in str(err), err
     else:
