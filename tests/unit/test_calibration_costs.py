@@ -430,13 +430,16 @@ def test_partial_dependence_names_render_as_written(signal_and_noise):
 
 def test_a_calibrated_threshold_tuned_cell_trains_round_trips_and_evaluates(article_params, article_split, tmp_path):
     """calibrate and tune_threshold together passed `check`, then train crashed looking for the samplers in the
-    CalibratedClassifierCV (it has no steps). Trained now, its file loads (cli.read_model) as the tuned, calibrated
+    CalibratedClassifierCV (it has no steps). Trained now, its file loads (outputs.read_model) as the tuned, calibrated
     model that was fitted, and evaluate scores it at its tuned threshold."""
     from imblearn.over_sampling import SMOTE
 
     from imbalance_lab.data.dataset import columns_of, features_and_target
     from imbalance_lab.models.estimators import build_pipeline, set_prior
-    from imbalance_lab.pipeline import cli, stages
+    from imbalance_lab.pipeline.check import check
+    from imbalance_lab.pipeline.evaluate import evaluate_cell
+    from imbalance_lab.pipeline.outputs import read_model
+    from imbalance_lab.pipeline.train import train_cell
     from imbalance_lab.settings import params as P
     from imbalance_lab.strategies.samplers import pipeline_samplers
 
@@ -446,7 +449,7 @@ def test_a_calibrated_threshold_tuned_cell_trains_round_trips_and_evaluates(arti
     params["evaluate"]["grid_resolution"] = 10
     params["strategies"]["both"] = {"sampler": "SMOTE", "k_neighbors": 2,  # folds of 2 in 2 in 2 hold 3 defaults
                                     "calibrate": "sigmoid", "tune_threshold": True}
-    stages.check(params)
+    check(params)
     strategy, classifier = P.strategy_settings(params, "both"), P.classifier_settings(params, "logreg")
     train, test = article_split
     (X, y), (X_test, y_test) = features_and_target(train), features_and_target(test)
@@ -456,15 +459,15 @@ def test_a_calibrated_threshold_tuned_cell_trains_round_trips_and_evaluates(arti
     set_prior(fitted, float((y == 1).mean())).fit(X, y)
     assert type(fitted.estimator_).__name__ == "CalibratedClassifierCV"
 
-    trained = stages.train_cell(params, "both", "logreg", train)
+    trained = train_cell(params, "both", "logreg", train)
     assert trained.not_fittable is None and trained.cv["scores"]
     path = tmp_path / "both-logreg.json"
     path.write_text(json.dumps(trained.model))
-    model = cli.read_model(path, strategy, classifier)
+    model = read_model(path, strategy, classifier)
     assert model.tuned_threshold == pytest.approx(fitted.best_threshold_, abs=1e-6) != 0.5
     np.testing.assert_allclose(model.predict_proba(X_test), fitted.predict_proba(X_test), rtol=1e-6, atol=1e-9)
 
-    evaluated = stages.evaluate_cell(
+    evaluated = evaluate_cell(
         strategy, classifier, P.evaluate_settings(params), P.cost_settings(params), model, cv=trained.cv,
         resampled_info={"counts": {"0": 1, "1": 1}},
         data_info={"source": "article", "plot_features": ["age", "balance"], "plot_features_reason": ""},
@@ -484,7 +487,8 @@ def test_a_sampler_failing_inside_the_calibration_within_the_tuning_is_found():
     from sklearn.calibration import CalibratedClassifierCV
     from sklearn.model_selection import StratifiedKFold, TunedThresholdClassifierCV
 
-    from imbalance_lab.strategies.samplers import SamplerError, sampler_errors, sampler_failure
+    from imbalance_lab.strategies.knn_smote import SamplerError
+    from imbalance_lab.strategies.samplers import sampler_errors, sampler_failure
 
     y = np.repeat([0, 1], [108, 12])
     X = np.random.default_rng(0).normal(size=(120, 3)) + y[:, None]

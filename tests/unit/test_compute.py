@@ -19,7 +19,8 @@ from imbalance_lab.evaluation.metrics import compute_backend, cross_validated_me
 from imbalance_lab.models.estimators import build_pipeline
 from imbalance_lab.pipeline import cli
 from imbalance_lab.settings import params as P
-from imbalance_lab.strategies.samplers import KNNFilterSMOTE, neighbour_search, with_neighbour_search
+from imbalance_lab.strategies.knn_smote import KNNFilterSMOTE
+from imbalance_lab.strategies.neighbours import neighbour_search, with_neighbour_search
 
 FIXTURE_PARAMS = ROOT / "tests" / "fixtures" / "params.yaml"
 SEARCHES = ("kd_tree", "ball_tree", "brute")

@@ -14,15 +14,9 @@ from sklearn.preprocessing import StandardScaler
 
 from imbalance_lab.data.dataset import features_and_target
 from imbalance_lab.settings import params as P
-from imbalance_lab.strategies.samplers import (
-    KNNFilterSMOTE,
-    SamplerError,
-    build_sampler,
-    resample,
-    sampler_errors,
-    sampler_failure,
-    with_neighbour_search,
-)
+from imbalance_lab.strategies.knn_smote import KNNFilterSMOTE, SamplerError
+from imbalance_lab.strategies.neighbours import with_neighbour_search
+from imbalance_lab.strategies.samplers import build_sampler, resample, sampler_errors, sampler_failure
 
 
 def strategy(name, sampler, **options) -> P.StrategySettings:

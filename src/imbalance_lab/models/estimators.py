@@ -189,12 +189,8 @@ def build_pipeline(strategy: StrategySettings, classifier: ClassifierSettings | 
     from sklearn.model_selection import StratifiedKFold, TunedThresholdClassifierCV
 
     from imbalance_lab.evaluation.metrics import threshold_scorer
-    from imbalance_lab.strategies.samplers import (
-        build_sampler,
-        neighbour_search,
-        split_for_categories,
-        with_neighbour_search,
-    )
+    from imbalance_lab.strategies.neighbours import neighbour_search, with_neighbour_search
+    from imbalance_lab.strategies.samplers import build_sampler, split_for_categories
 
     steps = []
     sampler = build_sampler(strategy)

@@ -1,183 +1,24 @@
-"""Strategy name -> imbalanced-learn sampler, and the article's KNN-filter + SMOTE sampler.
+"""Strategy name -> imbalanced-learn sampler; resampling the training split; telling a sampler's failure from a bug.
 
-With categorical columns the SMOTE family switches to SMOTENC (see
-:func:`split_for_categories`), which interpolates numbers and votes categories.
+With categorical columns the SMOTE family switches to SMOTENC (see :func:`split_for_categories`), which
+interpolates numbers and votes categories. The article's own sampler is in :mod:`.knn_smote`, the neighbour
+searches in :mod:`.neighbours`.
 """
 
 from __future__ import annotations
 
-import numbers
 from contextlib import contextmanager
 
 import numpy as np
 from imblearn.over_sampling import SMOTE, SMOTENC
-from imblearn.over_sampling.base import BaseOverSampler
 from sklearn.base import clone
-from sklearn.neighbors import KNeighborsClassifier, NearestNeighbors
-from sklearn.preprocessing import StandardScaler
-from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
 from imbalance_lab.data.dataset import class_counts
 from imbalance_lab.settings.params import ConfigError, StrategySettings, build_estimator
+from imbalance_lab.strategies.knn_smote import KNNFilterSMOTE, SamplerError
+from imbalance_lab.strategies.neighbours import neighbour_count
 
 NO_SAMPLER = "none"
-
-
-class SamplerError(ConfigError, ValueError):
-    """A sampler cannot work on the rows it is given (e.g. too few rows of a class for its
-    neighbours): the settings do not suit the data. A ValueError too, as imbalanced-learn's own."""
-
-
-class KNNFilterSMOTE(BaseOverSampler):
-    """Drop hard-to-classify minority rows with a KNN filter, then apply SMOTE.
-
-    The article's own sampler. Features are scaled to unit variance (centring,
-    which the article also did, leaves distances unchanged and would break
-    sparse input), a k-nearest-neighbours
-    classifier is fitted on them and scores the same rows (so each row is its
-    own first neighbour). Of every class being over-sampled, only the rows whose
-    predicted probability of their own class is above ``threshold`` are kept;
-    other classes are kept whole. SMOTE then grows the kept, unscaled rows to
-    the counts ``sampling_strategy`` asks for (by default: as many as the
-    majority class).
-
-    Parameters
-    ----------
-    sampling_strategy : float, str, dict or callable, default="auto"
-        As in :class:`imblearn.over_sampling.SMOTE`, computed on the unfiltered data.
-    filter_neighbors : int or KNeighborsClassifier, default=3
-        The filtering KNN classifier, or its number of neighbours (each row counts
-        itself); never more than the rows given.
-    threshold : float, default=0.5
-        A row of an over-sampled class is kept when its predicted own-class
-        probability is strictly above this.
-    k_neighbors : int or object, default=5
-        SMOTE's neighbours, or as in SMOTE an estimator with ``kneighbors`` (e.g.
-        ``NearestNeighbors(n_neighbors=k + 1)``: each row is its own first neighbour).
-        SMOTE needs ``k + 1`` rows per class.
-    if_too_few : {"raise", "adapt"}, default="raise"
-        When the filter keeps fewer than ``k_neighbors + 1`` rows of a class:
-        ``"raise"`` stops with a SamplerError (a ValueError); ``"adapt"`` keeps that
-        class's ``k + 1`` most confidently classified rows instead and says so in ``notes_``.
-    random_state : int, RandomState instance or None, default=None
-        Seed of SMOTE's interpolation.
-    categorical_features : array-like of int or None, default=None
-        Positions of categorical columns. With them the filter measures distances on
-        one-hot columns and the growing is done by SMOTENC (with a brute-force
-        neighbour search), so new rows hold real categories.
-
-    Attributes
-    ----------
-    sampling_strategy_ : dict
-        Rows to generate per over-sampled class (before filtering).
-    kept_ : dict
-        Rows of each over-sampled class that passed the filter and fed SMOTE.
-    notes_ : list of str
-        What the sampler adapted, if anything.
-    """
-
-    _parameter_constraints: dict = {
-        **BaseOverSampler._parameter_constraints,
-        "filter_neighbors": [Interval(numbers.Integral, 1, None, closed="left"), KNeighborsClassifier],
-        "threshold": [Interval(numbers.Real, 0, 1, closed="left")],
-        "k_neighbors": [Interval(numbers.Integral, 1, None, closed="left"),
-                        HasMethods(["kneighbors", "kneighbors_graph"])],
-        "if_too_few": [StrOptions({"raise", "adapt"})],
-        "categorical_features": ["array-like", None],
-    }
-
-    def __init__(
-        self,
-        *,
-        sampling_strategy="auto",
-        filter_neighbors=3,
-        threshold=0.5,
-        k_neighbors=5,
-        if_too_few="raise",
-        random_state=None,
-        categorical_features=None,
-    ):
-        super().__init__(sampling_strategy=sampling_strategy)
-        self.filter_neighbors = filter_neighbors
-        self.threshold = threshold
-        self.k_neighbors = k_neighbors
-        self.if_too_few = if_too_few
-        self.random_state = random_state
-        self.categorical_features = categorical_features
-
-    def _check_X_y(self, X, y):
-        if self.categorical_features is None:
-            return super()._check_X_y(X, y)
-        from imblearn.utils import check_target_type
-        from sklearn.utils.validation import validate_data
-
-        y, binarize_y = check_target_type(y, indicate_one_vs_all=True)
-        X, y = validate_data(self, X=X, y=y, reset=True, dtype=None)  # categories stay labels
-        return X, y, binarize_y
-
-    def _distance_space(self, X):
-        """Unit-variance numbers, plus one-hot categories when there are any."""
-        if self.categorical_features is None:
-            return StandardScaler(with_mean=False).fit_transform(X)
-        from sklearn.preprocessing import OneHotEncoder
-
-        categorical = np.zeros(X.shape[1], dtype=bool)
-        categorical[np.asarray(self.categorical_features, dtype=int)] = True
-        numbers = StandardScaler(with_mean=False).fit_transform(X[:, ~categorical].astype(float))
-        labels = OneHotEncoder(sparse_output=False).fit_transform(X[:, categorical].astype(str))
-        return np.hstack([numbers, labels])
-
-    def _filter(self, n_rows: int) -> KNeighborsClassifier:
-        """The filtering classifier, with at most ``n_rows`` neighbours."""
-        if isinstance(self.filter_neighbors, numbers.Integral):
-            return KNeighborsClassifier(n_neighbors=min(self.filter_neighbors, n_rows))
-        knn = clone(self.filter_neighbors)
-        return knn.set_params(n_neighbors=min(knn.n_neighbors, n_rows))
-
-    def _smote_neighbours(self):
-        """SMOTE's k_neighbors setting; brute force for SMOTENC, whose sparse one-hot columns trees cannot search."""
-        if self.categorical_features is None:
-            return self.k_neighbors
-        if isinstance(self.k_neighbors, numbers.Integral):
-            return NearestNeighbors(n_neighbors=self.k_neighbors + 1, algorithm="brute")
-        return clone(self.k_neighbors).set_params(algorithm="brute")
-
-    def _fit_resample(self, X, y):
-        k = neighbour_count(self.k_neighbors)
-        needed = k + 1
-        scaled = self._distance_space(X)
-        knn = self._filter(len(y))
-        own_class_probability = knn.fit(scaled, y).predict_proba(scaled)
-        column = {label: index for index, label in enumerate(knn.classes_)}
-
-        keep = np.ones(len(y), dtype=bool)
-        targets, self.kept_, self.notes_ = {}, {}, []
-        for label, n_new in self.sampling_strategy_.items():
-            rows = np.flatnonzero(y == label)
-            probability = own_class_probability[rows, column[label]]
-            kept = rows[probability > self.threshold]
-            if len(kept) < needed:
-                if self.if_too_few == "raise" or len(rows) < needed:
-                    raise SamplerError(
-                        f"the KNN filter kept {len(kept)} of {len(rows)} rows of class {label}, "
-                        f"but SMOTE with k_neighbors={k} needs at least {needed}; "
-                        "lower k_neighbors or threshold"
-                        + (", or set if_too_few='adapt'" if len(rows) >= needed else "")
-                    )
-                kept = np.sort(rows[np.argsort(-probability, kind="stable")[:needed]])
-                self.notes_.append(
-                    f"class {label}: the filter passed fewer than {needed} rows, so the "
-                    f"{needed} most confidently classified were kept"
-                )
-            keep[rows] = False
-            keep[kept] = True
-            self.kept_[label] = len(kept)
-            targets[label] = len(rows) + n_new
-        settings = {"sampling_strategy": targets, "k_neighbors": self._smote_neighbours(),
-                    "random_state": self.random_state}
-        if self.categorical_features is None:
-            return SMOTE(**settings).fit_resample(X[keep], y[keep])
-        return SMOTENC(categorical_features=self.categorical_features, **settings).fit_resample(X[keep], y[keep])
 
 
 def sampler_classes() -> dict[str, type]:
@@ -237,29 +78,20 @@ def split_for_categories(sampler, columns, key: str) -> tuple[list, list]:
     if not columns.categorical:
         return [sampler], []
     from imblearn.combine import SMOTEENN, SMOTETomek
-    from imblearn.over_sampling import SMOTEN, RandomOverSampler
+    from imblearn.over_sampling import RandomOverSampler
     from imblearn.under_sampling import ClusterCentroids, EditedNearestNeighbours, TomekLinks
     from imblearn.under_sampling.base import BaseCleaningSampler, BaseUnderSampler
 
     positions = list(range(len(columns.numeric), len(columns.numeric) + len(columns.categorical)))
-
-    def categorical_smote(smote):
-        neighbours = smote.k_neighbors
-        if hasattr(neighbours, "kneighbors"):  # SMOTENC searches one-hot sparse columns: trees cannot
-            neighbours = clone(neighbours).set_params(algorithm="brute")
-        settings = {"sampling_strategy": smote.sampling_strategy, "random_state": smote.random_state,
-                    "k_neighbors": neighbours}
-        return SMOTENC(categorical_features=positions, **settings) if columns.numeric else SMOTEN(**settings)
-
     if type(sampler) is SMOTE:
-        return [categorical_smote(sampler)], []
+        return [_categorical_smote(sampler, positions, bool(columns.numeric))], []
     if isinstance(sampler, (SMOTEENN, SMOTETomek)):
         smote = sampler.smote or SMOTE(sampling_strategy=sampler.sampling_strategy, random_state=sampler.random_state)
         if isinstance(sampler, SMOTEENN):
             cleaner = sampler.enn or EditedNearestNeighbours(sampling_strategy="all")
         else:
             cleaner = sampler.tomek or TomekLinks(sampling_strategy="all")
-        return [categorical_smote(smote)], [cleaner]
+        return [_categorical_smote(smote, positions, bool(columns.numeric))], [cleaner]
     if isinstance(sampler, KNNFilterSMOTE):
         return [sampler.set_params(categorical_features=positions)], []
     if isinstance(sampler, RandomOverSampler):
@@ -273,63 +105,16 @@ def split_for_categories(sampler, columns, key: str) -> tuple[list, list]:
     )
 
 
-# Measured here (bench/benchmark.py, a 4-neighbour self-query on uniform data): 100,000 rows x 2
-# features 0.61 s k-d tree / 0.70 s ball tree / 41 s brute; 20,000 x 8: 1.4 / 2.6 / 2.0 s;
-# 20,000 x 20: 25 / 15 / 2.3 s. Trees win at few features, brute force beyond.
-TREE_MAX_FEATURES = 8
+def _categorical_smote(smote, positions: list[int], numeric: bool):
+    """``smote``'s settings as SMOTENC over the categorical ``positions`` (SMOTEN when no column is numeric)."""
+    from imblearn.over_sampling import SMOTEN
 
-
-def neighbour_search(algorithm: str, n_features: int) -> str:
-    """The search the samplers use: the configured one, or for ``auto`` one picked by shape."""
-    if algorithm != "auto":
-        return algorithm
-    return "kd_tree" if n_features <= TREE_MAX_FEATURES else "brute"
-
-
-def neighbour_count(setting) -> int:
-    """The neighbours a k_neighbors / n_neighbors setting asks for: the count, or one less than
-    its NearestNeighbors' (which count each row as its own first neighbour)."""
-    return setting if isinstance(setting, numbers.Integral) else setting.n_neighbors - 1
-
-
-# Neighbour-count settings -> the estimator the sampler would make of the count, with a search algorithm.
-NEIGHBOUR_SETTINGS = {
-    "k_neighbors": lambda k, algorithm: NearestNeighbors(n_neighbors=k + 1, algorithm=algorithm),
-    "n_neighbors": lambda k, algorithm: NearestNeighbors(n_neighbors=k + 1, algorithm=algorithm),
-    "filter_neighbors": lambda k, algorithm: KNeighborsClassifier(n_neighbors=k, algorithm=algorithm),  # KNNFilterSMOTE
-}
-
-
-def with_neighbour_search(sampler, algorithm: str):
-    """The sampler with neighbour counts replaced by neighbour estimators using ``algorithm``.
-
-    Exact whichever the algorithm (only ties may be ordered differently); imbalanced-learn
-    samplers, and KNNFilterSMOTE, accept a neighbours estimator wherever they take a count
-    (a NearestNeighbors of ``k + 1``: each row is its own first neighbour; the filter's
-    classifier, fitted and scored on the same rows, counts the row among its ``k``).
-    """
-    if sampler is None:
-        return None
-    updates = {}
-    for name, value in sampler.get_params(deep=False).items():
-        if name in NEIGHBOUR_SETTINGS and isinstance(value, numbers.Integral):
-            updates[name] = NEIGHBOUR_SETTINGS[name](value, algorithm)
-        elif name in ("smote", "enn", "tomek") and value is None:
-            updates[name] = _default_part(sampler, name, algorithm)
-    return sampler.set_params(**updates)
-
-
-def _default_part(sampler, name: str, algorithm: str):
-    """SMOTEENN's / SMOTETomek's own default SMOTE or cleaner, with the neighbour search set."""
-    from imblearn.under_sampling import EditedNearestNeighbours, TomekLinks
-
-    if name == "smote":
-        part = SMOTE(sampling_strategy=sampler.sampling_strategy, random_state=sampler.random_state)
-    elif name == "enn":
-        part = EditedNearestNeighbours(sampling_strategy="all")
-    else:
-        return TomekLinks(sampling_strategy="all")  # pairs of mutual nearest neighbours: no count to set
-    return with_neighbour_search(part, algorithm)
+    neighbours = smote.k_neighbors
+    if hasattr(neighbours, "kneighbors"):  # SMOTENC searches one-hot sparse columns: trees cannot
+        neighbours = clone(neighbours).set_params(algorithm="brute")
+    settings = {"sampling_strategy": smote.sampling_strategy, "random_state": smote.random_state,
+                "k_neighbors": neighbours}
+    return SMOTENC(categorical_features=positions, **settings) if numeric else SMOTEN(**settings)
 
 
 def strategy_pipeline(estimator):
@@ -381,8 +166,6 @@ def check_fold_sizes(counts: dict[str, int], folds: int, estimators: dict, tunin
     """Fail before any fit when cross-validation cannot work on a training split with these class
     counts: a fold without a row of some class, a sampler's neighbours or the threshold tuning's
     inner folds larger than a cross-validation training fold holds."""
-    import numpy as np
-
     label, smallest = min(counts.items(), key=lambda item: item[1])
     if folds > smallest:
         raise ConfigError(
@@ -443,8 +226,6 @@ def resample_prepared(pipeline, X, y, key: str):
     (``sample_indices_``), numbers are put back in their original units and categories
     back to the data's categories. Returns X, y and the samplers' notes.
     """
-    import pandas as pd
-
     steps = dict(pipeline.steps)
     names = [name for name, _ in pipeline.steps]
     prepare = clone(steps["prepare"])
@@ -463,7 +244,13 @@ def resample_prepared(pipeline, X, y, key: str):
             _, labels = fit_resample(sampler, encoded, labels, context)
             rows = rows.iloc[sampler.sample_indices_]
         notes += list(getattr(sampler, "notes_", []))
-    rows = rows.reset_index(drop=True)
+    return _in_feature_units(rows.reset_index(drop=True), prepare, X), np.asarray(labels), notes
+
+
+def _in_feature_units(rows, prepare, X):
+    """Resampled ``rows`` as the features ``X`` hold them: numbers unscaled, categories as X's categories."""
+    import pandas as pd
+
     numeric = prepare.named_transformers_["numeric"]
     if hasattr(numeric, "named_steps") and "scale" in numeric.named_steps:
         columns = list(numeric.feature_names_in_)
@@ -473,7 +260,7 @@ def resample_prepared(pipeline, X, y, key: str):
             rows[column] = pd.Categorical(rows[column].astype(str), categories=X[column].cat.categories)
         else:
             rows[column] = rows[column].astype(float)
-    return rows[list(X.columns)], np.asarray(labels), notes
+    return rows[list(X.columns)]
 
 
 # --- telling a sampler that cannot work on a training fold from a bug -------------------------------
