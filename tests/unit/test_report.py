@@ -725,7 +725,7 @@ def shipped_grid():
     stage does), with fold scores as a run gives them: F1 around 0.05-0.6 and a cost per 1,000 customers in the
     millions (the README's cost example), each with its own noise."""
 
-    from imbalance_lab.pipeline.stages import compare_settings
+    from imbalance_lab.pipeline.compare import compare_settings
     from imbalance_lab.settings import params as P
 
     params = P.load(ROOT / "params.yaml")
