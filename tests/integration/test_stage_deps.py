@@ -136,3 +136,12 @@ def test_a_cross_validation_edit_reruns_train(built):
     stages = rerun_by(built, "evaluation/metrics.py")
     assert {"train@smote-logreg", "train@baseline-logreg"} <= stages
     assert not any(s.startswith("generate") or s.startswith("split") for s in stages)
+
+
+def test_a_stage_module_edit_reruns_only_that_stage(built):
+    """pipeline/ is listed by module: one stage's code reruns that stage alone, never the cross-validation for
+    another stage's sake (before, every stage listed the whole folder)."""
+    assert rerun_by(built, "pipeline/compare.py") == {"compare"}
+    trains = {name for name in yaml.safe_load((built / "dvc.lock").read_text())["stages"] if name.startswith("train@")}
+    assert len(trains) >= 2 and rerun_by(built, "pipeline/train.py") == trains  # no resample, no evaluate
+    assert rerun_by(built, "pipeline/prepare.py") == {"generate", "split"}

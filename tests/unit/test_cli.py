@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import shutil
@@ -183,7 +184,8 @@ def test_json_output_is_rounded_to_6_significant_digits_sorted_and_has_no_negati
     path = tmp_path / "m.json"
     write_json(path, {"b": [1 / 3, -0.0, 4.0421347e-05], "a": {"z": 2, "y": 123456.78}})
     assert path.read_text() == (
-        '{\n  "a": {\n    "y": 123457.0,\n    "z": 2\n  },\n  "b": [\n    0.333333,\n    0.0,\n    4.04213e-05\n  ]\n}\n'
+        '{\n  "a": {\n    "y": 123457.0,\n    "z": 2\n  },\n'
+        '  "b": [\n    0.333333,\n    0.0,\n    4.04213e-05\n  ]\n}\n'
     )
 
 
@@ -232,6 +234,33 @@ def test_dvc_yaml_declares_exactly_the_files_of_the_paths_module():
                paths.SUMMARY_JSON, paths.SUMMARY_MD, paths.INDEX_HTML, paths.CV_SCORES_JSON,
                *paths.COMPARE_PNGS.values(), *paths.OVERLAYS.values()}
     assert single == {path.as_posix() for path in written}
+
+
+# A stage in a fresh process: it exits 2 (no data/raw.parquet yet) and prints the pipeline modules it imported.
+ONE_STAGE = """
+import json, sys
+from imbalance_lab.pipeline import cli
+code = cli.main(["-q", "split"])
+print(json.dumps([code, sorted(name for name in sys.modules if name.startswith("imbalance_lab.pipeline."))]))
+"""
+
+
+def test_each_stage_of_the_one_list_runs_from_its_own_module_imported_alone(workdir):
+    """The parser's stages are stage_names.STAGES, each run by a function of its own module, and a stage imports
+    that module and the plumbing only: dvc.yaml lists just those, so another stage's edit does not rerun it."""
+    from imbalance_lab.pipeline.stage_names import STAGES
+
+    commands = cli.build_parser()._subparsers._group_actions[0].choices  # type: ignore[union-attr]
+    assert [name for name in commands if name in STAGES] == list(STAGES)
+    for name in STAGES:
+        module, function = cli.STAGE_COMMANDS[name][0].split(":")
+        assert callable(getattr(importlib.import_module(f"imbalance_lab.pipeline.{module}"), function)), name
+    (workdir / "dvc.yaml").write_text("stages: {}\n")
+    done = subprocess.run([sys.executable, "-c", ONE_STAGE], cwd=workdir, capture_output=True, text=True, check=True)
+    code, modules = json.loads(done.stdout)
+    assert code == 2 and "data/raw.parquet: missing" in done.stderr
+    assert modules == [f"imbalance_lab.pipeline.{name}"
+                             for name in ("cli", "dvclock", "outputs", "prepare", "stage_names")]
 
 
 def test_stages_find_the_project_root_from_a_subfolder(tmp_path):

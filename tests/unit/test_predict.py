@@ -335,4 +335,4 @@ def test_the_score_command_scores_a_file_of_score_inputs_as_predict_does(article
         assert cli.main(["score", "june.csv"]) == 2
     scored = pd.read_parquet(folder / "data" / "scores" / "may.parquet")
     assert scored.equals(pd.read_parquet(tmp_path / "direct.parquet"))
-    assert list(scored.columns)[0] == "age" and set(scored["threshold"]) == {0.5}
+    assert scored.columns[0] == "age" and set(scored["threshold"]) == {0.5}
