@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import os
 
-for _variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+from imbalance_lab import THREAD_PINS  # the package's face alone: nothing numerical loads
+
+for _variable in THREAD_PINS:
     os.environ[_variable] = "1"
 # The integration tests' DVC runs start warm stage servers (one per temporary project): let them
 # go soon after their project's last stage, and stop the rest when the session ends.
@@ -107,8 +109,11 @@ def pytest_collection_modifyitems(config, items):
 
 
 def pytest_sessionfinish(session, exitstatus):
-    """Stop the warm stage servers of this session's temporary projects (see imbalance_lab.warm.runner)."""
+    """Stop the warm stage servers of this session's temporary projects (see imbalance_lab.warm.server)."""
+    import contextlib
     import signal
+
+    from imbalance_lab.warm.client import SERVER_MODULE
 
     base = str(session.config._tmp_path_factory.getbasetemp())
     for process in Path("/proc").glob("[0-9]*"):
@@ -116,8 +121,7 @@ def pytest_sessionfinish(session, exitstatus):
             args = (process / "cmdline").read_bytes().split(b"\0")
         except OSError:
             continue
-        if b"imbalance_lab.warm.runner" in args and b"serve" in args and args[-2].decode(errors="replace").startswith(base):
-            try:
+        if SERVER_MODULE.encode() in args and b"serve" in args and args[-2].decode(errors="replace").startswith(
+                base):
+            with contextlib.suppress(OSError):
                 os.kill(int(process.name), signal.SIGTERM)
-            except OSError:
-                pass

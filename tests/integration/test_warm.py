@@ -1,4 +1,4 @@
-"""Integration: the warm stage runner (imbalance_lab.warm.runner), with real processes and real DVC.
+"""Integration: the warm stage runner (imbalance_lab.warm), with real processes and real DVC.
 
 A stage forked from the warm server must behave as a cold one: same bytes (also test_pipeline),
 same exit, ended by Ctrl-C or by its caller's death, never running stale code, and refusing
@@ -18,7 +18,8 @@ from pathlib import Path
 import pytest
 
 from helpers import commit, configure, copy_built, copy_project, dvc, run, stages_run
-from imbalance_lab.warm import runner as warm
+from imbalance_lab.warm.fingerprint import fingerprint, process_state
+from imbalance_lab.warm.protocol import connect, replies, runtime_folder, send_request
 
 pytestmark = pytest.mark.integration
 
@@ -162,17 +163,29 @@ def test_ctrl_c_reaches_the_stage(slow_training):
     assert not (slow_training / "data/models/smote-logreg.json").exists()
 
 
+EDIT = """
+
+_main_before_the_edit = main
+
+
+def main(argv=None):
+    import sys
+
+    print("imbalance-lab check: edited", file=sys.stderr, flush=True)
+    return _main_before_the_edit(argv)
+"""
+
+
 def test_a_source_edit_restarts_the_server_and_no_stale_code_runs(tmp_path):
     project = copy_project(tmp_path / "project")
     env = {"PYTHONPATH": str(project / "src")}  # run this copy's code, which the test edits
     old = start_server(project, env)["pid"]
     assert "edited" not in stage(project, "check", env=env).stderr
     assert server(project, env)["served"] == 1
-    source = project / "src/imbalance_lab/pipeline/stages.py"
-    text = source.read_text()
-    anchor = "    unknown = sorted(set(params) - set(P.SECTIONS), key=str)\n"
-    assert text.count(anchor) == 1
-    source.write_text(text.replace(anchor, '    log.info("edited")\n' + anchor))
+    # The edit: cli.main (which every stage runs, warm or cold) wrapped to say so; appended, so that it holds
+    # whatever the file's lines are
+    source = project / "src/imbalance_lab/pipeline/cli.py"
+    source.write_text(source.read_text() + EDIT)
     try:
         assert "imbalance-lab check: edited" in stage(project, "check", env=env).stderr  # cold, the server restarts
         new = wait_until(lambda: (server(project, env) or {}).get("pid") not in (None, old) and server(project, env))
@@ -189,10 +202,10 @@ def socket_of(project: Path, env=None) -> Path:
 
 def ask(project: Path, request: dict, fds=()) -> dict:
     """Send a request to the project's server as a client would, and return its first reply."""
-    conn = warm.connect(socket_of(project))
+    conn = connect(socket_of(project))
     with conn:
-        warm.send_request(conn, request, list(fds))
-        return next(warm.replies(conn))
+        send_request(conn, request, list(fds))
+        return next(replies(conn))
 
 
 def test_the_server_refuses_another_checkout_and_anything_but_a_stage(small, tmp_path):
@@ -201,7 +214,7 @@ def test_the_server_refuses_another_checkout_and_anything_but_a_stage(small, tmp
     other.mkdir()
     (other / "dvc.yaml").write_text("stages: {}\n")
     request = {"run": ["check"], "root": str(other), "cwd": str(other), "env": dict(os.environ),
-               "process": warm.process_state(), "fingerprint": warm.fingerprint()}
+               "process": process_state(), "fingerprint": fingerprint(small)}
     assert ask(small, request, [0, 1, 2, 0])["refused"].startswith("another checkout")
     for argv in (["leaderboard"], ["pull"], ["server", "stop"], ["--help"]):
         reply = ask(small, {**request, "root": str(small.resolve()), "run": argv}, [0, 1, 2, 0])
@@ -228,12 +241,12 @@ def test_a_folder_others_can_enter_is_never_used(tmp_path, monkeypatch):
     folder = tmp_path / f"imbalance-lab-{os.getuid()}"
     folder.mkdir(mode=0o755)
     folder.chmod(0o755)
-    assert warm.runtime_folder() is None
+    assert runtime_folder() is None
     folder.chmod(0o700)
-    assert warm.runtime_folder() == folder
+    assert runtime_folder() == folder
     folder.rmdir()
     folder.symlink_to(tmp_path)
-    assert warm.runtime_folder() is None
+    assert runtime_folder() is None
 
 
 def test_warm_off_runs_cold_and_starts_no_server(small):
@@ -255,7 +268,7 @@ def test_a_server_that_cannot_import_is_not_started_again_until_the_sources_chan
     plots.write_text(fixed + '\nraise ImportError("broken on purpose")\n')
     stage(project, "check", env=env)
     stage(project, "check", env=env)  # cold, and it starts a server that fails to import plots
-    folder = warm.runtime_folder()
+    folder = runtime_folder()
     failed = wait_until(lambda: next((f for f in folder.glob("*.sock.failed")
                                       if "broken on purpose" in f.read_text()), None))
     written = failed.stat().st_mtime_ns

@@ -1,4 +1,4 @@
-"""Hostile: the warm stage runner (imbalance_lab.warm.runner).
+"""Hostile: the warm stage runner (imbalance_lab.warm).
 
 A. Warm = cold for every input a server could miss: a settings file, start-up code or an installed
    file changed after the server started. Each row starts a real server, changes one input in a way
@@ -22,14 +22,17 @@ import sys
 import tempfile
 import threading
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import pytest
 
 from helpers import commit, configure, copy_project
 from imbalance_lab.pipeline import cli
-from imbalance_lab.warm import runner as warm
+from imbalance_lab.warm import protocol, runner
+from imbalance_lab.warm.client import SERVER_MODULE
+from imbalance_lab.warm.fingerprint import fingerprint, load_environment, process_state
+from imbalance_lab.warm.protocol import connect, runtime_folder, send_request
 
 pytestmark = pytest.mark.integration
 
@@ -101,7 +104,7 @@ def server(root: Path, env: dict):
     """A warm server of ``root`` for ``env``, started as a stage starts it and up; stopped after (with
     any server a stale reply started)."""
     _, socket_path = status(root, env)
-    subprocess.Popen([sys.executable, "-m", "imbalance_lab.warm.runner", "serve", str(socket_path), str(root),
+    subprocess.Popen([sys.executable, "-m", SERVER_MODULE, "serve", str(socket_path), str(root),
                       os.path.realpath(root)], cwd=root, env=env, stdin=subprocess.DEVNULL,
                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = time.monotonic() + 60
@@ -251,14 +254,14 @@ def test_a_variable_read_at_import_time_never_differs_between_server_and_stage(p
     with inside(project):
         changed = {**os.environ, variable: value}
         request = {"run": list(STAGE), "root": str(project), "cwd": str(project), "env": changed,
-                   "path": [os.path.realpath(project), *sys.path[1:]], "process": warm.process_state(),
-                   "fingerprint": warm.fingerprint(project)}
-        conn = warm.connect(running)
+                   "path": [os.path.realpath(project), *sys.path[1:]], "process": process_state(),
+                   "fingerprint": fingerprint(project)}
+        conn = connect(running)
         with conn:
-            warm.send_request(conn, request, [0, 1, 2, 0])
+            send_request(conn, request, [0, 1, 2, 0])
             reply = json.loads(conn.makefile().readline())
     assert reply["refused"] == "another environment"
-    assert warm.load_environment(changed) != warm.load_environment()  # so its socket is another one
+    assert load_environment(changed) != load_environment()  # so its socket is another one
 
 
 # --- C. a fake server of the same user --------------------------------------------------------
@@ -281,10 +284,8 @@ class FakeServer:
             _data, fds, _flags, _address = socket.recv_fds(conn, 1 << 20, 8)
             for fd in fds:
                 os.close(fd)
-            try:
+            with suppress(OSError):
                 conn.sendall(self.reply)
-            except OSError:
-                pass
             self.served.set()
             if self.hold:
                 conn.recv(1)  # until the caller goes
@@ -314,7 +315,7 @@ def runtime(monkeypatch):
 def fake_path(project, runtime, monkeypatch) -> Path:
     """The socket path this process's stages of ``project`` use."""
     monkeypatch.chdir(project)
-    return warm.socket_path(project, warm.runtime_folder())
+    return protocol.socket_path(project, runtime_folder())
 
 
 @pytest.fixture(scope="module")
@@ -359,7 +360,7 @@ def test_a_fake_servers_reply_ends_in_a_cold_run(project, checked_bytes, fake_pa
     (project / "data/params.checked").unlink(missing_ok=True)
     fake = FakeServer(fake_path, reply.replace(b"BYSTANDER", str(bystander).encode()))
     try:
-        code = warm.main(["check"])  # as `python -m imbalance_lab check` runs it
+        code = runner.main(["check"])  # as `python -m imbalance_lab check` runs it
     except Exception as err:
         pytest.fail(f"the caller raised {type(err).__name__}: {err}")
     finally:
