@@ -25,7 +25,8 @@ from sklearn.neighbors import KNeighborsClassifier
 from sklearn.preprocessing import KBinsDiscretizer, SplineTransformer, StandardScaler
 
 from imbalance_lab.data.dataset import features_and_target
-from imbalance_lab.models.estimators import boundary_at, build_model, build_pipeline, coefficients, fit_model
+from imbalance_lab.models.estimators import build_classifier, build_pipeline, fit_model
+from imbalance_lab.models.explain import boundary_at, coefficients
 from imbalance_lab.persistence.modelfile import (
     FORMAT,
     UntrustedModelError,
@@ -106,24 +107,28 @@ def round_trip(estimator, converged):
     return model_from_dict(json.loads(json.dumps(model_to_dict(estimator, FEATURES, converged))))
 
 
-# --- build_model ------------------------------------------------------------------------
+# --- build_classifier: the classifier's settings ------------------------------------------------
 
 
-def test_negative_c_names_model_c():
-    """build_model({'C': -1}) is a ConfigError naming model.C."""
-    with pytest.raises(P.ConfigError, match=r"model\.C\b"):
-        build_model({"C": -1})
+def logreg(options: dict) -> P.ClassifierSettings:
+    return P.ClassifierSettings("logreg", "LogisticRegression", options)
+
+
+def test_negative_c_names_the_classifiers_c():
+    """C=-1 is a ConfigError naming classifiers.logreg.C."""
+    with pytest.raises(P.ConfigError, match=r"classifiers\.logreg\.C\b"):
+        build_classifier(logreg({"C": -1}), strategy())
 
 
 def test_unknown_setting_names_it():
-    """build_model({'bogus': 1}) is a ConfigError naming model.bogus."""
-    with pytest.raises(P.ConfigError, match=r"model\.bogus"):
-        build_model({"bogus": 1})
+    """An unknown setting is a ConfigError naming classifiers.logreg.bogus."""
+    with pytest.raises(P.ConfigError, match=r"classifiers\.logreg\.bogus"):
+        build_classifier(logreg({"bogus": 1}), strategy())
 
 
-def test_build_model_passes_settings_through():
+def test_build_classifier_passes_settings_through():
     """Valid settings reach the LogisticRegression unchanged."""
-    model = build_model({"C": 0.25, "max_iter": 7, "solver": "liblinear"})
+    model = build_classifier(logreg({"C": 0.25, "max_iter": 7, "solver": "liblinear"}), strategy())
     assert isinstance(model, LogisticRegression)
     assert (model.C, model.max_iter, model.solver) == (0.25, 7, "liblinear")
 
@@ -285,7 +290,7 @@ def test_bad_classifier_setting_in_a_pipeline_names_its_key(tuning):
 def test_fit_model_fits_the_given_model_in_place(article_train_xy):
     """fit_model fits the very estimator it is handed and returns a bool."""
     X, y = article_train_xy
-    model = build_model({})
+    model = build_classifier(logreg({}), strategy())
     converged = fit_model(model, X, y)
     assert isinstance(converged, bool)
     np.testing.assert_array_equal(model.coef_, LogisticRegression().fit(X, y).coef_)

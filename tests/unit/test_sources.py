@@ -400,7 +400,8 @@ from imblearn.over_sampling import SMOTEN, SMOTENC  # noqa: E402
 from imblearn.under_sampling import EditedNearestNeighbours  # noqa: E402
 
 from imbalance_lab.data.dataset import Columns, columns_of  # noqa: E402
-from imbalance_lab.models.estimators import build_pipeline, coefficients, fit_model  # noqa: E402
+from imbalance_lab.models.estimators import build_pipeline, fit_model  # noqa: E402
+from imbalance_lab.models.explain import coefficients  # noqa: E402
 from imbalance_lab.persistence.modelfile import model_from_dict, model_to_dict  # noqa: E402
 from imbalance_lab.strategies.knn_smote import KNNFilterSMOTE  # noqa: E402
 from imbalance_lab.strategies.samplers import pipeline_samplers, resample_prepared  # noqa: E402

@@ -1,22 +1,22 @@
-"""A strategy's estimator: build it, fit it, save and load it, explain it.
+"""A strategy's estimator: build it, fit it.
 
 A strategy is one imbalanced-learn ``Pipeline``: an optional ``StandardScaler``,
 an optional sampler, an optional feature basis (``KBinsDiscretizer`` bins or
-``SplineTransformer`` splines), then ``LogisticRegression``; optionally wrapped
-in ``TunedThresholdClassifierCV``. The sampler only acts during ``fit``, so
-the same object serves the final fit and cross-validation without leakage.
+``SplineTransformer`` splines), then the cell's classifier; optionally wrapped in
+``CalibratedClassifierCV`` and/or ``TunedThresholdClassifierCV``. The sampler only acts during
+``fit``, so the same object serves the final fit and cross-validation without leakage.
 
 Data with categorical columns or gaps to fill take a longer shape (see
 :func:`build_pipeline`): ``prepare`` (impute, scale) -> samplers that understand
 categories (SMOTENC) -> ``encode`` (one-hot, basis) -> samplers that need numbers
 -> model. Imputers and encoders are fitted on the training rows of each fold.
 
-After fitting, only the prediction path matters: ``modelfile.py`` stores it as JSON.
+After fitting, only the prediction path matters: ``persistence/modelfile.py`` stores it as JSON;
+:mod:`.explain` reads its coefficients and decision boundary.
 """
 
 from __future__ import annotations
 
-import math
 import warnings
 from collections.abc import Mapping
 from typing import Any
@@ -24,7 +24,6 @@ from typing import Any
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline as PredictionPipeline
 from sklearn.preprocessing import KBinsDiscretizer, OneHotEncoder, SplineTransformer, StandardScaler
 
@@ -40,13 +39,10 @@ from imbalance_lab.settings.params import (
 )
 
 BASIS_CLASSES = {"bins": KBinsDiscretizer, "splines": SplineTransformer}
+
+
 # Bins are one-hot columns for the logistic regression: one coefficient per bin, as in a scorecard.
 BASIS_DEFAULTS = {"bins": {"encode": "onehot-dense", "n_bins": 5, "strategy": "quantile"}, "splines": {}}
-
-
-def build_model(settings: Mapping[str, Any]) -> LogisticRegression:
-    """The article's classifier from LogisticRegression's keyword settings."""
-    return build_estimator(LogisticRegression, settings, "model")
 
 
 def build_classifier(classifier: ClassifierSettings, strategy: StrategySettings):
@@ -126,9 +122,10 @@ class PriorShiftCorrected(ClassifierMixin, BaseEstimator):
 
 
 def build_basis(strategy: StrategySettings):
-    key = f"strategies.{strategy.name}.basis"
-    kind = strategy.basis["kind"]
-    settings = {**BASIS_DEFAULTS[kind], **{k: v for k, v in strategy.basis.items() if k != "kind"}}
+    """The strategy's basis (bins or splines) with its defaults, seeded where it draws at random."""
+    key, basis = f"strategies.{strategy.name}.basis", dict(strategy.basis or {})
+    kind = basis.pop("kind")
+    settings = {**BASIS_DEFAULTS[kind], **basis}
     if kind == "bins" and settings.get("encode") != "onehot-dense":
         raise ConfigError(f"params.yaml: '{key}.encode' must be onehot-dense (one coefficient per bin)")
     from imbalance_lab.strategies.samplers import seeded  # KBinsDiscretizer subsamples its quantiles at random
@@ -180,42 +177,62 @@ def build_pipeline(strategy: StrategySettings, classifier: ClassifierSettings | 
     """The cell's unfitted estimator (strategy x classifier), every setting validated.
 
     ``classifier`` is a ``classifiers`` entry, or a mapping of LogisticRegression's settings (the
-    article's classifier, seeded as an entry would be). ``columns`` describes the data; without categorical columns or gaps to impute the
-    pipeline is the article's short one, otherwise the longer one of the module docstring.
-    ``neighbors`` is the samplers' neighbour search (compute.neighbors); ``auto`` picks one
+    article's classifier, seeded as an entry would be). ``columns`` describes the data; without categorical
+    columns or gaps to impute the pipeline is the article's short one, otherwise the longer one of the module
+    docstring. ``neighbors`` is the samplers' neighbour search (compute.neighbors); ``auto`` picks one
     by the number of columns.
     """
     from imblearn.pipeline import Pipeline
-    from sklearn.model_selection import StratifiedKFold, TunedThresholdClassifierCV
 
-    from imbalance_lab.evaluation.metrics import threshold_scorer
     from imbalance_lab.strategies.neighbours import neighbour_search, with_neighbour_search
-    from imbalance_lab.strategies.samplers import build_sampler, split_for_categories
+    from imbalance_lab.strategies.samplers import build_sampler
 
-    steps = []
     sampler = build_sampler(strategy)
     if columns is not None:
         width = len(columns.numeric) + sum(1 for _ in columns.categorical)
         sampler = with_neighbour_search(sampler, neighbour_search(neighbors, width))
     if columns is None or not columns.needs_preparation:
-        if strategy.scale:
-            steps.append(("scale", StandardScaler()))
-        if sampler is not None:
-            steps.append(("sampler", sampler))
-        if strategy.basis:
-            steps.append(("basis", build_basis(strategy)))
+        steps = _short_steps(strategy, sampler)
     else:
-        before, after = split_for_categories(sampler, columns, f"strategies.{strategy.name}")
-        samplers = iter(f"sampler_{index}" if index else "sampler" for index in range(3))
-        steps.append(("prepare", build_prepare(columns, strategy.scale)))
-        steps += [(next(samplers), step) for step in before]
-        steps.append(("encode", build_encode(columns, build_basis(strategy) if strategy.basis else None)))
-        steps += [(next(samplers), step) for step in after]
+        steps = _prepared_steps(strategy, sampler, columns)
     if not isinstance(classifier, ClassifierSettings):
         classifier = ClassifierSettings("model", "LogisticRegression", dict(classifier))
     model = build_classifier(classifier, strategy)
     steps.append(("model", PriorShiftCorrected(model) if strategy.correct_prior else model))
-    estimator = Pipeline(steps)
+    return _wrapped(Pipeline(steps), strategy, tuning)
+
+
+def _short_steps(strategy: StrategySettings, sampler) -> list[tuple[str, Any]]:
+    """The article's pipeline before its model: scale, sampler, basis (each if configured)."""
+    steps: list[tuple[str, Any]] = []
+    if strategy.scale:
+        steps.append(("scale", StandardScaler()))
+    if sampler is not None:
+        steps.append(("sampler", sampler))
+    if strategy.basis:
+        steps.append(("basis", build_basis(strategy)))
+    return steps
+
+
+def _prepared_steps(strategy: StrategySettings, sampler, columns: Columns) -> list[tuple[str, Any]]:
+    """The longer pipeline before its model: prepare, samplers on labels, encode, samplers on numbers."""
+    from imbalance_lab.strategies.samplers import split_for_categories
+
+    before, after = split_for_categories(sampler, columns, f"strategies.{strategy.name}")
+    samplers = iter(f"sampler_{index}" if index else "sampler" for index in range(3))
+    steps: list[tuple[str, Any]] = [("prepare", build_prepare(columns, strategy.scale))]
+    steps += [(next(samplers), step) for step in before]
+    steps.append(("encode", build_encode(columns, build_basis(strategy) if strategy.basis else None)))
+    steps += [(next(samplers), step) for step in after]
+    return steps
+
+
+def _wrapped(estimator, strategy: StrategySettings, tuning: TuningSettings | None):
+    """The pipeline inside its calibration and threshold tuning, where the strategy asks for them."""
+    from sklearn.model_selection import StratifiedKFold, TunedThresholdClassifierCV
+
+    from imbalance_lab.evaluation.metrics import threshold_scorer
+
     if strategy.calibrate is not None:
         from sklearn.calibration import CalibratedClassifierCV
 
@@ -281,126 +298,3 @@ def tuned_threshold(estimator) -> float | None:
 def fitted_pipeline(estimator):
     """The fitted imblearn Pipeline inside a (possibly threshold-tuned) estimator."""
     return estimator.estimator_ if hasattr(estimator, "best_threshold_") else estimator
-
-
-# --- explaining the model --------------------------------------------------------
-
-
-def _basis_labels(step, feature_names: list[str], scaler) -> list[str]:
-    """Readable names of the basis columns, bin edges in the features' original units."""
-    if isinstance(step, KBinsDiscretizer):
-        labels = []
-        for index, (name, edges) in enumerate(zip(feature_names, step.bin_edges_)):
-            if scaler is not None:
-                edges = edges * scaler.scale_[index] + scaler.mean_[index]
-            labels += [f"{name} in [{low:.6g}, {high:.6g})" for low, high in zip(edges[:-1], edges[1:])]
-        return labels
-    return [str(label) for label in step.get_feature_names_out(feature_names)]
-
-
-def coefficients(estimator, X) -> dict:
-    """Intercept and coefficients in the features' original units, with odds ratios.
-
-    For a linear model: log-odds per unit of each feature, the odds ratio per unit
-    and per standard deviation of the training rows ``X``. For a basis model:
-    one coefficient and odds ratio per bin or spline column.
-    """
-    pipeline = fitted_pipeline(estimator)
-    if not hasattr(pipeline, "steps"):  # CalibratedClassifierCV: one pipeline per inner fold
-        return {"threshold": tuned_threshold(estimator), "classifier": type(pipeline).__name__, "linear": False}
-    named = dict(pipeline.steps)
-    model, shift = named["model"], 0.0
-    if isinstance(model, PriorShiftCorrected):  # a shift of the intercept: the log of the odds' ratio
-        odds = [rate / (1 - rate) for rate in (model.prior, model.fitted_rate_)]
-        model, shift = model.estimator_, math.log(odds[0] / odds[1])
-    if not isinstance(model, LogisticRegression):
-        return {"threshold": tuned_threshold(estimator), "classifier": type(model).__name__, "linear": False}
-    named = {**named, "model": _shifted(model, shift)}
-    if "prepare" in named:
-        return _prepared_coefficients(named, X, tuned_threshold(estimator))
-    model, scaler, basis = named["model"], named.get("scale"), named.get("basis")
-    names = [str(name) for name in X.columns]
-    weights, intercept = model.coef_[0], float(model.intercept_[0])
-    result: dict[str, Any] = {"threshold": tuned_threshold(estimator)}
-    if basis is not None:
-        labels = _basis_labels(basis, names, scaler)
-        result["intercept"] = intercept
-        result["basis"] = {
-            label: {"coefficient": float(w), "odds_ratio": math.exp(w)} for label, w in zip(labels, weights)
-        }
-        return result
-    if scaler is not None:  # back to original units: w_raw = w / scale, intercept shifts by the means
-        intercept -= float(np.sum(weights * scaler.mean_ / scaler.scale_))
-        weights = weights / scaler.scale_
-    spread = X.std(ddof=0).to_numpy()
-    result["intercept"] = intercept
-    result["features"] = {
-        name: {"coefficient": float(w), "odds_ratio_per_unit": math.exp(w), "odds_ratio_per_sd": math.exp(w * sd),
-               "sd": float(sd)}
-        for name, w, sd in zip(names, weights, spread)
-    }
-    return result
-
-
-def _shifted(model: LogisticRegression, shift: float) -> LogisticRegression:
-    """The logistic regression with its intercept moved by ``shift`` (a copy; the same model if 0)."""
-    if not shift:
-        return model
-    from copy import deepcopy
-
-    moved = deepcopy(model)
-    moved.intercept_ = model.intercept_ + shift
-    return moved
-
-
-def _prepared_coefficients(named: dict, X, threshold) -> dict:
-    """As :func:`coefficients`, for the pipeline with ``prepare`` and ``encode`` steps:
-    one entry per model column (numbers, one-hot categories ``name=value``, or basis columns)."""
-    prepare, encode, model = named["prepare"], named["encode"], named["model"]
-    numeric = prepare.named_transformers_["numeric"]
-    scaler = numeric.named_steps.get("scale") if hasattr(numeric, "named_steps") else None
-    numeric_names = list(prepare.transformers_[0][2])
-    basis = encode.named_transformers_["numeric"]
-    design = encode.transform(prepare.transform(X))
-    weights, intercept = model.coef_[0], float(model.intercept_[0])
-    onehot = encode.named_transformers_["categorical"]
-    category_labels = [f"{name}={value}" for name, values in zip(getattr(onehot, "feature_names_in_", []),
-                                                                  getattr(onehot, "categories_", []))
-                       for value in values]
-    result: dict[str, Any] = {"threshold": threshold}
-    if isinstance(basis, tuple(BASIS_CLASSES.values())):
-        labels = _basis_labels(basis, numeric_names, scaler) + category_labels
-        result["intercept"] = intercept
-        result["basis"] = {label: {"coefficient": float(w), "odds_ratio": math.exp(w)}
-                           for label, w in zip(labels, weights)}
-        return result
-    per_unit = weights.copy()
-    if scaler is not None:  # numbers back to original units
-        count = len(numeric_names)
-        intercept -= float(np.sum(weights[:count] * scaler.mean_ / scaler.scale_))
-        per_unit[:count] = weights[:count] / scaler.scale_
-    spread = design.std(axis=0)  # in the model's units: w * sd is the same in any units
-    result["intercept"] = intercept
-    result["features"] = {
-        name: {"coefficient": float(unit), "odds_ratio_per_unit": math.exp(unit), "odds_ratio_per_sd": math.exp(w * sd),
-               "sd": float(sd if scaler is None or index >= len(numeric_names) else sd * scaler.scale_[index])}
-        for index, (name, unit, w, sd) in enumerate(zip(numeric_names + category_labels, per_unit, weights, spread))
-    }
-    return result
-
-
-def boundary_at(model, threshold: float, at: tuple[str, list], scan: tuple[str, np.ndarray],
-                others: Mapping[str, Any] | None = None) -> list[float | None]:
-    """Where the decision boundary lies: for each value of feature ``at``, the lowest
-    value of feature ``scan`` (scanned in ascending order) that the model flags, or None.
-    Every other feature is held at its value in ``others``."""
-    import pandas as pd
-
-    (at_name, at_values), (scan_name, scan_values) = at, scan
-    at_values, scan_values = np.asarray(at_values, dtype=float), np.asarray(scan_values, dtype=float)
-    size = len(at_values) * len(scan_values)
-    grid = pd.DataFrame({**{name: [value] * size for name, value in (others or {}).items()},
-                         at_name: np.repeat(at_values, len(scan_values)), scan_name: np.tile(scan_values, len(at_values))})
-    grid = grid[list(model.feature_names_in_)]
-    flagged = (model.predict_proba(grid)[:, 1] >= threshold).reshape(len(at_values), len(scan_values))
-    return [float(scan_values[row.argmax()]) if row.any() else None for row in flagged]

@@ -62,6 +62,7 @@ def decision_threshold(choice: str | float, model, *, fixed: float, cost_tuned: 
     if choice == "fixed":
         return Threshold(fixed, "evaluate.threshold")
     if choice == "cost":
+        assert cost_tuned is not None, "threshold choice 'cost' needs the train stage's cost-tuned threshold"
         return Threshold(float(cost_tuned), "tuned to the costs")
     raise ValueError(f"unknown threshold choice {choice!r}")
 
@@ -81,7 +82,7 @@ def known_categories(model) -> dict[str, set[str]]:
                 continue
             for _, part, columns in step.transformers_:
                 if isinstance(part, OneHotEncoder):
-                    for column, categories in zip(columns, part.categories_):
+                    for column, categories in zip(columns, part.categories_, strict=True):
                         seen = {str(category) for category in categories}
                         known[column] = known[column] & seen if column in known else seen
     return known
@@ -91,6 +92,7 @@ def id_column(frame: pd.DataFrame, features: list[str], target: str, requested: 
               origin: str) -> str | None:
     """The column identifying each row in the output (None: the row's number)."""
     columns = [str(name) for name in frame.columns]
+    chosen: str | None
     if requested is not None:
         if requested in columns:
             chosen = requested
@@ -107,7 +109,7 @@ def id_column(frame: pd.DataFrame, features: list[str], target: str, requested: 
     return chosen
 
 
-def prepare_rows(frame: pd.DataFrame, *, features: list[str], categorical: list[str], target: str, missing: str,
+def prepare_rows(frame: pd.DataFrame, *, features: list[str], categorical: list[str], missing: str,
                  known: Mapping[str, set[str]], unseen: str, origin: str, cell: str) -> tuple[pd.DataFrame, list[str]]:
     """The model's feature columns of ``frame`` shaped as the training rows were, and notes for the user.
     A missing feature column, text in a numeric one, a gap (data.missing: reject) or an unseen category
@@ -186,7 +188,7 @@ def predict(model, frame: pd.DataFrame, data_info: Mapping, *, cell: str, thresh
                               "`dvc repro` (or `dvc checkout`) so that both are this commit's")
     frame = frame.set_axis([str(name) for name in frame.columns], axis=1)
     chosen = id_column(frame, features, target, id_name, origin)
-    X, notes = prepare_rows(frame, features=features, categorical=categorical, target=target, missing=missing,
+    X, notes = prepare_rows(frame, features=features, categorical=categorical, missing=missing,
                             known=known_categories(model), unseen=unseen, origin=origin, cell=cell)
     extra = [name for name in frame.columns if name not in features and name not in (target, chosen)]
     if extra:

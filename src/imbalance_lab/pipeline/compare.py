@@ -33,7 +33,7 @@ def boundary_scan(models: Mapping, thresholds: Mapping[str, float], X_train, fea
     10th, 50th and 90th percentiles: a fine scan from 0 (or below the data) to twice the data's top."""
     import numpy as np
 
-    from imbalance_lab.models.estimators import boundary_at
+    from imbalance_lab.models.explain import boundary_at
 
     if len(features) != 2:
         return None

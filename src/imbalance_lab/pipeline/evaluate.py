@@ -43,6 +43,7 @@ def evaluate_cell(strategy: P.StrategySettings, classifier: P.ClassifierSettings
     from imbalance_lab.evaluation.metrics import (
         calibration,
         compute_metrics,
+        cost_terms,
         curves,
         mean_and_sd,
         permutation_importances,
@@ -53,7 +54,7 @@ def evaluate_cell(strategy: P.StrategySettings, classifier: P.ClassifierSettings
     threshold = settings.threshold if model.tuned_threshold is None else model.tuned_threshold
     (X_train, y_train), (X_test, y_test) = features_and_target(train), features_and_target(test)
     log.info("scoring on %s test rows and %s training rows", f"{len(y_test):,}", f"{len(y_train):,}")
-    terms = {"missed_default": costs.missed_default, "false_alarm": costs.false_alarm}
+    terms = cost_terms(costs)
     test_score = model.predict_proba(X_test)[:, 1]
     test_amounts, train_amounts = cost_amounts(costs, X_test), cost_amounts(costs, X_train)
     scores = {"test": compute_metrics(y_test, test_score, threshold, terms, test_amounts),

@@ -49,6 +49,7 @@ def train_cell(params: Mapping, name: str, classifier_name: str, train) -> Train
     from imbalance_lab.data.dataset import class_counts, columns_of, features_and_target
     from imbalance_lab.evaluation.metrics import (
         compute_backend,
+        cost_terms,
         cost_tuned_threshold,
         cross_validated_metrics,
         cv_splitter,
@@ -59,10 +60,10 @@ def train_cell(params: Mapping, name: str, classifier_name: str, train) -> Train
         check_basis_columns,
         class_weight_conflict,
         classifier_fit_failure,
-        coefficients,
         fit_model,
         set_prior,
     )
+    from imbalance_lab.models.explain import coefficients
     from imbalance_lab.persistence.modelfile import DURING, model_from_dict, model_identity, model_to_dict
     from imbalance_lab.strategies.knn_smote import SamplerError
     from imbalance_lab.strategies.samplers import check_fold_sizes, sampler_errors
@@ -87,7 +88,7 @@ def train_cell(params: Mapping, name: str, classifier_name: str, train) -> Train
     if conflict is not None:  # the strategy weighs classes through a setting this classifier has not: no fit
         return not_fittable(cell, identity, conflict, DURING[3], name, classifier_name)
     log.info("fitting on %s rows; cross-validating %d folds x %d repeats", f"{len(y):,}", cv.folds, cv.repeats)
-    cost_terms = {"missed_default": costs.missed_default, "false_alarm": costs.false_alarm}
+    terms = cost_terms(costs)
     during = DURING[0]
     try:  # a sampler that cannot work on the split or on a CV training fold; the classifier's own fit failing
         # makes the cell not fittable (below); any other error is a bug
@@ -98,11 +99,11 @@ def train_cell(params: Mapping, name: str, classifier_name: str, train) -> Train
                 per_fold, stopped_folds = cross_validated_metrics(
                     estimator, X, y, folds=cv.folds, repeats=cv.repeats, seed=cv.seed,
                     n_jobs=cv.n_jobs if jobs is None else jobs, fixed_threshold=fixed_threshold,
-                    progress=fold_progress(), costs=cost_terms, amounts=amounts,
+                    progress=fold_progress(), costs=terms, amounts=amounts,
                 )
             log.info("tuning a threshold to the costs on %d inner folds", tuning.folds)
             during = DURING[2]
-            cost_tuned = cost_tuned_threshold(estimator, X, y, **cost_terms, amounts=amounts, folds=tuning.folds,
+            cost_tuned = cost_tuned_threshold(estimator, X, y, **terms, amounts=amounts, folds=tuning.folds,
                                               seed=tuning.seed)
     except SamplerError as err:
         raise P.ConfigError(
