@@ -46,57 +46,66 @@ def _wrap(text: str, width: int) -> list[str]:
     return [line.rstrip() for line in lines if line.strip()] or [""]
 
 
+GAP, FLOOR = 2, 6  # spaces between the terminal table's columns; the narrowest a wrapping column becomes
+
+
+def _span(widths: Sequence[int]) -> int:
+    """The width of a table of columns this wide."""
+    return sum(widths) + GAP * (len(widths) - 1)
+
+
+def _give_way(table: list[list[str]], width: int | None, give_way: Sequence[str]) -> list[str]:
+    """Delete from ``table`` (header, then rows) the columns named in ``give_way``, in that order, while it is
+    wider than ``width``; returns the headers left out."""
+    left_out: list[str] = []
+    for name in give_way:
+        natural = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
+        if width is None or _span(natural) <= width:
+            break
+        if name in table[0]:
+            index = table[0].index(name)
+            left_out.append(name)
+            for row in table:
+                del row[index]
+    return left_out
+
+
+def _narrowed(natural: list[int], values: list[int], width: int) -> list[int]:
+    """Column widths within ``width``, one character at a time: a header wider than its column's values
+    (``values``: their widest) wraps first, then the widest column, none below FLOOR."""
+    widths = list(natural)
+    while _span(widths) > width:
+        roomy = max(range(len(widths)), key=lambda i: widths[i] - max(values[i], FLOOR))
+        widest = max(range(len(widths)), key=lambda i: widths[i])
+        column = roomy if widths[roomy] > max(values[roomy], FLOOR) else widest
+        if widths[column] <= FLOOR:
+            break
+        widths[column] -= 1
+    return widths
+
+
 def fit_table(header: list[str], rows: list[list[str]], width: int | None,
               give_way: Sequence[str] = ()) -> tuple[list[str], list[str], bool]:
     """A plain-text table within ``width`` columns (None: as wide as it is): the columns named in ``give_way``
     are left out, in that order, while it is too wide; then the widest of the others wrap (at a space,
     hyphen or underscore). Returns the lines, the headers left out, and whether a column wraps."""
-    gap = 2
-    header, rows = list(header), [list(row) for row in rows]
-    natural = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
-    left_out = []
-    for name in give_way:
-        if width is None or sum(natural) + gap * (len(natural) - 1) <= width:
-            break
-        if name in header:
-            index = header.index(name)
-            left_out.append(name)
-            for row in (header, *rows):
-                del row[index]
-            del natural[index]
-    widths = list(natural)
-    if width is not None:
-        floor = 6  # the narrowest a wrapping column becomes
-        values = [max((len(row[i]) for row in rows), default=0) for i in range(len(header))]
-        while sum(widths) + gap * (len(widths) - 1) > width:
-            # a header wider than its column's values wraps first, then the widest column
-            roomy = max(range(len(widths)), key=lambda i: widths[i] - max(values[i], floor))
-            widest = max(range(len(widths)), key=lambda i: widths[i])
-            column = roomy if widths[roomy] > max(values[roomy], floor) else widest
-            if widths[column] <= floor:
-                break
-            widths[column] -= 1
+    table = [list(header), *(list(row) for row in rows)]
+    left_out = _give_way(table, width, give_way)
+    natural = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
+    values = [max((len(row[i]) for row in table[1:]), default=0) for i in range(len(table[0]))]
+    widths = natural if width is None else _narrowed(natural, values, width)
     lines = []
-    for row in (header, *rows):
-        cells = [_wrap(cell, w) for cell, w in zip(row, widths)]
+    for row in table:
+        cells = [_wrap(cell, w) for cell, w in zip(row, widths, strict=True)]
         for depth in range(max(map(len, cells))):
-            parts = [(cell[depth] if depth < len(cell) else "").ljust(w) for cell, w in zip(cells, widths)]
-            lines.append((" " * gap).join(parts).rstrip())
+            parts = [(cell[depth] if depth < len(cell) else "").ljust(w) for cell, w in zip(cells, widths, strict=True)]
+            lines.append((" " * GAP).join(parts).rstrip())
     return lines, left_out, widths != natural
 
 
-def terminal_leaderboard(summary: Mapping, width: int | None = LEADERBOARD_WIDTH) -> str:
-    """The ranked cells as plain text within ``width`` columns (None: every column, as wide as it is), for
-    `imbalance-lab leaderboard`: the columns of GIVE_WAY give way in that order, then long names wrap, and
-    a footer line says what was left out. Every name from the summary with its control characters as
-    escapes (nothing reaches the terminal as a command). A summary without what it reads is a SummaryError."""
-    check_summary(summary)
-    p = summary["primary"]
-    label, short = printable(LABELS.get(p, p)), printable(TERMINAL_LABELS.get(p, LABELS.get(p, p)))
-    lower = p in LOWER_IS_BETTER
-    header = ["#", "cell", f"CV {short} mean ± sd", f"Δ {short} vs baseline", "test F1", "test acc.",
-              "goals CV/test"]
-    rows = []
+def _terminal_rows(summary: Mapping) -> list[list[str]]:
+    """The ranked cells, best first: rank, name, score, difference to the baseline, test scores, goals."""
+    p, rows = summary["primary"], []
     for name, entry in sorted(summary["cells"].items(), key=lambda item: item[1]["rank"]):
         cv, goals, delta = entry["cv"], entry["meets_goals"], entry.get("vs_baseline")
         side = "" if not delta or not excludes_zero(delta) else " better" if better(p, delta) else " worse"
@@ -107,23 +116,41 @@ def terminal_leaderboard(summary: Mapping, width: int | None = LEADERBOARD_WIDTH
             format_number(entry["test"]["f1"]), format_number(entry["test"]["accuracy"]),
             f"{'yes' if goals['cv'] else 'no'} / {'yes' if goals['test'] else 'no'}",
         ])
-    table, left_out, wrapped = fit_table(header, rows, width, GIVE_WAY)
-    table += _wrap_lines(not_fittable_lines(summary), width)  # after the ranked cells, unranked
-    goals = printable(goal_text(summary["goals"]))
-    verdicts = [line for classifier in summary["verdicts"]  # each: the answer, then the figures indented
+    return rows
+
+
+def _footer(summary: Mapping, width: int | None, left_out: Sequence[str], wrapped: bool) -> list[str]:
+    """Under the table: each classifier's verdict (the answer, then the figures indented), what Δ and the goals
+    mean, and what was left out or wrapped to fit."""
+    verdicts = [line for classifier in summary["verdicts"]
                 for line in f"{printable(classifier)}: {verdict_line(summary, classifier, markdown=False)}".split("\n")]
-    unit = " customers" if p == "cost_per_1000" else ""
     footer = [f"Δ: against the same classifier's baseline, fold by fold; better/worse: beyond the noise "
               f"({confidence_text(summary)} CI)",
-              f"goals: {goals}; CV: repeated stratified k-fold on the training split"]
+              f"goals: {printable(goal_text(summary['goals']))}; CV: repeated stratified k-fold on the training split"]
     if left_out or wrapped:
         what = [f"left out {', '.join(left_out)}"] if left_out else []
         what += ["wrapped long cells"] if wrapped else []
         footer.append(f"{' and '.join(what)} to fit {width} columns; imbalance-lab leaderboard --wide prints "
                       "every column")
-    title = f"cells ranked by cross-validated {label}{unit} ({'lower' if lower else 'higher'} is better)"
-    text = ["", *verdicts, *([""] if verdicts else []), *footer]
-    return "\n".join([*_wrap_lines([title], width), *table, *_wrap_lines(text, width)]) + "\n"
+    return ["", *verdicts, *([""] if verdicts else []), *footer]
+
+
+def terminal_leaderboard(summary: Mapping, width: int | None = LEADERBOARD_WIDTH) -> str:
+    """The ranked cells as plain text within ``width`` columns (None: every column, as wide as it is), for
+    `imbalance-lab leaderboard`: the columns of GIVE_WAY give way in that order, then long names wrap, and
+    a footer line says what was left out. Every name from the summary with its control characters as
+    escapes (nothing reaches the terminal as a command). A summary without what it reads is a SummaryError."""
+    check_summary(summary)
+    p = summary["primary"]
+    label, short = printable(LABELS.get(p, p)), printable(TERMINAL_LABELS.get(p, LABELS.get(p, p)))
+    header = ["#", "cell", f"CV {short} mean ± sd", f"Δ {short} vs baseline", "test F1", "test acc.",
+              "goals CV/test"]
+    table, left_out, wrapped = fit_table(header, _terminal_rows(summary), width, GIVE_WAY)
+    table += _wrap_lines(not_fittable_lines(summary), width)  # after the ranked cells, unranked
+    unit = " customers" if p == "cost_per_1000" else ""
+    title = f"cells ranked by cross-validated {label}{unit} ({'lower' if p in LOWER_IS_BETTER else 'higher'} is better)"
+    footer = _wrap_lines(_footer(summary, width, left_out, wrapped), width)
+    return "\n".join([*_wrap_lines([title], width), *table, *footer]) + "\n"
 
 
 def not_fittable_lines(summary: Mapping) -> list[str]:

@@ -187,8 +187,9 @@ def reliability_figure(entries, *, n_bins: int, strategy: str, title: str):
     for i, (label, y_true, y_score) in enumerate(entries):
         CalibrationDisplay.from_predictions(y_true, y_score, n_bins=n_bins, strategy=strategy, ax=ax,
                                             name=_text(label), ref_line=i == 0, **_curve_style(i))
-    if ax.get_legend() is not None:  # sklearn's legend sits on the data: one below the axes instead
-        ax.get_legend().remove()
+    legend = ax.get_legend()
+    if legend is not None:  # sklearn's legend sits on the data: one below the axes instead
+        legend.remove()
     ax.set(xlabel="mean predicted probability", ylabel="observed share of positives", xlim=(-0.02, 1.02),
            ylim=(-0.02, 1.02))
     ax.set_title(_text(title), fontsize=9)
@@ -231,7 +232,8 @@ def _cells_of(names, cells) -> dict[str, tuple[str, str]]:
 def _duplicates(curves: dict) -> dict:
     """strategy -> the strategy drawn earlier in the same panel with the very same points (if any);
     ``curves``: strategy -> arrays, in drawing order."""
-    seen, same = [], {}
+    seen: list[tuple[str, tuple]] = []
+    same: dict[str, str] = {}
     for name, arrays in curves.items():
         for other, earlier in seen:
             if all(np.array_equal(np.asarray(a, dtype=float), np.asarray(b, dtype=float))
@@ -247,7 +249,7 @@ def _strategy_label(strategy: str, same: dict[str, dict], present: dict[str, set
     """A strategy's legend text, saying which other strategy's curve it coincides with (``same``: panel ->
     {strategy: earlier strategy}), and in which panels when not in every panel that has both
     (``present``: panel -> its strategies)."""
-    earlier = {}
+    earlier: dict[str, list[str]] = {}
     for panel, pairs in same.items():
         if strategy in pairs:
             earlier.setdefault(pairs[strategy], []).append(panel)
@@ -350,7 +352,8 @@ def boundaries_grid_figure(panels, X, y, *, grid_resolution: int, features=None,
     else:
         titled = [(f"{cell_name(*cell)}: {title}" if cells else title, model, threshold)
                   for cell, (title, model, threshold) in zip(cells or [None] * count, panels, strict=True)]
-        placed = list(zip(axes.flat, titled)) + [(ax, False) for ax in axes.flat[count:]]
+        # a wrapped grid has more axes than panels: those past the last panel are left empty
+        placed = list(zip(axes.flat, titled, strict=False)) + [(ax, False) for ax in axes.flat[count:]]
     for ax, panel in placed:
         if panel is False:  # past the last panel of a wrapped grid
             ax.set_visible(False)
@@ -482,7 +485,7 @@ def calibration_grid_figure(panels):
     fig, axes = plt.subplots(rows, columns, figsize=(width * columns + 2.6, height * rows + 0.6), dpi=100,
                              squeeze=False, layout="constrained")
     same, present = {}, {}
-    for ax, (title, curves) in zip(axes.flat, panels):
+    for ax, (title, curves) in zip(axes.flat, panels, strict=False):  # the grid may have more axes
         points = {label: (prob_pred, prob_true) for label, prob_pred, prob_true in curves}
         duplicates = same[title] = _duplicates(points)
         present[title] = set(points)
@@ -530,7 +533,7 @@ def partial_dependence_figure(model, X, *, features, title: str, max_rows: int =
                              layout="constrained")
     PartialDependenceDisplay.from_estimator(model, rows, features, response_method="predict_proba", method="brute",
                                             grid_resolution=grid_resolution, kind="average", ax=axes[0])
-    for ax, feature in zip(axes[0], features):
+    for ax, feature in zip(axes[0], features, strict=True):
         # The display writes names as mathtext would read them, and "Partial dependence" on one panel only.
         ax.set(xlabel=_text(feature), ylabel="mean predicted probability of class 1")
     fig.suptitle(_text(f"{title} ({len(rows):,} rows; ticks: deciles of the feature)"), fontsize=10)

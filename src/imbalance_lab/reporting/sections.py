@@ -54,46 +54,54 @@ class Section:
 
 
 
-def leaderboard_table(summary: Mapping, names: Sequence[str] | None = None) -> tuple[list[str], list[list[str]]]:
-    """The ranked cells (all, or ``names``: one classifier's, ranked among themselves) with the ceilings."""
+def _leaderboard_row(summary: Mapping, name: str, within: bool) -> list[str]:
+    """One ranked cell: its rank, its score, its paired differences, its goals and its gaps to the ceilings."""
+    entry, p = summary["cells"][name], summary["primary"]
+    cv, goals, gaps = entry["cv"], entry["meets_goals"], entry.get("gap_to", {})
+    return [
+        str(entry["rank_in_classifier" if within else "rank"]), code(name),
+        f"{format_number(cv[p]['mean'])} ± {format_number(cv[p]['sd'])}" if p in cv else "n/a",
+        interval(entry.get("vs_baseline")), "" if within else interval(_margin(p, entry.get("leader_ahead"))),
+        format_number(cv["accuracy"]["mean"]),
+        format_number(entry["test"]["f1"]), format_number(entry["test"]["accuracy"]),
+        f"{yes(goals['cv'])} / {yes(goals['test'])} / {yes(goals['train'])}",
+        signed(gaps.get("bayes")) if gaps else "", signed(gaps.get("best_line")) if gaps else "",
+    ]
+
+
+def _ceiling_rows(summary: Mapping) -> list[list[str]]:
+    """The ceilings under the ranked cells, in italics, with what they score (none without a known process)."""
+    rows, p = [], summary["primary"]
+    for kind, label in CEILING_NAMES.items() if summary.get("ceilings") else ():
+        figures = summary["ceilings"][kind]
+        value = format_number(figures.get(p)) if p in figures else "n/a"
+        rows.append(["", f"*{label}*", value, "", "", format_number(figures["accuracy"]), "", "", "", "", ""])
+    return rows
+
+
+def _leaderboard_header(summary: Mapping) -> list[str]:
     primary = LABELS.get(summary["primary"], summary["primary"])
-    rows = []
-    within = names is not None
-    for name in (names if within else summary["cells"]):
-        entry = summary["cells"][name]
-        cv = entry["cv"]
-        p = summary["primary"]
-        mean_sd = f"{format_number(cv[p]['mean'])} ± {format_number(cv[p]['sd'])}" if p in cv else "n/a"
-        goals = entry["meets_goals"]
-        gaps = entry.get("gap_to", {})
-        rows.append([
-            str(entry["rank_in_classifier" if within else "rank"]), code(name), mean_sd,
-            interval(entry.get("vs_baseline")), "" if within else interval(_margin(p, entry.get("leader_ahead"))),
-            format_number(cv["accuracy"]["mean"]),
-            format_number(entry["test"]["f1"]), format_number(entry["test"]["accuracy"]),
-            f"{yes(goals['cv'])} / {yes(goals['test'])} / {yes(goals['train'])}",
-            signed(gaps.get("bayes")) if gaps else "", signed(gaps.get("best_line")) if gaps else "",
-        ])
-    ceilings = summary.get("ceilings")
-    if ceilings:
-        for kind, label in CEILING_NAMES.items():
-            figures = ceilings[kind]
-            value = format_number(figures.get(summary["primary"])) if summary["primary"] in figures else "n/a"
-            rows.append(["", f"*{label}*", value, "", "", format_number(figures["accuracy"]), "", "", "", "", ""])
     lower = summary["primary"] in LOWER_IS_BETTER  # then the leader's margin is how much lower it is
-    header = [
+    level = f"[{summary['confidence']:.0%} CI]"
+    return [
         "rank", "cell (strategy-classifier)", f"CV {primary} mean ± sd",
-        f"Δ {primary} vs baseline (same classifier{', lower is better' if lower else ''}) "
-        f"[{summary['confidence']:.0%} CI]",
-        (f"leader's {primary} lower" if lower else "leader ahead") + f" by [{summary['confidence']:.0%} CI]",
+        f"Δ {primary} vs baseline (same classifier{', lower is better' if lower else ''}) {level}",
+        (f"leader's {primary} lower" if lower else "leader ahead") + f" by {level}",
         "CV accuracy", "test F1", "test accuracy",
         f"meets goals (CV / test / {train_protocol(summary.get('data'))})", f"gap to Bayes ({primary})",
         f"gap to best line ({primary})",
     ]
+
+
+def leaderboard_table(summary: Mapping, names: Sequence[str] | None = None) -> tuple[list[str], list[list[str]]]:
+    """The ranked cells (all, or ``names``: one classifier's, ranked among themselves) with the ceilings."""
+    within = names is not None
+    rows = [_leaderboard_row(summary, name, within) for name in (summary["cells"] if names is None else names)]
+    header, rows = _leaderboard_header(summary), [*rows, *_ceiling_rows(summary)]
     if within:  # the leader across classifiers is the first table's business
-        header, rows = [h for i, h in enumerate(header) if i != 4], [[c for i, c in enumerate(r) if i != 4] for r in rows]
-    if not ceilings or summary["primary"] not in CEILING_METRICS:  # no known process, or no ceiling of the
-        return header[:-2], [row[:-2] for row in rows]  # metric (a cost): leave the empty gap columns out
+        header, rows = header[:4] + header[5:], [row[:4] + row[5:] for row in rows]
+    if not summary.get("ceilings") or summary["primary"] not in CEILING_METRICS:  # no known process, or no ceiling
+        return header[:-2], [row[:-2] for row in rows]  # of the metric (a cost): leave the empty gap columns out
     return header, rows
 
 
@@ -145,7 +153,8 @@ def test_table(summary: Mapping, samplers: Mapping[str, str]) -> tuple[list[str]
         entry = summary["cells"][name]
         counts = entry["resampled_counts"]
         rows.append(
-            [code(name), samplers[name], f"{counts.get('0', 0)} / {counts.get('1', 0)}", format_number(entry["threshold"])]
+            [code(name), samplers[name], f"{counts.get('0', 0)} / {counts.get('1', 0)}",
+             format_number(entry["threshold"])]
             + [format_number(entry["test"][m]) for m in TEST_COLUMNS]
             + [yes(entry["meets_goals"]["test"])]
         )
@@ -212,7 +221,8 @@ def coefficient_table(explained: Mapping[str, Mapping], boundary: Mapping | None
         cells = [code(name), f"{info['intercept']:.4g}"]
         for feature in features:
             f = info["features"][feature]
-            cells.append(f"{f['coefficient']:.4g} (×{f['odds_ratio_per_unit']:.6g} per unit, ×{f['odds_ratio_per_sd']:.3g} per sd)")
+            cells.append(f"{f['coefficient']:.4g} (×{f['odds_ratio_per_unit']:.6g} per unit, "
+                         f"×{f['odds_ratio_per_sd']:.3g} per sd)")
         if not boundary:
             rows.append(cells)
             continue
@@ -274,70 +284,98 @@ def data_section(data: Mapping) -> Section:
     return Section("Data", text)
 
 
-def build_sections(summary: Mapping, samplers: Mapping[str, str], explained: Mapping, boundary: Mapping | None,
-                   test_rows: int, test_positives: int) -> list[Section]:
-    goals = goal_text(summary["goals"])
-    names = list(samplers)
-    cv_note = (
-        "Cross-validation: repeated stratified k-fold on the training split, each strategy's sampler inside "
-        "the training folds only; every cell is scored on the same folds. Δ columns are paired differences over "
-        "those folds with Nadeau–Bengio corrected intervals; a cell's baseline is the same classifier without "
-        "any correction."
-    )
+CV_NOTE = (
+    "Cross-validation: repeated stratified k-fold on the training split, each strategy's sampler inside "
+    "the training folds only; every cell is scored on the same folds. Δ columns are paired differences over "
+    "those folds with Nadeau–Bengio corrected intervals; a cell's baseline is the same classifier without "
+    "any correction."
+)
+CALIBRATION_NOTE = (
+    "How far the predicted probabilities can be trusted (test split): Brier score and log loss "
+    "(lower is better), the calibration intercept (0: right on average; below 0: too high) and slope "
+    "(1: right spread; below 1: too extreme), and the mean predicted probability against the observed "
+    "share. Resampling moves the probabilities towards the resampled balance; a strategy with "
+    "correct_prior or calibrate moves them back. Cost per 1,000 customers at the cell's threshold "
+    "(costs in params.yaml), then at the threshold tuned to the costs on inner folds of the training "
+    "split."
+)
+ARTICLE_NOTE = (
+    "The article scored each model on the (un-resampled) rows it was trained on. These figures are "
+    "kept only to compare with the article's way; they are not evidence of how a model generalises."
+)
+COEFFICIENT_NOTE = (
+    "Coefficients of the linear cells in the features' original units: log-odds of the positive class "
+    "per unit, the odds ratio per unit and per standard deviation of the training rows (one-hot "
+    "columns: per unit is having that category). Every cell, linear or not, has its permutation importance "
+    "on the test split in reports/explain/ and its partial dependence in reports/plots/dependence/."
+)
+
+
+def ranking_sections(summary: Mapping) -> list[Section]:
+    """The leaderboard of every cell, the verdict per classifier, then each classifier's own leaderboard."""
     sections = [
-        Section("Leaderboard", [f"Goals: {goals} on the positive class.", verdict(summary), cv_note],
+        Section("Leaderboard", [f"Goals: {goal_text(summary['goals'])} on the positive class.", verdict(summary),
+                                CV_NOTE],
                 leaderboard_table(summary), "plots/cv_scores.png", "Cross-validated scores per cell"),
     ]
     if summary["verdicts"]:
         label = LABELS.get(summary["primary"], summary["primary"])
-        sections.append(Section(
-            "Does resampling beat threshold tuning?",
-            [f"For each classifier, its best resampling cell against its tuned-threshold cell on cross-validated "
-             f"{label}, paired over the same folds ({summary['confidence']:.0%} interval). Picking the best "
-             "resampling cell favours resampling a little."]
-            + ["\n".join(f"- {code(classifier)}: {verdict_line(summary, classifier)}."
-                         for classifier in summary["verdicts"])]))
+        sections.append(Section("Does resampling beat threshold tuning?", [
+            f"For each classifier, its best resampling cell against its tuned-threshold cell on cross-validated "
+            f"{label}, paired over the same folds ({summary['confidence']:.0%} interval). Picking the best "
+            "resampling cell favours resampling a little.",
+            "\n".join(f"- {code(classifier)}: {verdict_line(summary, classifier)}."
+                      for classifier in summary["verdicts"]),
+        ]))
     if len(summary["classifiers"]) > 1:
-        for classifier, entry in summary["classifiers"].items():
-            sections.append(Section(f"Leaderboard of {code(classifier)}", [], leaderboard_table(summary, entry["cells"])))
-    sections += [
+        sections += [Section(f"Leaderboard of {code(classifier)}", [], leaderboard_table(summary, entry["cells"]))
+                     for classifier, entry in summary["classifiers"].items()]
+    return sections
+
+
+def held_out_sections(summary: Mapping, samplers: Mapping[str, str], test_rows: int,
+                      test_positives: int) -> list[Section]:
+    """The test split's scores, the calibration and costs, and the article's scores on the training rows."""
+    names = list(samplers)
+    article = train_protocol(summary.get("data")) == "article"
+    return [
         Section(f"Held-out test split ({test_rows} rows, {test_positives} positive)",
                 ["Every model is scored on rows it never saw; a strategy's sampler resamples the training split only."],
                 test_table(summary, samplers), "plots/boundaries.png", "Decision boundaries of every cell"),
-        Section("Calibration and cost",
-                ["How far the predicted probabilities can be trusted (test split): Brier score and log loss "
-                 "(lower is better), the calibration intercept (0: right on average; below 0: too high) and slope "
-                 "(1: right spread; below 1: too extreme), and the mean predicted probability against the observed "
-                 "share. Resampling moves the probabilities towards the resampled balance; a strategy with "
-                 "correct_prior or calibrate moves them back. Cost per 1,000 customers at the cell's threshold "
-                 "(costs in params.yaml), then at the threshold tuned to the costs on inner folds of the training "
-                 "split."],
-                calibration_cost_table(summary, names), "plots/calibration.png", "Reliability diagrams of every cell"),
-        Section("Article protocol: scored on the original training rows"
-                if train_protocol(summary.get("data")) == "article" else "Scored on the original training rows",
-                ["The article scored each model on the (un-resampled) rows it was trained on. These figures are "
-                 "kept only to compare with the article's way; they are not evidence of how a model generalises."],
-                article_table(summary, names)),
+        Section("Calibration and cost", [CALIBRATION_NOTE], calibration_cost_table(summary, names),
+                "plots/calibration.png", "Reliability diagrams of every cell"),
+        Section("Article protocol: scored on the original training rows" if article
+                else "Scored on the original training rows", [ARTICLE_NOTE], article_table(summary, names)),
     ]
-    if summary.get("data"):
-        sections.insert(0, data_section(summary["data"]))
+
+
+def explaining_section(summary: Mapping, explained: Mapping, boundary: Mapping | None) -> Section | None:
+    """The linear cells' coefficients and where their boundaries lie (None without a linear cell)."""
     coefficients = coefficient_table(explained, boundary, summary.get("baselines", {}))
-    if coefficients:
-        text = ("Coefficients of the linear cells in the features' original units: log-odds of the positive class "
-                "per unit, the odds ratio per unit and per standard deviation of the training rows (one-hot "
-                "columns: per unit is having that category). Every cell, linear or not, has its permutation importance "
-                "on the test split in reports/explain/ and its partial dependence in reports/plots/dependence/.")
-        if boundary:
-            text += (" The last columns say where each decision boundary lies, and how far it moved from the "
-                     "baseline's.")
-        if len(coefficients[0]) - 2 - (len(boundary["at"]) if boundary else 0) < len(
-                next(info["features"] for info in explained.values() if "features" in info)):
-            text += (f" Only the {MAX_COEFFICIENT_COLUMNS} columns with the largest effect per sd are shown; "
-                     "reports/models/ has them all.")
-        sections.append(Section("Explaining the models", [text], coefficients))
-    sections += basis_tables(explained)
-    sections.append(Section("Curves on the test split", [], None, "plots/curves.png", "Precision-recall and ROC curves"))
-    return sections
+    if not coefficients:
+        return None
+    text = COEFFICIENT_NOTE
+    if boundary:
+        text += " The last columns say where each decision boundary lies, and how far it moved from the baseline's."
+    shown = len(coefficients[0]) - 2 - (len(boundary["at"]) if boundary else 0)
+    if shown < len(next(info["features"] for info in explained.values() if "features" in info)):
+        text += (f" Only the {MAX_COEFFICIENT_COLUMNS} columns with the largest effect per sd are shown; "
+                 "reports/models/ has them all.")
+    return Section("Explaining the models", [text], coefficients)
+
+
+def build_sections(summary: Mapping, samplers: Mapping[str, str], explained: Mapping, boundary: Mapping | None,
+                   test_rows: int, test_positives: int) -> list[Section]:
+    """The report's sections in order, from the summary, each cell's sampler and the models' explanations."""
+    explaining = explaining_section(summary, explained, boundary)
+    return [
+        *([data_section(summary["data"])] if summary.get("data") else []),
+        *ranking_sections(summary),
+        *held_out_sections(summary, samplers, test_rows, test_positives),
+        *([explaining] if explaining else []),
+        *basis_tables(explained),
+        Section("Curves on the test split", [], None, "plots/curves.png", "Precision-recall and ROC curves"),
+    ]
 
 
 def strategy_sections(cells: Mapping[str, tuple[str, str]]) -> list[Section]:

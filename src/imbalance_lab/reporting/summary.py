@@ -39,11 +39,12 @@ def paired_difference(a: Sequence[float], b: Sequence[float], *, folds: int, con
     """
     from scipy import stats
 
-    diffs = [x - y for x, y in zip(a, b)]
+    diffs = [x - y for x, y in zip(a, b, strict=True)]
     count = len(diffs)
     mean = sum(diffs) / count
     variance = sum((d - mean) ** 2 for d in diffs) / (count - 1) if count > 1 else 0.0
-    half_width = float(stats.t.ppf((1 + confidence) / 2, count - 1)) * math.sqrt((1 / count + 1 / (folds - 1)) * variance)
+    t = float(stats.t.ppf((1 + confidence) / 2, count - 1))
+    half_width = t * math.sqrt((1 / count + 1 / (folds - 1)) * variance)
     return {"mean": mean, "low": mean - half_width, "high": mean + half_width}
 
 
@@ -102,7 +103,7 @@ def cell_figures(result: Mapping, goals: Mapping[str, float]) -> dict:
 def paired_comparisons(scores: Scores, name: str, *, leader: str, baseline: str | None) -> dict:
     """The cell against its baseline (cell - baseline) and the leader against the cell (leader - cell)."""
     found = {}
-    if baseline in scores.cv and name != baseline:
+    if baseline is not None and baseline in scores.cv and name != baseline:
         found["vs_baseline"] = scores.difference(name, baseline)
     if name != leader:
         found["leader_ahead"] = scores.difference(leader, name)
