@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from imbalance_lab.data.dataset import DataError
+from imbalance_lab.data.rounding import significant
 from imbalance_lab.data.tidy import check_gaps, tidy_features
 from imbalance_lab.settings import params as P
 
@@ -157,11 +158,11 @@ def scores_frame(ids: pd.Series | None, id_name: str | None, probability: np.nda
     from imbalance_lab.evaluation.metrics import predict_labels
 
     decision = predict_labels(probability, threshold)  # the unrounded probabilities, as evaluate decides
-    rounded = [float(f"{value:.{DIGITS}g}") + 0.0 for value in probability]  # + 0.0: no "-0.0"
+    rounded = [significant(value, DIGITS) for value in probability]
     labels = np.array([positive, negative], dtype=object)[1 - decision]
     identity = ids.to_numpy() if ids is not None else np.arange(1, len(probability) + 1)
     return pd.DataFrame({id_name or ROW_NUMBER: identity, "probability": rounded, "decision": decision,
-                         f"predicted_{target}": labels, "threshold": float(f"{threshold:.{DIGITS}g}")})
+                         f"predicted_{target}": labels, "threshold": significant(threshold, DIGITS)})
 
 
 def to_csv(frame: pd.DataFrame) -> str:

@@ -30,6 +30,7 @@ from functools import cache
 import numpy as np
 from sklearn.pipeline import Pipeline as PredictionPipeline
 
+from imbalance_lab.data.rounding import decimals, significant
 from imbalance_lab.models.estimators import PriorShiftCorrected, fitted_pipeline, tuned_threshold
 from imbalance_lab.settings.classifiers import FULL_NAMES
 
@@ -290,11 +291,11 @@ def _type_name(cls: type) -> str:
 
 
 def _round(number: float) -> float:
-    return float(f"{number:.{SIGNIFICANT_DIGITS}g}") + 0.0  # + 0.0 turns -0.0 into 0.0
+    return significant(number, SIGNIFICANT_DIGITS)
 
 
 def _round_decimals(number: float) -> float:
-    return float(f"{number:.{SIGNIFICANT_DIGITS}f}") + 0.0 if math.isfinite(number) else number
+    return decimals(number, SIGNIFICANT_DIGITS)
 
 
 def _imblearn_pipeline() -> type | None:

@@ -12,6 +12,7 @@ import secrets
 from contextlib import contextmanager
 from pathlib import Path
 
+from imbalance_lab.data.rounding import rounded
 from imbalance_lab.settings import params as P
 
 
@@ -70,18 +71,6 @@ def stage_outputs():
         outputs.commit()
     finally:
         outputs.discard()
-
-
-def rounded(value, digits: int = 6):
-    """Round every float to ``digits`` significant digits (JSON output stays stable and readable)."""
-    if isinstance(value, dict):
-        return {key: rounded(item, digits) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [rounded(item, digits) for item in value]
-    if isinstance(value, float):  # numpy float64 included
-        result = float(f"{value:.{digits}g}")
-        return 0.0 if result == 0 else result  # no "-0.0"
-    return value
 
 
 def write_json(path: Path, data, *, round_floats: bool = True) -> None:

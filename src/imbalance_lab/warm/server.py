@@ -43,9 +43,12 @@ def preload() -> None:
     """What a cold stage would import, in the same order as the stages import it."""
     from imbalance_lab.pipeline import cli  # noqa: F401, I001  (first: it pins the BLAS threads before numpy loads)
     import imbalance_lab.data.dataset
+    import imbalance_lab.data.sources
+    import imbalance_lab.data.split
     import imbalance_lab.evaluation.ceiling
     import imbalance_lab.evaluation.metrics
     import imbalance_lab.models.estimators
+    import imbalance_lab.models.explain
     import imbalance_lab.persistence.modelfile
     import imbalance_lab.reporting.plots
     import imbalance_lab.reporting.report
