@@ -11,7 +11,8 @@ import pytest
 from imblearn.metrics import geometric_mean_score
 from sklearn import metrics as skm
 
-from imbalance_lab.evaluation.metrics import COUNTS, METRICS, compute_metrics, curves, thin
+from imbalance_lab.evaluation.diagnostics import curves, thin
+from imbalance_lab.evaluation.metrics import COUNTS, METRICS, compute_metrics
 
 
 @pytest.fixture(scope="module")
