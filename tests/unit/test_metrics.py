@@ -510,27 +510,6 @@ def test_cv_reports_progress_after_each_fold(params_yaml, article_train_xy, n_jo
     assert calls == [(done, total) for done in range(1, total + 1)]
 
 
-def test_cv_on_a_dask_cluster_gives_the_same_scores_and_count(params_yaml, article_train_xy):
-    """joblib's generator on the Dask backend: same per-fold scores, early stops counted on the workers."""
-    pytest.importorskip("dask.distributed")
-    from dask.distributed import LocalCluster
-
-    from imbalance_lab.evaluation.metrics import compute_backend
-    from imbalance_lab.models.estimators import build_pipeline
-    from imbalance_lab.settings import params as P
-
-    X, y = article_train_xy
-    estimator = build_pipeline(P.StrategySettings(name="s", sampler="SMOTE", options={"random_state": 0}),
-                               {"max_iter": 1}, None)
-    calls = []
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster:
-        with compute_backend("dask", cluster.scheduler_address) as jobs:
-            on_dask = run_cv_counting(estimator, X, y, n_jobs=jobs, progress=lambda *args: calls.append(args))
-    assert on_dask == run_cv_counting(estimator, X, y)
-    assert on_dask[1] == CV["folds"] * CV["repeats"]
-    assert [done for done, _ in calls] == list(range(1, on_dask[1] + 1))
-
-
 def recorded(category, message):
     return warnings.WarningMessage(message, category, "file.py", 1)
 
