@@ -17,11 +17,11 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.preprocessing import StandardScaler
 
+from imbalance_lab.evaluation.diagnostics import calibration, permutation_importances
 from imbalance_lab.evaluation.metrics import (
     COUNTS,
     LOWER_IS_BETTER,
     METRICS,
-    calibration,
     compute_metrics,
     correct_prior_shift,
     cost_scorer,
@@ -29,7 +29,6 @@ from imbalance_lab.evaluation.metrics import (
     cross_validated_metrics,
     cv_splitter,
     expected_cost,
-    permutation_importances,
 )
 from imbalance_lab.reporting.plots import partial_dependence_figure, reliability_figure, sample_rows, save_png
 

@@ -40,14 +40,8 @@ def evaluate_cell(strategy: P.StrategySettings, classifier: P.ClassifierSettings
     if isinstance(model, NotFittable):
         return not_fittable_evaluated(model)
     from imbalance_lab.data.dataset import features_and_target, typical_values
-    from imbalance_lab.evaluation.metrics import (
-        calibration,
-        compute_metrics,
-        cost_terms,
-        curves,
-        mean_and_sd,
-        permutation_importances,
-    )
+    from imbalance_lab.evaluation.diagnostics import calibration, curves, permutation_importances
+    from imbalance_lab.evaluation.metrics import compute_metrics, cost_terms, mean_and_sd
     from imbalance_lab.reporting.plots import decision_boundary_figure, partial_dependence_figure, reliability_figure
 
     name = P.cell_name(strategy.name, classifier.name)
