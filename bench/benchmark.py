@@ -70,8 +70,10 @@ IMPORTS = {
     "dvc": "import dvc.repo",
     "generate/split": "import imbalance_lab.pipeline.cli, imbalance_lab.data.sources, imbalance_lab.data.split, "
                       "sklearn.model_selection",
-    "resample/train": "import imbalance_lab.pipeline.cli, imbalance_lab.strategies.samplers, imbalance_lab.models.estimators, imbalance_lab.evaluation.metrics",
-    "evaluate/compare": "import imbalance_lab.pipeline.cli, imbalance_lab.models.estimators, imbalance_lab.evaluation.metrics, imbalance_lab.reporting.plots, "
+    "resample/train": "import imbalance_lab.pipeline.cli, imbalance_lab.strategies.samplers, "
+                      "imbalance_lab.models.estimators, imbalance_lab.evaluation.metrics",
+    "evaluate/compare": "import imbalance_lab.pipeline.cli, imbalance_lab.models.estimators, "
+                        "imbalance_lab.evaluation.metrics, imbalance_lab.reporting.plots, "
                         "imbalance_lab.reporting.report",
 }
 TARGETS = {"noop_seconds": 1.0, "article_one_strategy_seconds": 6.0, "ratio_1m": 2.0, "ratio_10m": 1.3,
@@ -162,7 +164,7 @@ def refuse_bad_settings(parser: Parser, sizes, quick: bool = False) -> None:
     """Each size's settings through the pipeline's own ``check`` (in this process, a few seconds),
     before anything runs: a size the pipeline would refuse stops the benchmark now, in one line."""
     sys.path.insert(0, str(ROOT / "src"))  # the sources the copies run, whatever is installed
-    from imbalance_lab.pipeline.stages import check
+    from imbalance_lab.pipeline.check import check
     from imbalance_lab.settings import params as P
 
     try:
