@@ -111,7 +111,7 @@ def round_trip(estimator, converged):
 
 
 def logreg(options: dict) -> P.ClassifierSettings:
-    return P.ClassifierSettings("logreg", "LogisticRegression", options)
+    return P.ClassifierSettings(name="logreg", classifier="LogisticRegression", options=options)
 
 
 def test_negative_c_names_the_classifiers_c():

@@ -155,7 +155,7 @@ def best_line_ceiling(sample: pd.DataFrame, directions: int) -> dict:
     On the standardised features (so evenly spaced angles are evenly spread whatever the
     units) each of ``directions`` angles theta evenly spaced on [0, 2 pi) projects the rows
     on (cos theta, sin theta) and takes the best cut ``projection >= cut``; directions come
-    in opposite pairs (see ``search``), so an odd count is rounded up to even. A finer grid
+    in opposite pairs (see ``_best_angle``), so an odd count is rounded up to even. A finer grid
     spanning one step either side of the best angle then refines the direction. The line is
     put halfway between the cut and the next lower projection, so rounding in the conversion
     to original units cannot move a row across it, and is returned as
@@ -166,29 +166,12 @@ def best_line_ceiling(sample: pd.DataFrame, directions: int) -> dict:
     mean, sd = X.mean(axis=0), X.std(axis=0)
     Z = (X - mean) / sd
     positives, negatives = Z[y == 1], Z[y == 0]
-
-    def search(thetas: np.ndarray) -> float:
-        """The best angle among ``thetas`` and their opposites; ties go to the first.
-
-        The opposite direction projects every row to minus its projection, so one sort serves
-        both: its sorted projections are the reversed, negated ones.
-        """
-        best_f1, best_angle = -1.0, 0.0
-        for theta in thetas:
-            unit = np.array([np.cos(theta), np.sin(theta)])
-            pos, neg = np.sort(positives @ unit), np.sort(negatives @ unit)
-            for angle, sorted_scores in ((theta, (pos, neg)), (theta + np.pi, (-pos[::-1], -neg[::-1]))):
-                f1, _ = _best_f1_cut(*sorted_scores)
-                if f1 > best_f1:
-                    best_f1, best_angle = f1, float(angle)
-        return best_angle
-
     if directions < 1:
         raise ValueError(f"directions must be at least 1, got {directions}")
     pairs = (directions + 1) // 2
     step = np.pi / pairs
-    coarse = search(np.arange(pairs) * step)
-    theta = search(coarse + np.linspace(-step, step, REFINE_DIRECTIONS))
+    coarse = _best_angle(np.arange(pairs) * step, positives, negatives)
+    theta = _best_angle(coarse + np.linspace(-step, step, REFINE_DIRECTIONS), positives, negatives)
 
     unit = np.array([np.cos(theta), np.sin(theta)])
     projection = Z @ unit
@@ -205,6 +188,23 @@ def best_line_ceiling(sample: pd.DataFrame, directions: int) -> dict:
         "offset": offset,
     }
 
+
+
+def _best_angle(thetas: np.ndarray, positives: np.ndarray, negatives: np.ndarray) -> float:
+    """The best angle by F1 among ``thetas`` and their opposites; ties go to the first.
+
+    The opposite direction projects every row to minus its projection, so one sort serves
+    both: its sorted projections are the reversed, negated ones.
+    """
+    best_f1, best_angle = -1.0, 0.0
+    for theta in thetas:
+        unit = np.array([np.cos(theta), np.sin(theta)])
+        pos, neg = np.sort(positives @ unit), np.sort(negatives @ unit)
+        for angle, sorted_scores in ((theta, (pos, neg)), (theta + np.pi, (-pos[::-1], -neg[::-1]))):
+            f1, _ = _best_f1_cut(*sorted_scores)
+            if f1 > best_f1:
+                best_f1, best_angle = f1, float(angle)
+    return best_angle
 
 def logistic_reference(sample: pd.DataFrame) -> dict:
     """The article's model: ``LogisticRegression()`` on raw features, F1-best threshold.

@@ -196,7 +196,7 @@ def build_pipeline(strategy: StrategySettings, classifier: ClassifierSettings | 
     else:
         steps = _prepared_steps(strategy, sampler, columns)
     if not isinstance(classifier, ClassifierSettings):
-        classifier = ClassifierSettings("model", "LogisticRegression", dict(classifier))
+        classifier = ClassifierSettings(name="model", classifier="LogisticRegression", options=dict(classifier))
     model = build_classifier(classifier, strategy)
     steps.append(("model", PriorShiftCorrected(model) if strategy.correct_prior else model))
     return _wrapped(Pipeline(steps), strategy, tuning)
