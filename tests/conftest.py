@@ -96,16 +96,24 @@ def small_built(tmp_path_factory, worker_id) -> Path:
     return project
 
 
-# The longest files first, so that pytest-xdist (--dist loadfile) starts them at once and fills the
-# two workers with the short ones at the end: in collection order, the team tests ran last, alone.
-LONGEST_FIRST = ("test_pipeline.py", "test_team.py", "test_bench.py", "test_warm.py", "test_hostile_warm.py",
-                 "test_real_data.py", "test_workspace.py", "test_hostile.py", "test_generated_and_shipped_data.py",
-                 "test_grid.py")
+# The longest files first (worker seconds), so that pytest-xdist (--dist loadfile: each file on one worker) starts
+# them at once and fills the two workers with the short ones at the end: in collection order, the team tests ran
+# last, alone. Paths under tests/: a unit and an integration module may share a name.
+LONGEST_FIRST = ("integration/test_pipeline.py", "integration/test_team.py", "integration/test_warm.py",
+                 "integration/hostile/test_hostile_warm.py", "integration/test_bench.py",
+                 "integration/test_bench_warm.py", "integration/test_real_data.py", "integration/test_dask.py",
+                 "integration/test_generated_and_shipped_data.py", "integration/test_workspace.py",
+                 "integration/hostile/test_hostile.py", "integration/test_grid.py",
+                 "unit/test_modelfile.py", "unit/test_metrics.py", "unit/test_plots.py")
+TESTS = Path(__file__).resolve().parent
 
 
 def pytest_collection_modifyitems(config, items):
-    items.sort(key=lambda item: LONGEST_FIRST.index(item.path.name) if item.path.name in LONGEST_FIRST
-               else len(LONGEST_FIRST))
+    def rank(item) -> int:
+        name = item.path.relative_to(TESTS).as_posix()
+        return LONGEST_FIRST.index(name) if name in LONGEST_FIRST else len(LONGEST_FIRST)
+
+    items.sort(key=rank)
 
 
 def pytest_sessionfinish(session, exitstatus):
