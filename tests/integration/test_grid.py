@@ -190,7 +190,7 @@ def test_not_fittable_cell_is_listed_after_the_ranked_cells(failing_project, mon
     # The fitted cells rank exactly as they would without the failing classifier in the grid.
     from imbalance_lab.reporting.report import build_summary
 
-    fitted = [name for name in summary["cells"]]
+    fitted = list(summary["cells"])
     assert sorted(fitted) == ["baseline-hgb", "baseline-logreg"]
     read = {kind: {n: json.loads((failing_project / cell_file(kind, n)).read_text()) for n in fitted}
             for kind in ("metrics", "cv")}

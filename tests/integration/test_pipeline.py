@@ -24,18 +24,6 @@ ARTICLE_STRATEGIES = ("baseline", "smote", "enn", "smoteenn", "knn_smote")
 pytestmark = pytest.mark.integration
 
 
-
-
-
-
-
-
-
-
-
-
-
-
 @pytest.fixture(scope="module")
 def project(tmp_path_factory):
     """A fresh copy of the project after one full `dvc repro` on an emulated other CPU (an old OpenBLAS kernel,
@@ -48,7 +36,7 @@ def project(tmp_path_factory):
 
 
 def tracked_outputs(root: Path) -> list[Path]:
-    files = [root / "dvc.lock"] + sorted(p for p in (root / "reports").rglob("*") if p.is_file())
+    files = [root / "dvc.lock", *sorted(p for p in (root / "reports").rglob("*") if p.is_file())]
     return [p.relative_to(root) for p in files]
 
 
@@ -153,8 +141,6 @@ def test_article_protocol_figures_match_the_article(project):
     assert metrics["smoteenn"]["resampled"]["rows"] < 700
     assert metrics["smoteenn"]["train"]["accuracy"] < metrics["smote"]["train"]["accuracy"]
     assert metrics["smoteenn"]["train"]["f1"] < metrics["smote"]["train"]["f1"]
-
-
 
 
 def cells_of(strategy: str, stages=("evaluate", "train")) -> list[str]:

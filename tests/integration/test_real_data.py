@@ -16,14 +16,6 @@ from imbalance_lab.pipeline import cli
 pytestmark = pytest.mark.integration
 
 
-
-
-
-
-
-
-
-
 USER_FILE = {"source": "file", "path": "data/input/customers.csv", "target": "defaulted", "positive": "yes"}
 # SMOTENC and the filter's one-hot distances (bins and SMOTEENN on categories: test_sources, without DVC)
 MIXED_STRATEGIES = ("baseline", "smote", "knn_smote")

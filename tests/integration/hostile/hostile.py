@@ -153,7 +153,6 @@ def dvc_refused(result: subprocess.CompletedProcess, *fragments: str) -> str:
     return output
 
 
-
 # --- data helpers --------------------------------------------------------------------------
 
 
@@ -190,7 +189,6 @@ def with_value(column: str, value) -> pd.DataFrame:
     frame = customers()
     frame.loc[3, column] = value
     return frame
-
 
 
 @cache

@@ -195,9 +195,9 @@ def test_b_strategy_name_stops_dvc_exp_run_and_leaves_the_workspace(committed):
 # --- C. data files --------------------------------------------------------------------------
 
 
-
 DATA_CASES = [
-    ("inf.csv", lambda: csv_text(with_value("balance", np.inf)), {}, ["column 'balance'", "infinite", "remove or replace"]),
+    ("inf.csv", lambda: csv_text(with_value("balance", np.inf)), {},
+     ["column 'balance'", "infinite", "remove or replace"]),
     ("huge.csv", lambda: csv_text(with_value("age", 1e308)), {}, ["column 'age'", "1e+308", "rescale the column"]),
     ("dup.csv", lambda: "age,age,defaulted\n" + "".join(f"{i},{i},{i % 2}\n" for i in range(10)), {},
      ["column name 'age' appears more than once", "rename or remove"]),

@@ -243,7 +243,7 @@ def test_e_two_processes_writing_the_same_outputs_both_succeed_with_complete_fil
     writers = [subprocess.Popen([sys.executable, "-c", WRITER, str(root), mark, "40"], cwd=root, env=env(),
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for mark in "ab"]
     results = [writer.communicate(timeout=120) for writer in writers]
-    for writer, (_, err) in zip(writers, results):
+    for writer, (_, err) in zip(writers, results, strict=True):
         assert writer.returncode == 0, err
     page = (root / "reports/index.html").read_bytes()
     picture = (root / "reports/plots/cv_scores.png").read_bytes()
