@@ -14,23 +14,23 @@ import os
 
 from imbalance_lab import THREAD_PINS  # the package's face alone: nothing numerical loads
 
-for _variable in THREAD_PINS:
-    os.environ[_variable] = "1"
+os.environ.update(dict.fromkeys(THREAD_PINS, "1"))
 # The integration tests' DVC runs start warm stage servers (one per temporary project): let them
 # go soon after their project's last stage, and stop the rest when the session ends.
 os.environ.setdefault("IMBALANCE_LAB_WARM_IDLE", "30")
 
-import copy  # noqa: E402
-import shutil  # noqa: E402
-from pathlib import Path  # noqa: E402
+# Only now what may load numpy (ruff allows os.environ calls above the imports).
+import copy
+import shutil
+from pathlib import Path
 
-import pytest  # noqa: E402
-from threadpoolctl import threadpool_limits  # noqa: E402
+import pytest
+from threadpoolctl import threadpool_limits
 
-from imbalance_lab.data.dataset import features_and_target  # noqa: E402
-from imbalance_lab.data.sources import generate_article_data  # noqa: E402
-from imbalance_lab.data.split import split  # noqa: E402
-from imbalance_lab.settings import params as P  # noqa: E402
+from imbalance_lab.data.dataset import features_and_target
+from imbalance_lab.data.sources import generate_article_data
+from imbalance_lab.data.split import split
+from imbalance_lab.settings import params as P
 
 PARAMS_PATH = Path(__file__).resolve().parent / "fixtures" / "params.yaml"
 
