@@ -240,7 +240,7 @@ def test_control_characters_in_names_are_drawn_as_escapes():
 SHIPPED = ["baseline", "smote", "enn", "smoteenn", "knn_smote", "balanced", "tuned_threshold", "scorecard"]
 CLASSIFIERS = ["logreg", "hgb", "random_forest", "balanced_random_forest", "easy_ensemble", "rusboost",
                "balanced_bagging"]
-SIZES = {1: (SHIPPED[:1], CLASSIFIERS[:1]), 12: (SHIPPED[:5] + ["tuned_threshold"], CLASSIFIERS[:2]),
+SIZES = {1: (SHIPPED[:1], CLASSIFIERS[:1]), 12: ([*SHIPPED[:5], "tuned_threshold"], CLASSIFIERS[:2]),
          56: (SHIPPED, CLASSIFIERS)}
 
 
@@ -255,8 +255,9 @@ def grid_inputs(strategies, classifiers):
             cells[name] = (strategy, classifier)
             fpr = np.r_[0, np.sort(rng.random(30)), 1]
             recall = np.r_[0, np.sort(rng.random(30)), 1]
-            curves[name] = {"pr": [{"recall": r, "precision": p} for r, p in zip(recall, 1 - 0.9 * recall ** 0.5)],
-                            "roc": [{"fpr": f, "tpr": t} for f, t in zip(fpr, fpr ** rng.uniform(0.1, 0.6))]}
+            precision, tpr = 1 - 0.9 * recall ** 0.5, fpr ** rng.uniform(0.1, 0.6)
+            curves[name] = {"pr": [{"recall": r, "precision": p} for r, p in zip(recall, precision, strict=True)],
+                            "roc": [{"fpr": f, "tpr": t} for f, t in zip(fpr, tpr, strict=True)]}
             calibration[name] = (np.sort(rng.random(10)), np.sort(rng.random(10)))
             if strategy == "tuned_threshold" and f"baseline-{classifier}" in curves:
                 curves[name] = curves[f"baseline-{classifier}"]
@@ -356,7 +357,7 @@ def strategy_colours(fig, cells) -> dict[str, set]:
             if line.get_gid():
                 colours.setdefault(line.get_gid().split("|")[0], set()).add(to_rgb(line.get_color()))
         labels = [label.get_text() for label in ax.get_yticklabels()]
-        for bar, label in zip(ax.patches, labels):
+        for bar, label in zip(ax.patches, labels, strict=False):  # an axes may have more tick labels than bars
             if label in cells:
                 colours.setdefault(cells[label][0], set()).add(to_rgb(bar.get_facecolor()))
     return colours
@@ -381,7 +382,7 @@ def test_every_cell_is_drawn_once_in_its_classifiers_panels(pictures):
     curve in each of its classifier's panels and nowhere else; no two curves of a panel share colour and
     marker; the legend names each strategy once."""
     for kind, per_classifier in (("curves", 2), ("calibration", 1)):
-        fig, cells = pictures[kind, 56]
+        fig, _ = pictures[kind, 56]
         panels = [ax for ax in fig.axes if ax.get_visible()]
         assert len(panels) == per_classifier * len(CLASSIFIERS)
         for classifier in CLASSIFIERS:
@@ -397,7 +398,7 @@ def test_every_cell_is_drawn_once_in_its_classifiers_panels(pictures):
 
 
 def test_summary_titles_say_per_cell(pictures):
-    for (kind, count), (fig, _) in pictures.items():
+    for (kind, _), (fig, _) in pictures.items():
         title = fig.get_suptitle() or fig.axes[0].get_title()
         assert "per cell" in title, (kind, title)
 
@@ -422,7 +423,7 @@ def test_strategy_colours_do_not_depend_on_the_grid():
     user's own take the colours left over, by name."""
     from imbalance_lab.reporting.plots import strategy_styles
 
-    every = strategy_styles(SHIPPED + ["mine", "alpha"])
+    every = strategy_styles([*SHIPPED, "mine", "alpha"])
     assert strategy_styles(["tuned_threshold"])["tuned_threshold"] == every["tuned_threshold"]
     assert strategy_styles(SHIPPED[::-1]) == strategy_styles(SHIPPED)
     assert strategy_styles(["mine", "alpha"]) == strategy_styles(["alpha", "mine"])

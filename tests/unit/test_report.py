@@ -220,8 +220,9 @@ def test_each_classifier_gets_its_own_baseline_ranks_and_verdict(board):
     summary = two_classifiers(board)
     one = summarize(board)["cells"]["big"]["vs_baseline"]
     assert summary["cells"]["smote-one"]["vs_baseline"] == one  # against baseline-one, the same series as base
-    assert summary["classifiers"] == {"one": {"leader": "smote-one", "cells": ["smote-one", "tuned-one", "baseline-one"]},
-                                      "two": {"leader": "tuned-two", "cells": ["tuned-two", "baseline-two", "enn-two"]}}
+    assert summary["classifiers"] == {
+        "one": {"leader": "smote-one", "cells": ["smote-one", "tuned-one", "baseline-one"]},
+        "two": {"leader": "tuned-two", "cells": ["tuned-two", "baseline-two", "enn-two"]}}
     assert summary["cells"]["enn-two"]["rank_in_classifier"] == 3
     assert summary["leader"] == "smote-one"
     verdicts = summary["verdicts"]
@@ -229,7 +230,8 @@ def test_each_classifier_gets_its_own_baseline_ranks_and_verdict(board):
     assert verdicts["one"]["difference"]["low"] > 0  # big is 0.18 above close
     assert verdicts["two"]["difference"]["high"] < 0  # worse is 0.22 below close
     assert verdict_line(summary, "one", markdown=False).startswith(
-        "yes, resampling beats threshold tuning beyond the noise\n  best resampling smote-one vs tuned-one, Δ CV F1 +0.180")
+        "yes, resampling beats threshold tuning beyond the noise\n"
+        "  best resampling smote-one vs tuned-one, Δ CV F1 +0.180")
     assert verdict_line(summary, "two").startswith(
         "no, threshold tuning beats resampling beyond the noise: best resampling `enn-two` vs `tuned-two`")
 
@@ -240,7 +242,7 @@ def test_no_verdict_without_both_kinds_of_cell(board):
 
 def test_vs_baseline_for_every_strategy_but_the_baseline(board):
     """Each non-baseline strategy gets its paired difference to the baseline (strategy - baseline)."""
-    metrics, cv = board
+    _, cv = board
     summary = summarize(board)
     assert "vs_baseline" not in summary["cells"]["base"]
     for name in ("big", "close", "worse"):
@@ -251,7 +253,7 @@ def test_vs_baseline_for_every_strategy_but_the_baseline(board):
 
 def test_leader_ahead_for_every_strategy_but_the_leader(board):
     """Each other strategy gets the leader's paired lead over it (leader - strategy)."""
-    metrics, cv = board
+    _, cv = board
     summary = summarize(board)
     assert "leader_ahead" not in summary["cells"]["big"]
     for name in ("close", "base", "worse"):
@@ -264,10 +266,10 @@ def test_leader_ahead_for_every_strategy_but_the_leader(board):
 def test_beyond_noise_only_when_the_interval_excludes_zero_on_the_better_side(board):
     """big is clearly better than base; close is within noise; worse is clearly worse, which is not 'beyond
     the noise' in its favour."""
-    metrics, cv = board
+    _, cv = board
     strategies = summarize(board)["cells"]
     for name in ("big", "close", "worse"):  # the design's intervals, checked by hand computation
-        _, low, high = hand_interval(cv[name]["scores"]["f1"], cv["base"]["scores"]["f1"], FOLDS, 0.95)
+        _, low, _ = hand_interval(cv[name]["scores"]["f1"], cv["base"]["scores"]["f1"], FOLDS, 0.95)
         assert strategies[name]["vs_baseline"]["beyond_noise"] is bool(low > 0)
     assert strategies["big"]["vs_baseline"]["beyond_noise"] is True
     assert strategies["close"]["vs_baseline"]["beyond_noise"] is False
@@ -327,7 +329,6 @@ def test_meets_goals_per_protocol(board):
 
 
 def test_gaps_to_the_ceilings_are_ceiling_minus_cv_mean(board):
-    metrics, _ = board
     strategies = summarize(board)["cells"]
     for name, entry in strategies.items():
         cv_mean = float(np.mean(board[1][name]["scores"]["f1"]))
@@ -349,7 +350,6 @@ def test_no_baseline_means_no_baseline_comparisons(board):
 
 
 def test_summary_carries_the_entries_of_the_metrics_files(board):
-    metrics, _ = board
     summary = summarize(board)
     big = summary["cells"]["big"]
     assert big["threshold"] == 0.3
@@ -380,7 +380,7 @@ IMAGE_ORDER = ["plots/cv_scores.png", "plots/boundaries.png", "plots/calibration
 
 @pytest.fixture(scope="module")
 def images():
-    result = {path: png(colour) for path, colour in zip(IMAGE_ORDER, ["red", "green", "yellow", "blue"])}
+    result = {path: png(colour) for path, colour in zip(IMAGE_ORDER, ["red", "green", "yellow", "blue"], strict=True)}
     assert len(set(result.values())) == 4
     return result
 
@@ -455,7 +455,8 @@ def test_markdown_test_table_keeps_params_order_and_shows_undefined_as_na(sectio
     rows = [line for line in text.splitlines() if re.match(r"\| `\w+` \| (none|SMOTE|RandomUnderSampler) \|", line)]
     assert [re.match(r"\| `(\w+)`", row).group(1) for row in rows] == list(SAMPLERS)
     assert "| `big` | none | 350 / 24 | 0.300 | 0.850 |" in text
-    assert "| `close` | SMOTE | 350 / 24 | 0.500 | 0.920 | 0.000 | 0.000 | 0.450 | 0.000 | 0.800 | n/a | **yes** |" in text
+    assert ("| `close` | SMOTE | 350 / 24 | 0.500 | 0.920 | 0.000 | 0.000 | 0.450 | 0.000 | 0.800 | n/a | **yes** |"
+            in text)
 
 
 def test_markdown_explains_models_with_boundary_moves(sections):
@@ -473,7 +474,7 @@ def test_html_is_self_contained(sections, images):
     page = render_html(sections, images)
     sources = re.findall(r"<img\b[^>]*\bsrc=\"([^\"]*)\"", page)
     assert len(sources) == page.count("<img") == len(IMAGE_ORDER)
-    for source, path in zip(sources, IMAGE_ORDER):
+    for source, path in zip(sources, IMAGE_ORDER, strict=True):
         prefix = "data:image/png;base64,"
         assert source.startswith(prefix)
         data = base64.b64decode(source[len(prefix):], validate=True)
@@ -649,7 +650,7 @@ def test_comparison_goal_table_labels_every_column_and_marks_the_changed_strateg
     assert "| strategy | at `main` | workspace | changed |" in text
     assert "| `smote` | no / no / no | no / yes / no | **yes** |" in text
     assert "| `enn` | no / no / no | no / no / no | no |" in text
-    assert all(not cell.strip() == "" for line in text.splitlines() if line.startswith("| `")
+    assert all(cell.strip() != "" for line in text.splitlines() if line.startswith("| `")
                for cell in line.strip("|").split("|"))
 
 
@@ -879,3 +880,84 @@ def test_a_cost_leaderboard_reads_as_lower_is_better_everywhere():
     assert better == {name for name, e in summary["cells"].items() if e.get("vs_baseline", {}).get("beyond_noise")}
     assert better == {"knn_smote-logreg", "tuned_threshold-logreg", "smote-logreg"} and not any(
         "worse" in row for row in table_rows(lines))
+
+
+# --- the reports' Jinja2 templates (issue 23) -------------------------------------------------------------------
+
+def test_markdown_blocks_are_one_blank_line_apart_and_the_file_ends_with_one_newline():
+    """The template's whitespace: a blank line before each heading, paragraph, table and picture, the lines of a
+    paragraph together, and one newline at the end (summary.md's bytes are held in dvc.lock)."""
+    sections = [Section("One", ["first", "l1\nl2"], (["a", "b"], [["1", "2"], ["3", "4"]]), "p.png", "pic",
+                        [("q.png", "more")]), Section("Two")]
+    assert render_markdown(sections) == (
+        "# Results\n\n## One\n\nfirst\n\nl1\nl2\n\n| a | b |\n|---|---|\n| 1 | 2 |\n| 3 | 4 |\n\n![pic](p.png)\n\n"
+        "![more](q.png)\n\n## Two\n")
+    assert render_markdown([]) == "# Results\n"
+    assert render_markdown([Section("Empty", [], (["h"], []))]) == "# Results\n\n## Empty\n\n| h |\n|---|\n"
+
+
+def test_the_comparison_comment_is_one_blank_line_between_blocks():
+    from imbalance_lab.reporting.report import comparison_markdown
+
+    metrics = {"reports/metrics/smote.json": {"test.f1": {"old": 0.5, "new": 0.625, "diff": 0.125},
+                                              "test.tn": {"old": 3, "new": 4, "diff": 1}}}
+    params = {"params.yaml": {"cv.folds": {"old": 5, "new": 3}}}
+    assert comparison_markdown("v1", metrics, params, None, None) == (
+        "## imbalance-lab: workspace against `v1`\n\n"
+        "### Headline metrics that changed\n\n"
+        "| strategy | metric | `v1` | workspace | change |\n|---|---|---|---|---|\n"
+        "| `smote` | test.f1 | 0.500 | 0.625 | +0.125 |\n\n"
+        "1 other metric values changed (`dvc metrics diff v1` lists them all).\n\n"
+        "### Settings that changed\n\n"
+        "| file | key | `v1` | workspace |\n|---|---|---|---|\n| `params.yaml` | `cv.folds` | `5` | `3` |\n")
+    assert comparison_markdown("v1", {}, {}, None, None) == (
+        "## imbalance-lab: workspace against `v1`\n\n### Headline metrics that changed\n\nNone.\n\n"
+        "### Settings that changed\n\nNone.\n")
+
+
+def test_html_autoescapes_what_no_filter_escapes():
+    """An alt text goes into the page through autoescape alone: quotes and tags stay text in the attribute."""
+    alt = 'x" onerror="alert(1)"><script>bad()</script>'
+    page = render_html([Section("T", [], None, "p.png", alt)], {"p.png": PNG_SIGNATURE})
+    tag = re.search(r"<img [^>]*>", page)[0]
+    assert "<script" not in page and "onerror=\"" not in tag
+    assert html.unescape(re.search(r'alt="([^"]*)"', tag)[1]) == alt
+
+
+def test_the_templates_come_from_the_package_not_the_working_directory(tmp_path, monkeypatch):
+    from imbalance_lab.reporting import templating
+
+    for folder in (tmp_path, tmp_path / "templates"):
+        folder.mkdir(exist_ok=True)
+        (folder / "summary.md.j2").write_text("decoy\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    templating.environment.cache_clear()  # a loader made here, in the decoy's folder
+    assert render_markdown([Section("T")]) == "# Results\n\n## T\n"
+
+
+def test_a_value_missing_from_a_template_is_an_error_not_an_empty_string():
+    import jinja2
+
+    from imbalance_lab.reporting.templating import render
+
+    with pytest.raises(jinja2.UndefinedError):
+        render("summary.md.j2", {})
+    with pytest.raises(jinja2.UndefinedError):
+        render("comparison.md.j2", {"title": "t", "goals": None, "others": 0, "command": "c",
+                                    "settings": {"header": [], "rows": []}})
+
+
+def test_every_template_is_installed_with_the_package():
+    """pyproject's package-data ships each template file (an editable install would hide a missing one)."""
+    import fnmatch
+    import tomllib
+
+    from imbalance_lab.reporting import templating
+
+    folder = ROOT / "src/imbalance_lab/reporting"
+    shipped = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"][
+        "package-data"]["imbalance_lab.reporting"]
+    templates = sorted(path.relative_to(folder).as_posix() for path in (folder / "templates").iterdir())
+    assert templates == sorted(f"templates/{name}" for name in templating.environment().list_templates())
+    assert len(templates) >= 4
+    assert all(any(fnmatch.fnmatch(name, pattern) for pattern in shipped) for name in templates)
