@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from helpers import OTHER_CPUS, RESULTS, ROOT, copy_built, copy_project, dvc, run, stages_run  # noqa: F401
+from helpers import OTHER_CPUS, ROOT, copy_built, copy_project, dvc, run, stages_run
 
 GRID = yaml.safe_load((ROOT / "params.yaml").read_text())["grid"]
 STRATEGIES, CLASSIFIERS = tuple(GRID["strategies"]), tuple(GRID["classifiers"])
