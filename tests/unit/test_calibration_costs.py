@@ -1,5 +1,5 @@
-"""Calibration, decision costs and model inspection (imbalance_lab.evaluation.metrics / imbalance_lab.reporting.plots), checked
-against hand computations and scikit-learn's own functions, with real estimators."""
+"""Calibration, decision costs and model inspection (imbalance_lab.evaluation.metrics and .diagnostics,
+imbalance_lab.reporting.plots), checked against hand computations and scikit-learn's own functions, with real estimators."""
 
 from __future__ import annotations
 
@@ -390,7 +390,7 @@ def test_partial_dependence_lines_are_sklearns_average(signal_and_noise, max_row
     rows = X.iloc[sample_rows(len(X), max_rows, 4)].astype({"noise": float})
     assert len(rows) == min(max_rows, len(X))
     assert len(fig.axes) == 2
-    for ax, feature in zip(fig.axes, features):
+    for ax, feature in zip(fig.axes, features, strict=True):
         expected = partial_dependence(model, rows, [feature], response_method="predict_proba", method="brute",
                                       grid_resolution=20)
         (line,) = ax.get_lines()

@@ -140,7 +140,7 @@ def long_example():
 def full_curves(y_true, y_score):
     precision, recall, _ = skm.precision_recall_curve(y_true, y_score)
     fpr, tpr, _ = skm.roc_curve(y_true, y_score)
-    return list(zip(recall, precision)), list(zip(fpr, tpr))
+    return list(zip(recall, precision, strict=True)), list(zip(fpr, tpr, strict=True))
 
 
 def points(rows, x, y):
@@ -193,7 +193,7 @@ def test_long_pr_curve_first_drops_sklearns_intermediate_points(long_example, sp
     (280 points: every corner), whole when that fits, not points picked by index."""
     y_true, y_score = long_example
     precision, recall, thresholds = skm.precision_recall_curve(y_true, y_score, drop_intermediate=True)
-    dropped = list(zip(recall, precision))
+    dropped = list(zip(recall, precision, strict=True))
     pr_full, _ = full_curves(y_true, y_score)
     assert len(dropped) + spare < len(pr_full)  # thinning would be needed without the drop
     result = curves(y_true, y_score, len(dropped) + spare)
@@ -205,7 +205,7 @@ def test_pr_curve_still_too_long_after_the_drop_is_thinned_by_index(long_example
     """Below the dropped curve's 280 points, the dropped curve is thinned evenly, ends kept."""
     y_true, y_score = long_example
     precision, recall, _ = skm.precision_recall_curve(y_true, y_score, drop_intermediate=True)
-    dropped = [{"recall": r, "precision": p} for r, p in zip(recall, precision)]
+    dropped = [{"recall": r, "precision": p} for r, p in zip(recall, precision, strict=True)]
     result = curves(y_true, y_score, 50)
     assert points(result["pr"], "recall", "precision") == points(thin(dropped, 50), "recall", "precision")
 
@@ -374,7 +374,8 @@ def test_cv_uses_the_fixed_threshold_for_untuned_strategies(params_yaml, article
     assert per_fold["threshold"] == [0.2] * (CV["folds"] * CV["repeats"])
     # a lower threshold flags at least as many rows as 0.5 does, fold by fold
     at_half = run_cv(strategy_estimator(params_yaml), X, y, fixed_threshold=0.5)
-    assert all(a + b >= c + d for a, b, c, d in zip(per_fold["tp"], per_fold["fp"], at_half["tp"], at_half["fp"]))
+    assert all(a + b >= c + d for a, b, c, d in
+               zip(per_fold["tp"], per_fold["fp"], at_half["tp"], at_half["fp"], strict=True))
     assert sum(per_fold["tp"]) + sum(per_fold["fp"]) > sum(at_half["tp"]) + sum(at_half["fp"])
 
 
@@ -405,7 +406,7 @@ def test_cv_sampler_sees_exactly_the_training_fold(scaled, article_train_xy):
     run_cv(Pipeline(steps), X, y)
     expected = splits(y)
     assert len(seen) == len(expected)
-    for rows, (train, valid) in zip(seen, expected):
+    for rows, (train, valid) in zip(seen, expected, strict=True):
         np.testing.assert_array_equal(np.sort(rows), np.sort(train))
         assert not set(rows.tolist()) & set(valid.tolist())
 
@@ -429,7 +430,7 @@ def test_cv_tuned_strategy_keeps_validation_rows_from_the_sampler(article_train_
     expected = splits(y)
     calls = inner + 1  # one fit per inner fold, one refit on the whole training fold
     assert len(seen) == calls * len(expected)
-    for index, (train, valid) in enumerate(expected):
+    for index, (train, _) in enumerate(expected):
         group = seen[index * calls:(index + 1) * calls]
         assert all(set(rows.tolist()) <= set(train.tolist()) for rows in group)
         assert sum(np.array_equal(np.sort(rows), np.sort(train)) for rows in group) == 1

@@ -10,6 +10,7 @@ import json
 import math
 import re
 import warnings
+from itertools import pairwise
 
 import numpy as np
 import pytest
@@ -342,7 +343,8 @@ def test_newtons_switch_to_lbfgs_is_not_a_failure_to_converge(params_yaml, artic
     from imbalance_lab.evaluation.metrics import cv_splitter
 
     X, y = article_train_xy
-    estimator = build_pipeline(P.strategy_settings(params_yaml, "smoteenn"), P.classifier_settings(params_yaml, "logreg"),
+    estimator = build_pipeline(P.strategy_settings(params_yaml, "smoteenn"),
+                               P.classifier_settings(params_yaml, "logreg"),
                                P.tuning_settings(params_yaml), columns_of(X, "reject"), "auto")
     train, _ = list(cv_splitter(5, 10, 42).split(X, y))[8]
     with warnings.catch_warnings(record=True) as caught:
@@ -569,7 +571,7 @@ def test_boundary_is_where_the_log_odds_reach_the_threshold():
     scan = np.linspace(0, 300_000, 3001)  # steps of 100
     result = boundary_at(model, threshold, ("age", ages), ("balance", scan))
     logit = math.log(threshold / (1 - threshold))
-    for age, found in zip(ages, result):
+    for age, found in zip(ages, result, strict=True):
         exact = (logit + 2.0 + 0.04 * age) / 0.00005
         assert found == scan[scan >= exact][0]
     assert boundary_at(model, threshold, ("age", [20.0]), ("balance", scan[:10])) == [None]  # never flagged
@@ -627,10 +629,10 @@ def test_bin_coefficients_one_per_bin_with_edges_in_original_units(kind, fitted,
     assert "features" not in result
     basis = result["basis"]
     raw = KBinsDiscretizer(n_bins=5, encode="onehot-dense", strategy="quantile").fit(X)
-    expected = [(name, low, high) for name, edges in zip(FEATURES, raw.bin_edges_)
-                for low, high in zip(edges[:-1], edges[1:])]
+    expected = [(name, low, high) for name, edges in zip(FEATURES, raw.bin_edges_, strict=True)
+                for low, high in pairwise(edges)]
     assert len(basis) == len(expected) == model.coef_.shape[1]
-    for label, (name, low, high) in zip(basis, expected):
+    for label, (name, low, high) in zip(basis, expected, strict=True):
         match = BIN_LABEL.match(label)
         assert match, label
         assert match.group(1) == name

@@ -32,7 +32,7 @@ def row_set(X, y=None) -> set[tuple]:
     values = np.asarray(X, dtype=float)
     if y is None:
         return set(map(tuple, values.tolist()))
-    return set(zip(map(tuple, values.tolist()), np.asarray(y).tolist()))
+    return set(zip(map(tuple, values.tolist()), np.asarray(y).tolist(), strict=True))
 
 
 def own_class_probability(X, y, neighbors=3):
@@ -230,7 +230,7 @@ def test_adapt_keeps_the_most_confident_defaults(article_train_xy):
     """
     X, y = article_train_xy
     sampler = KNNFilterSMOTE(filter_neighbors=5, k_neighbors=11, if_too_few="adapt", random_state=0)
-    X_res, y_res = sampler.fit_resample(X, y)
+    X_res, _ = sampler.fit_resample(X, y)
     probability = own_class_probability(X, y, neighbors=5)
     defaults = np.flatnonzero(y == 1)
     ranked = np.sort(probability[defaults])[::-1]
@@ -397,9 +397,9 @@ def test_smote_failing_only_on_cv_folds_is_a_sampler_error(article_train_xy):
     fit_model(estimator, X, y)
     with pytest.raises(ValueError, match="n_neighbors"):
         cross_validate_strategy(estimator, X, y)
-    with pytest.raises(SamplerError, match=r"SMOTEENN cannot resample \d+ rows \(class counts .*n_neighbors"):
-        with sampler_errors(estimator, X, y, cv_splits(X, y)):
-            cross_validate_strategy(estimator, X, y)
+    with (pytest.raises(SamplerError, match=r"SMOTEENN cannot resample \d+ rows \(class counts .*n_neighbors"),
+          sampler_errors(estimator, X, y, cv_splits(X, y))):
+        cross_validate_strategy(estimator, X, y)
 
 
 def test_a_sampler_that_empties_a_class_is_a_sampler_error():
@@ -576,7 +576,7 @@ def test_knn_smote_works_inside_an_imblearn_pipeline(article_split):
     folds = StratifiedKFold(n_splits=3, shuffle=True, random_state=0)
     scores = cross_validate(pipeline, X, y, cv=folds, scoring="f1", return_estimator=True, error_score="raise")
     assert len(scores["test_score"]) == 3
-    for fitted, (fit_rows, _) in zip(scores["estimator"], folds.split(X, y)):
+    for fitted, (fit_rows, _) in zip(scores["estimator"], folds.split(X, y), strict=True):
         sampler = fitted.named_steps["sampler"]
         assert sampler.sampling_strategy_ == {1: int((y[fit_rows] == 0).sum() - (y[fit_rows] == 1).sum())}
     # predict on the pipeline does not resample: one prediction per input row.

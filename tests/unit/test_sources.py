@@ -93,7 +93,8 @@ def test_synthetic_extra_features_are_uniform_noise():
     assert ((noise >= 0) & (noise < 1)).all().all()
     assert abs(float(noise.to_numpy().mean()) - 0.5) < 0.01
     for column in noise:  # no signal: the defaulters' mean is the payers' mean
-        assert abs(frame.loc[frame.defaulted == 1, column].mean() - frame.loc[frame.defaulted == 0, column].mean()) < 0.03
+        means = [frame.loc[frame.defaulted == label, column].mean() for label in (1, 0)]
+        assert abs(means[0] - means[1]) < 0.03
 
 
 def test_synthetic_same_seed_same_rows_other_seed_other_rows():
@@ -309,7 +310,7 @@ def test_header_only_file_has_no_rows(project):
 @pytest.mark.parametrize("name", ["customers.xlsx", "customers.json", "customers"])
 def test_other_formats_are_refused_by_extension(project, name):
     (project / "data" / "input" / name).write_text("age,defaulted\n1,0\n")
-    with pytest.raises(DataError, match="not a CSV or Parquet file.*save it as .csv or .parquet"):
+    with pytest.raises(DataError, match=r"not a CSV or Parquet file.*save it as \.csv or \.parquet"):
         read_table(Path("data/input") / name)
 
 
@@ -473,7 +474,8 @@ def test_knn_filter_smote_is_told_the_categories(mixed):
 
 def test_over_sampler_without_categorical_variant_is_refused(mixed):
     X, _ = mixed
-    with pytest.raises(P.ConfigError, match=r"'strategies\.s\.sampler' ADASYN cannot handle the categorical columns region"):
+    with pytest.raises(P.ConfigError,
+                       match=r"'strategies\.s\.sampler' ADASYN cannot handle the categorical columns region"):
         pipeline_for(X, strategy("ADASYN"))
 
 
