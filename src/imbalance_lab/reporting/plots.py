@@ -317,6 +317,34 @@ def _panel_title(classifier: str, what: str) -> str:
     return f"{_text(classifier)}: {what}" if classifier else what
 
 
+def _not_fitted(ax) -> None:
+    """A slot of the table whose cell was not given (not fitted): empty, labelled, greyed."""
+    ax.text(0.5, 0.5, "not fitted", ha="center", va="center", transform=ax.transAxes, fontsize=9, color="#555555")
+    ax.set(xticks=[], yticks=[])
+    for spine in ax.spines.values():
+        spine.set_color("#bbbbbb")
+
+
+def _few_ticks(ax) -> None:
+    """Few, small ticks: small panels read better, and 56 panels draw faster."""
+    ax.xaxis.set_major_locator(MaxNLocator(4))
+    ax.yaxis.set_major_locator(MaxNLocator(4))
+    ax.tick_params(labelsize=7)
+    ax.xaxis.label.set_fontsize(8)
+    ax.yaxis.label.set_fontsize(8)
+
+
+def _table_headers(axes, row_names, column_names, width: float, height: float) -> None:
+    """The column's name over the top row, the row's name left of the first column."""
+    for c, name in enumerate(column_names):
+        axes[0, c].annotate(_header(name, width, 10), xy=(0.5, 1), xycoords=axes[0, c].title, xytext=(0, 3),
+                            textcoords="offset points", ha="center", va="bottom", fontsize=10, weight="bold")
+    for r, name in enumerate(row_names):
+        axes[r, 0].annotate(_header(name, height, 10), xy=(0, 0.5), xycoords=axes[r, 0].yaxis.label, xytext=(-4, 0),
+                            textcoords="offset points", ha="right", va="center", rotation=90, fontsize=10,
+                            weight="bold")
+
+
 def boundaries_grid_figure(panels, X, y, *, grid_resolution: int, features=None, others=None,
                            class_names=CLASS_NAMES, note: str = "", cells=None):
     """All decision boundaries side by side; ``panels`` is a list of (title, model, threshold).
@@ -358,31 +386,17 @@ def boundaries_grid_figure(panels, X, y, *, grid_resolution: int, features=None,
         if panel is False:  # past the last panel of a wrapped grid
             ax.set_visible(False)
         elif panel is None:  # a cell of the table that was not given (not fitted)
-            ax.text(0.5, 0.5, "not fitted", ha="center", va="center", transform=ax.transAxes, fontsize=9,
-                    color="#555555")
-            ax.set(xticks=[], yticks=[])
-            for spine in ax.spines.values():
-                spine.set_color("#bbbbbb")
+            _not_fitted(ax)
         else:
             title, model, threshold = panel
             draw_decision_boundary(ax, model, X, y, threshold, grid_resolution, features, others, class_names,
                                    size=6 if small else 12)
             ax.set_title(_text(title), fontsize=8 if small else 9)
-        if small and panel:  # few ticks: small panels read better, and 56 panels draw faster
-            ax.xaxis.set_major_locator(MaxNLocator(4))
-            ax.yaxis.set_major_locator(MaxNLocator(4))
-            ax.tick_params(labelsize=7)
-            ax.xaxis.label.set_fontsize(8)
-            ax.yaxis.label.set_fontsize(8)
+        if small and panel:
+            _few_ticks(ax)
         ax.label_outer()  # every panel spans the same feature ranges: tick labels on the outer panels only
-    if table:  # headers: the column's name over the top row, the row's name left of the first column
-        for c, name in enumerate(column_names):
-            axes[0, c].annotate(_header(name, width, 10), xy=(0.5, 1), xycoords=axes[0, c].title, xytext=(0, 3),
-                                textcoords="offset points", ha="center", va="bottom", fontsize=10, weight="bold")
-        for r, name in enumerate(row_names):
-            axes[r, 0].annotate(_header(name, height, 10), xy=(0, 0.5), xycoords=axes[r, 0].yaxis.label, xytext=(-4, 0),
-                                textcoords="offset points", ha="right", va="center", rotation=90, fontsize=10,
-                                weight="bold")
+    if table:
+        _table_headers(axes, row_names, column_names, width, height)
     first = next((ax for ax, panel in placed if panel), axes.flat[0])
     if first.get_legend_handles_labels()[0]:  # one legend for every panel, under them all
         _legend_below(fig, first, _region_handles(class_names), ncol=4 if columns > 1 else 2, fontsize=10)
