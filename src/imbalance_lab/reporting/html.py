@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
 
+from imbalance_lab.reporting.sections import Section
 from imbalance_lab.reporting.templating import render
-
-if TYPE_CHECKING:
-    from imbalance_lab.reporting.sections import Section
 
 
 def render_html(sections: Sequence[Section], images: Mapping[str, bytes]) -> str:

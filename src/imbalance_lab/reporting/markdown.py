@@ -5,14 +5,11 @@ comparison.md.j2."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
 
 from imbalance_lab.evaluation.metrics import HEADLINE_METRICS
 from imbalance_lab.reporting.formatting import code, format_number, goal_text, signed, train_protocol
+from imbalance_lab.reporting.sections import Section
 from imbalance_lab.reporting.templating import render
-
-if TYPE_CHECKING:
-    from imbalance_lab.reporting.sections import Section
 
 HEADLINE = tuple(f"{protocol}.{metric}" for protocol in ("cv", "test") for metric in HEADLINE_METRICS)
 
