@@ -41,7 +41,6 @@ from imbalance_lab.persistence.modelfile import (
     FITTED_STATE,
     FORMAT,
     UntrustedModelError,
-    _trusted_classes,
     encode_state,
     known_attributes,
     model_from_dict,
@@ -50,6 +49,7 @@ from imbalance_lab.persistence.modelfile import (
     settings_digest,
     untrusted_names,
 )
+from imbalance_lab.persistence.trust import TRUSTED_NAMES, trusted_class
 from imbalance_lab.settings import params as P
 from imbalance_lab.settings.classifiers import classifier_classes
 
@@ -225,7 +225,7 @@ def write_field(records: dict, field: str, values: np.ndarray) -> None:
 
 def assert_no_sampler(text: str) -> None:
     data = json.loads(text)
-    assert set(object_names(data)) <= set(_trusted_classes())
+    assert set(object_names(data)) <= TRUSTED_NAMES
     for name in SAMPLER_NAMES:
         assert name not in text, name
 
@@ -342,7 +342,7 @@ def test_tree_nodes_are_stored_field_by_field_as_binary():
     trees = [tree.tree_ for tree in estimator.named_steps["model"].estimators_]
     saved = list(saved_objects(json.loads(text_of(estimator)), TREE))
     assert len(saved) == len(trees)
-    for entry, tree in zip(saved, trees):
+    for entry, tree in zip(saved, trees, strict=True):
         nodes = pair(entry, "nodes")[1]
         assert all("__base64__" in field for field in nodes["fields"].values())
         for field, attribute in (("left_child", "children_left"), ("right_child", "children_right"),
@@ -352,7 +352,7 @@ def test_tree_nodes_are_stored_field_by_field_as_binary():
 
 def test_the_format_knows_every_classifier_the_project_fits():
     assert set(CLASSIFIER_NAMES) == {f"{cls.__module__}.{cls.__qualname__}" for cls in classifier_classes().values()}
-    assert set(CLASSIFIER_NAMES) <= set(_trusted_classes())
+    assert set(CLASSIFIER_NAMES) <= TRUSTED_NAMES
 
 
 def test_every_class_that_restores_itself_has_been_reviewed():
@@ -362,9 +362,9 @@ def test_every_class_that_restores_itself_has_been_reviewed():
     checked arrays). A new one (a library upgrade) must be read before it is trusted."""
     reviewed = {BaseEstimator.__setstate__, IsotonicRegression.__setstate__, TreePredictor.__setstate__,
                 Tree.__setstate__}
-    for name, cls in _trusted_classes().items():
+    for name in sorted(TRUSTED_NAMES):
         if name not in CONSTRUCTOR_ARGUMENTS:
-            setstate = getattr(cls, "__setstate__", None)
+            setstate = getattr(trusted_class(name), "__setstate__", None)
             assert setstate is None or setstate in reviewed, name
 
 
@@ -841,7 +841,7 @@ def test_a_calibration_must_be_a_binary_calibration_of_finite_numbers(method, na
     obj = next(saved_objects(data, name))
     if value in ("SCALE", "REVERSE"):
         array = pair(obj, key)[1]
-        items = [item for item in array["__array__"]]
+        items = list(array["__array__"])
         array["__array__"] = [item * 2 + 0.5 for item in items] if value == "SCALE" else items[::-1]
     else:
         pair(obj, key)[1] = value
