@@ -137,8 +137,9 @@ def test_section_through_a_non_mapping_names_the_key(params):
         (P.ceiling_settings, P.CeilingSettings(rows=5000, directions=16, seed=8)),
         (P.evaluate_settings, P.EvaluateSettings(threshold=0.4, curve_points=50, grid_resolution=30)),
         (lambda params: P.classifier_settings(params, "logreg"),
-         P.ClassifierSettings("logreg", "LogisticRegression", {"C": 0.5, "max_iter": 200})),
-        (P.grid_settings, P.GridSettings(("baseline", "smote", "tuned_threshold"), ("logreg", "hgb"))),
+         P.ClassifierSettings(name="logreg", classifier="LogisticRegression", options={"C": 0.5, "max_iter": 200})),
+        (P.grid_settings,
+         P.GridSettings(strategies=("baseline", "smote", "tuned_threshold"), classifiers=("logreg", "hgb"))),
         (P.cost_settings, P.CostSettings(missed_default=500.0, false_alarm=20.0, missed_default_column="balance")),
         (P.strategy_names, ["baseline", "smote", "knn_smote", "balanced", "tuned_threshold", "scorecard"]),
         (lambda params: P.leaderboard_settings(params, METRICS),
@@ -686,7 +687,8 @@ def test_build_estimator_names_the_wrong_setting(settings, named):
 
 
 def test_build_estimator_refuses_an_unknown_setting():
-    with pytest.raises(P.ConfigError, match="'strategies.smote.bogus' is not a setting of SMOTE; its settings are: "):
+    with pytest.raises(P.ConfigError, match=r"'strategies\.smote\.bogus' is not a setting of SMOTE; its settings "
+                                            "are: "):
         P.build_estimator(SMOTE, {"bogus": 1}, "strategies.smote")
 
 

@@ -6,7 +6,6 @@ hand-made frames; never from running the code under test twice.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -79,7 +78,7 @@ def test_synthetic_group_sizes_follow_the_settings():
 
 def test_synthetic_purity_adds_payers_inside_the_pocket():
     """purity 0.5: as many payers as defaulters are drawn inside the pocket's ranges."""
-    frame = generate_synthetic_data(replace(SYNTHETIC, purity=0.5))
+    frame = generate_synthetic_data(SYNTHETIC.replace(purity=0.5))
     in_pocket = frame.iloc[1300:2210]  # after the 910 + 390 defaulters: 910 pocket payers
     assert (in_pocket["defaulted"] == 0).all()
     assert in_pocket["age"].between(12, 17).all() and in_pocket["balance"].between(50_000, 99_999).all()
@@ -87,7 +86,7 @@ def test_synthetic_purity_adds_payers_inside_the_pocket():
 
 
 def test_synthetic_extra_features_are_uniform_noise():
-    frame = generate_synthetic_data(replace(SYNTHETIC, extra_features=3))
+    frame = generate_synthetic_data(SYNTHETIC.replace(extra_features=3))
     assert list(frame.columns) == ["age", "balance", "noise_1", "noise_2", "noise_3", "defaulted"]
     noise = frame[["noise_1", "noise_2", "noise_3"]]
     assert ((noise >= 0) & (noise < 1)).all().all()
@@ -100,7 +99,7 @@ def test_synthetic_extra_features_are_uniform_noise():
 def test_synthetic_same_seed_same_rows_other_seed_other_rows():
     first, again = generate_synthetic_data(SYNTHETIC), generate_synthetic_data(SYNTHETIC)
     pd.testing.assert_frame_equal(first, again)
-    assert not first.equals(generate_synthetic_data(replace(SYNTHETIC, seed=6)))
+    assert not first.equals(generate_synthetic_data(SYNTHETIC.replace(seed=6)))
 
 
 def test_synthetic_posterior_knows_the_pocket_payers():
@@ -108,7 +107,7 @@ def test_synthetic_posterior_knows_the_pocket_payers():
 
     The pocket age density itself (stretched ages included) is checked in test_ceiling.
     """
-    settings = replace(SYNTHETIC, purity=0.5)
+    settings = SYNTHETIC.replace(purity=0.5)
     sample = fresh_sample(settings, 200_000, seed=1)
     assert len(sample) == 200_000
     point = pd.DataFrame({"age": [15.0], "balance": [70_000.0]})
@@ -119,7 +118,7 @@ def test_synthetic_posterior_knows_the_pocket_payers():
     payers = groups["payers"] / 88 / 90_000
     expected = (pocket + scattered) / (pocket + scattered + pocket_payers + payers)
     assert bayes_posterior(point, settings)[0] == pytest.approx(expected, rel=1e-9)
-    assert bayes_posterior(point, replace(SYNTHETIC, purity=1.0))[0] > expected  # no payers added in the pocket
+    assert bayes_posterior(point, SYNTHETIC.replace(purity=1.0))[0] > expected  # no payers added in the pocket
 
 
 @pytest.mark.parametrize(
@@ -374,7 +373,7 @@ def test_rdataset_without_preset_needs_its_target():
 
 
 def test_plot_features_pick_the_informative_columns_over_noise():
-    frame = generate_synthetic_data(replace(SYNTHETIC, extra_features=4))
+    frame = generate_synthetic_data(SYNTHETIC.replace(extra_features=4))
     features, reason = plot_features(frame, None)
     assert sorted(features) == ["age", "balance"]
     assert "most influential" in reason

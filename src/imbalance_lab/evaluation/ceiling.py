@@ -15,7 +15,6 @@ optimism that adds is small, and these are ceilings, not estimates of a deployed
 from __future__ import annotations
 
 import warnings
-from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -40,12 +39,12 @@ def fresh_sample(settings: Process, rows: int, seed: int) -> pd.DataFrame:
     Scaling each group keeps the group shares, hence the priors of :func:`bayes_posterior`.
     """
     if isinstance(settings, SyntheticSettings):
-        return generate_synthetic_data(replace(settings, rows=rows, seed=seed))
+        return generate_synthetic_data(settings.replace(rows=rows, seed=seed))
     groups = (settings.pocket_defaulters, settings.scattered_defaulters, settings.payers)
     factor = rows / sum(group.rows for group in groups)
-    pocket, scattered, payers = (replace(group, rows=round(group.rows * factor)) for group in groups)
+    pocket, scattered, payers = (group.replace(rows=round(group.rows * factor)) for group in groups)
     return generate_article_data(
-        replace(settings, seed=seed, pocket_defaulters=pocket, scattered_defaulters=scattered, payers=payers)
+        settings.replace(seed=seed, pocket_defaulters=pocket, scattered_defaulters=scattered, payers=payers)
     )
 
 

@@ -80,9 +80,8 @@ def buildable(strategy: StrategySettings, classifier: ClassifierSettings) -> Str
     not fittable, see class_weight_conflict; every other setting of it is still built and checked)."""
     if class_weight_conflict(classifier, strategy) is None:
         return strategy
-    from dataclasses import replace
 
-    return replace(strategy, class_weight=None)
+    return strategy.replace(class_weight=None)
 
 
 class PriorShiftCorrected(ClassifierMixin, BaseEstimator):

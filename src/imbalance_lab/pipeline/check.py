@@ -55,7 +55,8 @@ def check(params: Mapping) -> None:
     from imbalance_lab.models.estimators import build_classifier
 
     for classifier in classifiers.values():  # every classifier's own settings, in the grid or not
-        build_classifier(classifier, P.StrategySettings("check", "none", {}, seed=P.global_seed(params)))
+        build_classifier(classifier, P.StrategySettings(name="check", sampler="none", options={},
+                                                        seed=P.global_seed(params)))
     if source.source == "article":
         article = P.article_settings(params)
         rows = {0: article.payers.rows, 1: article.pocket_defaulters.rows + article.scattered_defaulters.rows}

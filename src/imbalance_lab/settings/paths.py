@@ -25,8 +25,8 @@ SUMMARY_JSON, SUMMARY_MD, INDEX_HTML = Path("reports/summary.json"), Path("repor
 # Every cell's test-split curves in one file each (a `strategy` column naming the cell), overlaid by `dvc plots`.
 OVERLAYS = {"pr": Path("reports/precision_recall.json"), "roc": Path("reports/roc.json")}
 # The comparison's pictures, by their name inside reports/ (the HTML report embeds them by it).
-COMPARE_PNGS = {name: REPORTS / name
-                for name in ("plots/boundaries.png", "plots/cv_scores.png", "plots/curves.png", "plots/calibration.png")}
+COMPARE_PNGS = {name: REPORTS / name for name in (
+    "plots/boundaries.png", "plots/cv_scores.png", "plots/curves.png", "plots/calibration.png")}
 
 # New rows to score (`score.inputs` names files here, `dvc add` tracks them) and their scores, by the same name.
 SCORE_INPUTS, SCORES = Path("data/to_score"), Path("data/scores")
