@@ -21,6 +21,7 @@ from collections.abc import Callable
 import numpy as np
 from sklearn.pipeline import Pipeline as PredictionPipeline
 
+from imbalance_lab.data.rounding import decimals, significant
 from imbalance_lab.models.estimators import fitted_pipeline
 from imbalance_lab.persistence.trust import (
     CALIBRATED,
@@ -85,11 +86,11 @@ UNWRAPPED = frozenset({"imblearn.ensemble._bagging.BalancedBaggingClassifier",
 
 
 def _round(number: float) -> float:
-    return float(f"{number:.{SIGNIFICANT_DIGITS}g}") + 0.0  # + 0.0 turns -0.0 into 0.0
+    return significant(number, SIGNIFICANT_DIGITS)
 
 
 def _round_decimals(number: float) -> float:
-    return float(f"{number:.{SIGNIFICANT_DIGITS}f}") + 0.0 if math.isfinite(number) else number
+    return decimals(number, SIGNIFICANT_DIGITS)
 
 
 # --- the prediction path: samplers left out ----------------------------------------------------------
