@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import asdict
 
 from imbalance_lab.persistence.trust import UntrustedModelError
 from imbalance_lab.settings.classifiers import FULL_NAMES
@@ -31,7 +30,7 @@ def _canonical(value):
 def settings_digest(strategy, classifier) -> str:
     """sha256 of the canonical JSON of a cell's settings (params.StrategySettings, params.ClassifierSettings)
     and the seed."""
-    settings = {"strategy": asdict(strategy), "classifier": asdict(classifier), "seed": strategy.seed}
+    settings = {"strategy": strategy.model_dump(), "classifier": classifier.model_dump(), "seed": strategy.seed}
     text = json.dumps(_canonical(settings), sort_keys=True, separators=(",", ":"), ensure_ascii=True, default=repr)
     return hashlib.sha256(text.encode("ascii")).hexdigest()
 
