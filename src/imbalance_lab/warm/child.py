@@ -23,10 +23,7 @@ def become_stage(conn: socket.socket, request: dict[str, Any], fds: list[int],
     code: object = 1
     report = None
     try:
-        signal.set_wakeup_fd(-1)
-        for signum in (signal.SIGCHLD, signal.SIGTERM, signal.SIGHUP):
-            signal.signal(signum, signal.SIG_DFL)
-        signal.signal(signal.SIGINT, signal.default_int_handler)
+        reset_signals()
         die_with_parent()
         conn.close()
         *streams, report_fd = fds
@@ -48,16 +45,29 @@ def become_stage(conn: socket.socket, request: dict[str, Any], fds: list[int],
     except BaseException:
         traceback.print_exc()
     finally:
-        code = code % 256 if isinstance(code, int) else 1  # as the kernel keeps a cold exit code
-        try:
-            sys.stdout.flush()
-            sys.stderr.flush()
-            if report is not None:  # the caller believes the exit code from this process alone
-                report.send(json.dumps({"exit": code}).encode())
-        except BaseException:
-            pass
-        finally:
-            os._exit(code)
+        report_and_exit(report, code % 256 if isinstance(code, int) else 1)  # as the kernel keeps a cold code
+
+
+def reset_signals() -> None:
+    """As a new process has them: the server's wakeup fd and handlers gone, Ctrl-C a KeyboardInterrupt."""
+    signal.set_wakeup_fd(-1)
+    for signum in (signal.SIGCHLD, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+def report_and_exit(report: socket.socket | None, code: int) -> NoReturn:
+    """Flush the streams, tell the caller ``code`` on its report socket (it believes the exit code from
+    this process alone), and exit with it, whatever fails on the way."""
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        if report is not None:
+            report.send(json.dumps({"exit": code}).encode())
+    except BaseException:
+        pass
+    finally:
+        os._exit(code)
 
 
 def take_over(request: dict[str, Any], streams: list[int], imports_set: dict[str, str]) -> None:
