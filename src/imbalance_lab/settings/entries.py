@@ -12,15 +12,8 @@ from typing import Annotated, Any
 from imbalance_lab.settings.classifiers import CLASSIFIERS
 from imbalance_lab.settings.errors import ConfigError, config_error, one_of
 from imbalance_lab.settings.load import check, mapping, section
-from imbalance_lab.settings.sections import (
-    BASIS_KINDS,
-    CALIBRATION_METHODS,
-    ClassifierSettings,
-    Flag,
-    GridSettings,
-    Seed,
-    StrategySettings,
-)
+from imbalance_lab.settings.sections import ClassifierSettings, GridSettings, StrategySettings
+from imbalance_lab.settings.values import BASIS_KINDS, CALIBRATION_METHODS, Flag, Seed
 
 STRATEGY_NAME = re.compile(r"^[a-z0-9_]+$")
 # Keys of a strategy entry that configure the strategy itself, not its sampler.
