@@ -8,8 +8,10 @@ by this file's own code: never the code under test run a second time.
 
 from __future__ import annotations
 
+import ast
 import base64
 import copy
+import graphlib
 import json
 import re
 from functools import cache
@@ -367,6 +369,21 @@ def test_every_class_that_restores_itself_has_been_reviewed():
             setstate = getattr(trusted_class(name), "__setstate__", None)
             assert setstate is None or setstate in reviewed, name
 
+
+
+def test_the_persistence_modules_import_in_layers():
+    """The model-file modules import one another without a cycle, and none imports the face (modelfile.py):
+    each part can be read (and imported) without the ones above it."""
+    folder = ROOT / "src" / "imbalance_lab" / "persistence"
+    graph = {}
+    for path in folder.glob("*.py"):
+        imported = {node.module.rpartition(".")[2] for node in ast.walk(ast.parse(path.read_text()))
+                    if isinstance(node, ast.ImportFrom) and node.module
+                    and node.module.startswith("imbalance_lab.persistence.")}
+        graph[path.stem] = imported
+    assert {"trust", "encode", "decode", "trees", "checks", "identity", "records"} <= set(graph)
+    assert not [name for name, imported in graph.items() if "modelfile" in imported]
+    graphlib.TopologicalSorter(graph).prepare()  # CycleError on a cycle
 
 # --- hostile files ----------------------------------------------------------------------
 
