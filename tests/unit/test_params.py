@@ -815,3 +815,54 @@ def test_the_work_estimate_counts_every_fit_of_every_cell(params):
     assert P.work_estimate(params, 100).fits == 9 * 4 * 3 + 4 * 3
     params["grid"]["classifiers"] = ["easy"]
     assert P.work_estimate(params, 1).rounds_key == "classifiers.easy.n_estimators"
+
+
+# --- the pydantic models: strict, unknown keys forbidden, pydantic's errors in this project's words -------------
+
+
+@pytest.mark.parametrize("section, key, value, message", [
+    ("cv", "folds", True, "'cv.folds' must be a whole number, got True"),
+    ("cv", "folds", 2.5, "'cv.folds' must be a whole number, got 2.5"),
+    ("cv", "folds", "3", "'cv.folds' must be a whole number, got '3'"),
+    ("cv", "folds", 1, "'cv.folds' must be at least 2, got 1"),
+    ("split", "test_size", "0.3", "'split.test_size' must be a number, got '0.3'"),
+    ("split", "test_size", True, "'split.test_size' must be a number, got True"),
+    ("evaluate", "grid_resolution", 5000, "'evaluate.grid_resolution' must be at most 2,000 (memory), got 5,000"),
+    ("compute", "backend", "cloud", "'compute.backend' must be one of local, dask, got 'cloud'"),
+])
+def test_values_are_strict_and_refused_in_one_line(params, section, key, value, message):
+    """YAML gives real types: true is no 1, 2.5 no whole number, "3" no number."""
+    params[section][key] = value
+    read = {"cv": P.cv_settings, "split": P.split_settings, "evaluate": P.evaluate_settings,
+            "compute": P.compute_settings}[section]
+    with raises_exactly(f"params.yaml: {message}"):
+        read(params)
+
+
+def test_an_unknown_key_is_named_before_a_wrong_value_beside_it(params):
+    """As the reader always did: a mapping's keys are checked before its values."""
+    params["cv"]["folds"], params["cv"]["zz"], params["cv"]["aa"] = True, 1, 2
+    with raises_exactly("params.yaml: unknown key 'cv.aa'; the keys of 'cv' are: folds, n_jobs, repeats, seed"):
+        P.cv_settings(params)
+
+
+def test_a_key_a_stage_depends_on_is_needed_though_the_class_has_a_default(params):
+    """data.missing is a DVC param of the stages: params.yaml must hold it; SourceSettings(...) defaults it."""
+    del params["data"]["missing"]
+    with raises_exactly("params.yaml: missing key 'data.missing'; add it (see docs/params.md)"):
+        P.source_settings(params)
+    assert P.SourceSettings(source="article").missing == "reject"
+
+
+def test_settings_are_frozen_and_replace_validates_again(params):
+    from pydantic import ValidationError
+
+    split = P.split_settings(params)
+    with pytest.raises(ValidationError):
+        split.seed = 3  # frozen
+    assert split.replace(seed=3) == P.SplitSettings(test_size=0.25, seed=3)
+    with pytest.raises(ValidationError):
+        split.replace(test_size=True)
+    synthetic = P.synthetic_settings(params).replace(purity=0.5)  # the pocket's keys by their flat names
+    assert (synthetic.purity, synthetic.pocket.purity, synthetic.pocket_age) == (0.5, 0.5, (12, 18))
+    assert P.TuningSettings("f1", 5, 42) == P.TuningSettings(scoring="f1", folds=5, seed=42)  # by position too

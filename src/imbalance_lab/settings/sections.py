@@ -57,7 +57,8 @@ def key(description: str, shown: str | None = None, needed: bool = False, at: st
 class Section(BaseModel):
     """A section (or a group inside one) of params.yaml."""
 
-    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
+    # defer_build: a model builds its validator when first used, so a stage pays only for the sections it reads
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True, defer_build=True)
 
     def __init__(self, /, *values: Any, **named: Any) -> None:
         """Values by position too, in field order, as the dataclasses these models replaced took them."""
