@@ -411,6 +411,8 @@ class Params(BaseModel):
     """params.yaml's sections, in this order. The reference table (docs/params.md) walks it; the stages read
     each section on its own (``params.*_settings``), so this model is not used to validate a whole file."""
 
+    model_config = ConfigDict(defer_build=True)  # never validates: no validator to build
+
     data: DataSection = key("where the data come from")
     split: SplitSettings = key("the held-out test split")
     seed: Seed = key(
