@@ -109,10 +109,16 @@ TESTS = Path(__file__).resolve().parent
 
 
 def pytest_collection_modifyitems(config, items):
+    """Every test under tests/integration carries the integration mark (`-m "not integration"` = tests/unit);
+    the longest files first."""
+
     def rank(item) -> int:
         name = item.path.relative_to(TESTS).as_posix()
         return LONGEST_FIRST.index(name) if name in LONGEST_FIRST else len(LONGEST_FIRST)
 
+    for item in items:
+        if item.path.relative_to(TESTS).parts[0] == "integration":
+            item.add_marker(pytest.mark.integration)
     items.sort(key=rank)
 
 
