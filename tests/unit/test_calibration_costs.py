@@ -1,5 +1,6 @@
 """Calibration, decision costs and model inspection (imbalance_lab.evaluation.metrics and .diagnostics,
-imbalance_lab.reporting.plots), checked against hand computations and scikit-learn's own functions, with real estimators."""
+imbalance_lab.reporting.plots), checked against hand computations and scikit-learn's own functions, with
+real estimators."""
 
 from __future__ import annotations
 
