@@ -45,8 +45,8 @@ def answer(server: StageServer, request: dict | bytes, fds=()) -> dict:
 
 
 def stage_request(project: Path, **changes) -> dict:
-    return {"run": ["check"], "root": str(project), "cwd": str(project), "env": dict(os.environ), "path": list(sys.path),
-            "process": process_state(), "fingerprint": "f" * 64, **changes}
+    return {"run": ["check"], "root": str(project), "cwd": str(project), "env": dict(os.environ),
+            "path": list(sys.path), "process": process_state(), "fingerprint": "f" * 64, **changes}
 
 
 def test_status_and_stop(server, tmp_path):
