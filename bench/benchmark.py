@@ -165,16 +165,19 @@ def refuse_bad_settings(parser: Parser, sizes, quick: bool = False) -> None:
     before anything runs: a size the pipeline would refuse stops the benchmark now, in one line."""
     sys.path.insert(0, str(ROOT / "src"))  # the sources the copies run, whatever is installed
     from imbalance_lab.pipeline.check import check
-    from imbalance_lab.settings import params as P
+    from imbalance_lab.settings.params import (
+        PipelineError,
+        load,
+    )
 
     try:
-        shipped = P.load(ROOT / "params.yaml")
-    except P.PipelineError as err:
+        shipped = load(ROOT / "params.yaml")
+    except PipelineError as err:
         parser.error(f"{ROOT / 'params.yaml'}: {err}")
     for rows in sizes:
         try:
             check(synthetic_params(shipped, rows, quick))
-        except P.PipelineError as err:
+        except PipelineError as err:
             parser.error(f"--sizes {rows}: the pipeline refuses it: {err}")
 
 
@@ -217,9 +220,9 @@ PLAIN = """
 import json, os, resource, sys, time
 started = time.perf_counter()
 from imbalance_lab.pipeline import cli
-from imbalance_lab.settings import params as P
-params = P.load()
-grid = P.grid_settings(params)
+from imbalance_lab.settings.params import grid_settings, load
+params = load()
+grid = grid_settings(params)
 stages = [["check"], ["generate"], ["split"], *(["resample", name] for name in grid.strategies)]
 for name in grid.strategies:
     for classifier in grid.classifiers:
@@ -237,24 +240,26 @@ import json, resource, time
 started = time.perf_counter()
 import os
 os.environ.setdefault("OMP_NUM_THREADS", "1"); os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-from imbalance_lab.settings import params as P
+from imbalance_lab.settings.params import (
+    article_settings, classifier_settings, grid_settings, load, source_settings, split_settings, strategy_settings,
+    synthetic_settings, tuning_settings)
 from imbalance_lab.data.dataset import columns_of, features_and_target
 from imbalance_lab.data.sources import load_source
 from imbalance_lab.data.split import split
 from imbalance_lab.evaluation.metrics import compute_metrics
 from imbalance_lab.models.estimators import build_pipeline, fit_model
-params = P.load()
-source = P.source_settings(params)
-frame, _ = load_source(source, P.article_settings(params) if source.source == "article" else None,
-                       P.synthetic_settings(params) if source.source == "synthetic" else None)
-train, test = split(frame, P.split_settings(params))
+params = load()
+source = source_settings(params)
+frame, _ = load_source(source, article_settings(params) if source.source == "article" else None,
+                       synthetic_settings(params) if source.source == "synthetic" else None)
+train, test = split(frame, split_settings(params))
 X, y = features_and_target(train)
 X_test, y_test = features_and_target(test)
-grid = P.grid_settings(params)
+grid = grid_settings(params)
 for name in grid.strategies:
     for classifier in grid.classifiers:
-        model = build_pipeline(P.strategy_settings(params, name), P.classifier_settings(params, classifier),
-                               P.tuning_settings(params), columns_of(X))
+        model = build_pipeline(strategy_settings(params, name), classifier_settings(params, classifier),
+                               tuning_settings(params), columns_of(X))
         fit_model(model, X, y)
         compute_metrics(y_test, model.predict_proba(X_test)[:, 1], 0.5)
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

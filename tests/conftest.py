@@ -30,7 +30,7 @@ from threadpoolctl import threadpool_limits
 from imbalance_lab.data.dataset import features_and_target
 from imbalance_lab.data.sources import generate_article_data
 from imbalance_lab.data.split import split
-from imbalance_lab.settings import params as P
+from imbalance_lab.settings.params import article_settings, load, split_settings
 
 PARAMS_PATH = Path(__file__).resolve().parent / "fixtures" / "params.yaml"
 
@@ -45,7 +45,7 @@ def _one_thread():
 @pytest.fixture(scope="session")
 def params_yaml() -> dict:
     """The fixture params as loaded, shared by the session: do not modify (use article_params)."""
-    return P.load(PARAMS_PATH)
+    return load(PARAMS_PATH)
 
 
 @pytest.fixture
@@ -56,13 +56,13 @@ def article_params(params_yaml) -> dict:
 
 @pytest.fixture(scope="session")
 def article_frame(params_yaml):
-    return generate_article_data(P.article_settings(params_yaml))
+    return generate_article_data(article_settings(params_yaml))
 
 
 @pytest.fixture(scope="session")
 def article_split(params_yaml, article_frame):
     """(train, test) frames of the article data with the split settings of params.yaml."""
-    return split(article_frame, P.split_settings(params_yaml))
+    return split(article_frame, split_settings(params_yaml))
 
 
 @pytest.fixture(scope="session")

@@ -18,7 +18,13 @@ from helpers import ROOT
 from imbalance_lab.evaluation.metrics import compute_backend, cross_validated_metrics
 from imbalance_lab.models.estimators import build_pipeline
 from imbalance_lab.pipeline import cli
-from imbalance_lab.settings import params as P
+from imbalance_lab.settings.params import (
+    ConfigError,
+    StrategySettings,
+    classifier_settings,
+    strategy_settings,
+    tuning_settings,
+)
 
 FIXTURE_PARAMS = ROOT / "tests" / "fixtures" / "params.yaml"
 
@@ -31,8 +37,8 @@ def cluster():
 
 
 def cv_scores(X, y, name, params, **backend):
-    strategy = P.strategy_settings(params, name)
-    estimator = build_pipeline(strategy, P.classifier_settings(params, "logreg"), P.tuning_settings(params))
+    strategy = strategy_settings(params, name)
+    estimator = build_pipeline(strategy, classifier_settings(params, "logreg"), tuning_settings(params))
     with compute_backend(**backend) as jobs:
         return cross_validated_metrics(estimator, X, y, folds=5, repeats=2, seed=42,
                                        n_jobs=1 if jobs is None else jobs, fixed_threshold=0.5)
@@ -54,7 +60,7 @@ def test_dask_without_an_address_starts_a_local_cluster(article_train_xy, articl
 
 def test_unreachable_scheduler_is_a_config_error_naming_the_key(article_train_xy, article_params):
     X, y = article_train_xy
-    with pytest.raises(P.ConfigError, match=r"'compute\.scheduler' is 'tcp://127\.0\.0\.1:9'.*start the cluster"):
+    with pytest.raises(ConfigError, match=r"'compute\.scheduler' is 'tcp://127\.0\.0\.1:9'.*start the cluster"):
         cv_scores(X, y, "smote", article_params, backend="dask", scheduler="tcp://127.0.0.1:9")
 
 
@@ -89,7 +95,7 @@ def run_cv_counting(estimator, X, y, n_jobs=1, progress=None):
 def test_cv_on_a_dask_cluster_gives_the_same_scores_and_count(article_train_xy, cluster):
     """joblib's generator on the Dask backend: same per-fold scores, early stops counted on the workers."""
     X, y = article_train_xy
-    estimator = build_pipeline(P.StrategySettings(name="s", sampler="SMOTE", options={"random_state": 0}),
+    estimator = build_pipeline(StrategySettings(name="s", sampler="SMOTE", options={"random_state": 0}),
                                {"max_iter": 1}, None)
     calls = []
     with compute_backend("dask", cluster.scheduler_address) as jobs:

@@ -38,7 +38,16 @@ from imbalance_lab.pipeline.evaluate import evaluate_cell
 from imbalance_lab.pipeline.outputs import read_model, rounded
 from imbalance_lab.pipeline.shared import check_strategy
 from imbalance_lab.pipeline.train import train_cell
-from imbalance_lab.settings import params as P
+from imbalance_lab.settings.params import (
+    ConfigError,
+    PipelineError,
+    cell_name,
+    classifier_settings,
+    cost_settings,
+    evaluate_settings,
+    load,
+    strategy_settings,
+)
 from imbalance_lab.settings.paths import cell_file
 
 FIXTURE_PARAMS = ROOT / "tests" / "fixtures" / "params.yaml"
@@ -66,14 +75,14 @@ def grid(params_yaml, article_split):
     outcome = {}
     for strategy in STRATEGIES:
         for classifier in CLASSIFIERS:
-            cell = P.cell_name(strategy, classifier)
+            cell = cell_name(strategy, classifier)
             try:
                 check_strategy(params, strategy, classifier)
-            except P.ConfigError as err:
+            except ConfigError as err:
                 outcome[cell] = ("refused", str(err))
                 continue
             trained = train_cell(params, strategy, classifier, train)
-            identity = model_identity(P.strategy_settings(params, strategy), P.classifier_settings(params, classifier))
+            identity = model_identity(strategy_settings(params, strategy), classifier_settings(params, classifier))
             if trained.not_fittable is not None:
                 outcome[cell] = ("not fittable", not_fittable_from_dict(trained.model, identity), trained)
             else:
@@ -108,7 +117,7 @@ def test_every_shipped_cell_fits_or_says_why_not(grid, article_split):
                 for c in ("easy_ensemble", "rusboost", "balanced_bagging")}
     for cell, (strategy, classifier) in weighted.items():
         kind, found, _ = outcome[cell]
-        name = P.classifier_settings(params, classifier).classifier
+        name = classifier_settings(params, classifier).classifier
         assert kind == "not fittable" and found.during == "building the classifier", (cell, kind, found)
         assert found.reason.startswith(f"{name} has no class_weight, ") and f"strategy {strategy} " in found.reason
     assert {cell for cell, (_, found, *_) in outcome.items()
@@ -125,8 +134,8 @@ def test_every_shipped_cell_fits_or_says_why_not(grid, article_split):
 def test_a_not_fittable_cell_evaluates_to_records_that_say_so(grid):
     params, outcome = grid
     _, record, _ = outcome["tuned_threshold-rusboost"]
-    strategy, classifier = P.strategy_settings(params, "tuned_threshold"), P.classifier_settings(params, "rusboost")
-    evaluated = evaluate_cell(strategy, classifier, P.evaluate_settings(params), P.cost_settings(params),
+    strategy, classifier = strategy_settings(params, "tuned_threshold"), classifier_settings(params, "rusboost")
+    evaluated = evaluate_cell(strategy, classifier, evaluate_settings(params), cost_settings(params),
                               record, cv={}, resampled_info={}, data_info={}, train=None, test=None)
     said = {"not_fittable": {"reason": record.reason, "during": record.during}}
     assert evaluated.metrics == evaluated.headline == evaluated.explain == said
@@ -223,10 +232,10 @@ def test_a_not_fittable_record_is_checked_as_strictly_as_a_model(failing_project
     if not path.exists():
         pytest.skip("needs the not-fittable cell of the previous test")
     good = json.loads(path.read_text())
-    params = P.load(Path("params.yaml"))
-    identity = model_identity(P.strategy_settings(params, "baseline"), P.classifier_settings(params, "rusboost"))
+    params = load(Path("params.yaml"))
+    identity = model_identity(strategy_settings(params, "baseline"), classifier_settings(params, "rusboost"))
     assert isinstance(not_fittable_from_dict(good, identity), NotFittable)
-    other = model_identity(P.strategy_settings(params, "baseline"), P.classifier_settings(params, "hgb"))
+    other = model_identity(strategy_settings(params, "baseline"), classifier_settings(params, "hgb"))
     for bad in (
         {**good, "extra": 1}, {k: v for k, v in good.items() if k != "during"}, {**good, "identity": None},
         {**good, "reason": "worse\x1b[2J than random"}, {**good, "reason": "x" * 1001}, {**good, "reason": ""},
@@ -237,8 +246,8 @@ def test_a_not_fittable_record_is_checked_as_strictly_as_a_model(failing_project
             not_fittable_from_dict(bad, identity)
     with pytest.raises(UntrustedModelError, match="expected cell baseline-hgb"):
         not_fittable_from_dict(good, other)
-    with pytest.raises(P.PipelineError, match="could not be fitted"):
-        read_model(path, P.strategy_settings(params, "baseline"), P.classifier_settings(params, "rusboost"))
+    with pytest.raises(PipelineError, match="could not be fitted"):
+        read_model(path, strategy_settings(params, "baseline"), classifier_settings(params, "rusboost"))
     original = path.read_text()
     try:
         path.write_text(json.dumps({**good, "during": "whenever"}))
@@ -308,7 +317,7 @@ def test_a_class_weight_cell_without_one_is_not_fittable_and_the_grid_runs(tmp_p
                           "RUSBoostClassifier has no class_weight, which strategy balanced weighs classes with "), err
     assert "(during building the classifier)" in err and "grid.classifiers" in err
     record = json.loads((tmp_path / "data/models/balanced-rusboost.json").read_text())
-    identity = model_identity(P.strategy_settings(params, "balanced"), P.classifier_settings(params, "rusboost"))
+    identity = model_identity(strategy_settings(params, "balanced"), classifier_settings(params, "rusboost"))
     found = not_fittable_from_dict(record, identity)
     assert found.during == "building the classifier" and "strategies.balanced.class_weight" in found.reason
     for kind in ("coefficients", "cv"):
@@ -316,5 +325,5 @@ def test_a_class_weight_cell_without_one_is_not_fittable_and_the_grid_runs(tmp_p
     # Outside train the combination is still refused: building it directly is a settings error.
     from imbalance_lab.models.estimators import build_classifier
 
-    with pytest.raises(P.ConfigError, match="has no class_weight"):
-        build_classifier(P.classifier_settings(params, "rusboost"), P.strategy_settings(params, "balanced"))
+    with pytest.raises(ConfigError, match="has no class_weight"):
+        build_classifier(classifier_settings(params, "rusboost"), strategy_settings(params, "balanced"))

@@ -11,7 +11,7 @@ import pytest
 from dvc.utils.hydra import apply_overrides
 
 from helpers import ROOT
-from imbalance_lab.settings import params as P
+from imbalance_lab.settings.params import MAX_WORK, compute_settings, load, work_estimate
 
 
 def _readme() -> str:
@@ -103,8 +103,8 @@ def test_readme_verdicts_are_the_committed_summarys():
 def test_the_work_limit_admits_the_shipped_settings_and_the_readmes_recipes():
     """compute.max_work's default lets through params.yaml and the README's largest recipes with room to spare
     (at least 5 times each), and stops cv.repeats: 1000000 and hgb.max_iter: 1e9."""
-    shipped = P.load(ROOT / "params.yaml")
-    assert P.compute_settings(shipped).max_work == P.MAX_WORK
+    shipped = load(ROOT / "params.yaml")
+    assert compute_settings(shipped).max_work == MAX_WORK
 
     def work(rows, **changes):
         edited = copy.deepcopy(shipped)
@@ -114,7 +114,7 @@ def test_the_work_limit_admits_the_shipped_settings_and_the_readmes_recipes():
             for part in parents:
                 node = node[part]
             node[last] = value
-        return P.work_estimate(edited, rows).total
+        return work_estimate(edited, rows).total
 
     recipes = [work(374), work(37_450),  # the article's size, and 100 times it
                work(700_000, **{"cv.repeats": 1}),  # a million synthetic rows
@@ -123,9 +123,9 @@ def test_the_work_limit_admits_the_shipped_settings_and_the_readmes_recipes():
                             "grid.classifiers": list(shipped["classifiers"])}),
                work(7_000_000, **{"cv.repeats": 1, "grid.classifiers": ["logreg"],  # bench/benchmark.py at 10M
                                   "grid.strategies": ["baseline", "smote", "enn", "smoteenn", "knn_smote"]})]
-    assert max(recipes) * 4 < P.MAX_WORK
-    assert work(374, **{"cv.repeats": 1_000_000}) > P.MAX_WORK
-    assert work(374, **{"classifiers.hgb.max_iter": 10**9}) > P.MAX_WORK
+    assert max(recipes) * 4 < MAX_WORK
+    assert work(374, **{"cv.repeats": 1_000_000}) > MAX_WORK
+    assert work(374, **{"classifiers.hgb.max_iter": 10**9}) > MAX_WORK
 
 
 @pytest.mark.parametrize("path", ["params.yaml", "tests/fixtures/params.yaml"])

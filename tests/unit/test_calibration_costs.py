@@ -440,7 +440,13 @@ def test_a_calibrated_threshold_tuned_cell_trains_round_trips_and_evaluates(arti
     from imbalance_lab.pipeline.evaluate import evaluate_cell
     from imbalance_lab.pipeline.outputs import read_model
     from imbalance_lab.pipeline.train import train_cell
-    from imbalance_lab.settings import params as P
+    from imbalance_lab.settings.params import (
+        classifier_settings,
+        cost_settings,
+        evaluate_settings,
+        strategy_settings,
+        tuning_settings,
+    )
     from imbalance_lab.strategies.samplers import pipeline_samplers
 
     params = article_params
@@ -450,11 +456,11 @@ def test_a_calibrated_threshold_tuned_cell_trains_round_trips_and_evaluates(arti
     params["strategies"]["both"] = {"sampler": "SMOTE", "k_neighbors": 2,  # folds of 2 in 2 in 2 hold 3 defaults
                                     "calibrate": "sigmoid", "tune_threshold": True}
     check(params)
-    strategy, classifier = P.strategy_settings(params, "both"), P.classifier_settings(params, "logreg")
+    strategy, classifier = strategy_settings(params, "both"), classifier_settings(params, "logreg")
     train, test = article_split
     (X, y), (X_test, y_test) = features_and_target(train), features_and_target(test)
     # the same cell fitted by hand: the tuner, around the calibration, around the pipeline with its SMOTE
-    fitted = build_pipeline(strategy, classifier, P.tuning_settings(params), columns_of(X, "refuse"))
+    fitted = build_pipeline(strategy, classifier, tuning_settings(params), columns_of(X, "refuse"))
     assert [type(step) for step in pipeline_samplers(fitted)] == [SMOTE]
     set_prior(fitted, float((y == 1).mean())).fit(X, y)
     assert type(fitted.estimator_).__name__ == "CalibratedClassifierCV"
@@ -468,7 +474,7 @@ def test_a_calibrated_threshold_tuned_cell_trains_round_trips_and_evaluates(arti
     np.testing.assert_allclose(model.predict_proba(X_test), fitted.predict_proba(X_test), rtol=1e-6, atol=1e-9)
 
     evaluated = evaluate_cell(
-        strategy, classifier, P.evaluate_settings(params), P.cost_settings(params), model, cv=trained.cv,
+        strategy, classifier, evaluate_settings(params), cost_settings(params), model, cv=trained.cv,
         resampled_info={"counts": {"0": 1, "1": 1}},
         data_info={"source": "article", "plot_features": ["age", "balance"], "plot_features_reason": ""},
         train=train, test=test)

@@ -16,8 +16,8 @@ import yaml
 from helpers import ROOT
 from imbalance_lab.pipeline import cli
 from imbalance_lab.pipeline.outputs import stage_outputs, write_json
-from imbalance_lab.settings import params as P
 from imbalance_lab.settings import paths
+from imbalance_lab.settings.params import cell_name
 
 FIXTURE_PARAMS = ROOT / "tests" / "fixtures" / "params.yaml"
 
@@ -229,7 +229,7 @@ def test_dvc_yaml_declares_exactly_the_files_of_the_paths_module():
     single, per_strategy, per_cell = declared_outputs()
     assert per_strategy == set(paths.STRATEGY_FILES.values())
     assert per_cell == set(paths.CELL_FILES.values())
-    assert P.cell_name("{}", "{}") == "{}-{}"  # dvc.yaml's ${item.strategy}-${item.classifier}
+    assert cell_name("{}", "{}") == "{}-{}"  # dvc.yaml's ${item.strategy}-${item.classifier}
     written = {paths.CHECKED, paths.RAW, paths.TRAIN, paths.TEST, paths.DATA_JSON, paths.CEILING_JSON,
                paths.SUMMARY_JSON, paths.SUMMARY_MD, paths.INDEX_HTML, paths.CV_SCORES_JSON,
                *paths.COMPARE_PNGS.values(), *paths.OVERLAYS.values()}

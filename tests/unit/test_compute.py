@@ -11,7 +11,7 @@ from imblearn.under_sampling import EditedNearestNeighbours
 from sklearn.neighbors import NearestNeighbors
 
 from helpers import ROOT
-from imbalance_lab.settings import params as P
+from imbalance_lab.settings.params import ConfigError, compute_settings
 from imbalance_lab.strategies.knn_smote import KNNFilterSMOTE
 from imbalance_lab.strategies.neighbours import neighbour_search, with_neighbour_search
 
@@ -82,5 +82,5 @@ def test_every_search_gives_the_same_rows(sampler):
                                             (5, "compute.scheduler")])
 def test_bad_compute_settings_name_the_key(article_params, value, key):
     article_params["compute"][key.split(".")[1]] = value
-    with pytest.raises(P.ConfigError, match=key.replace(".", r"\.")):
-        P.compute_settings(article_params)
+    with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
+        compute_settings(article_params)

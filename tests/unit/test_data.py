@@ -10,7 +10,14 @@ from sklearn.model_selection import train_test_split
 from imbalance_lab.data.dataset import class_counts, features_and_target
 from imbalance_lab.data.sources import generate_article_data
 from imbalance_lab.data.split import split
-from imbalance_lab.settings import params as P
+from imbalance_lab.settings.params import (
+    ArticleSettings,
+    ConfigError,
+    Group,
+    SourceSettings,
+    SplitSettings,
+    article_settings,
+)
 
 
 def article_recipe(seed=42, pocket=25, scattered=10, payers=500):
@@ -83,11 +90,11 @@ def test_article_data_equals_independent_recipe(article_frame):
 
 def test_group_sizes_come_from_settings():
     """Other group sizes give other counts, in the article's order and draws."""
-    settings = P.ArticleSettings(
+    settings = ArticleSettings(
         seed=7,
-        pocket_defaulters=P.Group(rows=3, age=(12, 18), balance=(50000, 100000)),
-        scattered_defaulters=P.Group(rows=4, age=(12, 100), balance=(0, 90000)),
-        payers=P.Group(rows=20, age=(12, 100), balance=(0, 90000)),
+        pocket_defaulters=Group(rows=3, age=(12, 18), balance=(50000, 100000)),
+        scattered_defaulters=Group(rows=4, age=(12, 100), balance=(0, 90000)),
+        payers=Group(rows=20, age=(12, 100), balance=(0, 90000)),
     )
     frame = generate_article_data(settings)
     assert len(frame) == 27
@@ -99,11 +106,11 @@ def test_group_sizes_come_from_settings():
 
 def test_ranges_come_from_settings():
     """Each group's draws stay inside the [low, high) ranges the settings give."""
-    settings = P.ArticleSettings(
+    settings = ArticleSettings(
         seed=1,
-        pocket_defaulters=P.Group(rows=30, age=(20, 21), balance=(5, 6)),
-        scattered_defaulters=P.Group(rows=30, age=(30, 32), balance=(100, 103)),
-        payers=P.Group(rows=30, age=(40, 41), balance=(7, 8)),
+        pocket_defaulters=Group(rows=30, age=(20, 21), balance=(5, 6)),
+        scattered_defaulters=Group(rows=30, age=(30, 32), balance=(100, 103)),
+        payers=Group(rows=30, age=(40, 41), balance=(7, 8)),
     )
     frame = generate_article_data(settings)
     assert (frame["age"][:30] >= 20).all()
@@ -116,10 +123,10 @@ def test_ranges_come_from_settings():
 
 def test_same_seed_same_data_other_seed_other_data(article_params):
     """The seed alone decides the data: equal seeds repeat it, another seed changes it."""
-    settings = P.article_settings(article_params)
+    settings = article_settings(article_params)
     again = generate_article_data(settings)
     article_params["data"]["article"]["seed"] = 43
-    other = generate_article_data(P.article_settings(article_params))
+    other = generate_article_data(article_settings(article_params))
     pd.testing.assert_frame_equal(generate_article_data(settings), again)
     assert not np.array_equal(other[["age", "balance"]].to_numpy(), again[["age", "balance"]].to_numpy())
 
@@ -170,8 +177,8 @@ def test_split_that_leaves_a_class_empty_is_a_config_error(article_frame, test_s
     0.001 makes a 1-row test split; 0.01 a 6-row one that stratification fills
     with payers only (6 * 35/535 < 0.5); 0.99 a 5-row training split likewise.
     """
-    with pytest.raises(P.ConfigError, match=r"split\.test_size"):
-        split(article_frame, P.SplitSettings(test_size=test_size, seed=42))
+    with pytest.raises(ConfigError, match=r"split\.test_size"):
+        split(article_frame, SplitSettings(test_size=test_size, seed=42))
 
 
 # --- helpers ----------------------------------------------------------------------
@@ -213,7 +220,7 @@ def test_a_name_that_would_break_a_report_or_a_terminal_is_named(name, problem):
 
 
 def file_settings(**values):
-    return P.SourceSettings(**{"source": "file", "path": "data/input/x.csv", "target": "y", **values})
+    return SourceSettings(**{"source": "file", "path": "data/input/x.csv", "target": "y", **values})
 
 
 def test_one_hot_names_are_the_encoders_own():

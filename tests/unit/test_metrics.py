@@ -317,11 +317,11 @@ def splits(y):
 
 def strategy_estimator(params, **keys):
     from imbalance_lab.models.estimators import build_pipeline
-    from imbalance_lab.settings import params as P
+    from imbalance_lab.settings.params import StrategySettings, classifier_settings, tuning_settings
 
-    settings = P.StrategySettings(name="s", sampler=keys.pop("sampler", "none"), options=keys.pop("options", {}),
+    settings = StrategySettings(name="s", sampler=keys.pop("sampler", "none"), options=keys.pop("options", {}),
                                   **keys)
-    return build_pipeline(settings, P.classifier_settings(params, "logreg"), P.tuning_settings(params))
+    return build_pipeline(settings, classifier_settings(params, "logreg"), tuning_settings(params))
 
 
 def run_cv_counting(estimator, X, y, n_jobs=1, fixed_threshold=0.5, progress=None):
@@ -465,11 +465,11 @@ def test_cv_scores_equal_sklearns_cross_validate(params_yaml, article_train_xy, 
     from imbalance_lab.data.dataset import columns_of
     from imbalance_lab.evaluation.metrics import cross_validated_metrics
     from imbalance_lab.models.estimators import build_pipeline
-    from imbalance_lab.settings import params as P
+    from imbalance_lab.settings.params import classifier_settings, strategy_settings, tuning_settings
 
     X, y = article_train_xy
-    strategy = P.strategy_settings(params_yaml, name)
-    estimator = build_pipeline(strategy, P.classifier_settings(params_yaml, "logreg"), P.tuning_settings(params_yaml),
+    strategy = strategy_settings(params_yaml, name)
+    estimator = build_pipeline(strategy, classifier_settings(params_yaml, "logreg"), tuning_settings(params_yaml),
                                columns_of(X, "reject"), "auto")
     cv = {"folds": 5, "repeats": 2, "seed": 42}
     per_fold, stopped = cross_validated_metrics(estimator, X, y, n_jobs=1, fixed_threshold=0.5, **cv)
@@ -482,10 +482,10 @@ def test_cv_counts_the_folds_that_stop_early_in_every_worker(params_yaml, articl
     """max_iter=1 stops every fold's fit early, counted in the worker processes too (n_jobs=2), where
     a warnings filter around the call sees nothing; no ConvergenceWarning reaches the caller."""
     from imbalance_lab.models.estimators import build_pipeline
-    from imbalance_lab.settings import params as P
+    from imbalance_lab.settings.params import StrategySettings
 
     X, y = article_train_xy
-    estimator = build_pipeline(P.StrategySettings(name="s", sampler="none", options={}), {"max_iter": 1}, None)
+    estimator = build_pipeline(StrategySettings(name="s", sampler="none", options={}), {"max_iter": 1}, None)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         per_fold, stopped = run_cv_counting(estimator, X, y, n_jobs=n_jobs)

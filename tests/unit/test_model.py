@@ -36,31 +36,32 @@ from imbalance_lab.persistence.modelfile import (
     model_from_dict,
     model_to_dict,
 )
-from imbalance_lab.settings import params as P
+from imbalance_lab.settings import params as config
 
 FEATURES = ["age", "balance"]
 BINS = {"kind": "bins", "n_bins": 5}
 SPLINES = {"kind": "splines", "n_knots": 5, "degree": 3}
 
 
-def strategy(name: str = "s", sampler: str = "none", options: dict | None = None, **keys) -> P.StrategySettings:
-    return P.StrategySettings(name=name, sampler=sampler, options=options or {}, **keys)
+def strategy(name: str = "s", sampler: str = "none", options: dict | None = None, **keys) -> config.StrategySettings:
+    return config.StrategySettings(name=name, sampler=sampler, options=options or {}, **keys)
 
 
 def raises_naming(key: str):
     """pytest.raises for a ConfigError whose message quotes the full dotted key."""
-    return pytest.raises(P.ConfigError, match=rf"'{re.escape(key)}'")
+    return pytest.raises(config.ConfigError, match=rf"'{re.escape(key)}'")
 
 
 @pytest.fixture(scope="module")
 def model_settings(params_yaml) -> dict:
     """The article classifier's settings as LogisticRegression takes them (seeded as the pipeline seeds it)."""
-    return {"random_state": P.global_seed(params_yaml), **P.classifier_settings(params_yaml, "logreg").options}
+    options = config.classifier_settings(params_yaml, "logreg").options
+    return {"random_state": config.global_seed(params_yaml), **options}
 
 
 @pytest.fixture(scope="module")
-def tuning(params_yaml) -> P.TuningSettings:
-    return P.tuning_settings(params_yaml)
+def tuning(params_yaml) -> config.TuningSettings:
+    return config.tuning_settings(params_yaml)
 
 
 @pytest.fixture(scope="module")
@@ -111,19 +112,19 @@ def round_trip(estimator, converged):
 # --- build_classifier: the classifier's settings ------------------------------------------------
 
 
-def logreg(options: dict) -> P.ClassifierSettings:
-    return P.ClassifierSettings(name="logreg", classifier="LogisticRegression", options=options)
+def logreg(options: dict) -> config.ClassifierSettings:
+    return config.ClassifierSettings(name="logreg", classifier="LogisticRegression", options=options)
 
 
 def test_negative_c_names_the_classifiers_c():
     """C=-1 is a ConfigError naming classifiers.logreg.C."""
-    with pytest.raises(P.ConfigError, match=r"classifiers\.logreg\.C\b"):
+    with pytest.raises(config.ConfigError, match=r"classifiers\.logreg\.C\b"):
         build_classifier(logreg({"C": -1}), strategy())
 
 
 def test_unknown_setting_names_it():
     """An unknown setting is a ConfigError naming classifiers.logreg.bogus."""
-    with pytest.raises(P.ConfigError, match=r"classifiers\.logreg\.bogus"):
+    with pytest.raises(config.ConfigError, match=r"classifiers\.logreg\.bogus"):
         build_classifier(logreg({"bogus": 1}), strategy())
 
 
@@ -196,7 +197,7 @@ def test_no_class_weight_leaves_sklearns_default(model_settings, tuning):
 def test_balanced_strategy_fits_like_sklearns_balanced_model(article_train_xy):
     """class_weight: balanced changes the fit exactly as LogisticRegression(class_weight='balanced') does."""
     X, y = article_train_xy
-    estimator = build_pipeline(strategy(class_weight="balanced"), {}, P.TuningSettings("f1", 5, 42))
+    estimator = build_pipeline(strategy(class_weight="balanced"), {}, config.TuningSettings("f1", 5, 42))
     estimator.fit(X, y)
     expected = LogisticRegression(class_weight="balanced").fit(X, y)
     np.testing.assert_array_equal(estimator.named_steps["model"].coef_, expected.coef_)
@@ -210,7 +211,7 @@ def test_untuned_strategy_is_not_wrapped(model_settings, tuning):
 @pytest.mark.parametrize("scoring, folds, seed", [("f1", 5, 42), ("balanced_accuracy", 3, 7)])
 def test_tuned_strategy_wraps_the_pipeline(scoring, folds, seed, model_settings):
     """tune_threshold wraps the whole pipeline in TunedThresholdClassifierCV with the tuning settings' folds."""
-    tuning = P.TuningSettings(scoring=scoring, folds=folds, seed=seed)
+    tuning = config.TuningSettings(scoring=scoring, folds=folds, seed=seed)
     estimator = build_pipeline(strategy(tune_threshold=True, scale=True, basis=BINS), model_settings, tuning)
     assert isinstance(estimator, TunedThresholdClassifierCV)
     assert isinstance(estimator.estimator, ImbPipeline)
@@ -223,7 +224,7 @@ def test_tuned_strategy_wraps_the_pipeline(scoring, folds, seed, model_settings)
 @pytest.mark.parametrize("scoring", ["f1", "balanced_accuracy", "matthews_corrcoef"])
 def test_tuned_strategy_scores_like_the_named_sklearn_scorer(scoring, model_settings):
     """The tuning scorer gives sklearn's value of the named scorer on a fitted classifier."""
-    estimator = build_pipeline(strategy(tune_threshold=True), model_settings, P.TuningSettings(scoring, 5, 42))
+    estimator = build_pipeline(strategy(tune_threshold=True), model_settings, config.TuningSettings(scoring, 5, 42))
     rng = np.random.RandomState(3)
     X = np.arange(60).reshape(-1, 1)
     y_true, y_pred = rng.randint(0, 2, 60), rng.randint(0, 2, 60)
@@ -234,15 +235,15 @@ def test_tuned_strategy_scores_like_the_named_sklearn_scorer(scoring, model_sett
 
 def test_tuned_strategy_passes_other_scorer_names_to_sklearn(model_settings):
     """A scorer without a fast equivalent is handed to sklearn by name."""
-    estimator = build_pipeline(strategy(tune_threshold=True), model_settings, P.TuningSettings("jaccard", 5, 42))
+    estimator = build_pipeline(strategy(tune_threshold=True), model_settings, config.TuningSettings("jaccard", 5, 42))
     assert estimator.scoring == "jaccard"
 
 
 def test_every_strategy_of_params_yaml_builds(params_yaml):
     """params.yaml's strategies build; the new ones have the documented shape."""
-    model_settings, tuning = P.classifier_settings(params_yaml, "logreg"), P.tuning_settings(params_yaml)
-    built = {name: build_pipeline(P.strategy_settings(params_yaml, name), model_settings, tuning)
-             for name in P.strategy_names(params_yaml)}
+    model_settings, tuning = config.classifier_settings(params_yaml, "logreg"), config.tuning_settings(params_yaml)
+    built = {name: build_pipeline(config.strategy_settings(params_yaml, name), model_settings, tuning)
+             for name in config.strategy_names(params_yaml)}
     assert built["balanced"].named_steps["model"].class_weight == "balanced"
     assert isinstance(built["tuned_threshold"], TunedThresholdClassifierCV)
     scorecard = built["scorecard"]
@@ -277,12 +278,12 @@ def test_bad_basis_kind_names_the_key_before_building(article_params):
     """An unknown basis kind is refused while reading params.yaml, naming strategies.<name>.basis.kind."""
     article_params["strategies"]["x"] = {"sampler": "none", "basis": {"kind": "poly"}}
     with raises_naming("strategies.x.basis.kind"):
-        P.strategy_settings(article_params, "x")
+        config.strategy_settings(article_params, "x")
 
 
 def test_bad_classifier_setting_in_a_pipeline_names_its_key(tuning):
     with raises_naming("classifiers.logreg.C"):
-        build_pipeline(strategy(), P.ClassifierSettings("logreg", "LogisticRegression", {"C": -1}), tuning)
+        build_pipeline(strategy(), config.ClassifierSettings("logreg", "LogisticRegression", {"C": -1}), tuning)
 
 
 # --- fitting and convergence ----------------------------------------------------------------------
@@ -327,7 +328,7 @@ def test_non_convergence_is_a_flag_not_a_warning(article_train_xy):
     X, y = article_train_xy
     with pytest.warns(ConvergenceWarning):
         LogisticRegression(max_iter=1).fit(X, y)  # sklearn itself agrees it does not converge
-    estimator = build_pipeline(strategy(), {"max_iter": 1}, P.TuningSettings("f1", 5, 42))
+    estimator = build_pipeline(strategy(), {"max_iter": 1}, config.TuningSettings("f1", 5, 42))
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         converged = fit_model(estimator, X, y)
@@ -343,9 +344,9 @@ def test_newtons_switch_to_lbfgs_is_not_a_failure_to_converge(params_yaml, artic
     from imbalance_lab.evaluation.metrics import cv_splitter
 
     X, y = article_train_xy
-    estimator = build_pipeline(P.strategy_settings(params_yaml, "smoteenn"),
-                               P.classifier_settings(params_yaml, "logreg"),
-                               P.tuning_settings(params_yaml), columns_of(X, "reject"), "auto")
+    estimator = build_pipeline(config.strategy_settings(params_yaml, "smoteenn"),
+                               config.classifier_settings(params_yaml, "logreg"),
+                               config.tuning_settings(params_yaml), columns_of(X, "reject"), "auto")
     train, _ = list(cv_splitter(5, 10, 42).split(X, y))[8]
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ConvergenceWarning)
@@ -704,7 +705,7 @@ def synthetic_split(params_yaml):
 
     params = copy.deepcopy(params_yaml)
     params["data"]["synthetic"]["rows"] = 20_000
-    train, test = split(generate_synthetic_data(P.synthetic_settings(params)), P.split_settings(params))
+    train, test = split(generate_synthetic_data(config.synthetic_settings(params)), config.split_settings(params))
     return features_and_target(train), features_and_target(test)
 
 
@@ -718,10 +719,11 @@ def test_the_prior_shift_correction_brings_the_predicted_default_rate_back(synth
     from imbalance_lab.models.estimators import set_prior
 
     (X, y), (X_test, y_test) = synthetic_split
-    settings = P.ClassifierSettings("c", classifier, {"max_iter": 300} if classifier == "LogisticRegression" else {})
+    options = {"max_iter": 300} if classifier == "LogisticRegression" else {}
+    settings = config.ClassifierSettings("c", classifier, options)
     scores = {}
     for correct in (False, True):
-        strategy = P.StrategySettings(name="s", sampler="SMOTE", options={"random_state": 0}, scale=True,
+        strategy = config.StrategySettings(name="s", sampler="SMOTE", options={"random_state": 0}, scale=True,
                                       correct_prior=correct, seed=0)
         estimator = set_prior(build_pipeline(strategy, settings, None), float(y.mean()))
         fit_model(estimator, X, y)
@@ -741,10 +743,10 @@ def test_a_calibrated_resampling_strategy_predicts_the_true_rate(synthetic_split
     from sklearn.calibration import CalibratedClassifierCV
 
     (X, y), (X_test, y_test) = synthetic_split
-    strategy = P.StrategySettings(name="s", sampler="SMOTE", options={"random_state": 0}, scale=True,
+    strategy = config.StrategySettings(name="s", sampler="SMOTE", options={"random_state": 0}, scale=True,
                                   calibrate="sigmoid", seed=0)
-    estimator = build_pipeline(strategy, P.ClassifierSettings("c", "HistGradientBoostingClassifier", {}),
-                               P.TuningSettings("f1", 3, 0))
+    estimator = build_pipeline(strategy, config.ClassifierSettings("c", "HistGradientBoostingClassifier", {}),
+                               config.TuningSettings("f1", 3, 0))
     assert isinstance(estimator, CalibratedClassifierCV) and estimator.method == "sigmoid"
     fit_model(estimator, X, y)
     assert estimator.predict_proba(X_test)[:, 1].mean() == pytest.approx(float(np.mean(y_test)), abs=0.01)

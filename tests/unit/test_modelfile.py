@@ -52,8 +52,8 @@ from imbalance_lab.persistence.modelfile import (
     untrusted_names,
 )
 from imbalance_lab.persistence.trust import TRUSTED_NAMES, trusted_class
-from imbalance_lab.settings import params as P
 from imbalance_lab.settings.classifiers import classifier_classes
+from imbalance_lab.settings.params import ClassifierSettings, StrategySettings, classifier_settings, strategy_settings
 
 FEATURES = ["age", "balance"]
 CLASSIFIERS = list(classifier_classes())
@@ -635,7 +635,7 @@ def cell_settings(**changes):
         for part in parents:
             node = node[part]
         node[last] = value
-    return P.strategy_settings(params, "baseline"), P.classifier_settings(params, "hgb")
+    return strategy_settings(params, "baseline"), classifier_settings(params, "hgb")
 
 
 def test_the_identity_names_the_cell_the_classifier_class_and_a_digest_of_its_settings():
@@ -662,7 +662,7 @@ def test_settings_of_other_cells_do_not_change_the_digest():
 @cache
 def cell_text() -> str:
     strategy, classifier = cell_settings()
-    estimator = build_pipeline(strategy, P.ClassifierSettings("hgb", "HistGradientBoostingClassifier",
+    estimator = build_pipeline(strategy, ClassifierSettings("hgb", "HistGradientBoostingClassifier",
                                                               {"max_iter": 3}), None)
     fit_model(estimator, X, Y)
     return json.dumps(model_to_dict(estimator, FEATURES, True, model_identity(strategy, classifier)))
@@ -675,7 +675,7 @@ def test_a_loader_gets_the_model_it_expects_and_refuses_any_other():
     other = model_identity(*cell_settings(**{"classifiers.hgb.max_iter": 31}))
     refused_as(json.loads(cell_text()), other, r"trained with other settings than params.yaml now gives its cell")
     params = yaml_params()
-    logreg = model_identity(P.strategy_settings(params, "smote"), P.classifier_settings(params, "logreg"))
+    logreg = model_identity(strategy_settings(params, "smote"), classifier_settings(params, "logreg"))
     refused_as(json.loads(cell_text()), logreg, r"this model file is cell baseline-hgb "
                r"\(HistGradientBoostingClassifier, settings [0-9a-f]{12}\), expected cell smote-logreg "
                r"\(LogisticRegression")
@@ -687,7 +687,7 @@ def test_a_loader_gets_the_model_it_expects_and_refuses_any_other():
 def test_a_file_claiming_another_classifier_than_it_holds_is_refused():
     data = json.loads(cell_text())
     params = yaml_params()
-    data["identity"] = model_identity(P.strategy_settings(params, "baseline"), P.classifier_settings(params, "logreg"))
+    data["identity"] = model_identity(strategy_settings(params, "baseline"), classifier_settings(params, "logreg"))
     refused(data, r"says it is cell baseline-logreg \(LogisticRegression.*but holds a HistGradientBoostingClassifier")
     with pytest.raises(TypeError, match="cannot save a"):
         model_to_dict(fitted("HistGradientBoostingClassifier"), FEATURES, True, data["identity"])
@@ -766,8 +766,8 @@ def mixed_texts() -> list[str]:
     for basis in (None, {"kind": "bins", "n_bins": 4}, {"kind": "splines"}):
         for name, options in (("LogisticRegression", {"max_iter": 1000}), ("HistGradientBoostingClassifier",
                                                                            {"max_iter": 3})):
-            strategy = P.StrategySettings(name="s", sampler="none", options={}, scale=True, basis=basis, seed=0)
-            estimator = build_pipeline(strategy, P.ClassifierSettings("c", name, options), None,
+            strategy = StrategySettings(name="s", sampler="none", options={}, scale=True, basis=basis, seed=0)
+            estimator = build_pipeline(strategy, ClassifierSettings("c", name, options), None,
                                        columns_of(frame, "impute"))
             fit_model(estimator, frame, y)
             text = json.dumps(model_to_dict(estimator, list(frame.columns), True))

@@ -10,7 +10,7 @@ import pytest
 from imblearn.over_sampling import SMOTE
 
 from imbalance_lab.evaluation.metrics import METRICS
-from imbalance_lab.settings import params as P
+from imbalance_lab.settings import params as config
 
 # Fixed params, unlike the live params.yaml (which users edit): every value differs from the defaults.
 FIXED = {
@@ -64,11 +64,11 @@ def params() -> dict:
 
 def raises_naming(key: str):
     """pytest.raises for a ConfigError whose message quotes the full dotted key."""
-    return pytest.raises(P.ConfigError, match=rf"'{re.escape(key)}'")
+    return pytest.raises(config.ConfigError, match=rf"'{re.escape(key)}'")
 
 
 def raises_exactly(message: str):
-    return pytest.raises(P.ConfigError, match=rf"^{re.escape(message)}$")
+    return pytest.raises(config.ConfigError, match=rf"^{re.escape(message)}$")
 
 
 # --- load / section -------------------------------------------------------------------
@@ -77,16 +77,16 @@ def raises_exactly(message: str):
 def test_load_missing_file_names_the_path(tmp_path):
     """A missing file is a ConfigError naming its path."""
     path = tmp_path / "nowhere.yaml"
-    with pytest.raises(P.ConfigError, match=re.escape(str(path))):
-        P.load(path)
+    with pytest.raises(config.ConfigError, match=re.escape(str(path))):
+        config.load(path)
 
 
 def test_load_invalid_yaml_names_the_path(tmp_path):
     """Unparsable YAML is a ConfigError naming the path."""
     path = tmp_path / "params.yaml"
     path.write_text("data: [1, 2\nsplit: {\n", encoding="utf-8")
-    with pytest.raises(P.ConfigError, match=re.escape(str(path))):
-        P.load(path)
+    with pytest.raises(config.ConfigError, match=re.escape(str(path))):
+        config.load(path)
 
 
 @pytest.mark.parametrize("text", ["- data\n- split\n", "just a string\n", ""])
@@ -94,25 +94,25 @@ def test_load_non_mapping_names_the_path(tmp_path, text):
     """A file that is not a mapping of sections (a list, a scalar, empty) is a ConfigError."""
     path = tmp_path / "params.yaml"
     path.write_text(text, encoding="utf-8")
-    with pytest.raises(P.ConfigError, match=re.escape(str(path))):
-        P.load(path)
+    with pytest.raises(config.ConfigError, match=re.escape(str(path))):
+        config.load(path)
 
 
 def test_section_returns_the_nested_value():
     """section() walks a dotted key."""
-    assert P.section({"a": {"b": {"c": 3}}}, "a.b.c") == 3
+    assert config.section({"a": {"b": {"c": 3}}}, "a.b.c") == 3
 
 
 def test_section_missing_key_names_the_dotted_key_so_far(params):
     """A missing key is named down to the first missing part."""
     with raises_naming("data.nope"):
-        P.section(params, "data.nope.rows")
+        config.section(params, "data.nope.rows")
 
 
 def test_section_through_a_non_mapping_names_the_key(params):
     """Walking past a leaf value is reported as a missing key, not a TypeError."""
     with raises_naming("data.source.more"):
-        P.section(params, "data.source.more")
+        config.section(params, "data.source.more")
 
 
 # --- data -------------------------------------------------------------------------------
@@ -121,30 +121,34 @@ def test_section_through_a_non_mapping_names_the_key(params):
 @pytest.mark.parametrize(
     "read, expected",
     [
-        (P.article_settings, P.ArticleSettings(
-            seed=3, pocket_defaulters=P.Group(rows=20, age=(12, 18), balance=(50000, 100000)),
-            scattered_defaulters=P.Group(rows=8, age=(12, 100), balance=(0, 90000)),
-            payers=P.Group(rows=400, age=(20, 90), balance=(0, 80000)))),
-        (P.synthetic_settings, P.SyntheticSettings(
+        (config.article_settings, config.ArticleSettings(
+            seed=3, pocket_defaulters=config.Group(rows=20, age=(12, 18), balance=(50000, 100000)),
+            scattered_defaulters=config.Group(rows=8, age=(12, 100), balance=(0, 90000)),
+            payers=config.Group(rows=400, age=(20, 90), balance=(0, 80000)))),
+        (config.synthetic_settings, config.SyntheticSettings(
             rows=1000, default_rate=0.1, noise_share=0.25, pocket_age=(12, 18), pocket_balance=(50000, 100000),
             purity=0.8, age=(15, 95), balance=(0, 70000), extra_features=2, seed=5)),
-        (P.source_settings, P.SourceSettings(source="article", missing="impute", plot_features=("balance", "age"),
+        (config.source_settings,
+         config.SourceSettings(source="article", missing="impute", plot_features=("balance", "age"),
                                              categorical=("region",))),
-        (P.split_settings, P.SplitSettings(test_size=0.25, seed=1)),
-        (P.cv_settings, P.CVSettings(folds=4, repeats=2, seed=6, n_jobs=2)),
-        (P.compute_settings, P.ComputeSettings(backend="dask", scheduler="tcp://scheduler:8786", neighbors="brute")),
-        (P.tuning_settings, P.TuningSettings(scoring="recall", folds=3, seed=4)),
-        (P.ceiling_settings, P.CeilingSettings(rows=5000, directions=16, seed=8)),
-        (P.evaluate_settings, P.EvaluateSettings(threshold=0.4, curve_points=50, grid_resolution=30)),
-        (lambda params: P.classifier_settings(params, "logreg"),
-         P.ClassifierSettings(name="logreg", classifier="LogisticRegression", options={"C": 0.5, "max_iter": 200})),
-        (P.grid_settings,
-         P.GridSettings(strategies=("baseline", "smote", "tuned_threshold"), classifiers=("logreg", "hgb"))),
-        (P.cost_settings, P.CostSettings(missed_default=500.0, false_alarm=20.0, missed_default_column="balance")),
-        (P.strategy_names, ["baseline", "smote", "knn_smote", "balanced", "tuned_threshold", "scorecard"]),
-        (lambda params: P.leaderboard_settings(params, METRICS),
-         P.LeaderboardSettings(primary="recall", confidence=0.9, baseline="smote")),
-        (lambda params: P.goals(params, METRICS), {"accuracy": 0.8, "recall": 0.6}),
+        (config.split_settings, config.SplitSettings(test_size=0.25, seed=1)),
+        (config.cv_settings, config.CVSettings(folds=4, repeats=2, seed=6, n_jobs=2)),
+        (config.compute_settings,
+         config.ComputeSettings(backend="dask", scheduler="tcp://scheduler:8786", neighbors="brute")),
+        (config.tuning_settings, config.TuningSettings(scoring="recall", folds=3, seed=4)),
+        (config.ceiling_settings, config.CeilingSettings(rows=5000, directions=16, seed=8)),
+        (config.evaluate_settings, config.EvaluateSettings(threshold=0.4, curve_points=50, grid_resolution=30)),
+        (lambda params: config.classifier_settings(params, "logreg"),
+         config.ClassifierSettings(name="logreg", classifier="LogisticRegression",
+                                   options={"C": 0.5, "max_iter": 200})),
+        (config.grid_settings,
+         config.GridSettings(strategies=("baseline", "smote", "tuned_threshold"), classifiers=("logreg", "hgb"))),
+        (config.cost_settings,
+         config.CostSettings(missed_default=500.0, false_alarm=20.0, missed_default_column="balance")),
+        (config.strategy_names, ["baseline", "smote", "knn_smote", "balanced", "tuned_threshold", "scorecard"]),
+        (lambda params: config.leaderboard_settings(params, METRICS),
+         config.LeaderboardSettings(primary="recall", confidence=0.9, baseline="smote")),
+        (lambda params: config.goals(params, METRICS), {"accuracy": 0.8, "recall": 0.6}),
     ],
 )
 def test_settings_are_read_into_their_dataclass(params, read, expected):
@@ -155,7 +159,7 @@ def test_settings_are_read_into_their_dataclass(params, read, expected):
 def test_optional_data_keys_default_to_none(params):
     """data's file keys may be left out; present ones are kept."""
     params["data"] = {"source": "file", "missing": "reject", "path": "data/input/x.csv", "target": "y", "positive": 2}
-    assert P.source_settings(params) == P.SourceSettings(source="file", path="data/input/x.csv", target="y",
+    assert config.source_settings(params) == config.SourceSettings(source="file", path="data/input/x.csv", target="y",
                                                          positive=2)
 
 
@@ -164,7 +168,7 @@ def test_data_rows_must_be_a_non_negative_whole_number(params, value):
     """Negative, text, boolean, fractional or empty row counts name data.payers.rows."""
     params["data"]["article"]["payers"]["rows"] = value
     with raises_naming("data.article.payers.rows"):
-        P.article_settings(params)
+        config.article_settings(params)
 
 
 @pytest.mark.parametrize("value", [[50, 50], [60, 50]])
@@ -172,7 +176,7 @@ def test_data_range_needs_low_below_high(params, value):
     """A range with low >= high names the range key."""
     params["data"]["article"]["pocket_defaulters"]["age"] = value
     with raises_naming("data.article.pocket_defaulters.age"):
-        P.article_settings(params)
+        config.article_settings(params)
 
 
 @pytest.mark.parametrize("value", [[1, 2, 3], 12, "12-18"])
@@ -180,35 +184,35 @@ def test_data_range_must_be_a_pair(params, value):
     """A range that is not a [low, high) pair names the range key."""
     params["data"]["article"]["payers"]["balance"] = value
     with raises_naming("data.article.payers.balance"):
-        P.article_settings(params)
+        config.article_settings(params)
 
 
 def test_data_range_low_must_not_be_negative(params):
     """A negative low end names the element key."""
     params["data"]["article"]["payers"]["balance"] = [-5, 10]
     with raises_naming("data.article.payers.balance[0]"):
-        P.article_settings(params)
+        config.article_settings(params)
 
 
 def test_data_unknown_key_is_named(params):
     """An unknown key directly under data is named data.<key>."""
     params["data"]["article"]["extra"] = 1
     with raises_naming("data.article.extra"):
-        P.article_settings(params)
+        config.article_settings(params)
 
 
 def test_data_group_unknown_key_is_named(params):
     """An unknown key inside a group is named data.<group>.<key>."""
     params["data"]["article"]["payers"]["colour"] = "blue"
     with raises_naming("data.article.payers.colour"):
-        P.article_settings(params)
+        config.article_settings(params)
 
 
 def test_data_missing_group_is_named(params):
     """A missing group names it."""
     del params["data"]["article"]["scattered_defaulters"]
     with raises_naming("data.article.scattered_defaulters"):
-        P.article_settings(params)
+        config.article_settings(params)
 
 
 @pytest.mark.parametrize("value", [-1, "42", 1.5])
@@ -216,7 +220,7 @@ def test_data_seed_must_be_a_non_negative_whole_number(params, value):
     """A bad seed names data.seed."""
     params["data"]["article"]["seed"] = value
     with raises_naming("data.article.seed"):
-        P.article_settings(params)
+        config.article_settings(params)
 
 
 @pytest.mark.parametrize(
@@ -234,31 +238,31 @@ def test_synthetic_pocket_is_a_nested_group(params, edit, message):
     """The pocket's keys are checked in their own mapping, named with the full dotted key."""
     edit(params["data"]["synthetic"]["pocket"])
     with raises_exactly(message):
-        P.synthetic_settings(params)
+        config.synthetic_settings(params)
 
 
 def test_messages_for_unknown_and_missing_keys_are_exact(params):
     params["cv"]["nope"] = 1
     with raises_exactly("params.yaml: unknown key 'cv.nope'; the keys of 'cv' are: folds, n_jobs, repeats, seed"):
-        P.cv_settings(params)
+        config.cv_settings(params)
     del params["cv"]["nope"], params["cv"]["folds"]
     with raises_exactly("params.yaml: missing key 'cv.folds'; add it (see docs/params.md)"):
-        P.cv_settings(params)
+        config.cv_settings(params)
 
 
 def test_file_source_without_path_names_the_input_folder(params):
     params["data"]["source"] = "file"
     with raises_exactly("params.yaml: 'data.path' is needed with data.source: file; "
                         "name a .csv or .parquet file under data/input/"):
-        P.source_settings(params)
+        config.source_settings(params)
 
 
 def test_data_needs_two_rows_of_each_class(params):
     """Fewer than 2 defaulters in all is rejected, naming the row settings."""
     params["data"]["article"]["pocket_defaulters"]["rows"] = 1
     params["data"]["article"]["scattered_defaulters"]["rows"] = 0
-    with pytest.raises(P.ConfigError, match=r"data\.article\.pocket_defaulters\.rows"):
-        P.article_settings(params)
+    with pytest.raises(config.ConfigError, match=r"data\.article\.pocket_defaulters\.rows"):
+        config.article_settings(params)
 
 
 # --- split --------------------------------------------------------------------------------
@@ -269,14 +273,14 @@ def test_split_test_size_must_be_a_share(params, value):
     """test_size outside (0, 1) or not a number names split.test_size."""
     params["split"]["test_size"] = value
     with raises_naming("split.test_size"):
-        P.split_settings(params)
+        config.split_settings(params)
 
 
 def test_split_unknown_key_is_named(params):
     """An unknown key under split is named."""
     params["split"]["shuffle"] = False
     with raises_naming("split.shuffle"):
-        P.split_settings(params)
+        config.split_settings(params)
 
 
 # --- strategies ------------------------------------------------------------------------
@@ -286,21 +290,21 @@ def test_split_unknown_key_is_named(params):
 def test_strategy_name_must_be_a_stage_name(params, name):
     """Dashes, upper case, spaces and non-strings are refused, quoting the name."""
     params["strategies"][name] = {"sampler": "none"}
-    with pytest.raises(P.ConfigError, match=re.escape(repr(name))):
-        P.strategy_names(params)
+    with pytest.raises(config.ConfigError, match=re.escape(repr(name))):
+        config.strategy_names(params)
 
 
 def test_empty_strategies_is_refused(params):
     """An empty strategies section is a ConfigError."""
     params["strategies"] = {}
-    with pytest.raises(P.ConfigError, match="strategies"):
-        P.strategy_names(params)
+    with pytest.raises(config.ConfigError, match="strategies"):
+        config.strategy_names(params)
 
 
 def test_strategy_settings_split_sampler_from_options(params):
     """A strategy's sampler is separated from its keyword settings."""
-    settings = P.strategy_settings(params, "knn_smote")
-    assert settings == P.StrategySettings(
+    settings = config.strategy_settings(params, "knn_smote")
+    assert settings == config.StrategySettings(
         name="knn_smote",
         sampler="KNNFilterSMOTE",
         options={"threshold": 0.4, "if_too_few": "adapt"},
@@ -310,8 +314,8 @@ def test_strategy_settings_split_sampler_from_options(params):
 
 def test_unknown_strategy_lists_the_known_ones(params):
     """Asking for a strategy not in params names it and lists the known strategies."""
-    with pytest.raises(P.ConfigError, match="nope") as caught:
-        P.strategy_settings(params, "nope")
+    with pytest.raises(config.ConfigError, match="nope") as caught:
+        config.strategy_settings(params, "nope")
     for known in FIXED["strategies"]:
         assert known in str(caught.value)
 
@@ -320,14 +324,14 @@ def test_strategy_without_sampler_is_named(params):
     """A strategy with no sampler key names strategies.<name>.sampler."""
     del params["strategies"]["smote"]["sampler"]
     with raises_naming("strategies.smote.sampler"):
-        P.strategy_settings(params, "smote")
+        config.strategy_settings(params, "smote")
 
 
 def test_strategy_sampler_must_be_text(params):
     """A non-string sampler names strategies.<name>.sampler."""
     params["strategies"]["smote"]["sampler"] = 5
     with raises_naming("strategies.smote.sampler"):
-        P.strategy_settings(params, "smote")
+        config.strategy_settings(params, "smote")
 
 
 # --- model --------------------------------------------------------------------------------
@@ -336,15 +340,15 @@ def test_strategy_sampler_must_be_text(params):
 def test_model_scale_is_every_strategys_default_and_model_holds_nothing_else(params):
     params["model"]["scale"] = True
     params["strategies"]["smote"]["scale"] = False
-    assert P.strategy_settings(params, "baseline").scale is True
-    assert P.strategy_settings(params, "smote").scale is False  # the strategy's own wins
+    assert config.strategy_settings(params, "baseline").scale is True
+    assert config.strategy_settings(params, "smote").scale is False  # the strategy's own wins
     params["model"]["scale"] = "yes please"
     with raises_exactly("params.yaml: 'model.scale' must be true or false, got 'yes please'"):
-        P.default_scale(params)
+        config.default_scale(params)
     params["model"] = {"scale": False, "C": 1.0}  # a params.yaml from before the classifiers section
     with raises_exactly("params.yaml: 'model.C': the classifiers' settings are under 'classifiers' now, e.g. "
                         "classifiers.logreg.C; 'model' holds only scale"):
-        P.default_scale(params)
+        config.default_scale(params)
 
 
 def test_the_global_seed_reaches_every_unseeded_step_and_no_seeded_one(params):
@@ -353,18 +357,19 @@ def test_the_global_seed_reaches_every_unseeded_step_and_no_seeded_one(params):
 
     params["strategies"]["scorecard"]["sampler"] = "ADASYN"
     params["strategies"]["smote"]["basis"] = {"kind": "bins", "n_bins": 3}
-    tuning = P.tuning_settings(params)
-    logreg = P.classifier_settings(params, "logreg")
-    unseeded = build_pipeline(P.strategy_settings(params, "scorecard"), logreg, tuning)
-    seeded = build_pipeline(P.strategy_settings(params, "smote"), logreg, tuning)
+    tuning = config.tuning_settings(params)
+    logreg = config.classifier_settings(params, "logreg")
+    unseeded = build_pipeline(config.strategy_settings(params, "scorecard"), logreg, tuning)
+    seeded = build_pipeline(config.strategy_settings(params, "smote"), logreg, tuning)
     assert unseeded.named_steps["sampler"].random_state == 9
     assert unseeded.named_steps["basis"].random_state == 9
     assert unseeded.named_steps["model"].random_state == 9
     assert seeded.named_steps["sampler"].random_state == 2  # smote's own
-    hgb = build_pipeline(P.strategy_settings(params, "baseline"), P.classifier_settings(params, "hgb"), tuning)
+    baseline = config.strategy_settings(params, "baseline")
+    hgb = build_pipeline(baseline, config.classifier_settings(params, "hgb"), tuning)
     assert hgb.named_steps["model"].random_state == 9
     params["classifiers"]["logreg"]["random_state"] = 5
-    own = build_pipeline(P.strategy_settings(params, "baseline"), P.classifier_settings(params, "logreg"), tuning)
+    own = build_pipeline(baseline, config.classifier_settings(params, "logreg"), tuning)
     assert own.named_steps["model"].random_state == 5
 
 
@@ -372,14 +377,14 @@ def test_the_global_seed_reaches_every_unseeded_step_and_no_seeded_one(params):
 def test_the_global_seed_must_be_a_non_negative_whole_number(params, value):
     params["seed"] = value
     with raises_naming("seed"):
-        P.strategy_settings(params, "smote")
+        config.strategy_settings(params, "smote")
 
 
 def test_model_section_must_be_a_mapping(params):
     """A model section that is not a mapping names 'model'."""
     params["model"] = ["C", 1.0]
     with raises_naming("model"):
-        P.default_scale(params)
+        config.default_scale(params)
 
 
 # --- classifiers, grid, costs ------------------------------------------------------------
@@ -392,8 +397,8 @@ def test_model_section_must_be_a_mapping(params):
 ])
 def test_a_wrong_classifier_entry_names_its_key(params, entry, key, fragment):
     params["classifiers"]["logreg"] = entry
-    with pytest.raises(P.ConfigError, match=re.escape(key)) as caught:
-        P.classifier_settings(params, "logreg")
+    with pytest.raises(config.ConfigError, match=re.escape(key)) as caught:
+        config.classifier_settings(params, "logreg")
     assert fragment in str(caught.value)
 
 
@@ -403,15 +408,15 @@ def test_a_classifiers_own_constraints_are_checked_with_its_key(params):
 
     params["classifiers"]["hgb"]["learning_rate"] = -1
     with raises_naming("classifiers.hgb.learning_rate"):
-        build_pipeline(P.strategy_settings(params, "baseline"), P.classifier_settings(params, "hgb"), None)
+        build_pipeline(config.strategy_settings(params, "baseline"), config.classifier_settings(params, "hgb"), None)
 
 
 def test_class_weight_on_a_classifier_without_one_says_which_cell(params):
     from imbalance_lab.models.estimators import build_pipeline
 
-    with pytest.raises(P.ConfigError, match=r"'strategies\.balanced\.class_weight' cannot apply to classifier "
+    with pytest.raises(config.ConfigError, match=r"'strategies\.balanced\.class_weight' cannot apply to classifier "
                                             r"'easy' \(EasyEnsembleClassifier has no class_weight\)"):
-        build_pipeline(P.strategy_settings(params, "balanced"), P.classifier_settings(params, "easy"), None)
+        build_pipeline(config.strategy_settings(params, "balanced"), config.classifier_settings(params, "easy"), None)
 
 
 @pytest.mark.parametrize("grid, key, fragment", [
@@ -424,46 +429,46 @@ def test_class_weight_on_a_classifier_without_one_says_which_cell(params):
 ])
 def test_a_wrong_grid_names_its_key(params, grid, key, fragment):
     params["grid"] = grid
-    with pytest.raises(P.ConfigError, match=re.escape(key)) as caught:
-        P.grid_settings(params)
+    with pytest.raises(config.ConfigError, match=re.escape(key)) as caught:
+        config.grid_settings(params)
     assert fragment in str(caught.value)
 
 
 def test_the_grid_names_cells_in_dvcs_matrix_order(params):
-    assert P.grid_settings(params).cells() == ["baseline-logreg", "baseline-hgb", "smote-logreg", "smote-hgb",
+    assert config.grid_settings(params).cells() == ["baseline-logreg", "baseline-hgb", "smote-logreg", "smote-hgb",
                                                "tuned_threshold-logreg", "tuned_threshold-hgb"]
 
 
 def test_a_classifier_name_must_be_usable_in_a_stage_name(params):
     params["classifiers"]["log-reg"] = params["classifiers"].pop("logreg")
-    with pytest.raises(P.ConfigError, match="classifier name 'log-reg'"):
-        P.classifier_names(params)
+    with pytest.raises(config.ConfigError, match="classifier name 'log-reg'"):
+        config.classifier_names(params)
 
 
 @pytest.mark.parametrize("key, value", [("missed_default", -1), ("false_alarm", "cheap"), ("missed_default", None)])
 def test_a_wrong_cost_names_its_key(params, key, value):
     params["costs"][key] = value
     with raises_naming(f"costs.{key}"):
-        P.cost_settings(params)
+        config.cost_settings(params)
 
 
 def test_costs_of_nothing_are_refused(params):
     params["costs"].update(missed_default=0, false_alarm=0)
     with raises_naming("costs"):
-        P.cost_settings(params)
+        config.cost_settings(params)
 
 
 def test_correct_prior_and_calibrate_are_read_and_not_both(params):
     params["strategies"]["smote"]["correct_prior"] = True
-    assert P.strategy_settings(params, "smote").correct_prior is True
+    assert config.strategy_settings(params, "smote").correct_prior is True
     params["strategies"]["smote"]["calibrate"] = "isotonic"
     with raises_naming("strategies.smote"):
-        P.strategy_settings(params, "smote")
+        config.strategy_settings(params, "smote")
     del params["strategies"]["smote"]["correct_prior"]
-    assert P.strategy_settings(params, "smote").calibrate == "isotonic"
+    assert config.strategy_settings(params, "smote").calibrate == "isotonic"
     params["strategies"]["smote"]["calibrate"] = "platt"
     with raises_naming("strategies.smote.calibrate"):
-        P.strategy_settings(params, "smote")
+        config.strategy_settings(params, "smote")
 
 
 # --- evaluate -------------------------------------------------------------------------------
@@ -485,14 +490,14 @@ def test_evaluate_rejects_bad_values(params, key, value):
     """Out-of-range or wrongly typed evaluate settings name evaluate.<key>."""
     params["evaluate"][key] = value
     with raises_naming(f"evaluate.{key}"):
-        P.evaluate_settings(params)
+        config.evaluate_settings(params)
 
 
 def test_evaluate_unknown_key_is_named(params):
     """An unknown key under evaluate is named."""
     params["evaluate"]["colour"] = "red"
     with raises_naming("evaluate.colour"):
-        P.evaluate_settings(params)
+        config.evaluate_settings(params)
 
 
 # --- goals ------------------------------------------------------------------------------------
@@ -502,7 +507,7 @@ def test_goal_on_unknown_metric_is_named(params):
     """A goal on a metric that does not exist names goals.<metric>."""
     params["goals"]["speed"] = 0.5
     with raises_naming("goals.speed"):
-        P.goals(params, METRICS)
+        config.goals(params, METRICS)
 
 
 @pytest.mark.parametrize("value", [1.5, -2, "high", True])
@@ -510,13 +515,13 @@ def test_goal_value_must_be_a_reachable_number(params, value):
     """A goal above 1, below -1 or not a number names goals.<metric>."""
     params["goals"]["f1"] = value
     with raises_naming("goals.f1"):
-        P.goals(params, METRICS)
+        config.goals(params, METRICS)
 
 
 def test_goal_of_one_is_allowed(params):
     """A perfect score (1.0) is a valid goal."""
     params["goals"]["f1"] = 1.0
-    assert P.goals(params, METRICS)["f1"] == 1.0
+    assert config.goals(params, METRICS)["f1"] == 1.0
 
 
 # --- a whole file round trip ------------------------------------------------------------------
@@ -535,9 +540,9 @@ def test_settings_read_from_a_small_yaml_file(tmp_path):
         "split: {test_size: 0.25, seed: 1}\n",
         encoding="utf-8",
     )
-    params = P.load(path)
-    assert P.article_settings(params).payers == P.Group(rows=4, age=(12, 100), balance=(0, 90000))
-    assert P.split_settings(params) == P.SplitSettings(test_size=0.25, seed=1)
+    params = config.load(path)
+    assert config.article_settings(params).payers == config.Group(rows=4, age=(12, 100), balance=(0, 90000))
+    assert config.split_settings(params) == config.SplitSettings(test_size=0.25, seed=1)
 
 
 # --- strategy keys: class_weight, tune_threshold, scale, basis -----------------------------------
@@ -546,18 +551,18 @@ def test_settings_read_from_a_small_yaml_file(tmp_path):
 def test_strategy_keys_are_not_sampler_options(params):
     """The balanced, tuned_threshold and scorecard strategies: their keys are settings of the strategy, not of
     a sampler."""
-    assert P.strategy_settings(params, "balanced") == P.StrategySettings(
+    assert config.strategy_settings(params, "balanced") == config.StrategySettings(
         name="balanced", sampler="none", options={}, class_weight="balanced", seed=9)
-    assert P.strategy_settings(params, "tuned_threshold") == P.StrategySettings(
+    assert config.strategy_settings(params, "tuned_threshold") == config.StrategySettings(
         name="tuned_threshold", sampler="none", options={}, tune_threshold=True, seed=9)
-    assert P.strategy_settings(params, "scorecard") == P.StrategySettings(
+    assert config.strategy_settings(params, "scorecard") == config.StrategySettings(
         name="scorecard", sampler="none", options={}, class_weight="balanced",
         basis={"kind": "bins", "n_bins": 4}, seed=9)
 
 
 def test_strategy_keys_default_to_off(params):
     """Without the optional keys: no class weights, fixed threshold, no scaling, no basis."""
-    settings = P.strategy_settings(params, "smote")
+    settings = config.strategy_settings(params, "smote")
     assert (settings.class_weight, settings.tune_threshold, settings.scale, settings.basis) == (
         None, False, False, None)
 
@@ -568,7 +573,7 @@ def test_strategy_keys_next_to_sampler_settings(params):
         "sampler": "SMOTE", "k_neighbors": 3, "class_weight": {0: 1, 1: 10}, "tune_threshold": False,
         "scale": True, "basis": {"kind": "splines", "n_knots": 4},
     }
-    assert P.strategy_settings(params, "x") == P.StrategySettings(
+    assert config.strategy_settings(params, "x") == config.StrategySettings(
         name="x", sampler="SMOTE", options={"k_neighbors": 3}, class_weight={0: 1, 1: 10},
         tune_threshold=False, scale=True, basis={"kind": "splines", "n_knots": 4}, seed=9)
 
@@ -591,7 +596,7 @@ def test_strategy_keys_reject_bad_values(params, key, value, named):
     """A bad strategy key is a ConfigError naming strategies.<name>.<key>."""
     params["strategies"]["x"] = {"sampler": "none", key: value}
     with raises_naming(f"strategies.x.{named}"):
-        P.strategy_settings(params, "x")
+        config.strategy_settings(params, "x")
 
 
 # --- cv -----------------------------------------------------------------------------------------------
@@ -599,7 +604,7 @@ def test_strategy_keys_reject_bad_values(params, key, value, named):
 
 def test_cv_all_cores_is_allowed(params):
     params["cv"]["n_jobs"] = -1
-    assert P.cv_settings(params).n_jobs == -1
+    assert config.cv_settings(params).n_jobs == -1
 
 
 @pytest.mark.parametrize(
@@ -610,13 +615,13 @@ def test_cv_all_cores_is_allowed(params):
 def test_cv_rejects_bad_values(params, key, value):
     params["cv"][key] = value
     with raises_naming(f"cv.{key}"):
-        P.cv_settings(params)
+        config.cv_settings(params)
 
 
 def test_cv_unknown_key_is_named(params):
     params["cv"]["shuffle"] = True
     with raises_naming("cv.shuffle"):
-        P.cv_settings(params)
+        config.cv_settings(params)
 
 
 # --- threshold_tuning -------------------------------------------------------------------------------
@@ -626,12 +631,12 @@ def test_cv_unknown_key_is_named(params):
 def test_tuning_rejects_bad_values(params, key, value):
     params["threshold_tuning"][key] = value
     with raises_naming(f"threshold_tuning.{key}"):
-        P.tuning_settings(params)
+        config.tuning_settings(params)
 
 
 def test_tuning_accepts_any_sklearn_scorer(params):
     params["threshold_tuning"]["scoring"] = "balanced_accuracy"
-    assert P.tuning_settings(params).scoring == "balanced_accuracy"
+    assert config.tuning_settings(params).scoring == "balanced_accuracy"
 
 
 # --- leaderboard ------------------------------------------------------------------------------------
@@ -639,7 +644,7 @@ def test_tuning_accepts_any_sklearn_scorer(params):
 
 def test_leaderboard_baseline_may_be_null(params):
     params["leaderboard"]["baseline"] = None
-    assert P.leaderboard_settings(params, METRICS).baseline is None
+    assert config.leaderboard_settings(params, METRICS).baseline is None
 
 
 @pytest.mark.parametrize(
@@ -650,7 +655,7 @@ def test_leaderboard_baseline_may_be_null(params):
 def test_leaderboard_rejects_bad_values(params, key, value):
     params["leaderboard"][key] = value
     with raises_naming(f"leaderboard.{key}"):
-        P.leaderboard_settings(params, METRICS)
+        config.leaderboard_settings(params, METRICS)
 
 
 # --- ceiling ----------------------------------------------------------------------------------------------
@@ -660,13 +665,13 @@ def test_leaderboard_rejects_bad_values(params, key, value):
 def test_ceiling_rejects_bad_values(params, key, value):
     params["ceiling"][key] = value
     with raises_naming(f"ceiling.{key}"):
-        P.ceiling_settings(params)
+        config.ceiling_settings(params)
 
 
 def test_ceiling_unknown_key_is_named(params):
     params["ceiling"]["grid"] = 5
     with raises_naming("ceiling.grid"):
-        P.ceiling_settings(params)
+        config.ceiling_settings(params)
 
 
 # --- build_estimator ----------------------------------------------------------------------------------------
@@ -679,17 +684,17 @@ def test_ceiling_unknown_key_is_named(params):
 )
 def test_build_estimator_names_the_wrong_setting(settings, named):
     """The first wrong setting (in scikit-learn's order) is named, with what the estimator allows."""
-    with pytest.raises(P.ConfigError) as caught:
-        P.build_estimator(SMOTE, settings, "strategies.smote")
+    with pytest.raises(config.ConfigError) as caught:
+        config.build_estimator(SMOTE, settings, "strategies.smote")
     message = str(caught.value)
     assert message.startswith(f"params.yaml: 'strategies.smote.{named}': The '{named}' parameter of SMOTE must be")
     assert message.endswith(" Fix it in params.yaml.")
 
 
 def test_build_estimator_refuses_an_unknown_setting():
-    with pytest.raises(P.ConfigError, match=r"'strategies\.smote\.bogus' is not a setting of SMOTE; its settings "
+    with pytest.raises(config.ConfigError, match=r"'strategies\.smote\.bogus' is not a setting of SMOTE; its settings "
                                             "are: "):
-        P.build_estimator(SMOTE, {"bogus": 1}, "strategies.smote")
+        config.build_estimator(SMOTE, {"bogus": 1}, "strategies.smote")
 
 
 # --- issue 21: seeds, scorers, costs, class weights, categorical_features, work, random_state: null ---------------
@@ -704,10 +709,10 @@ def test_every_seed_is_bounded_to_numpys_range_and_named(params, key, value):
     for part in parents:
         node = node[part]
     node[last] = value
-    readers = {"seed": P.global_seed, "split": P.split_settings, "cv": P.cv_settings,
-               "threshold_tuning": P.tuning_settings, "ceiling": P.ceiling_settings}
+    readers = {"seed": config.global_seed, "split": config.split_settings, "cv": config.cv_settings,
+               "threshold_tuning": config.tuning_settings, "ceiling": config.ceiling_settings}
     read = readers.get(parents[0] if parents else "seed") or (
-        P.article_settings if "article" in key else P.synthetic_settings)
+        config.article_settings if "article" in key else config.synthetic_settings)
     with raises_exactly(f"params.yaml: '{key}' must be a whole number, at least 0 and at most 4294967295 (2**32 - 1, "
                         f"the seeds numpy accepts), got {value!r}"):
         read(params)
@@ -719,12 +724,12 @@ def test_every_seed_is_bounded_to_numpys_range_and_named(params, key, value):
 def test_random_state_null_is_the_global_seed_and_a_bad_one_is_named(params, part, name):
     from imbalance_lab.models.estimators import build_pipeline
 
-    read = P.strategy_settings if part == "strategies" else P.classifier_settings
+    read = config.strategy_settings if part == "strategies" else config.classifier_settings
     params[part][name]["random_state"] = None
     assert "random_state" not in read(params, name).options
-    strategy, classifier = (read(params, name), P.classifier_settings(params, "logreg")) if part == "strategies" \
-        else (P.strategy_settings(params, "baseline"), read(params, name))
-    pipeline = build_pipeline(strategy, classifier, P.tuning_settings(params))
+    strategy, classifier = (read(params, name), config.classifier_settings(params, "logreg")) if part == "strategies" \
+        else (config.strategy_settings(params, "baseline"), read(params, name))
+    pipeline = build_pipeline(strategy, classifier, config.tuning_settings(params))
     step = pipeline.named_steps["sampler" if part == "strategies" else "model"]
     assert step.random_state == params["seed"] == 9
     params[part][name]["random_state"] = 2**32
@@ -736,7 +741,7 @@ def test_a_basis_random_state_null_is_the_global_seed(params):
     from imbalance_lab.models.estimators import build_basis
 
     params["strategies"]["scorecard"]["basis"]["random_state"] = None
-    assert build_basis(P.strategy_settings(params, "scorecard")).random_state == 9
+    assert build_basis(config.strategy_settings(params, "scorecard")).random_state == 9
 
 
 def test_only_classification_scorers_tune_a_threshold_and_each_of_them_works():
@@ -753,7 +758,7 @@ def test_only_classification_scorers_tune_a_threshold_and_each_of_them_works():
     rng = np.random.default_rng(0)
     X = rng.normal(size=(120, 2))
     y = (X[:, 0] + rng.normal(size=120) > 1).astype(int)
-    kinds = {name: P.scorer_kind(name) for name in get_scorer_names()}
+    kinds = {name: config.scorer_kind(name) for name in get_scorer_names()}
     assert {"r2", "neg_mean_poisson_deviance", "neg_mean_squared_error"} <= {
         n for n, k in kinds.items() if k == "regression"}
     assert {n for n, k in kinds.items() if k == "multilabel"} == {
@@ -765,20 +770,20 @@ def test_only_classification_scorers_tune_a_threshold_and_each_of_them_works():
                 warnings.simplefilter("ignore")  # e.g. precision of a threshold that flags no row
                 TunedThresholdClassifierCV(LogisticRegression(), scoring=threshold_scorer(name), thresholds=4,
                                            cv=StratifiedKFold(2)).fit(X, y)
-            assert P.scorer(name, "threshold_tuning.scoring") == name
+            assert config.scorer(name, "threshold_tuning.scoring") == name
         else:
             with raises_exactly(f"params.yaml: 'threshold_tuning.scoring' is {name!r}, a {kind} scorer; the threshold "
-                                f"of a binary classifier needs a classification scorer: {P.SCORER_HINT}"):
-                P.scorer(name, "threshold_tuning.scoring")
+                                f"of a binary classifier needs a classification scorer: {config.SCORER_HINT}"):
+                config.scorer(name, "threshold_tuning.scoring")
 
 
 @pytest.mark.parametrize("key", ["missed_default", "false_alarm"])
 def test_costs_are_bounded_so_that_their_products_stay_finite(params, key):
     params["costs"][key] = 1e15
-    P.cost_settings(params)
+    config.cost_settings(params)
     params["costs"][key] = 1e308
     with raises_naming(f"costs.{key}"):
-        P.cost_settings(params)
+        config.cost_settings(params)
 
 
 @pytest.mark.parametrize("weights, key, fragment", [
@@ -788,10 +793,10 @@ def test_costs_are_bounded_so_that_their_products_stay_finite(params, key):
 ])
 def test_class_weights_are_bounded_in_value_and_ratio(params, weights, key, fragment):
     params["strategies"]["balanced"]["class_weight"] = weights
-    with pytest.raises(P.ConfigError, match=rf"'strategies\.balanced\.{re.escape(key)}' .*{re.escape(fragment)}"):
-        P.strategy_settings(params, "balanced")
+    with pytest.raises(config.ConfigError, match=rf"'strategies\.balanced\.{re.escape(key)}' .*{re.escape(fragment)}"):
+        config.strategy_settings(params, "balanced")
     params["strategies"]["balanced"]["class_weight"] = {0: 1e-3, 1: 1e3}  # the ratio at its bound
-    assert P.strategy_settings(params, "balanced").class_weight == {0: 1e-3, 1: 1e3}
+    assert config.strategy_settings(params, "balanced").class_weight == {0: 1e-3, 1: 1e3}
 
 
 @pytest.mark.parametrize("value, refused", [([0], True), ([True, False], True), (None, False), ("from_dtype", False)])
@@ -799,22 +804,22 @@ def test_hgb_categorical_features_cannot_be_saved(params, value, refused):
     params["classifiers"]["hgb"]["categorical_features"] = value
     if refused:
         with raises_naming("classifiers.hgb.categorical_features"):
-            P.classifier_settings(params, "hgb")
+            config.classifier_settings(params, "hgb")
     else:
-        P.classifier_settings(params, "hgb")
+        config.classifier_settings(params, "hgb")
 
 
 def test_the_work_estimate_counts_every_fit_of_every_cell(params):
     """FIXED: cv 4 x 2, tuning 3 folds; strategies baseline, smote, tuned_threshold; logreg 200, hgb 20 rounds.
     Per cell: (4 x 2 + 1) fits + 4 for the cost threshold = 13; tuned_threshold: 9 x 4 + 4 = 40."""
-    work = P.work_estimate(params, 100)
+    work = config.work_estimate(params, 100)
     assert work.total == 100 * ((13 + 13 + 40) * 200 + (13 + 13 + 40) * 20)
     assert (work.cell, work.fits, work.rounds, work.rounds_key) == (
         "tuned_threshold-logreg", 40, 200, "classifiers.logreg.max_iter")
     params["strategies"]["tuned_threshold"]["calibrate"] = "sigmoid"  # x 3 calibrated fits each
-    assert P.work_estimate(params, 100).fits == 9 * 4 * 3 + 4 * 3
+    assert config.work_estimate(params, 100).fits == 9 * 4 * 3 + 4 * 3
     params["grid"]["classifiers"] = ["easy"]
-    assert P.work_estimate(params, 1).rounds_key == "classifiers.easy.n_estimators"
+    assert config.work_estimate(params, 1).rounds_key == "classifiers.easy.n_estimators"
 
 
 # --- the pydantic models: strict, unknown keys forbidden, pydantic's errors in this project's words -------------
@@ -833,8 +838,8 @@ def test_the_work_estimate_counts_every_fit_of_every_cell(params):
 def test_values_are_strict_and_refused_in_one_line(params, section, key, value, message):
     """YAML gives real types: true is no 1, 2.5 no whole number, "3" no number."""
     params[section][key] = value
-    read = {"cv": P.cv_settings, "split": P.split_settings, "evaluate": P.evaluate_settings,
-            "compute": P.compute_settings}[section]
+    read = {"cv": config.cv_settings, "split": config.split_settings, "evaluate": config.evaluate_settings,
+            "compute": config.compute_settings}[section]
     with raises_exactly(f"params.yaml: {message}"):
         read(params)
 
@@ -843,26 +848,27 @@ def test_an_unknown_key_is_named_before_a_wrong_value_beside_it(params):
     """As the reader always did: a mapping's keys are checked before its values."""
     params["cv"]["folds"], params["cv"]["zz"], params["cv"]["aa"] = True, 1, 2
     with raises_exactly("params.yaml: unknown key 'cv.aa'; the keys of 'cv' are: folds, n_jobs, repeats, seed"):
-        P.cv_settings(params)
+        config.cv_settings(params)
 
 
 def test_a_key_a_stage_depends_on_is_needed_though_the_class_has_a_default(params):
     """data.missing is a DVC param of the stages: params.yaml must hold it; SourceSettings(...) defaults it."""
     del params["data"]["missing"]
     with raises_exactly("params.yaml: missing key 'data.missing'; add it (see docs/params.md)"):
-        P.source_settings(params)
-    assert P.SourceSettings(source="article").missing == "reject"
+        config.source_settings(params)
+    assert config.SourceSettings(source="article").missing == "reject"
 
 
 def test_settings_are_frozen_and_replace_validates_again(params):
     from pydantic import ValidationError
 
-    split = P.split_settings(params)
+    split = config.split_settings(params)
     with pytest.raises(ValidationError):
         split.seed = 3  # frozen
-    assert split.replace(seed=3) == P.SplitSettings(test_size=0.25, seed=3)
+    assert split.replace(seed=3) == config.SplitSettings(test_size=0.25, seed=3)
     with pytest.raises(ValidationError):
         split.replace(test_size=True)
-    synthetic = P.synthetic_settings(params).replace(purity=0.5)  # the pocket's keys by their flat names
+    synthetic = config.synthetic_settings(params).replace(purity=0.5)  # the pocket's keys by their flat names
     assert (synthetic.purity, synthetic.pocket.purity, synthetic.pocket_age) == (0.5, 0.5, (12, 18))
-    assert P.TuningSettings("f1", 5, 42) == P.TuningSettings(scoring="f1", folds=5, seed=42)  # by position too
+    # by position too
+    assert config.TuningSettings("f1", 5, 42) == config.TuningSettings(scoring="f1", folds=5, seed=42)

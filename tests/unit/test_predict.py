@@ -23,7 +23,7 @@ from helpers import ROOT
 from imbalance_lab.evaluation.metrics import compute_metrics
 from imbalance_lab.pipeline import cli
 from imbalance_lab.pipeline.outputs import rounded
-from imbalance_lab.settings import params as P
+from imbalance_lab.settings.params import ConfigError, grid_settings, load, score_settings
 
 FIXTURE_PARAMS = ROOT / "tests" / "fixtures" / "params.yaml"
 CALIBRATED = {"sampler": "none", "calibrate": "sigmoid"}  # predict must give the calibration's probabilities
@@ -286,7 +286,7 @@ def test_a_column_named_like_the_label_is_no_extra_column(article, tmp_path, cap
 def test_check_refuses_a_bad_score_section(params_yaml, score, fragment):
     from imbalance_lab.pipeline.check import check
 
-    with pytest.raises(P.ConfigError, match=None) as caught:
+    with pytest.raises(ConfigError, match=None) as caught:
         check({**params_yaml, "score": score})
     assert fragment in str(caught.value)
 
@@ -296,9 +296,9 @@ def test_the_shipped_score_section_adds_no_stage_and_each_input_adds_one(tmp_pat
     each file of score.inputs is a score@<file> stage on the chosen cell's model file, the file and the code."""
     from dvc.repo import Repo
 
-    shipped = P.load(ROOT / "params.yaml")
-    assert P.score_settings(shipped).inputs == ()
-    assert P.score_settings(shipped).cell in P.grid_settings(shipped).cells()
+    shipped = load(ROOT / "params.yaml")
+    assert score_settings(shipped).inputs == ()
+    assert score_settings(shipped).cell in grid_settings(shipped).cells()
     shutil.copy(ROOT / "dvc.yaml", tmp_path / "dvc.yaml")
     for inputs, expected in (([], []), (["customers.csv", "may.parquet"], ["customers.csv", "may.parquet"])):
         params = yaml.safe_load((ROOT / "params.yaml").read_text())

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from helpers import ROOT
-from imbalance_lab.settings import params as P
+from imbalance_lab.settings.params import STRATEGY_KEYS, load
 from imbalance_lab.settings.reference import render, rows
 from imbalance_lab.settings.sections import Params
 
@@ -24,7 +24,7 @@ def _documented_as(path: tuple[str, ...]) -> str:
     """The table's key for a key of params.yaml: a named entry's name and its free settings as placeholders."""
     head, *rest = path
     if head in ("strategies", "classifiers") and rest:
-        own = {"strategies": P.STRATEGY_KEYS, "classifiers": ("classifier",)}[head]
+        own = {"strategies": STRATEGY_KEYS, "classifiers": ("classifier",)}[head]
         inner = [] if len(rest) == 1 else [rest[1] if rest[1] in own else "<setting>"]
         return ".".join([head, "<name>", *inner])
     if head == "goals" and rest:
@@ -50,6 +50,6 @@ def _keys(node, path=()):
 def test_every_key_of_the_shipped_params_yaml_is_in_the_table():
     """A key added to params.yaml without a described field of its section fails here."""
     table = {key for key, _, _ in rows(Params)}
-    shipped = {_documented_as(path) for path in _keys(P.load(ROOT / "params.yaml"))}
+    shipped = {_documented_as(path) for path in _keys(load(ROOT / "params.yaml"))}
     assert shipped - table == set()
     assert {"data.synthetic.pocket.purity", "strategies.<name>.<setting>", "goals.<metric>", "score.cell"} <= table

@@ -727,9 +727,9 @@ def shipped_grid():
     millions (the README's cost example), each with its own noise."""
 
     from imbalance_lab.pipeline.compare import compare_settings
-    from imbalance_lab.settings import params as P
+    from imbalance_lab.settings.params import cell_name, load
 
-    params = P.load(ROOT / "params.yaml")
+    params = load(ROOT / "params.yaml")
     params["grid"] = {"strategies": list(params["strategies"]), "classifiers": list(params["classifiers"])}
     settings = compare_settings(params)
     rng = np.random.RandomState(3)
@@ -740,7 +740,7 @@ def shipped_grid():
                          cost_per_1000=rng.uniform(0.9e6, 2.2e6) + centred(rng, n, 3e5))
         test = scores(accuracy=rng.uniform(0.6, 0.97), f1=rng.uniform(0.1, 0.75), cost_per_1000=rng.uniform(2e5, 2e6))
         metrics[cell], cv[cell] = metrics_file(folds, test=test, train=test), cv_file(folds)
-    baselines = {cell: P.cell_name(params["leaderboard"]["baseline"], classifier)
+    baselines = {cell: cell_name(params["leaderboard"]["baseline"], classifier)
                  for cell, (_, classifier) in settings.cells.items()}
     return settings, metrics, cv, baselines
 

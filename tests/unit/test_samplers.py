@@ -13,19 +13,19 @@ from sklearn.neighbors import KNeighborsClassifier, NearestNeighbors
 from sklearn.preprocessing import StandardScaler
 
 from imbalance_lab.data.dataset import features_and_target
-from imbalance_lab.settings import params as P
+from imbalance_lab.settings import params as config
 from imbalance_lab.strategies.knn_smote import KNNFilterSMOTE, SamplerError
 from imbalance_lab.strategies.neighbours import with_neighbour_search
 from imbalance_lab.strategies.samplers import build_sampler, resample, sampler_errors, sampler_failure
 
 
-def strategy(name, sampler, **options) -> P.StrategySettings:
-    return P.StrategySettings(name=name, sampler=sampler, options=options)
+def strategy(name, sampler, **options) -> config.StrategySettings:
+    return config.StrategySettings(name=name, sampler=sampler, options=options)
 
 
 def configured(article_params, name):
     """The sampler of strategy ``name`` as params.yaml configures it."""
-    return build_sampler(P.strategy_settings(article_params, name))
+    return build_sampler(config.strategy_settings(article_params, name))
 
 
 def row_set(X, y=None) -> set[tuple]:
@@ -195,7 +195,7 @@ def test_too_few_kept_raises_by_default_saying_how_many(article_train_xy):
     for k_neighbors in (15, NearestNeighbors(n_neighbors=16)):
         with pytest.raises(SamplerError, match=r"kept 10 .*k_neighbors=15") as caught:
             KNNFilterSMOTE(k_neighbors=k_neighbors, random_state=0).fit_resample(X, y)
-        assert isinstance(caught.value, ValueError) and isinstance(caught.value, P.ConfigError)
+        assert isinstance(caught.value, ValueError) and isinstance(caught.value, config.ConfigError)
 
 
 def test_strict_threshold_with_too_few_kept_raises(article_train_xy):
@@ -340,7 +340,7 @@ def test_class_size_check_reads_k_from_a_neighbour_object(article_train_xy):
     """NearestNeighbors(31) is k_neighbors = 30: the early check names it and the fix, as for the count."""
     X, y = article_train_xy
     sampler = KNNFilterSMOTE(k_neighbors=NearestNeighbors(n_neighbors=31), random_state=0)
-    with pytest.raises(P.ConfigError, match=r"'strategies\.knn_smote\.k_neighbors' = 30 .*at most 23"):
+    with pytest.raises(config.ConfigError, match=r"'strategies\.knn_smote\.k_neighbors' = 30 .*at most 23"):
         resample(X, y, sampler, "strategies.knn_smote")
 
 
@@ -350,11 +350,11 @@ def test_fold_size_check_reads_k_from_the_searched_pipeline(article_params):
     from imbalance_lab.models.estimators import build_pipeline
     from imbalance_lab.strategies.samplers import check_fold_sizes
 
-    strategy = P.StrategySettings(name="knn_smote", sampler="KNNFilterSMOTE",
+    strategy = config.StrategySettings(name="knn_smote", sampler="KNNFilterSMOTE",
                                   options={"k_neighbors": 19, "if_too_few": "adapt"})
     estimator = build_pipeline(strategy, {}, None, Columns(("age", "balance"), ()), "auto")
     assert isinstance(estimator.named_steps["sampler"].k_neighbors, NearestNeighbors)
-    with pytest.raises(P.ConfigError, match=r"k_neighbors' = 19 needs at least 20 rows"):
+    with pytest.raises(config.ConfigError, match=r"k_neighbors' = 19 needs at least 20 rows"):
         check_fold_sizes({"0": 350, "1": 24}, 5, {"knn_smote": estimator}, None)
 
 
@@ -383,8 +383,8 @@ def cross_validate_strategy(estimator, X, y, n_jobs=1):
 def strategy_pipeline(sampler, tune=False, **options):
     from imbalance_lab.models.estimators import build_pipeline
 
-    settings = P.StrategySettings(name="s", sampler=sampler, options=options, tune_threshold=tune)
-    return build_pipeline(settings, {}, P.TuningSettings("f1", 5, 42), None)
+    settings = config.StrategySettings(name="s", sampler=sampler, options=options, tune_threshold=tune)
+    return build_pipeline(settings, {}, config.TuningSettings("f1", 5, 42), None)
 
 
 def test_smote_failing_only_on_cv_folds_is_a_sampler_error(article_train_xy):
@@ -458,13 +458,13 @@ def test_other_value_errors_pass_through_unchanged(article_train_xy):
 
 def test_none_with_settings_is_a_config_error():
     """'sampler: none' takes no settings; giving one names it."""
-    with pytest.raises(P.ConfigError, match=r"strategies\.plain.*k_neighbors"):
+    with pytest.raises(config.ConfigError, match=r"strategies\.plain.*k_neighbors"):
         build_sampler(strategy("plain", "none", k_neighbors=5))
 
 
 def test_unknown_sampler_name_lists_the_valid_ones():
     """A misspelt sampler names strategies.<name>.sampler and lists the real samplers."""
-    with pytest.raises(P.ConfigError, match=r"strategies\.typo\.sampler") as caught:
+    with pytest.raises(config.ConfigError, match=r"strategies\.typo\.sampler") as caught:
         build_sampler(strategy("typo", "SMOOTE"))
     message = str(caught.value)
     for valid in ("none", "SMOTE", "EditedNearestNeighbours", "SMOTEENN", "KNNFilterSMOTE"):
@@ -473,7 +473,7 @@ def test_unknown_sampler_name_lists_the_valid_ones():
 
 def test_unknown_setting_is_named():
     """A keyword the sampler does not have is named as strategies.<name>.<key>."""
-    with pytest.raises(P.ConfigError, match=r"strategies\.smote\.bogus"):
+    with pytest.raises(config.ConfigError, match=r"strategies\.smote\.bogus"):
         build_sampler(strategy("smote", "SMOTE", bogus=1))
 
 
@@ -491,7 +491,7 @@ def test_unknown_setting_is_named():
 )
 def test_rejected_value_names_the_setting(sampler, key, value):
     """A value the sampler's own constraints reject names strategies.<name>.<key>."""
-    with pytest.raises(P.ConfigError, match=rf"strategies\.mine\.{key}"):
+    with pytest.raises(config.ConfigError, match=rf"strategies\.mine\.{key}"):
         build_sampler(strategy("mine", sampler, **{key: value}))
 
 
@@ -506,7 +506,7 @@ def test_k_neighbors_too_large_for_the_training_defaults(article_train_xy):
     """SMOTE k_neighbors=30 on 24 training defaults: ConfigError naming the key, 'at most 23'."""
     X, y = article_train_xy
     sampler = build_sampler(strategy("smote", "SMOTE", k_neighbors=30, random_state=0))
-    with pytest.raises(P.ConfigError, match=r"strategies\.smote\.k_neighbors") as caught:
+    with pytest.raises(config.ConfigError, match=r"strategies\.smote\.k_neighbors") as caught:
         resample(X, y, sampler, "strategies.smote")
     assert "at most 23" in str(caught.value)
 
@@ -516,7 +516,7 @@ def test_n_neighbors_larger_than_the_data_is_a_config_error():
     X = np.arange(10, dtype=float).reshape(5, 2)
     y = np.array([0, 0, 0, 1, 1])
     sampler = build_sampler(strategy("enn", "EditedNearestNeighbours", n_neighbors=5))
-    with pytest.raises(P.ConfigError, match=r"strategies\.enn\.n_neighbors"):
+    with pytest.raises(config.ConfigError, match=r"strategies\.enn\.n_neighbors"):
         resample(X, y, sampler, "strategies.enn")
 
 

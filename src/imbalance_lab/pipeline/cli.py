@@ -32,7 +32,7 @@ def pin_threads() -> None:
 pin_threads()  # also in each warm stage, whose environment is its caller's (see warm.py)
 
 from imbalance_lab.pipeline.stage_names import STAGES  # noqa: E402
-from imbalance_lab.settings import params as P  # noqa: E402  (after the thread pins)
+from imbalance_lab.settings.params import UNSEEN_CATEGORIES, PipelineError  # noqa: E402  (after the thread pins)
 from imbalance_lab.settings.paths import project_root  # noqa: E402
 
 log = logging.getLogger("imbalance_lab")
@@ -111,7 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--threshold", type=threshold_choice, help="cell (the evaluate stage's: tuned where the "
                          "strategy tunes, else evaluate.threshold), fixed (evaluate.threshold), cost (tuned to the "
                          "costs by the train stage) or a number from 0 to 1; default: score.threshold")
-    predict.add_argument("--unseen", choices=P.UNSEEN_CATEGORIES, help="a category the model never saw: refuse "
+    predict.add_argument("--unseen", choices=UNSEEN_CATEGORIES, help="a category the model never saw: refuse "
                          "(name it) or ignore (score it with that column's one-hot columns all 0); default: "
                          "score.unseen")
     predict.add_argument("--id", help="the column identifying each row in the output (`row`: the row's number); "
@@ -172,9 +172,9 @@ def main(argv: list[str] | None = None) -> int:
                 from imbalance_lab.pipeline.dvclock import cut_short  # a few ms (dvclock.py)
 
                 if problem := cut_short(Path.cwd()):
-                    raise P.PipelineError(problem)
+                    raise PipelineError(problem)
             run(args.func, args)
-        except (P.PipelineError, MemoryError, OSError) as err:
+        except (PipelineError, MemoryError, OSError) as err:
             if debug:
                 log.exception("traceback (IMBALANCE_LAB_DEBUG is set):")
             return fail(args, error_message(err))

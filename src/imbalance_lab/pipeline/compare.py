@@ -9,7 +9,19 @@ from dataclasses import dataclass, replace
 
 from imbalance_lab.pipeline.outputs import read_frame, read_json, read_model, stage_outputs
 from imbalance_lab.pipeline.shared import COST, class_names, picture_note
-from imbalance_lab.settings import params as P
+from imbalance_lab.settings.params import (
+    LeaderboardSettings,
+    PipelineError,
+    StrategySettings,
+    cell_name,
+    classifier_settings,
+    evaluate_settings,
+    grid_settings,
+    leaderboard_settings,
+    load,
+    strategy_settings,
+)
+from imbalance_lab.settings.params import goals as goal_settings
 from imbalance_lab.settings.paths import (
     CEILING_JSON,
     COMPARE_PNGS,
@@ -58,28 +70,28 @@ class CompareSettings:
     samplers: dict  # cell name -> sampler name
     kinds: dict  # cell name -> "resampling" (a sampler), "threshold" (tuned threshold, no sampler) or None
     goals: dict
-    leaderboard: P.LeaderboardSettings
+    leaderboard: LeaderboardSettings
     grid_resolution: int
 
 
 def compare_settings(params: Mapping) -> CompareSettings:
     from imbalance_lab.evaluation.metrics import METRICS
 
-    grid = P.grid_settings(params)
-    strategies = {name: P.strategy_settings(params, name) for name in grid.strategies}
+    grid = grid_settings(params)
+    strategies = {name: strategy_settings(params, name) for name in grid.strategies}
 
-    def kind(strategy: P.StrategySettings) -> str | None:
+    def kind(strategy: StrategySettings) -> str | None:
         if strategy.sampler != "none":
             return "resampling"
         return "threshold" if strategy.tune_threshold and strategy.class_weight is None and not strategy.basis \
             else None
 
-    cells = {P.cell_name(s, c): (s, c) for s in grid.strategies for c in grid.classifiers}
+    cells = {cell_name(s, c): (s, c) for s in grid.strategies for c in grid.classifiers}
     return CompareSettings(
         cells=cells, samplers={cell: strategies[s].sampler for cell, (s, _) in cells.items()},
         kinds={cell: kind(strategies[s]) for cell, (s, _) in cells.items()},
-        goals=P.goals(params, METRICS), leaderboard=P.leaderboard_settings(params, (*METRICS, COST)),
-        grid_resolution=P.evaluate_settings(params).grid_resolution,
+        goals=goal_settings(params, METRICS), leaderboard=leaderboard_settings(params, (*METRICS, COST)),
+        grid_resolution=evaluate_settings(params).grid_resolution,
     )
 
 
@@ -96,11 +108,11 @@ def not_fittable_cells(settings: CompareSettings, models: Mapping, metrics: Mapp
             unfit[name] = {"strategy": strategy, "classifier": classifier, "reason": record.reason,
                            "during": record.during}
         elif isinstance(metrics[name], Mapping) and "not_fittable" in metrics[name]:
-            raise P.PipelineError(f"reports/metrics/{name}.json says the cell is not fittable, but its model file "
+            raise PipelineError(f"reports/metrics/{name}.json says the cell is not fittable, but its model file "
                                   "holds a fitted model (files of different runs); run `dvc repro` to rebuild them")
     if unfit and len(unfit) == len(settings.cells):
         shown = "; ".join(f"{name}: {entry['reason']}" for name, entry in unfit.items())
-        raise P.PipelineError(f"no cell of the grid could be fitted, so there is nothing to rank ({shown}); change "
+        raise PipelineError(f"no cell of the grid could be fitted, so there is nothing to rank ({shown}); change "
                               "the classifiers' settings or add classifiers or strategies to grid.classifiers / "
                               "grid.strategies")
     return unfit
@@ -149,7 +161,7 @@ def compare(settings: CompareSettings, *, metrics: Mapping, cv: Mapping, explain
     thresholds = {name: metrics[name]["threshold"] for name in names}
     log.info("comparing %d cells", len(names))
 
-    baselines = {cell: (P.cell_name(board.baseline, classifier) if board.baseline is not None else None)
+    baselines = {cell: (cell_name(board.baseline, classifier) if board.baseline is not None else None)
                  for cell, (_, classifier) in settings.cells.items()}
     summary = build_summary(metrics, cv, goals, primary=board.primary, confidence=board.confidence,
                             baselines=baselines, cells=settings.cells, kinds=settings.kinds, ceilings=known)
@@ -195,15 +207,15 @@ def compare(settings: CompareSettings, *, metrics: Mapping, cv: Mapping, explain
 def cmd_compare(args) -> None:
     from imbalance_lab.reporting.report import render_html, render_markdown
 
-    params = P.load(PARAMS)
+    params = load(PARAMS)
     settings = compare_settings(params)  # before any file is read
     names = list(settings.cells)
     compared = compare(
         settings, metrics={n: read_json(cell_file("metrics", n)) for n in names},
         cv={n: read_json(cell_file("cv", n)) for n in names},
         explained={n: read_json(cell_file("coefficients", n)) for n in names},
-        models={n: read_model(cell_file("model", n), P.strategy_settings(params, settings.cells[n][0]),
-                              P.classifier_settings(params, settings.cells[n][1]), not_fittable=True) for n in names},
+        models={n: read_model(cell_file("model", n), strategy_settings(params, settings.cells[n][0]),
+                              classifier_settings(params, settings.cells[n][1]), not_fittable=True) for n in names},
         curves={n: {kind: read_json(cell_file(kind, n)) for kind in ("pr", "roc")} for n in names},
         calibration={n: read_json(cell_file("explain", n)).get("calibration_curve") for n in names},  # None: unfit
         ceilings=read_json(CEILING_JSON), data_info=read_json(DATA_JSON), train=read_frame(TRAIN),

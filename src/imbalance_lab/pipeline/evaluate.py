@@ -10,7 +10,18 @@ from typing import Any
 
 from imbalance_lab.pipeline.outputs import read_frame, read_json, read_model, stage_outputs
 from imbalance_lab.pipeline.shared import COST, class_names, cost_amounts, picture_note
-from imbalance_lab.settings import params as P
+from imbalance_lab.settings.params import (
+    ClassifierSettings,
+    CostSettings,
+    EvaluateSettings,
+    StrategySettings,
+    cell_name,
+    classifier_settings,
+    cost_settings,
+    evaluate_settings,
+    load,
+    strategy_settings,
+)
 from imbalance_lab.settings.paths import DATA_JSON, PARAMS, TEST, TRAIN, cell_file, strategy_file
 
 log = logging.getLogger("imbalance_lab")
@@ -29,8 +40,8 @@ class Evaluated:
     dependence: Any
 
 
-def evaluate_cell(strategy: P.StrategySettings, classifier: P.ClassifierSettings, settings: P.EvaluateSettings,
-                  costs: P.CostSettings, model, *, cv: Mapping, resampled_info: Mapping, data_info: Mapping,
+def evaluate_cell(strategy: StrategySettings, classifier: ClassifierSettings, settings: EvaluateSettings,
+                  costs: CostSettings, model, *, cv: Mapping, resampled_info: Mapping, data_info: Mapping,
                   train, test) -> Evaluated:
     """Score one cell's stored model on the held-out test split (the headline) and on its own training rows
     (the article's protocol), with its cross-validation summary, calibration, costs and pictures. A ``model``
@@ -44,7 +55,7 @@ def evaluate_cell(strategy: P.StrategySettings, classifier: P.ClassifierSettings
     from imbalance_lab.evaluation.metrics import compute_metrics, cost_terms, mean_and_sd
     from imbalance_lab.reporting.plots import decision_boundary_figure, partial_dependence_figure, reliability_figure
 
-    name = P.cell_name(strategy.name, classifier.name)
+    name = cell_name(strategy.name, classifier.name)
     threshold = settings.threshold if model.tuned_threshold is None else model.tuned_threshold
     (X_train, y_train), (X_test, y_test) = features_and_target(train), features_and_target(test)
     log.info("scoring on %s test rows and %s training rows", f"{len(y_test):,}", f"{len(y_train):,}")
@@ -123,12 +134,12 @@ def headline(metrics: Mapping) -> dict:
 
 
 def cmd_evaluate(args) -> None:
-    params, name, classifier = P.load(PARAMS), args.strategy, args.classifier
-    cell = P.cell_name(name, classifier)
-    strategy, classifier_settings = P.strategy_settings(params, name), P.classifier_settings(params, classifier)
+    params, name, classifier = load(PARAMS), args.strategy, args.classifier
+    cell = cell_name(name, classifier)
+    strategy, classifier_config = strategy_settings(params, name), classifier_settings(params, classifier)
     evaluated = evaluate_cell(  # settings first: checked before any file is read
-        strategy, classifier_settings, P.evaluate_settings(params), P.cost_settings(params),
-        read_model(cell_file("model", cell), strategy, classifier_settings, not_fittable=True),
+        strategy, classifier_config, evaluate_settings(params), cost_settings(params),
+        read_model(cell_file("model", cell), strategy, classifier_config, not_fittable=True),
         cv=read_json(cell_file("cv", cell)),
         resampled_info=read_json(strategy_file("resampled_info", name)), data_info=read_json(DATA_JSON),
         train=read_frame(TRAIN), test=read_frame(TEST),

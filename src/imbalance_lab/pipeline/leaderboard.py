@@ -6,7 +6,7 @@ import json
 import os
 import sys
 
-from imbalance_lab.settings import params as P
+from imbalance_lab.settings.params import PipelineError
 from imbalance_lab.settings.paths import SUMMARY_JSON
 
 
@@ -20,11 +20,11 @@ def cmd_leaderboard(args) -> None:
         summary = json.loads(SUMMARY_JSON.read_text(encoding="utf-8"))
         text = terminal_leaderboard(summary, None if args.wide else max(LEADERBOARD_WIDTH, terminal_width()))
     except FileNotFoundError:
-        raise P.PipelineError(f"{SUMMARY_JSON}: missing; {fix}") from None
+        raise PipelineError(f"{SUMMARY_JSON}: missing; {fix}") from None
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as err:
-        raise P.PipelineError(f"{SUMMARY_JSON}: not valid JSON ({type(err).__name__}); {fix}") from None
+        raise PipelineError(f"{SUMMARY_JSON}: not valid JSON ({type(err).__name__}); {fix}") from None
     except SummaryError as err:
-        raise P.PipelineError(f"{SUMMARY_JSON}: not the summary the compare stage writes ({err}); {fix}") from None
+        raise PipelineError(f"{SUMMARY_JSON}: not the summary the compare stage writes ({err}); {fix}") from None
     print(text, end="")
 
 

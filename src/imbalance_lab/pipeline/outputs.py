@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from imbalance_lab.data.rounding import rounded
-from imbalance_lab.settings import params as P
+from imbalance_lab.settings.params import ClassifierSettings, PipelineError, StrategySettings
 
 
 class StageOutputs:
@@ -85,23 +85,23 @@ def read_json(path: Path):
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise P.PipelineError(f"{path}: missing; run `dvc repro` to build the stages before this one") from None
+        raise PipelineError(f"{path}: missing; run `dvc repro` to build the stages before this one") from None
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as err:
-        raise P.PipelineError(f"{path}: not valid JSON ({type(err).__name__}); {REBUILD}") from None
+        raise PipelineError(f"{path}: not valid JSON ({type(err).__name__}); {REBUILD}") from None
 
 
 def read_frame(path: Path):
     import pandas as pd
 
     if not path.exists():
-        raise P.PipelineError(f"{path}: missing; run `dvc repro` to build the stages before this one")
+        raise PipelineError(f"{path}: missing; run `dvc repro` to build the stages before this one")
     try:
         return pd.read_parquet(path)
     except Exception as err:  # pyarrow raises several types for a truncated or foreign file
-        raise P.PipelineError(f"{path}: not a readable Parquet file ({type(err).__name__}); {REBUILD}") from None
+        raise PipelineError(f"{path}: not a readable Parquet file ({type(err).__name__}); {REBUILD}") from None
 
 
-def read_model(path: Path, strategy: P.StrategySettings, classifier: P.ClassifierSettings,
+def read_model(path: Path, strategy: StrategySettings, classifier: ClassifierSettings,
                not_fittable: bool = False):
     """The saved model of the cell (strategy, classifier) as params.yaml gives it: a file that says it is another
     cell, classifier or settings, or that names anything outside the trusted classes, is refused, nothing built.
@@ -120,10 +120,10 @@ def read_model(path: Path, strategy: P.StrategySettings, classifier: P.Classifie
         if is_not_fittable(data):
             record = not_fittable_from_dict(data, model_identity(strategy, classifier))
             if not not_fittable:
-                raise P.PipelineError(f"{path}: cell {record.cell} could not be fitted ({record.reason}, during "
+                raise PipelineError(f"{path}: cell {record.cell} could not be fitted ({record.reason}, during "
                                       f"{record.during}), so it has no model; use a fitted cell (imbalance-lab "
                                       "leaderboard lists them)")
             return record
         return model_from_dict(data, model_identity(strategy, classifier))
     except UntrustedModelError as err:
-        raise P.PipelineError(f"{path}: {err}; {REBUILD} (never load model files you do not trust)") from None
+        raise PipelineError(f"{path}: {err}; {REBUILD} (never load model files you do not trust)") from None

@@ -6,7 +6,14 @@ import logging
 from collections.abc import Mapping
 
 from imbalance_lab.pipeline.outputs import read_frame, stage_outputs
-from imbalance_lab.settings import params as P
+from imbalance_lab.settings.params import (
+    SplitSettings,
+    article_settings,
+    load,
+    source_settings,
+    split_settings,
+    synthetic_settings,
+)
 from imbalance_lab.settings.paths import DATA_JSON, PARAMS, RAW, TEST, TRAIN
 
 log = logging.getLogger("imbalance_lab")
@@ -17,16 +24,16 @@ def generate(params: Mapping):
     from imbalance_lab.data.dataset import describe, plot_features
     from imbalance_lab.data.sources import load_source
 
-    settings = P.source_settings(params)
-    article = P.article_settings(params) if settings.source == "article" else None
-    synthetic = P.synthetic_settings(params) if settings.source == "synthetic" else None
+    settings = source_settings(params)
+    article = article_settings(params) if settings.source == "article" else None
+    synthetic = synthetic_settings(params) if settings.source == "synthetic" else None
     frame, origin = load_source(settings, article, synthetic)
     log.info("%s data: %s rows, %s columns", settings.source, f"{len(frame):,}", frame.shape[1])
     features, reason = plot_features(frame, settings.plot_features)
     return frame, {**describe(frame, origin, settings.missing, features), "plot_features_reason": reason}
 
 
-def split_rows(settings: P.SplitSettings, raw):
+def split_rows(settings: SplitSettings, raw):
     """(train, test): the stratified split of the rows."""
     from imbalance_lab.data.split import split
 
@@ -36,14 +43,14 @@ def split_rows(settings: P.SplitSettings, raw):
 
 
 def cmd_generate(args) -> None:
-    frame, info = generate(P.load(PARAMS))
+    frame, info = generate(load(PARAMS))
     with stage_outputs() as outputs:
         outputs.frame(RAW, frame)
         outputs.json(DATA_JSON, info)
 
 
 def cmd_split(args) -> None:
-    train, test = split_rows(P.split_settings(P.load(PARAMS)), read_frame(RAW))
+    train, test = split_rows(split_settings(load(PARAMS)), read_frame(RAW))
     with stage_outputs() as outputs:
         outputs.frame(TRAIN, train)
         outputs.frame(TEST, test)

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from imbalance_lab.settings import params as P
+from imbalance_lab.settings.params import PipelineError
 from imbalance_lab.settings.paths import SUMMARY_JSON
 
 
@@ -26,14 +26,14 @@ def cmd_compare_with(args) -> None:
     found = subprocess.run(["git", "rev-parse", "--verify", "--quiet", "--end-of-options", f"{args.rev}^{{commit}}"],
                            capture_output=True, text=True)
     if args.rev.startswith("-") or found.returncode != 0:
-        raise P.PipelineError(f"unknown git revision {args.rev!r}; name a branch, tag or commit")
+        raise PipelineError(f"unknown git revision {args.rev!r}; name a branch, tag or commit")
     commit = found.stdout.strip()
 
     def dvc_json(*command: str) -> dict:
         result = subprocess.run([sys.executable, "-m", "dvc", *command, commit, "--json"],
                                 capture_output=True, text=True)
         if result.returncode != 0:
-            raise P.PipelineError(f"`dvc {' '.join(command)} {args.rev}` failed: {result.stderr.strip()}")
+            raise PipelineError(f"`dvc {' '.join(command)} {args.rev}` failed: {result.stderr.strip()}")
         return json.loads(result.stdout or "{}")
 
     then = subprocess.run(["git", "show", f"{commit}:{SUMMARY_JSON.as_posix()}"], capture_output=True, text=True)
@@ -158,7 +158,7 @@ def corrupt_listings(remote: str | None) -> list[tuple[str, str]]:
     return corrupt
 
 
-def corrupt_object_error(remote: str | None, oid: str, what: str | None) -> P.PipelineError:
+def corrupt_object_error(remote: str | None, oid: str, what: str | None) -> PipelineError:
     from dvc.exceptions import DvcException
     from dvc.repo import Repo
 
@@ -168,7 +168,7 @@ def corrupt_object_error(remote: str | None, oid: str, what: str | None) -> P.Pi
     except DvcException:
         where = f"copy of the object {oid}"
     held = f" (it holds {what})" if what else ""
-    return P.PipelineError(
+    return PipelineError(
         f"the DVC remote's {where}{held} is corrupt: its content does not match its hash {oid}; nothing was "
         "checked out. Delete that file from the remote if it is still there, then whoever has the data (or reruns "
         "`dvc repro`) runs `dvc push` to upload a good copy")
@@ -182,7 +182,7 @@ def cmd_pull(args) -> None:
 
     problem = missing_remote_folder(args.remote)
     if problem:
-        raise P.PipelineError(problem)
+        raise PipelineError(problem)
     cache, cached = cached_objects()
     with corrupt_objects_found_by_dvc() as found:
         code = dvc_main(["fetch", *(["--remote", args.remote] if args.remote else [])])  # in-process: no shell
@@ -194,9 +194,9 @@ def cmd_pull(args) -> None:
     for oid, what in corrupt_listings(args.remote) if code else []:
         raise corrupt_object_error(args.remote, oid, what)
     if code:
-        raise P.PipelineError(f"`dvc fetch` failed (exit code {code}, DVC's message above); if it lists missing "
+        raise PipelineError(f"`dvc fetch` failed (exit code {code}, DVC's message above); if it lists missing "
                               "cache files, this commit's data was never pushed: whoever ran `dvc repro` for it "
                               "runs `dvc push`")
     code = dvc_main(["checkout"])
     if code:
-        raise P.PipelineError(f"`dvc checkout` failed (exit code {code}, DVC's message above)")
+        raise PipelineError(f"`dvc checkout` failed (exit code {code}, DVC's message above)")

@@ -8,7 +8,7 @@ from typing import Any
 
 from imbalance_lab.pipeline.outputs import read_frame, read_json, stage_outputs
 from imbalance_lab.pipeline.shared import check_strategy, class_names
-from imbalance_lab.settings import params as P
+from imbalance_lab.settings.params import compute_settings, load, source_settings, strategy_settings
 from imbalance_lab.settings.paths import DATA_JSON, PARAMS, TRAIN, strategy_file
 
 log = logging.getLogger("imbalance_lab")
@@ -20,9 +20,9 @@ def resample_strategy(params: Mapping, name: str, train, data_info: Mapping):
 
     from imbalance_lab.data.dataset import class_counts, columns_of, features_and_target, target_name
 
-    strategy = P.strategy_settings(params, name)
+    strategy = strategy_settings(params, name)
     key = f"strategies.{name}"
-    missing, neighbors = P.source_settings(params).missing, P.compute_settings(params).neighbors
+    missing, neighbors = source_settings(params).missing, compute_settings(params).neighbors
     X, y = features_and_target(train)
     sampler = None
     if strategy.sampler == "none" and not strategy.options:  # needs no imbalanced-learn
@@ -60,7 +60,7 @@ def resample_strategy(params: Mapping, name: str, train, data_info: Mapping):
 
 
 def cmd_resample(args) -> None:
-    params, name = P.load(PARAMS), args.strategy
+    params, name = load(PARAMS), args.strategy
     check_strategy(params, name)  # before any data is read
     frame, info, picture = resample_strategy(params, name, read_frame(TRAIN), read_json(DATA_JSON))
     with stage_outputs() as outputs:

@@ -5,26 +5,32 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from imbalance_lab.settings import params as P
+from imbalance_lab.settings.params import (
+    ConfigError,
+    CostSettings,
+    classifier_settings,
+    strategy_settings,
+    tuning_settings,
+)
 
 COST = "cost_per_1000"  # expected cost per 1,000 rows (costs section): the leaderboard may rank by it
 
 
 def check_strategy(params: Mapping, name: str, classifier: str | None = None) -> None:
     """One strategy's settings before any data is read: its sampler's, with a ``classifier`` the cell's."""
-    strategy = P.strategy_settings(params, name)
+    strategy = strategy_settings(params, name)
     if classifier is not None:  # a class_weight the classifier has not: train says the cell is not fittable
         from imbalance_lab.models.estimators import build_pipeline, buildable
 
-        settings = P.classifier_settings(params, classifier)
-        build_pipeline(buildable(strategy, settings), settings, P.tuning_settings(params))
+        settings = classifier_settings(params, classifier)
+        build_pipeline(buildable(strategy, settings), settings, tuning_settings(params))
     elif strategy.sampler != "none" or strategy.options:
         from imbalance_lab.strategies.samplers import build_sampler
 
         build_sampler(strategy)
 
 
-def cost_amounts(costs: P.CostSettings, X):
+def cost_amounts(costs: CostSettings, X):
     """Per row, what a missed default costs in units of costs.missed_default (None: 1 each)."""
     import numpy as np
 
@@ -33,11 +39,11 @@ def cost_amounts(costs: P.CostSettings, X):
         return None
     if column not in X.columns or X[column].dtype.kind not in "iuf":
         numeric = [str(name) for name in X.columns if X[name].dtype.kind in "iuf"]
-        raise P.ConfigError(f"params.yaml: 'costs.missed_default_column' is {column!r}, not a numeric feature; "
+        raise ConfigError(f"params.yaml: 'costs.missed_default_column' is {column!r}, not a numeric feature; "
                             f"use one of {', '.join(numeric)} or null")
     values = X[column].to_numpy(dtype=float)
     if np.isnan(values).any() or (values < 0).any():
-        raise P.ConfigError(f"params.yaml: 'costs.missed_default_column' {column!r} has missing or negative values; "
+        raise ConfigError(f"params.yaml: 'costs.missed_default_column' {column!r} has missing or negative values; "
                             "a cost per row must be a number >= 0 on every row: name another column or null")
     return values
 

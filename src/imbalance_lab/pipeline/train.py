@@ -12,8 +12,21 @@ from typing import Any
 
 from imbalance_lab.pipeline.outputs import read_frame, stage_outputs
 from imbalance_lab.pipeline.shared import check_strategy, cost_amounts
-from imbalance_lab.settings import params as P
 from imbalance_lab.settings.classifiers import classifier_class
+from imbalance_lab.settings.params import (
+    ConfigError,
+    cell_name,
+    check_work,
+    classifier_settings,
+    compute_settings,
+    cost_settings,
+    cv_settings,
+    evaluate_settings,
+    load,
+    source_settings,
+    strategy_settings,
+    tuning_settings,
+)
 from imbalance_lab.settings.paths import PARAMS, TRAIN, cell_file
 
 log = logging.getLogger("imbalance_lab")
@@ -68,12 +81,12 @@ def train_cell(params: Mapping, name: str, classifier_name: str, train) -> Train
     from imbalance_lab.strategies.knn_smote import SamplerError
     from imbalance_lab.strategies.samplers import check_fold_sizes, sampler_errors
 
-    strategy, classifier = P.strategy_settings(params, name), P.classifier_settings(params, classifier_name)
-    cell = P.cell_name(name, classifier_name)
+    strategy, classifier = strategy_settings(params, name), classifier_settings(params, classifier_name)
+    cell = cell_name(name, classifier_name)
     key = f"strategies.{name}"
-    cv, fixed_threshold = P.cv_settings(params), P.evaluate_settings(params).threshold
-    missing, compute = P.source_settings(params).missing, P.compute_settings(params)
-    tuning, costs = P.tuning_settings(params), P.cost_settings(params)
+    cv, fixed_threshold = cv_settings(params), evaluate_settings(params).threshold
+    missing, compute = source_settings(params).missing, compute_settings(params)
+    tuning, costs = tuning_settings(params), cost_settings(params)
     X, y = features_and_target(train)
     amounts = cost_amounts(costs, X)
     estimator = build_pipeline(buildable(strategy, classifier), classifier, tuning, columns_of(X, missing),
@@ -82,7 +95,7 @@ def train_cell(params: Mapping, name: str, classifier_name: str, train) -> Train
     # Every sampler and the tuning's inner folds against the smallest cross-validation training fold.
     check_fold_sizes(class_counts(y), cv.folds, {name: estimator}, tuning.folds)
     check_basis_columns(X, strategy)
-    P.check_work(params, len(y))  # as check does, on the real rows (check cannot count a file's)
+    check_work(params, len(y))  # as check does, on the real rows (check cannot count a file's)
     identity = model_identity(strategy, classifier)  # what the file says it is: every loader checks it
     conflict = class_weight_conflict(classifier, strategy)
     if conflict is not None:  # the strategy weighs classes through a setting this classifier has not: no fit
@@ -106,7 +119,7 @@ def train_cell(params: Mapping, name: str, classifier_name: str, train) -> Train
             cost_tuned = cost_tuned_threshold(estimator, X, y, **terms, amounts=amounts, folds=tuning.folds,
                                               seed=tuning.seed)
     except SamplerError as err:
-        raise P.ConfigError(
+        raise ConfigError(
             f"params.yaml: '{key}' cannot be fitted on the training split or on a cross-validation "
             f"training fold ({cv.folds} folds; each holds about {(cv.folds - 1) / cv.folds:.0%} of the rows): {err}"
         ) from None
@@ -144,10 +157,10 @@ def not_fittable(cell: str, identity: Mapping, reason: str, during: str, strateg
 
 
 def cmd_train(args) -> None:
-    params, name, classifier = P.load(PARAMS), args.strategy, args.classifier
+    params, name, classifier = load(PARAMS), args.strategy, args.classifier
     check_strategy(params, name, classifier)  # before any data is read
     trained = train_cell(params, name, classifier, read_frame(TRAIN))
-    cell = P.cell_name(name, classifier)
+    cell = cell_name(name, classifier)
     with stage_outputs() as outputs:
         outputs.json(cell_file("model", cell), trained.model, round_floats=False)
         outputs.json(cell_file("coefficients", cell), trained.coefficients)

@@ -195,10 +195,10 @@ def with_value(column: str, value) -> pd.DataFrame:
 def article_split() -> tuple[pd.DataFrame, pd.DataFrame]:
     from imbalance_lab.data.sources import generate_article_data
     from imbalance_lab.data.split import split
-    from imbalance_lab.settings import params as P
+    from imbalance_lab.settings.params import article_settings, load, split_settings
 
-    params = P.load(FIXTURE_PARAMS)
-    return split(generate_article_data(P.article_settings(params)), P.split_settings(params))
+    params = load(FIXTURE_PARAMS)
+    return split(generate_article_data(article_settings(params)), split_settings(params))
 
 
 def kill_when(process: subprocess.Popen, ready, seconds: float = 60) -> None:

@@ -132,18 +132,18 @@ NAME_RULE = "must use only a-z, 0-9 and _"
 
 @pytest.mark.parametrize("name", HOSTILE_NAMES)
 def test_b_every_hostile_strategy_name_is_refused_by_the_check(name):
-    from imbalance_lab.settings import params as P
+    from imbalance_lab.settings.params import ConfigError, strategy_names
 
-    with pytest.raises(P.ConfigError, match=re.escape(NAME_RULE)):
-        P.strategy_names({"strategies": {name: {"sampler": "none"}}})
+    with pytest.raises(ConfigError, match=re.escape(NAME_RULE)):
+        strategy_names({"strategies": {name: {"sampler": "none"}}})
 
 
 @pytest.mark.parametrize("name", HOSTILE_NAMES)
 def test_b_every_hostile_classifier_name_is_refused_by_the_check(name):
-    from imbalance_lab.settings import params as P
+    from imbalance_lab.settings.params import ConfigError, classifier_names
 
-    with pytest.raises(P.ConfigError, match=re.escape(NAME_RULE)):
-        P.classifier_names({"classifiers": {name: {"classifier": "LogisticRegression"}}})
+    with pytest.raises(ConfigError, match=re.escape(NAME_RULE)):
+        classifier_names({"classifiers": {name: {"classifier": "LogisticRegression"}}})
 
 
 def test_b_classifier_name_stops_dvc_repro_before_any_command(committed):

@@ -200,7 +200,7 @@ SCALE_CASES = [("model-scale", {"model.scale": True}), ("strategy-scale", {"stra
 @pytest.mark.parametrize("extra", [pytest.param(extra, id=name) for name, extra in SCALE_CASES])
 def test_d_scaled_numeric_data_resample_and_its_picture(committed, capsys, extra):
     from imbalance_lab.pipeline.resample import resample_strategy
-    from imbalance_lab.settings import params as P
+    from imbalance_lab.settings.params import load
 
     write_frame(committed, "numbers.csv", customers(120, 20).assign(noise=np.linspace(-1, 1, 120)))
     configure_file(committed, "numbers.csv", extra)
@@ -212,7 +212,7 @@ def test_d_scaled_numeric_data_resample_and_its_picture(committed, capsys, extra
     features = info["plot_features"]
     assert (committed.root / "reports/plots/resampled/smote.png").stat().st_size > 10_000
     # The picture's points are the resampled rows in the data's own units (not standardised), class by class.
-    frame, _, figure = resample_strategy(P.load(committed.root / "params.yaml"), "smote", train, info)
+    frame, _, figure = resample_strategy(load(committed.root / "params.yaml"), "smote", train, info)
     pd.testing.assert_frame_equal(frame, resampled)
     drawn = np.concatenate([collection.get_offsets() for collection in figure.axes[0].collections])
     expected = np.concatenate([resampled.loc[resampled["defaulted"] == label, features].to_numpy() for label in (0, 1)])

@@ -37,10 +37,10 @@ def cell_model_text(classifier: str = "logreg", strategy: str = "baseline") -> s
     from imbalance_lab.data.dataset import features_and_target
     from imbalance_lab.models.estimators import build_pipeline, fit_model
     from imbalance_lab.persistence.modelfile import model_identity, model_to_dict
-    from imbalance_lab.settings import params as P
+    from imbalance_lab.settings.params import classifier_settings, load, strategy_settings
 
-    params = P.load(ROOT / "params.yaml")
-    settings = P.strategy_settings(params, strategy), P.classifier_settings(params, classifier)
+    params = load(ROOT / "params.yaml")
+    settings = strategy_settings(params, strategy), classifier_settings(params, classifier)
     estimator = build_pipeline(*settings, None)
     X, y = features_and_target(article_split()[0])
     converged = fit_model(estimator, X, y)
@@ -488,10 +488,10 @@ def cell_of(cell: str) -> tuple[str, str]:
 
 
 def cell_settings(classifier: str, strategy: str = "baseline"):
-    from imbalance_lab.settings import params as P
+    from imbalance_lab.settings.params import classifier_settings, load, strategy_settings
 
-    params = P.load(Path("params.yaml"))
-    return P.strategy_settings(params, strategy), P.classifier_settings(params, classifier)
+    params = load(Path("params.yaml"))
+    return strategy_settings(params, strategy), classifier_settings(params, classifier)
 
 
 @pytest.mark.parametrize("classifier", ["logreg", "hgb"])
