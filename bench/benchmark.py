@@ -12,10 +12,11 @@ it copies the project into a temporary git repository and measures:
 * ``cold``: ``dvc repro`` from nothing, with each stage's wall time and peak memory (the
   stages record them through bench/stage_profile/ when IMBALANCE_LAB_PROFILE is set);
 * ``noop``: a second ``dvc repro`` (nothing to do);
-* ``identical``: ``dvc repro --force`` from nothing again gives byte-identical outputs, its
-  stages forked from the warm server, so cold and warm stages are compared too (below 10M
-  rows: at 10M a second pipeline run would not fit a working session);
-* ``one_strategy``: ``dvc repro`` after ``strategies.smote.k_neighbors`` 5 -> 4, cold;
+* ``warm``: ``dvc repro --force``, every stage again, forked from the project's warm server
+  (started first, as a checkout's second cold stage starts it), and ``identical``: it wrote the
+  cold run's bytes; then ``warm_one_strategy``: ``dvc repro`` after ``strategies.smote.k_neighbors``
+  5 -> 3, warm (below 10M rows: at 10M a second pipeline run would not fit a working session);
+* ``one_strategy``: ``dvc repro`` after ``strategies.smote.k_neighbors`` -> 4, cold;
 * ``plain``: the same work (every stage's function, same settings) in one plain Python
   process: no DVC, one interpreter, imports paid once; and ``fit_and_score``: the five
   strategies only fitted on the training split and scored on the test split;
@@ -26,8 +27,8 @@ From 10M rows (``--concurrent-from``) the plain process runs beside the pipeline
 of the two cores (``cv.n_jobs`` is 1), so that both fit in a session; both see the same
 contention, so their ratio stays fair, but the absolute seconds are a little high.
 
-It prints a table and writes JSON (default bench/results.json) with each target met or
-not. Figures depend on the machine: compare runs on the same machine only.
+It prints a table (each size's cold and warm runs side by side) and writes JSON (default
+bench/results.json) with each target met or not. Figures depend on the machine: compare runs on the same machine only.
 
 ``--quick`` runs every measurement above once on the smallest settings (500 synthetic rows, the
 one cell smote-logreg: a sampler for the one-strategy change; 3-fold CV once; the ceiling on the
@@ -105,10 +106,31 @@ def dvc(*args, cwd: Path, profile: Path | None = None, warm: bool = False) -> fl
                {**(hook if profile else {}), "IMBALANCE_LAB_WARM": "1" if warm else "0"})
 
 
+def lab(project: Path, *args: str) -> str:
+    """`imbalance-lab <args>` in ``project`` (its own sources), warm allowed; what it printed."""
+    return subprocess.run([sys.executable, "-m", "imbalance_lab", *args], cwd=project, capture_output=True, text=True,
+                          env={**env(), "PYTHONPATH": str(project / "src"), "IMBALANCE_LAB_WARM": "1"},
+                          check=False).stdout
+
+
 def stop_server(project: Path) -> None:
     """The project's warm server (started by a warm run's second cold stage) ended now, not at its idle time."""
-    subprocess.run([sys.executable, "-m", "imbalance_lab", "server", "stop"], cwd=project, capture_output=True,
-                   env={**env(), "PYTHONPATH": str(project / "src")}, check=False)
+    lab(project, "server", "stop")
+
+
+def ready(project: Path) -> None:
+    """The project's warm server up, as a checkout's second cold stage starts it (a single stage now
+    and then starts none): two cold `check` runs, then wait until it answers."""
+    if lab(project, "server", "status").startswith("warm server"):
+        return
+    lab(project, "-q", "check")
+    lab(project, "-q", "check")
+    deadline = time.monotonic() + 60
+    while not lab(project, "server", "status").startswith("warm server"):
+        if time.monotonic() > deadline:
+            raise SystemExit(f"bench/benchmark.py: error: {project}: no warm server 60 s after two cold stages; "
+                             f"run `imbalance-lab server status` and `imbalance-lab check` there to see why")
+        time.sleep(0.1)
 
 
 def copy_project(target: Path) -> Path:
@@ -311,12 +333,15 @@ def measure(rows: int | None, workdir: Path, concurrent_from: int, quick: bool =
     run(["git", "commit", "-qm", "results"], project)
     first = outputs_digest(project)
     result["noop_seconds"] = round(min(dvc("repro", cwd=project) for _ in range(1 if quick else 3)), 2)
-    if rows is not None and references is None:
-        try:  # every stage again, from the data up; warm (not timed): the first two start the server
-            dvc("repro", "--force", cwd=project, warm=True)
+    if references is None:  # below --concurrent-from: the same runs warm, each stage forked from the server
+        try:
+            ready(project)
+            result["warm_seconds"] = round(dvc("repro", "--force", cwd=project, warm=True), 2)
+            result["identical"] = outputs_digest(project) == first
+            set_k_neighbors(project, 3)
+            result["warm_one_strategy_seconds"] = round(dvc("repro", cwd=project, warm=True), 2)
         finally:
             stop_server(project)
-        result["identical"] = outputs_digest(project) == first
     set_k_neighbors(project, 4)  # last: nothing compares with the committed results after it
     changed = workdir / f"profile-{label}-change.jsonl"
     result["one_strategy_seconds"] = round(dvc("repro", cwd=project, profile=changed), 2)
@@ -331,6 +356,11 @@ def measure(rows: int | None, workdir: Path, concurrent_from: int, quick: bool =
         result["differing_from_plain"] = sorted(name for name in reference["digest"].keys() | pipeline_files.keys()
                                                 if reference["digest"].get(name) != pipeline_files.get(name))
     print(json.dumps({k: v for k, v in result.items() if k != "stages"}), flush=True)
+    if "warm_seconds" in result:
+        for kind, cold, warm in (("full", "cold_seconds", "warm_seconds"),
+                                 ("one_strategy", "one_strategy_seconds", "warm_one_strategy_seconds")):
+            print(f"{kind:13} {result[cold]:8.1f} s cold {result[warm]:8.1f} s warm   warm/cold "
+                  f"{result[warm] / result[cold]:.2f}", flush=True)
     return result
 
 

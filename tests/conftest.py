@@ -101,7 +101,7 @@ def small_built(tmp_path_factory, worker_id) -> Path:
 # last, alone. Paths under tests/: a unit and an integration module may share a name.
 LONGEST_FIRST = ("integration/test_pipeline.py", "integration/test_team.py", "integration/test_warm.py",
                  "integration/hostile/test_hostile_warm.py", "integration/test_bench.py",
-                 "integration/test_bench_warm.py", "integration/test_real_data.py", "integration/test_dask.py",
+                 "integration/test_real_data.py", "integration/test_dask.py",
                  "integration/test_generated_and_shipped_data.py", "integration/test_workspace.py",
                  "integration/hostile/test_hostile.py", "integration/test_grid.py",
                  "unit/test_modelfile.py", "unit/test_metrics.py", "unit/test_plots.py")

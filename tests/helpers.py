@@ -45,7 +45,7 @@ def dvc(*args, cwd, check=True, env=None):
     return run([sys.executable, "-m", "dvc", *args], cwd=cwd, check=check, env=env)
 
 
-BENCHMARK, WARM = ROOT / "bench" / "benchmark.py", ROOT / "bench" / "warm.py"
+BENCHMARK = ROOT / "bench" / "benchmark.py"
 
 
 def bench(script: Path, *args: str, cwd: Path) -> subprocess.CompletedProcess:

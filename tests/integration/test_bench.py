@@ -1,12 +1,10 @@
-"""The benchmark scripts, run as a user runs them (docs/speed.md): a subprocess in a folder of its own,
-real DVC runs in the temporary projects they build, the figures read back from what they print and write.
+"""The benchmark script, run as a user runs it (docs/speed.md): a subprocess in a folder of its own,
+real DVC runs in the temporary projects it builds, the figures read back from what it prints and writes.
 
-`--quick` is their smallest run (500 synthetic rows, the one cell smote-logreg, 3-fold CV once, the
-ceiling on 1,000 rows): every measurement of the full benchmark once, on the smallest settings. Each
-still runs the pipeline's eight stages cold twice or so (each cold stage is 1-4 s of imports), about
-70 s of CPU per script: the floor of what they measure, paid so that a user's first command works.
-bench/warm.py's `--quick` run is in test_bench_warm.py: a file of its own, so that pytest-xdist (one file
-per worker) runs the two scripts at the same time.
+`--quick` is its smallest run (500 synthetic rows, the one cell smote-logreg, 3-fold CV once, the
+ceiling on 1,000 rows): every measurement of the full benchmark once, on the smallest settings, cold
+and warm. It still runs the pipeline's eight stages cold about twice (each cold stage is 1-4 s of
+imports): the floor of what it measures, paid so that a user's first command works.
 """
 
 from __future__ import annotations
@@ -17,7 +15,7 @@ import time
 
 import pytest
 
-from helpers import BENCHMARK, WARM, bench, positive
+from helpers import BENCHMARK, bench, positive
 
 
 @pytest.mark.integration
@@ -30,8 +28,15 @@ def test_benchmark_quick_writes_every_figure_it_promises(tmp_path):
     figures = json.loads(out.read_text())
     size = figures["sizes"]["500"]
     assert (size["strategies"], size["classifiers"], size["cv_repeats"]) == (1, 1, 1)
-    for key in ("cold_seconds", "stage_seconds_sum", "peak_mb", "noop_seconds", "one_strategy_seconds", "ratio"):
+    for key in ("cold_seconds", "stage_seconds_sum", "peak_mb", "noop_seconds", "one_strategy_seconds", "ratio",
+                "warm_seconds", "warm_one_strategy_seconds"):
         assert positive(size[key]), (key, size[key])
+    # the warm runs ran warm: every stage again, forked from the server, is faster than the cold build
+    assert size["warm_seconds"] < size["cold_seconds"], size
+    printed = dict(re.findall(r"^(full|one_strategy)\s+(\d+\.\d) s cold\s+\d+\.\d s warm\s+warm/cold \d\.\d\d$",
+                              result.stdout, re.M))
+    assert printed == {"full": f"{size['cold_seconds']:.1f}", "one_strategy": f"{size['one_strategy_seconds']:.1f}"}, \
+        result.stdout
     for reference in ("plain", "fit_and_score"):
         assert positive(size[reference]["seconds"]) and positive(size[reference]["peak_mb"]), size[reference]
     # every stage of the grid profiled under DVC's own name, each with its time and memory
@@ -49,11 +54,10 @@ def test_benchmark_quick_writes_every_figure_it_promises(tmp_path):
 
 
 @pytest.mark.parametrize("script, args, culprit", [
-    (BENCHMARK, ["--sizes", "5", "--no-article"], "--sizes 5"),  # the pipeline's check (warm.py shares it)
+    (BENCHMARK, ["--sizes", "5", "--no-article"], "--sizes 5"),  # the pipeline's check
     (BENCHMARK, ["--sizes", "many"], "--sizes"),
     (BENCHMARK, ["--quick", "--out", "/nonexistent-folder/figures.json"], "--out /nonexistent-folder"),
-    (WARM, ["--sizes", "huge"], "'huge'"),
-    (WARM, ["--runs", "0"], "--runs 0"),
+    (BENCHMARK, ["--concurrent-from", "0"], "--concurrent-from 0"),
 ])
 def test_bad_arguments_fail_at_once_in_one_line(tmp_path, script, args, culprit):
     started = time.monotonic()
