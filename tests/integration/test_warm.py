@@ -62,15 +62,27 @@ def alive(pid: int) -> bool:
         return False
 
 
-@pytest.fixture
-def small(tmp_path, request):
-    """The project on small settings and one strategy (two for a training stage to kill), committed;
-    its warm server stopped after."""
-    project = copy_project(tmp_path / "project")
-    configure(project, ("baseline", "smote") if "slow_training" in request.fixturenames else ("baseline",))
+# The shared projects' servers outlive the gaps between their tests (tests elsewhere: 30 s after the last stage).
+LONG_IDLE = {"IMBALANCE_LAB_WARM_IDLE": "600"}
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory):
+    """The project on small settings (baseline and smote, a training stage to kill), committed, shared by the
+    tests of this module that need a project and its server but not a fresh one: each test that needs the server
+    up calls ``warm_server``, counts the stages served from what it found, and restores what it changed. Its
+    warm server stopped after."""
+    project = copy_project(tmp_path_factory.mktemp("warm") / "project")
+    configure(project, ("baseline", "smote"))
     commit(project, "small settings")
     yield project
     stage(project, "server", "stop", check=False)
+
+
+def warm_server(project: Path, env=None) -> dict:
+    """The project's server, up: the one running, or one started as stages start it (start_server)."""
+    env = {**LONG_IDLE, **(env or {})}
+    return server(project, env) or start_server(project, env)
 
 
 @pytest.fixture
@@ -103,19 +115,24 @@ def test_a_stage_runs_warm_once_the_server_is_up_and_writes_what_a_cold_one_writ
     assert stages_run(cold.stdout) == stages
     after = server(built)  # none served: still at the warm count, or gone after its idle time (30 s in tests)
     assert after is None or after["served"] == len(stages)
+    # dvc.lock unchanged after both forced runs: every output of the three stages (data/ ones too) hashes as
+    # committed, so the pipeline is up to date (what a following `dvc repro` would find)
     assert run(["git", "status", "--porcelain"], cwd=built).stdout == ""
-    assert "Running stage" not in dvc("repro", cwd=built).stdout
 
 
 def test_warm_output_and_errors_are_the_cold_ones(small):
-    start_server(small)
+    served = warm_server(small)["served"]
     from dvc.utils.serialize import modify_yaml
 
+    settings = (small / "params.yaml").read_text()
     with modify_yaml(str(small / "params.yaml")) as params:
         params["cv"]["folds"] = 1
-    warm_run = stage(small, "check", check=False)
-    cold_run = stage(small, "check", check=False, env={"IMBALANCE_LAB_WARM": "0"})
-    assert server(small)["served"] == 1
+    try:
+        warm_run = stage(small, "check", check=False)
+        cold_run = stage(small, "check", check=False, env={"IMBALANCE_LAB_WARM": "0"})
+    finally:
+        (small / "params.yaml").write_text(settings)
+    assert server(small)["served"] == served + 1
     assert warm_run.returncode == cold_run.returncode == 2
     assert warm_run.stderr == cold_run.stderr
     assert warm_run.stderr.startswith("imbalance-lab check: error: params.yaml: 'cv.folds'")
@@ -123,19 +140,23 @@ def test_warm_output_and_errors_are_the_cold_ones(small):
     assert usage.returncode == 2 and "the following arguments are required: strategy" in usage.stderr
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def slow_training(small):
-    """`train smote logreg` that cross-validates 400 folds (several seconds), inputs ready, server warm."""
+    """`train smote logreg` that cross-validates 400 folds (several seconds), inputs ready, server warm; the
+    settings restored after the tests that kill it."""
     from dvc.utils.serialize import modify_yaml
 
+    settings = (small / "params.yaml").read_text()
     with modify_yaml(str(small / "params.yaml")) as params:
         params["cv"].update(folds=4, repeats=100)
-    dvc("repro", "split", cwd=small)
-    wait_until(lambda: server(small))
-    return small
+    warm_server(small)
+    dvc("repro", "split", cwd=small, env=LONG_IDLE)
+    yield small
+    (small / "params.yaml").write_text(settings)
 
 
 def start_training(project: Path) -> tuple[subprocess.Popen, int]:
+    warm_server(project)
     caller = subprocess.Popen([sys.executable, "-m", "imbalance_lab", "train", "smote", "logreg"], cwd=project,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     child = wait_until(lambda: (server(project) or {}).get("running"))[0]
@@ -163,6 +184,42 @@ def test_ctrl_c_reaches_the_stage(slow_training):
     assert not (slow_training / "data/models/smote-logreg.json").exists()
 
 
+@pytest.fixture(scope="module")
+def own_source(tmp_path_factory):
+    """A project whose stages run its own copy of the sources (PYTHONPATH), which the tests edit and restore;
+    shared by the two tests of changed sources; its warm server stopped after."""
+    project = copy_project(tmp_path_factory.mktemp("source") / "project")
+    env = {"PYTHONPATH": str(project / "src"), **LONG_IDLE}
+    yield project, env
+    stage(project, "server", "stop", env=env, check=False)
+
+
+def test_a_server_that_cannot_import_is_not_started_again_until_the_sources_change(own_source):
+    """A broken plots.py: stages that do not need it still run (cold); no server is started for every
+    stage; once the file is fixed, the next stage starts a server that comes up."""
+    project, env = own_source
+    stage(project, "server", "stop", env=env, check=False)  # no server of today's sources (the other test's)
+    plots = project / "src/imbalance_lab/reporting/plots.py"
+    fixed = plots.read_text()
+    failed = Path(f"{socket_of(project, env)}.failed")  # the marker of a server that failed to import
+    plots.write_text(fixed + '\nraise ImportError("broken on purpose")\n')
+    try:
+        stage(project, "check", env=env)
+        stage(project, "check", env=env)  # cold, and it starts a server that fails to import plots
+        wait_until(lambda: failed.is_file() and "broken on purpose" in failed.read_text())
+        written = failed.stat().st_mtime_ns
+        assert stage(project, "check", env=env).returncode == 0  # still runs, cold
+        # no server started for it: none is importing now, and none failed since (it would have written the
+        # marker again)
+        assert servers_of(failed.with_suffix("")) == []
+        assert failed.stat().st_mtime_ns == written and server(project, env) is None
+    finally:
+        plots.write_text(fixed)
+    stage(project, "check", env=env)
+    wait_until(lambda: server(project, env))
+    assert not failed.exists()
+
+
 EDIT = """
 
 _main_before_the_edit = main
@@ -176,28 +233,43 @@ def main(argv=None):
 """
 
 
-def test_a_source_edit_restarts_the_server_and_no_stale_code_runs(tmp_path):
-    project = copy_project(tmp_path / "project")
-    env = {"PYTHONPATH": str(project / "src")}  # run this copy's code, which the test edits
-    old = start_server(project, env)["pid"]
+def test_a_source_edit_restarts_the_server_and_no_stale_code_runs(own_source):
+    project, env = own_source  # this copy's code runs, which the test edits
+    old = warm_server(project, env)  # (the test above leaves one up)
     assert "edited" not in stage(project, "check", env=env).stderr
-    assert server(project, env)["served"] == 1
+    assert server(project, env)["served"] == old["served"] + 1
     # The edit: cli.main (which every stage runs, warm or cold) wrapped to say so; appended, so that it holds
     # whatever the file's lines are
     source = project / "src/imbalance_lab/pipeline/cli.py"
-    source.write_text(source.read_text() + EDIT)
+    original = source.read_text()
+    source.write_text(original + EDIT)
     try:
         assert "imbalance-lab check: edited" in stage(project, "check", env=env).stderr  # cold, the server restarts
-        new = wait_until(lambda: (server(project, env) or {}).get("pid") not in (None, old) and server(project, env))
+        new = wait_until(lambda: (server(project, env) or {}).get("pid") not in (None, old["pid"])
+                         and server(project, env))
         assert "imbalance-lab check: edited" in stage(project, "check", env=env).stderr
-        assert server(project, env)["served"] == 1 and new["pid"] != old and not alive(old)
+        assert server(project, env)["served"] == 1 and new["pid"] != old["pid"] and not alive(old["pid"])
     finally:
+        source.write_text(original)
         stage(project, "server", "stop", env=env, check=False)
 
 
 def socket_of(project: Path, env=None) -> Path:
     """Where the project's stages find their server (`imbalance-lab server status` says)."""
     return Path(re.search(r"^socket: (.*)$", stage(project, "server", "status", env=env).stdout, re.M)[1])
+
+
+def servers_of(socket_path: Path) -> list[int]:
+    """The server processes for ``socket_path`` now, up or still importing (`python -m ... serve <socket> ...`)."""
+    found = []
+    for process in Path("/proc").glob("[0-9]*"):
+        try:
+            args = (process / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"serve" in args and str(socket_path).encode() in args:
+            found.append(int(process.name))
+    return found
 
 
 def ask(project: Path, request: dict, fds=()) -> dict:
@@ -209,7 +281,7 @@ def ask(project: Path, request: dict, fds=()) -> dict:
 
 
 def test_the_server_refuses_another_checkout_and_anything_but_a_stage(small, tmp_path):
-    start_server(small)
+    served = warm_server(small)["served"]
     other = tmp_path / "other"
     other.mkdir()
     (other / "dvc.yaml").write_text("stages: {}\n")
@@ -222,12 +294,12 @@ def test_the_server_refuses_another_checkout_and_anything_but_a_stage(small, tmp
     reply = ask(small, {**request, "root": str(small.resolve()), "env": {**os.environ, "OPENBLAS_CORETYPE": "Haswell"}},
                 [0, 1, 2, 0])
     assert reply["refused"] == "another environment"
-    assert server(small)["served"] == 0
+    assert server(small)["served"] == served
 
 
 @pytest.mark.skipif(os.getuid() != 0, reason="needs root to act as a second user (CI runs as root)")
 def test_a_second_user_cannot_reach_the_server(small):
-    start_server(small)
+    warm_server(small)
     path = socket_of(small)
     probe = ("import os, socket, sys; os.setgid(65534); os.setuid(65534); s = socket.socket(socket.AF_UNIX); "
              "s.connect(sys.argv[1])")
@@ -250,38 +322,20 @@ def test_a_folder_others_can_enter_is_never_used(tmp_path, monkeypatch):
 
 
 def test_warm_off_runs_cold_and_starts_no_server(small):
-    off = {"IMBALANCE_LAB_WARM": "0"}
-    stage(small, "check", env=off)
-    time.sleep(1)
-    assert server(small) is None
-    assert "IMBALANCE_LAB_WARM=0" in stage(small, "server", "status", env=off).stdout
-    assert (small / "data/params.checked").is_file()
+    """Even where a warm stage would start one: another stage of the checkout ran cold a moment ago."""
+    import tempfile
 
-
-def test_a_server_that_cannot_import_is_not_started_again_until_the_sources_change(tmp_path):
-    """A broken plots.py: stages that do not need it still run (cold); no server is started for every
-    stage; once the file is fixed, the next stage starts a server that comes up."""
-    project = copy_project(tmp_path / "project")
-    env = {"PYTHONPATH": str(project / "src")}
-    plots = project / "src/imbalance_lab/reporting/plots.py"
-    fixed = plots.read_text()
-    plots.write_text(fixed + '\nraise ImportError("broken on purpose")\n')
-    stage(project, "check", env=env)
-    stage(project, "check", env=env)  # cold, and it starts a server that fails to import plots
-    folder = runtime_folder()
-    failed = wait_until(lambda: next((f for f in folder.glob("*.sock.failed")
-                                      if "broken on purpose" in f.read_text()), None))
-    written = failed.stat().st_mtime_ns
-    assert stage(project, "check", env=env).returncode == 0  # still runs, cold
-    time.sleep(3)  # a server started now would have failed by now, writing the marker again
-    assert failed.stat().st_mtime_ns == written and server(project, env) is None
-    plots.write_text(fixed)
-    stage(project, "check", env=env)
-    try:
-        wait_until(lambda: server(project, env))
-        assert not failed.exists()
-    finally:
-        stage(project, "server", "stop", env=env, check=False)
+    with tempfile.TemporaryDirectory(prefix="ilw") as runtime:  # its own: the module's server is not in it
+        (Path(runtime) / f"imbalance-lab-{os.getuid()}").mkdir(mode=0o700)
+        env = {"XDG_RUNTIME_DIR": runtime}
+        off = {**env, "IMBALANCE_LAB_WARM": "0"}
+        path = socket_of(small, env)
+        Path(f"{path}.seen").touch()  # as if a stage had just run cold: the next warm one starts the server
+        (small / "data/params.checked").unlink(missing_ok=True)
+        stage(small, "check", env=off)
+        assert servers_of(path) == [] and server(small, env) is None  # none up, none importing
+        assert "IMBALANCE_LAB_WARM=0" in stage(small, "server", "status", env=off).stdout
+        assert (small / "data/params.checked").is_file()
 
 
 def test_a_server_leaves_no_files_behind_and_removes_those_of_dead_servers(small):
