@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from helpers import OTHER_CPUS, ROOT, copy_built, copy_project, dvc, run, stages_run
+from helpers import OTHER_CPUS, ROOT, copy_built, copy_project, dvc, dvc_status, run, stages_run
 
 GRID = yaml.safe_load((ROOT / "params.yaml").read_text())["grid"]
 STRATEGIES, CLASSIFIERS = tuple(GRID["strategies"]), tuple(GRID["classifiers"])
@@ -65,7 +65,7 @@ def test_another_cpu_writes_the_same_bytes_cold(project):
                  env={**OTHER_CPUS["openblas-sandybridge"], "IMBALANCE_LAB_WARM": "0"})
     assert stages_run(result.stdout) == sorted(stages)
     assert run(["git", "status", "--porcelain"], cwd=project).stdout == ""
-    assert "up to date" in dvc("status", cwd=project).stdout
+    assert dvc_status(project) == {}
 
 
 def test_second_repro_does_nothing_and_leaves_git_clean(project):
@@ -147,11 +147,11 @@ def cells_of(strategy: str, stages=("evaluate", "train")) -> list[str]:
     return [f"{stage}@{strategy}-{c}" for stage in stages for c in CLASSIFIERS]
 
 
-@pytest.fixture(scope="module")
-def small_project(tmp_path_factory, small_built):
+@pytest.fixture
+def small_project(tmp_path, small_built):
     """A copy of the project on small settings (baseline and smote, 3 folds once) after one full `dvc repro`,
     committed: what reruns after a change does not depend on the settings' size."""
-    return copy_built(small_built, tmp_path_factory.mktemp("small") / "project")
+    return copy_built(small_built, tmp_path / "project")
 
 
 def test_one_changed_and_one_new_strategy_rerun_only_their_stages_and_compare(small_project):
@@ -165,45 +165,40 @@ def test_one_changed_and_one_new_strategy_rerun_only_their_stages_and_compare(sm
     params = yaml.safe_load(original)
     params["strategies"]["smote"]["k_neighbors"] = 3
     (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    try:
-        # --dry lists the stages whose own inputs changed; the rest follow from their outputs.
-        assert stages_run(dvc("repro", "--dry", cwd=project).stdout) == sorted(
-            ["check", "compare", "resample@smote", *cells_of("smote")])
-        params["strategies"]["adasyn"] = {"sampler": "ADASYN"}
-        params["grid"]["strategies"].append("adasyn")
-        (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-        assert stages_run(dvc("repro", cwd=project).stdout) == sorted(
-            ["check", "compare", "resample@adasyn", "resample@smote", *cells_of("adasyn"), *cells_of("smote")])
-        changed = json.loads(dvc("metrics", "diff", "--json", cwd=project).stdout)
-        assert set(changed) == {f"reports/{kind}/{s}-{c}.json" for kind in ("metrics", "headline")
-                                for s in ("adasyn", "smote") for c in CLASSIFIERS} | {"reports/summary.json"}
-        metrics = json.loads((project / "reports/metrics/adasyn-logreg.json").read_text())
-        assert metrics["resampled"]["counts"]["1"] > 24 and len(metrics["cv"]) > 0
-        summary = json.loads((project / "reports/summary.json").read_text())
-        assert "adasyn-hgb" in summary["cells"] and "vs_baseline" in summary["cells"]["adasyn-hgb"]
-        assert summary["cells"]["adasyn-hgb"]["strategy"] == "adasyn"
-        assert "| `adasyn-logreg` |" in (project / "reports/summary.md").read_text()
-        assert all({"adasyn-logreg", "adasyn-hgb"} <= names for names in overlaid_strategies(project).values())
-        # adasyn sets no random_state: the global `seed` seeds it, so a forced rerun gives the same bytes
-        produced = ["data/resampled/adasyn.parquet", "data/models/adasyn-hgb.json", "reports/cv/adasyn-hgb.json",
-                    "reports/metrics/adasyn-hgb.json"]
-        first = {name: (project / name).read_bytes() for name in produced}
-        dvc("repro", "--force", "--single-item", "resample@adasyn", "train@adasyn-hgb", "evaluate@adasyn-hgb",
-            cwd=project)
-        assert {name: (project / name).read_bytes() for name in produced} == first
+    # --dry lists the stages whose own inputs changed; the rest follow from their outputs.
+    assert stages_run(dvc("repro", "--dry", cwd=project).stdout) == sorted(
+        ["check", "compare", "resample@smote", *cells_of("smote")])
+    params["strategies"]["adasyn"] = {"sampler": "ADASYN"}
+    params["grid"]["strategies"].append("adasyn")
+    (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    assert stages_run(dvc("repro", cwd=project).stdout) == sorted(
+        ["check", "compare", "resample@adasyn", "resample@smote", *cells_of("adasyn"), *cells_of("smote")])
+    changed = json.loads(dvc("metrics", "diff", "--json", cwd=project).stdout)
+    assert set(changed) == {f"reports/{kind}/{s}-{c}.json" for kind in ("metrics", "headline")
+                            for s in ("adasyn", "smote") for c in CLASSIFIERS} | {"reports/summary.json"}
+    metrics = json.loads((project / "reports/metrics/adasyn-logreg.json").read_text())
+    assert metrics["resampled"]["counts"]["1"] > 24 and len(metrics["cv"]) > 0
+    summary = json.loads((project / "reports/summary.json").read_text())
+    assert "adasyn-hgb" in summary["cells"] and "vs_baseline" in summary["cells"]["adasyn-hgb"]
+    assert summary["cells"]["adasyn-hgb"]["strategy"] == "adasyn"
+    assert "| `adasyn-logreg` |" in (project / "reports/summary.md").read_text()
+    assert all({"adasyn-logreg", "adasyn-hgb"} <= names for names in overlaid_strategies(project).values())
+    # adasyn sets no random_state: the global `seed` seeds it, so a forced rerun gives the same bytes
+    produced = ["data/resampled/adasyn.parquet", "data/models/adasyn-hgb.json", "reports/cv/adasyn-hgb.json",
+                "reports/metrics/adasyn-hgb.json"]
+    first = {name: (project / name).read_bytes() for name in produced}
+    dvc("repro", "--force", "--single-item", "resample@adasyn", "train@adasyn-hgb", "evaluate@adasyn-hgb",
+        cwd=project)
+    assert {name: (project / name).read_bytes() for name in produced} == first
 
-        (project / "params.yaml").write_text(original)
-        back = dvc("repro", cwd=project).stdout
-        assert "Stage 'check' is cached - skipping run" in back
-        # resample writes its picture into git (cache: false), so it reruns rather than coming from the run-cache
-        assert stages_run(back) == sorted(["compare", "resample@smote", *cells_of("smote")])
-        # reports/ as committed (DVC keeps adasyn's entries in dvc.lock and .gitignore: its own bookkeeping)
-        assert run(["git", "status", "--porcelain", "--untracked-files=no", "--", "reports"], cwd=project).stdout == ""
-        assert "up to date" in dvc("status", cwd=project).stdout
-    finally:
-        run(["git", "checkout", "--", "."], cwd=project)
-        run(["git", "clean", "-fdq"], cwd=project)
-        dvc("checkout", cwd=project)
+    (project / "params.yaml").write_text(original)
+    back = dvc("repro", cwd=project).stdout
+    assert "Stage 'check' is cached - skipping run" in back
+    # resample writes its picture into git (cache: false), so it reruns rather than coming from the run-cache
+    assert stages_run(back) == sorted(["compare", "resample@smote", *cells_of("smote")])
+    # reports/ as committed (DVC keeps adasyn's entries in dvc.lock and .gitignore: its own bookkeeping)
+    assert run(["git", "status", "--porcelain", "--untracked-files=no", "--", "reports"], cwd=project).stdout == ""
+    assert dvc_status(project) == {}
 
 
 def test_bad_params_stop_at_the_check_stage_and_lose_nothing(project):
@@ -251,7 +246,6 @@ def test_an_execution_setting_reruns_nothing(project, setting):
     params[section][key] = yaml.safe_load(value)
     (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     try:
-        result = dvc("status", "--json", cwd=project)
-        assert json.loads(result.stdout) == {}, result.stdout
+        assert dvc_status(project) == {}
     finally:
         run(["git", "checkout", "--", "params.yaml"], cwd=project)
