@@ -1,9 +1,11 @@
 """Hostile: the warm stage runner (imbalance_lab.warm).
 
 A. Warm = cold for every input a server could miss: a settings file, start-up code or an installed
-   file changed after the server started. Each row starts a real server, changes one input in a way
-   that changes a cold stage's picture (savefig.dpi), and holds the next warm stage's bytes to a cold
-   stage's. B. The variables read at import time: a real server refuses a caller whose value differs.
+   file changed after the server started. Each row has a real server fork a stage, changes one input in a
+   way that changes a cold stage's picture (savefig.dpi), and holds the next warm stage's bytes to a cold
+   stage's; the rows run in turn, each with the server the previous row's change started (one environment
+   for all but the home folder's row). B. The variables read at import time: a real server refuses a caller
+   whose value differs.
 C. A fake server of the same user: a real Unix socket server in this process speaks the protocol with
    a bad reply; the caller runs the stage cold (right output, one notice line, no traceback) and never
    signals a process it has not proved to be the stage's child.
@@ -99,136 +101,180 @@ def servers_of(socket_path: Path) -> list[int]:
     return found
 
 
-@contextmanager
-def server(root: Path, env: dict):
-    """A warm server of ``root`` for ``env``, started as a stage starts it and up; stopped after (with
-    any server a stale reply started)."""
-    _, socket_path = status(root, env)
-    subprocess.Popen([sys.executable, "-m", SERVER_MODULE, "serve", str(socket_path), str(root),
-                      os.path.realpath(root)], cwd=root, env=env, stdin=subprocess.DEVNULL,
-                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    deadline = time.monotonic() + 60
-    while (up := status(root, env)[0]) is None:
-        assert time.monotonic() < deadline, "the warm server did not start"
-        time.sleep(0.1)
-    try:
-        yield up
-    finally:
-        for pid in servers_of(socket_path):
-            os.kill(pid, signal.SIGKILL)
-
-
 # --- A. warm = cold ---------------------------------------------------------------------------
 
 
 @pytest.fixture(scope="module")
 def mplconfig(tmp_path_factory) -> str:
-    """A matplotlib folder shared by the rows that do not change it (its font list built once)."""
+    """A matplotlib folder for the cold references (its font list built once)."""
     return str(tmp_path_factory.mktemp("mplconfig"))
 
 
 @pytest.fixture(scope="module")
-def cold_at_42(project, mplconfig, tmp_path_factory) -> dict[str, bytes]:
-    """A cold stage's outputs with savefig.dpi 42 (every row's change sets it, each its own way), once for all
-    rows; they differ from the outputs at matplotlib's default: a row's change alters the picture."""
-    rc = tmp_path_factory.mktemp("rc") / "matplotlibrc"
-    rc.write_text(DPI.format(42))
+def cold_at(project, mplconfig, tmp_path_factory) -> dict[int, dict[str, bytes]]:
+    """A cold stage's outputs with savefig.dpi 42 and 60 (every row's change sets one of them), once for all
+    rows; they differ (and each row checks that the picture before its change differs from the one expected
+    after it: the change alters the picture)."""
     cold = {**base_env(MPLCONFIGDIR=mplconfig), "IMBALANCE_LAB_WARM": "0"}
-    assert run_stage(project, cold, *STAGE).returncode == 0
-    default = outputs(project)
-    assert run_stage(project, {**cold, "MATPLOTLIBRC": str(rc)}, *STAGE).returncode == 0
-    at_42 = outputs(project)
-    assert at_42[PICTURE] != default[PICTURE], "savefig.dpi does not alter a cold stage's picture: no proof"
-    return at_42
+    found = {}
+    for dpi in (42, 60):
+        rc = tmp_path_factory.mktemp("rc") / "matplotlibrc"
+        rc.write_text(DPI.format(dpi))
+        assert run_stage(project, {**cold, "MATPLOTLIBRC": str(rc)}, *STAGE).returncode == 0
+        found[dpi] = outputs(project)
+    assert found[42][PICTURE] != found[60][PICTURE], "savefig.dpi does not alter a cold stage's picture: no proof"
+    return found
 
 
-def in_root(root, tmp, text):
-    return root / "matplotlibrc", text
+def dpi_code(dpi: int) -> str:
+    return f"import matplotlib\nmatplotlib.rcParams['savefig.dpi'] = {dpi}\n"
 
 
-def in_config_folder(root, tmp, text):  # $MPLCONFIGDIR
-    return tmp / "mplconfig" / "matplotlibrc", text
-
-
-def in_home(root, tmp, text):  # ~/.config/matplotlib, HOME set for the server and the stages (no MPLCONFIGDIR)
-    return tmp / "home" / ".config" / "matplotlib" / "matplotlibrc", text
-
-
-def sitecustomize(root, tmp, text):  # on PYTHONPATH: runs at every start-up, before any stage code
-    dpi = text.split(":")[1].strip()
-    return tmp / "site" / "sitecustomize.py", f"import matplotlib\nmatplotlib.rcParams['savefig.dpi'] = {dpi}\n"
-
-
-def module_edited(root, tmp, text):  # a module the server imported (as an installed package's file)
-    dpi = text.split(":")[1].strip()
-    return tmp / "site" / "dpi_tweak" / "__init__.py", \
-        f"import matplotlib\nmatplotlib.rcParams['savefig.dpi'] = {dpi}\n"
-
-
-def installed_data_file_edited(root, tmp, text):
-    """matplotlib's own defaults (mpl-data/matplotlibrc, read as the server imports matplotlib), in a
-    site folder this test builds: the installed package linked file by file, that one file copied."""
+def shadow_matplotlib(site: Path, dpi: int) -> Path:
+    """matplotlib's own defaults (mpl-data/matplotlibrc, read as the server imports matplotlib), in a site folder
+    this test builds: the installed package linked file by file, that one file copied with savefig.dpi set."""
     import matplotlib
 
-    installed, site = Path(matplotlib.__file__).parent, tmp / "site" / "matplotlib"
-    rc = site / "mpl-data" / "matplotlibrc"
-    if not site.exists():
-        (site / "mpl-data").mkdir(parents=True)
-        for item in installed.iterdir():
-            if item.name != "mpl-data":
-                (site / item.name).symlink_to(item)
-        for item in (installed / "mpl-data").iterdir():
-            if item.name != "matplotlibrc":
-                (site / "mpl-data" / item.name).symlink_to(item)
-        rc.write_text((installed / "mpl-data" / "matplotlibrc").read_text())
-    return rc, rc.read_text().replace("#savefig.dpi:       figure", text.strip())
-
-# id, where the input is (file, content for a given dpi line), present before the server starts?, extra files
-# A file created and the same file edited take different paths through the server's checks (a name that
-# appears in a folder; a file whose stat changed): each path has its row, not each file in both ways.
-WARM_COLD_CASES = [
-    ("matplotlibrc-created-in-project-root", in_root, False, {}),
-    ("matplotlibrc-created-in-MPLCONFIGDIR", in_config_folder, False, {}),
-    ("matplotlibrc-created-in-home-config", in_home, False, {}),
-    ("sitecustomize-edited", sitecustomize, True, {}),
-    ("imported-package-module-edited-in-place", module_edited, True,
-     {"site/sitecustomize.py": "import dpi_tweak\n"}),
-    ("installed-package-data-file-edited-in-place", installed_data_file_edited, True, {}),
-]
+    installed, shadow = Path(matplotlib.__file__).parent, site / "matplotlib"
+    (shadow / "mpl-data").mkdir(parents=True)
+    for item in installed.iterdir():
+        if item.name != "mpl-data":
+            (shadow / item.name).symlink_to(item)
+    for item in (installed / "mpl-data").iterdir():
+        if item.name != "matplotlibrc":
+            (shadow / "mpl-data" / item.name).symlink_to(item)
+    rc = shadow / "mpl-data" / "matplotlibrc"
+    rc.write_text((installed / "mpl-data" / "matplotlibrc").read_text().replace("#savefig.dpi:       figure",
+                                                                               DPI.format(dpi).strip()))
+    return rc
 
 
-@pytest.mark.parametrize("where, before, extra", [case[1:] for case in WARM_COLD_CASES],
-                         ids=[case[0] for case in WARM_COLD_CASES])
-def test_a_warm_stage_writes_what_a_cold_one_writes_after_an_input_changes(project, tmp_path, mplconfig, cold_at_42,
-                                                                          where, before, extra):
-    """The server starts, forks one stage (it has seen this state), the input changes to savefig.dpi 42: the next
-    warm stage writes what a cold stage writes at 42 (cold_at_42), not what the server saw before."""
-    config = {in_home: None, in_config_folder: str(tmp_path / "mplconfig")}.get(where, mplconfig)
-    env = base_env(MPLCONFIGDIR=config, HOME=str(tmp_path / "home"),
-                   PYTHONPATH=os.pathsep.join(filter(None, [str(tmp_path / "site"), os.environ.get("PYTHONPATH")])))
-    for folder in ("mplconfig", "home", "site"):
-        (tmp_path / folder).mkdir()
-    for name, text in extra.items():
-        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / name).write_text(text)
-    path, text = where(project, tmp_path, DPI.format(42))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        if before:
-            path.write_text(where(project, tmp_path, DPI.format(60))[1])
-            time.sleep(1.2)  # older than the server (a file changed as it starts makes it stale at once)
-        with server(project, env) as up:
-            assert run_stage(project, env, *STAGE).returncode == 0
-            assert status(project, env)[0]["served"] == up["served"] + 1  # forked: the server saw this state
-            assert outputs(project)[PICTURE] != cold_at_42[PICTURE]  # before the change: not at 42 yet
-            time.sleep(0.01)
-            path.write_text(text)  # the change, after the server started
-            warm_run = run_stage(project, env, *STAGE)
-            assert warm_run.returncode == 0, warm_run.stderr
-            after = outputs(project)
-        assert after == cold_at_42, "the warm stage missed the change"
-    finally:
-        path.unlink(missing_ok=True)
+# id -> (the file changed, its new content, the savefig.dpi it makes the effective one). The rows run one after
+# the other, each from the state the previous one left (where the server the previous change started has just
+# served a stage: it saw that state); each change is to a source that takes precedence over every one set
+# before it (matplotlib reads the first matplotlibrc of: project root, $MPLCONFIGDIR, installed defaults; code at
+# start-up sets rcParams after that), so the dpi alternates and every change alters the picture. A file created
+# and the same file edited take different paths through the server's checks (a name that appears in a folder;
+# a file whose stat changed): each path has its row, not each file in both ways. The edited files are there
+# before the first server starts.
+def warm_cold_rows(root: Path, tmp: Path) -> dict[str, tuple[Path, str, int]]:
+    site = tmp / "site"
+    return {
+        "installed-package-data-file-edited-in-place": (site / "matplotlib" / "mpl-data" / "matplotlibrc", "", 42),
+        "matplotlibrc-created-in-MPLCONFIGDIR": (tmp / "mplconfig" / "matplotlibrc", DPI.format(60), 60),
+        "matplotlibrc-created-in-project-root": (root / "matplotlibrc", DPI.format(42), 42),
+        "sitecustomize-edited": (site / "sitecustomize.py", dpi_code(60) + "import dpi_tweak\n", 60),
+        "imported-package-module-edited-in-place": (site / "dpi_tweak" / "__init__.py", dpi_code(42), 42),
+        # another environment (no $MPLCONFIGDIR: ~/.config/matplotlib; no site folder), so another server, from
+        # matplotlib's own defaults (the project root's matplotlibrc removed)
+        "matplotlibrc-created-in-home-config": (tmp / "home" / ".config" / "matplotlib" / "matplotlibrc",
+                                                DPI.format(42), 42),
+    }
+
+
+WARM_COLD_CASES = ["installed-package-data-file-edited-in-place", "matplotlibrc-created-in-MPLCONFIGDIR",
+                   "matplotlibrc-created-in-project-root", "sitecustomize-edited",
+                   "imported-package-module-edited-in-place", "matplotlibrc-created-in-home-config"]
+
+
+def start_server(root: Path, env: dict) -> dict:
+    """A warm server of ``root`` for ``env``, started as a stage starts it, and up."""
+    _, socket_path = status(root, env)
+    subprocess.Popen([sys.executable, "-m", SERVER_MODULE, "serve", str(socket_path), str(root),
+                      os.path.realpath(root)], cwd=root, env=env, stdin=subprocess.DEVNULL,
+                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    return server_up(root, env)
+
+
+def server_up(root: Path, env: dict, not_pid: int | None = None) -> dict:
+    """The server of ``root`` for ``env`` once up (another than ``not_pid``)."""
+    deadline = time.monotonic() + 60
+    while (up := status(root, env)[0]) is None or up["pid"] == not_pid:
+        assert time.monotonic() < deadline, "the warm server did not start"
+        time.sleep(0.1)
+    return up
+
+
+def kill_servers(root: Path, env: dict) -> None:
+    """Every server this test started for ``env`` (any generation)."""
+    for pid in servers_of(status(root, env)[1]):
+        with suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+
+
+@pytest.fixture(scope="module")
+def warm_envs(project, tmp_path_factory):
+    """The two environments of the rows (see warm_cold_rows), their folders, and the rows; their servers killed
+    after the module."""
+    tmp = tmp_path_factory.mktemp("inputs")
+    for folder in ("mplconfig", "home", "site/dpi_tweak"):
+        (tmp / folder).mkdir(parents=True)
+    path = os.pathsep.join(filter(None, [str(tmp / "site"), os.environ.get("PYTHONPATH")]))
+    envs = {"config": base_env(MPLCONFIGDIR=str(tmp / "mplconfig"), HOME=str(tmp / "home"), PYTHONPATH=path),
+            "home": base_env(MPLCONFIGDIR=None, HOME=str(tmp / "home"))}
+    yield envs, tmp, warm_cold_rows(project, tmp)
+    for env in envs.values():
+        kill_servers(project, env)
+    (project / "matplotlibrc").unlink(missing_ok=True)
+
+
+@pytest.fixture(scope="module")
+def warm_cold(project, cold_at, warm_envs) -> dict[str, dict]:
+    """Each row's run, in order: the stage forked by a server that saw the state before the change (served one
+    more), the picture then, the change, the next warm stage's run and outputs, and the cold outputs expected.
+    A row that could not run says why (``error``), and so do the rows after it in its environment."""
+    envs, tmp, rows = warm_envs
+    site = tmp / "site"
+    shadow_matplotlib(site, 60)  # the state before the first row: every edited file there, setting nothing else
+    (site / "sitecustomize.py").write_text("import dpi_tweak\n")
+    (site / "dpi_tweak" / "__init__.py").write_text("")
+    time.sleep(1.2)  # older than the server (a file changed as it starts makes it stale at once)
+    results: dict[str, dict] = {}
+    for env, names in ((envs["config"], WARM_COLD_CASES[:5]), (envs["home"], WARM_COLD_CASES[5:])):
+        if env is envs["home"]:
+            (project / "matplotlibrc").unlink(missing_ok=True)
+        try:
+            up = start_server(project, env)
+        except AssertionError as err:
+            results.update({name: {"error": str(err)} for name in names})
+            continue
+        for name in names:
+            path, text, dpi = rows[name]
+            if name.startswith("installed-package-data-file"):
+                text = path.read_text().replace(DPI.format(60).strip(), DPI.format(dpi).strip())
+            try:
+                before = run_stage(project, env, *STAGE)
+                result = {"before": before, "served": (up["served"], status(project, env)[0]),
+                          "picture": outputs(project)[PICTURE], "expected": cold_at[dpi]}
+                time.sleep(0.01)
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text(text)  # the change, after the server started
+                result["warm"] = run_stage(project, env, *STAGE)
+                result["after"] = outputs(project)
+                results[name] = result
+                # the next row's server: the one this change started (the old one was stale)
+                up = server_up(project, env, not_pid=up["pid"])
+            except AssertionError as err:
+                results[name] = results.get(name, {"error": str(err)})
+                results.update({later: {"error": f"not run: {name} failed ({err})"} for later in names
+                                if later not in results})
+                break
+    return results
+
+
+@pytest.mark.parametrize("case", WARM_COLD_CASES)
+def test_a_warm_stage_writes_what_a_cold_one_writes_after_an_input_changes(warm_cold, case):
+    """The server starts, forks one stage (it has seen this state), the input changes the effective
+    savefig.dpi: the next warm stage writes what a cold stage writes at that dpi (cold_at), not what the server
+    saw before."""
+    result = warm_cold[case]
+    assert "error" not in result, result.get("error")
+    assert result["before"].returncode == 0, result["before"].stderr
+    served, shown = result["served"]
+    assert shown is not None and shown["served"] == served + 1  # forked: the server saw this state
+    assert result["picture"] != result["expected"][PICTURE]  # before the change: not at that dpi yet
+    assert result["warm"].returncode == 0, result["warm"].stderr
+    assert result["after"] == result["expected"], "the warm stage missed the change"
 
 
 # --- B. variables read at import time ---------------------------------------------------------
@@ -242,26 +288,28 @@ LOAD_TIME_CASES = [
 
 
 @pytest.fixture(scope="module")
-def running(project):
-    env = base_env()
-    with server(project, env):
-        yield status(project, env)[1]
+def running(project, warm_envs, warm_cold):
+    """A server up for the rows' first environment (the last row there leaves one), and that environment."""
+    env = warm_envs[0]["config"]
+    status(project, env)[0] or start_server(project, env)
+    return status(project, env)[1], env
 
 
 @pytest.mark.parametrize("variable, value", LOAD_TIME_CASES, ids=[case[0] for case in LOAD_TIME_CASES])
 def test_a_variable_read_at_import_time_never_differs_between_server_and_stage(project, running, variable, value):
     """Such a caller has a server of its own (another socket), and the server refuses it anyway."""
+    socket_path, env = running
     with inside(project):
-        changed = {**os.environ, variable: value}
+        changed = {**env, variable: value}
         request = {"run": list(STAGE), "root": str(project), "cwd": str(project), "env": changed,
                    "path": [os.path.realpath(project), *sys.path[1:]], "process": process_state(),
                    "fingerprint": fingerprint(project)}
-        conn = connect(running)
+        conn = connect(socket_path)
         with conn:
             send_request(conn, request, [0, 1, 2, 0])
             reply = json.loads(conn.makefile().readline())
     assert reply["refused"] == "another environment"
-    assert load_environment(changed) != load_environment()  # so its socket is another one
+    assert load_environment(changed) != load_environment(env)  # so its socket is another one
 
 
 # --- C. a fake server of the same user --------------------------------------------------------
