@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from helpers import ROOT, command_env, copy_built, dvc, run, stages_run
+from helpers import ROOT, command_env, copy_built, dvc, dvc_status, run, stages_run
 
 pytestmark = pytest.mark.integration
 SMALL_STRATEGIES = ("baseline", "smote")
@@ -58,8 +58,8 @@ def alice(team):
     return path
 
 
-def run_queue(cwd: Path, jobs: int, experiments: int, timeout: float = 600) -> None:
-    """`dvc queue start -j <jobs>`, then wait until ``experiments`` experiments have their results.
+def run_queue(cwd: Path, jobs: int, experiments: int, timeout: float = 600) -> list[str]:
+    """`dvc queue start -j <jobs>`, then wait until ``experiments`` experiments have their results: their refs.
 
     `dvc queue start` returns at once, but the workers it spawns keep its output open and stay up 10 s
     after the last experiment (celery's idle timeout): waiting for its output would wait for that too. The
@@ -70,8 +70,9 @@ def run_queue(cwd: Path, jobs: int, experiments: int, timeout: float = 600) -> N
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         refs = run(["git", "for-each-ref", "--format=%(refname)", "refs/exps/"], cwd=cwd).stdout.split()
-        if len([ref for ref in refs if re.fullmatch(r"refs/exps/[0-9a-f]{2}/[0-9a-f]{38}/[^/]+", ref)]) >= experiments:
-            return
+        done = [ref for ref in refs if re.fullmatch(r"refs/exps/[0-9a-f]{2}/[0-9a-f]{38}/[^/]+", ref)]
+        if len(done) >= experiments:
+            return done
         if not any("queue-worker" in command for command in commands_inside(cwd)):
             break  # every worker gone before the results: a failed experiment
         time.sleep(0.5)
@@ -90,17 +91,14 @@ def commands_inside(folder: Path) -> list[str]:
     return found
 
 
-def experiment_metrics(cwd: Path) -> dict[int, dict]:
-    """k_neighbors of smote -> its metrics file, for every experiment in `dvc exp show`."""
+def experiment_metrics(cwd: Path, refs: list[str]) -> dict[int, dict]:
+    """k_neighbors of smote -> its metrics file, for each experiment's result commit (what `dvc exp show` reads:
+    the experiment's params.yaml and its git-tracked metrics, without a second of DVC's start-up)."""
     found = {}
-    for commit in json.loads(dvc("exp", "show", "--json", cwd=cwd).stdout):
-        for experiment in commit.get("experiments") or []:
-            for revision in experiment["revs"]:
-                data = revision.get("data") or {}
-                if revision.get("error") or not data.get("metrics"):
-                    continue
-                k = data["params"]["params.yaml"]["data"]["strategies"]["smote"]["k_neighbors"]
-                found[k] = data["metrics"]["reports/metrics/smote-logreg.json"]["data"]
+    for ref in refs:
+        params = yaml.safe_load(run(["git", "show", f"{ref}:params.yaml"], cwd=cwd).stdout)
+        metrics = run(["git", "show", f"{ref}:reports/metrics/smote-logreg.json"], cwd=cwd).stdout
+        found[params["strategies"]["smote"]["k_neighbors"]] = json.loads(metrics)
     return found
 
 
@@ -110,11 +108,21 @@ def test_queued_experiments_and_a_branch_compared_with_main(team, alice):
     cached are restored) and gives what the queued experiment gave; `dvc metrics/params/plots diff main` and
     `compare-with main` show the change; an experiment travels to a teammate through the git remote."""
     dvc("exp", "run", "--queue", "-S", "strategies.smote.k_neighbors=3,5", cwd=alice)
-    run_queue(alice, jobs=2, experiments=2)
-    failed = dvc("queue", "status", cwd=alice).stdout
-    assert "Failed" not in failed, failed
-    queued = experiment_metrics(alice)
+    refs = run_queue(alice, jobs=2, experiments=2)  # a failed experiment has no result ref
+    queued = experiment_metrics(alice, refs)
     committed = json.loads((alice / "reports/metrics/smote-logreg.json").read_text())  # main's own k = 5
+
+    # One classifier's setting: only that classifier's cells would rerun (what a rerun then writes: the branch
+    # below, and test_pipeline's rerun test).
+    params = yaml.safe_load((alice / "params.yaml").read_text())
+    params["classifiers"]["hgb"]["max_depth"] = 2
+    (alice / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    try:
+        # --dry lists the stages whose own inputs changed (compare follows from their outputs)
+        assert stages_run(dvc("repro", "--dry", cwd=alice).stdout) == [
+            "check", *sorted(f"{stage}@{s}-hgb" for stage in ("evaluate", "train") for s in SMALL_STRATEGIES)]
+    finally:
+        run(["git", "checkout", "-q", "--", "params.yaml"], cwd=alice)
 
     run(["git", "checkout", "-q", "-b", "smote-k3"], cwd=alice)
     try:
@@ -152,66 +160,57 @@ def test_queued_experiments_and_a_branch_compared_with_main(team, alice):
         assert "| `smote-logreg` | cv.f1 |" in report
         assert "`baseline-logreg` | cv.f1" not in report  # untouched cells do not show up as changed
     finally:
-        run(["git", "checkout", "-q", "main"], cwd=alice)
-        dvc("checkout", cwd=alice)
-
-    # One classifier's setting: only that classifier's cells would rerun (what a rerun then writes: the branch
-    # above, and test_pipeline's rerun test).
-    params = yaml.safe_load((alice / "params.yaml").read_text())
-    params["classifiers"]["hgb"]["max_depth"] = 2
-    (alice / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    try:
-        # --dry lists the stages whose own inputs changed (compare follows from their outputs)
-        assert stages_run(dvc("repro", "--dry", cwd=alice).stdout) == [
-            "check", *sorted(f"{stage}@{s}-hgb" for stage in ("evaluate", "train") for s in SMALL_STRATEGIES)]
-    finally:
-        run(["git", "checkout", "-q", "--", "params.yaml"], cwd=alice)
+        # back on main, whose experiments `dvc exp` lists (no test reads alice's data files after this one)
+        run(["git", "checkout", "-q", "-f", "main"], cwd=alice)
 
     # Share one experiment through the git remote; a teammate pulls it.
-    name = next(line.split()[0] for line in dvc("exp", "list", "--name-only", cwd=alice).stdout.splitlines()
-                if line.strip())
+    name = refs[0].rsplit("/", 1)[1]
     dvc("exp", "push", "origin", name, cwd=alice)
     bob = team["clone"]("bob-exp")
     dvc("exp", "pull", "origin", name, cwd=bob)
     assert name in dvc("exp", "list", "--name-only", cwd=bob).stdout
 
 
-def test_push_then_pull_in_a_second_clone_restores_everything_without_running(team):
-    """The seed pushed its results (team fixture); a teammate's clone pulls them and has nothing to run."""
+def test_a_pulled_clone_has_nothing_to_run_and_an_interrupted_repro_completes_with_the_same_results(team):
+    """The seed pushed its results (team fixture); a teammate's clone pulls them and has nothing to run. Two
+    cells' models then missing, `dvc repro` is killed while it trains the second; the rerun trains only that
+    cell (the first one's finished stage is kept) and everything is as the seed has it."""
     assert (team["root"] / "imbalance-lab-storage").is_dir()  # the default remote, beside the clones
-    bob = team["clone"]("bob")
-    dvc("pull", cwd=bob)
+    carol = team["clone"]("carol")
+    dvc("pull", cwd=carol)
     for output in ("data/raw.parquet", "data/split/train.parquet", "data/models/smote-hgb.json",
                    "data/resampled/baseline.parquet"):
-        assert (bob / output).is_file(), output
-    assert "up to date" in dvc("status", cwd=bob).stdout
-    assert stages_run(dvc("repro", cwd=bob).stdout) == []
-    assert run(["git", "status", "--porcelain"], cwd=bob).stdout == ""
+        assert (carol / output).is_file(), output
+    assert dvc_status(carol) == {}  # up to date: nothing to run
+    assert run(["git", "status", "--porcelain"], cwd=carol).stdout == ""
 
-
-def test_an_interrupted_repro_completes_on_rerun_with_the_same_results(team):
-    carol = team["clone"]("carol")
+    for cell in ("baseline-hgb", "smote-hgb"):
+        (carol / f"data/models/{cell}.json").unlink()
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
            "DVC_NO_ANALYTICS": "1", "PYTHONUNBUFFERED": "1"}
     process = subprocess.Popen([sys.executable, "-m", "dvc", "repro"], cwd=carol, env=env, text=True,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
     seen = []
-    for line in process.stdout:  # wait until a training stage is under way, then kill everything
+    for line in process.stdout:  # wait until the second training stage is under way, then kill everything
         seen.append(line)
         # The stage's own first line: it is running (warm or cold), and DVC waits for it rather than
         # writing its bookkeeping (a kill inside DVC's .dvc/tmp/rwlock write corrupts that file).
-        if line.startswith("imbalance-lab train ") and "fitting on" in line:
+        if line.startswith("imbalance-lab train smote hgb") and "fitting on" in line:
             os.killpg(process.pid, signal.SIGKILL)
             break
     process.wait()
     assert process.returncode != 0, "".join(seen)
-    assert "up to date" not in dvc("status", cwd=carol).stdout  # the run really was cut short
+    assert stages_run("".join(seen)) == ["train@baseline-hgb", "train@smote-hgb"], "".join(seen)
 
-    dvc("repro", cwd=carol)  # a fresh clone's `dvc repro` (the README's run command), completed
+    rerun = dvc("repro", cwd=carol).stdout  # the README's run command, completed
+    assert stages_run(rerun) == ["train@smote-hgb"]  # the run really was cut short; the finished stage kept
     assert results(carol) == results(team["seed"])
     assert yaml.safe_load((carol / "dvc.lock").read_text()) == yaml.safe_load((team["seed"] / "dvc.lock").read_text())
     assert run(["git", "status", "--porcelain"], cwd=carol).stdout == ""
-    assert "up to date" in dvc("status", cwd=carol).stdout
+    assert dvc_status(carol) == {}  # up to date
+    for cell in ("baseline-hgb", "smote-hgb"):
+        assert (carol / f"data/models/{cell}.json").read_bytes() == (team["seed"] / f"data/models/{cell}.json"
+                                                                      ).read_bytes()
 
 
 def test_imbalance_lab_pull_says_the_shared_folder_is_missing_then_pulls_once_it_is_pushed(tmp_path):
