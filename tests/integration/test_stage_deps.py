@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from helpers import ROOT, copy_built
+from helpers import ROOT, copy_built, dvc_status
 
 pytestmark = pytest.mark.integration
 
@@ -117,16 +117,6 @@ def test_every_stage_lists_the_code_it_imports(scoring):
         assert not unused, f"{name} lists {unused} in its deps but imports nothing from them"
     # the heavy part is where it belongs: the cross-validation's stage does not import the reports
     assert not any("/reporting/" in file for file in found["train"]["files"])
-
-
-def dvc_status(project: Path) -> dict:
-    """`dvc status`, from DVC's own API in this process: a `dvc` command would pay DVC's imports each time."""
-    from contextlib import chdir
-
-    from dvc.repo import Repo
-
-    with chdir(project), Repo(".") as repo:  # stage names as the command prints them, relative to the project
-        return repo.status()
 
 
 def rerun_by(project: Path, module: str) -> set[str]:
