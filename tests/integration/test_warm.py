@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import signal
 import subprocess
 import sys
@@ -16,6 +17,7 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
 
 from helpers import commit, configure, copy_built, copy_project, dvc, run, stages_run
 from imbalance_lab.warm.fingerprint import fingerprint, process_state
@@ -94,15 +96,31 @@ def built(tmp_path, small_built):
     stage(project, "server", "stop", check=False)
 
 
-def test_a_stage_runs_warm_once_the_server_is_up_and_writes_what_a_cold_one_writes(built):
-    """The stages that draw and write reports, forced warm and then cold, write the committed bytes (the whole
-    pipeline warm against cold is the golden test's: its run is warm, the committed results cold and warm, and
-    its other-CPU reruns are cold)."""
-    first = stage(built, "check")  # cold: no server yet, and one stage is not worth starting one
+def test_one_cold_stage_starts_no_server_and_a_second_one_does(small):
+    """A stage now and then runs cold and starts nothing (one stage is not worth a server's imports); the second
+    cold stage of the checkout within ten minutes starts the server in the background, which comes up."""
+    stage(small, "server", "stop", check=False)  # (a server ending removes its `.seen`)
+    path = socket_of(small)
+    wait_until(lambda: servers_of(path) == [])
+    Path(f"{path}.seen").unlink(missing_ok=True)  # no stage of this checkout ran lately
+    first = stage(small, "check", env=LONG_IDLE)  # cold: no server yet
     assert "imbalance-lab check: done in" in first.stderr
-    time.sleep(1)
-    assert server(built) is None
-    stage(built, "check")  # the second cold stage starts it in the background
+    assert servers_of(path) == [] and server(small) is None  # none up, none importing
+    stage(small, "check", env=LONG_IDLE)  # the second cold stage starts it
+    up = wait_until(lambda: server(small))
+    assert up["served"] == 0
+
+
+def test_a_stage_runs_warm_once_the_server_is_up_and_writes_what_a_cold_one_writes(built):
+    """The stages that draw and write reports, forced warm through DVC and then cold (each stage's command as
+    DVC runs it, its outputs removed first), write the committed bytes (the whole pipeline warm against cold is
+    the golden test's: its run is warm, the committed results cold and warm, and its other-CPU reruns are
+    cold). The server is started as a stage starts it (the test above shows when a stage does)."""
+    from imbalance_lab.warm.client import SERVER_MODULE
+
+    subprocess.Popen([sys.executable, "-m", SERVER_MODULE, "serve", str(socket_of(built)), str(built),
+                      os.path.realpath(built)], cwd=built, env={**os.environ, **LONG_IDLE}, stdin=subprocess.DEVNULL,
+                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     up = wait_until(lambda: server(built))
     assert up["served"] == 0
     stages = ["compare", "evaluate@smote-hgb", "resample@smote"]  # each draws pictures and writes reports
@@ -110,13 +128,17 @@ def test_a_stage_runs_warm_once_the_server_is_up_and_writes_what_a_cold_one_writ
     assert stages_run(warm_run.stdout) == stages
     shown = server(built)
     assert shown and shown["served"] == len(stages), (shown, warm_run.stderr)  # every one forked from the server
-    assert run(["git", "status", "--porcelain"], cwd=built).stdout == ""
-    cold = dvc("repro", "--force", "--single-item", *stages, cwd=built, env={"IMBALANCE_LAB_WARM": "0"})
-    assert stages_run(cold.stdout) == stages
-    after = server(built)  # none served: still at the warm count, or gone after its idle time (30 s in tests)
-    assert after is None or after["served"] == len(stages)
-    # dvc.lock unchanged after both forced runs: every output of the three stages (data/ ones too) hashes as
+    # dvc.lock unchanged after the forced run: every output of the three stages (data/ ones too) hashes as
     # committed, so the pipeline is up to date (what a following `dvc repro` would find)
+    assert run(["git", "status", "--porcelain"], cwd=built).stdout == ""
+    records = yaml.safe_load((built / "dvc.lock").read_text())["stages"]
+    written = {out["path"]: (built / out["path"]).read_bytes() for name in stages for out in records[name]["outs"]}
+    for name in stages:
+        for out in records[name]["outs"]:
+            (built / out["path"]).unlink()
+        run(shlex.split(records[name]["cmd"]), cwd=built, env={"IMBALANCE_LAB_WARM": "0"})
+    assert {path: (built / path).read_bytes() for path in written} == written  # cold: the same bytes
+    assert server(built)["served"] == len(stages)  # none of them served
     assert run(["git", "status", "--porcelain"], cwd=built).stdout == ""
 
 
@@ -215,6 +237,7 @@ def test_a_server_that_cannot_import_is_not_started_again_until_the_sources_chan
         assert failed.stat().st_mtime_ns == written and server(project, env) is None
     finally:
         plots.write_text(fixed)
+    time.sleep(1.1)  # older than the server it starts (a file the server imported changed as it starts: stale)
     stage(project, "check", env=env)
     wait_until(lambda: server(project, env))
     assert not failed.exists()
