@@ -105,22 +105,21 @@ def servers_of(socket_path: Path) -> list[int]:
 
 
 @pytest.fixture(scope="module")
-def mplconfig(tmp_path_factory) -> str:
-    """A matplotlib folder for the cold references (its font list built once)."""
-    return str(tmp_path_factory.mktemp("mplconfig"))
-
-
-@pytest.fixture(scope="module")
-def cold_at(project, mplconfig, tmp_path_factory) -> dict[int, dict[str, bytes]]:
+def cold_at(project, tmp_path_factory) -> dict[int, dict[str, bytes]]:
     """A cold stage's outputs with savefig.dpi 42 and 60 (every row's change sets one of them), once for all
-    rows; they differ (and each row checks that the picture before its change differs from the one expected
-    after it: the change alters the picture)."""
-    cold = {**base_env(MPLCONFIGDIR=mplconfig), "IMBALANCE_LAB_WARM": "0"}
+    rows: the stage run in this process (no server), on matplotlib's defaults and a matplotlibrc holding that
+    line, as a cold stage process starts; they differ (and each row checks that the picture before its change
+    differs from the one expected after it: the change alters the picture)."""
+    import matplotlib
+
     found = {}
     for dpi in (42, 60):
         rc = tmp_path_factory.mktemp("rc") / "matplotlibrc"
         rc.write_text(DPI.format(dpi))
-        assert run_stage(project, {**cold, "MATPLOTLIBRC": str(rc)}, *STAGE).returncode == 0
+        with inside(project), matplotlib.rc_context():
+            matplotlib.rcdefaults()
+            matplotlib.rcParams.update(matplotlib.rc_params_from_file(str(rc), use_default_template=False))
+            assert cli.main(list(STAGE)) == 0
         found[dpi] = outputs(project)
     assert found[42][PICTURE] != found[60][PICTURE], "savefig.dpi does not alter a cold stage's picture: no proof"
     return found
