@@ -51,8 +51,8 @@ def team(tmp_path_factory, small_built):
 
 @pytest.fixture(scope="module")
 def alice(team):
-    """A teammate's clone with the data pulled from the remote (a fresh clone's full `dvc repro` is
-    carol's, in the interrupted-run test)."""
+    """A teammate's clone with the data pulled from the remote (a full `dvc repro` from the sources alone is
+    conftest.small_built's and test_pipeline's; an interrupted one completing is carol's)."""
     path = team["clone"]("alice")
     run([sys.executable, "-m", "imbalance_lab", "pull"], cwd=path)  # the README's `imbalance-lab pull`
     return path
