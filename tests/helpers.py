@@ -161,3 +161,16 @@ def dvc_status(project: Path) -> dict:
 
     with chdir(project), Repo(".") as repo:
         return repo.status()
+
+
+def servers_of(socket_path: Path) -> list[int]:
+    """The warm server processes for ``socket_path`` now, up or still importing (`python -m ... serve <socket> ...`)."""
+    found = []
+    for process in Path("/proc").glob("[0-9]*"):
+        try:
+            args = (process / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"serve" in args and str(socket_path).encode() in args:
+            found.append(int(process.name))
+    return found

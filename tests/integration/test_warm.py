@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from helpers import commit, configure, copy_built, copy_project, dvc, run, stages_run
+from helpers import commit, configure, copy_built, copy_project, dvc, run, servers_of, stages_run
 from imbalance_lab.warm.fingerprint import fingerprint, process_state
 from imbalance_lab.warm.protocol import connect, replies, runtime_folder, send_request
 
@@ -280,19 +280,6 @@ def test_a_source_edit_restarts_the_server_and_no_stale_code_runs(own_source):
 def socket_of(project: Path, env=None) -> Path:
     """Where the project's stages find their server (`imbalance-lab server status` says)."""
     return Path(re.search(r"^socket: (.*)$", stage(project, "server", "status", env=env).stdout, re.M)[1])
-
-
-def servers_of(socket_path: Path) -> list[int]:
-    """The server processes for ``socket_path`` now, up or still importing (`python -m ... serve <socket> ...`)."""
-    found = []
-    for process in Path("/proc").glob("[0-9]*"):
-        try:
-            args = (process / "cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if b"serve" in args and str(socket_path).encode() in args:
-            found.append(int(process.name))
-    return found
 
 
 def ask(project: Path, request: dict, fds=()) -> dict:

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import commit, configure, copy_project
+from helpers import commit, configure, copy_project, servers_of
 from imbalance_lab.pipeline import cli
 from imbalance_lab.warm import protocol, runner
 from imbalance_lab.warm.client import SERVER_MODULE
@@ -86,19 +86,6 @@ def status(root: Path, env: dict) -> tuple[dict | None, Path]:
     socket_path = Path(re.search(r"^socket: (.*)$", shown, re.M)[1])
     found = re.match(r"warm server (\d+) for .*: up \d+ s, (\d+) stages served", shown)
     return ({"pid": int(found[1]), "served": int(found[2])} if found else None), socket_path
-
-
-def servers_of(socket_path: Path) -> list[int]:
-    """The server processes this test started for ``socket_path`` (any generation)."""
-    found = []
-    for process in Path("/proc").glob("[0-9]*"):
-        try:
-            args = (process / "cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if b"serve" in args and str(socket_path).encode() in args:
-            found.append(int(process.name))
-    return found
 
 
 # --- A. warm = cold ---------------------------------------------------------------------------
