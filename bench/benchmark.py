@@ -55,6 +55,10 @@ from pathlib import Path
 
 import yaml
 
+from imbalance_lab.pipeline.dvclock import PIPELINES
+
+LOCKS = tuple(str(Path(pipeline).with_name("dvc.lock")) for pipeline in PIPELINES)
+
 for _variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):  # as the stages do
     os.environ.setdefault(_variable, "1")
 
@@ -137,7 +141,7 @@ def copy_project(target: Path) -> Path:
     """The git-tracked sources without results, committed in a new git repository."""
     names = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
     for name in filter(None, names.split("\0")):
-        if name.startswith(("data/", "reports/", "dvc.lock", "bench/")) and not name.startswith("data/input/"):
+        if name.startswith(("data/", "reports/", "bench/", *LOCKS)) and not name.startswith("data/input/"):
             continue
         (target / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(ROOT / name, target / name)
@@ -210,13 +214,13 @@ def writable_file(parser: Parser, option: str, path: Path) -> None:
 
 
 def outputs_digest(project: Path) -> dict[str, str]:
-    """sha256 of every output: reports/ files, and the out hashes recorded in dvc.lock."""
+    """sha256 of every output: reports/ files, and the out hashes recorded in the dvc.lock files."""
     digest = {str(p.relative_to(project)): hashlib.sha256(p.read_bytes()).hexdigest()
               for p in sorted((project / "reports").rglob("*")) if p.is_file()}
-    lock = yaml.safe_load((project / "dvc.lock").read_text())
-    for name, stage in lock["stages"].items():
-        for out in stage.get("outs", []):
-            digest[f"dvc.lock:{name}:{out['path']}"] = out.get("md5", "")
+    for lock in LOCKS:
+        for name, stage in yaml.safe_load((project / lock).read_text())["stages"].items():
+            for out in stage.get("outs", []):
+                digest[f"{lock}:{name}:{out['path']}"] = out.get("md5", "")
     return digest
 
 

@@ -12,9 +12,13 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import yaml
+
+from imbalance_lab.pipeline.dvclock import PIPELINES
 
 ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ("data/", "reports/", "dvc.lock")
+LOCKS = tuple(str(Path(pipeline).with_name("dvc.lock")) for pipeline in PIPELINES)
+RESULTS = ("data/", "reports/", *LOCKS)
 KEPT = ("data/input/",)  # tracked inputs under data/: the generate stage depends on the folder
 
 
@@ -92,8 +96,40 @@ OTHER_CPUS = {
 }
 
 
+def stage_name(address: str) -> str:
+    """A stage's name without the dvc.yaml it is in: 'cells/train/dvc.yaml:train@smote-hgb' -> 'train@smote-hgb'
+    (each name is defined once in the project)."""
+    return address.rsplit(":", 1)[-1]
+
+
+def stage_address(name: str) -> str:
+    """The target DVC takes for a stage: its name, prefixed with its dvc.yaml when that is not the root's."""
+    kind = name.split("@", 1)[0]
+    for pipeline in PIPELINES[1:]:
+        if Path(pipeline).parent.name == kind:
+            return f"{pipeline}:{name}"
+    return name
+
+
 def stages_run(output: str) -> list[str]:
-    return sorted(line.split("'")[1] for line in output.splitlines() if line.startswith("Running stage"))
+    return sorted(stage_name(line.split("'")[1]) for line in output.splitlines() if line.startswith("Running stage"))
+
+
+def pipeline_stages(project: Path) -> dict:
+    """Every stage definition of the project's dvc.yaml files, by name (foreach and matrix not expanded)."""
+    stages: dict = {}
+    for pipeline in PIPELINES:
+        stages.update(yaml.safe_load((project / pipeline).read_text())["stages"])
+    return stages
+
+
+def lock_records(project: Path) -> dict:
+    """Every stage record of the project's dvc.lock files, by stage name."""
+    records: dict = {}
+    for lock in LOCKS:
+        if (project / lock).exists():
+            records.update(yaml.safe_load((project / lock).read_text()).get("stages") or {})
+    return records
 
 
 def configure(project: Path, strategies: tuple[str, ...] | None = None, classifiers: tuple[str, ...] | None = None,
@@ -153,14 +189,14 @@ OWN_DATA_RECIPE = ["-S", "data.source=file", "-S", "data.path=data/input/custome
 
 
 def dvc_status(project: Path) -> dict:
-    """`dvc status` from DVC's own API in this process, stage names as the command prints them: a `dvc` command
-    pays about a second of DVC's imports each time."""
+    """`dvc status` from DVC's own API in this process, by stage name (stage_name): a `dvc` command pays about a
+    second of DVC's imports each time."""
     from contextlib import chdir
 
     from dvc.repo import Repo
 
     with chdir(project), Repo(".") as repo:
-        return repo.status()
+        return {stage_name(address): changes for address, changes in repo.status().items()}
 
 
 def servers_of(socket_path: Path) -> list[int]:

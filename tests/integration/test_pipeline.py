@@ -1,6 +1,6 @@
 """Integration: real DVC in a real git repository in a temporary folder.
 
-The project's tracked sources are copied without data/, reports/ and dvc.lock,
+The project's tracked sources are copied without data/, reports/ and the dvc.lock files,
 the pipeline runs from scratch, and its outputs must equal the committed ones
 byte for byte (so the committed results are current and reproducible).
 """
@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from helpers import OTHER_CPUS, ROOT, copy_built, copy_project, dvc, dvc_status, run, stages_run
+from helpers import LOCKS, OTHER_CPUS, ROOT, copy_built, copy_project, dvc, dvc_status, run, stage_address, stages_run
 
 GRID = yaml.safe_load((ROOT / "params.yaml").read_text())["grid"]
 STRATEGIES, CLASSIFIERS = tuple(GRID["strategies"]), tuple(GRID["classifiers"])
@@ -36,12 +36,12 @@ def project(tmp_path_factory):
 
 
 def tracked_outputs(root: Path) -> list[Path]:
-    files = [root / "dvc.lock", *sorted(p for p in (root / "reports").rglob("*") if p.is_file())]
+    files = [*(root / lock for lock in LOCKS), *sorted(p for p in (root / "reports").rglob("*") if p.is_file())]
     return [p.relative_to(root) for p in files]
 
 
 def test_fresh_run_reproduces_the_committed_results_byte_for_byte(project):
-    """reports/ byte for byte; dvc.lock entry for entry (its stage order follows run history). The run was
+    """reports/ byte for byte; the dvc.lock files entry for entry (their stage order follows run history). The run was
     warm (stages forked from the warm server, but the first) on an emulated other CPU, the committed results
     cold and warm on this one's own."""
     status = run([sys.executable, "-m", "imbalance_lab", "server", "status"], cwd=project,
@@ -52,8 +52,8 @@ def test_fresh_run_reproduces_the_committed_results_byte_for_byte(project):
     reports = [p for p in expected if p.name != "dvc.lock"]
     different = [str(p) for p in reports if (project / p).read_bytes() != (ROOT / p).read_bytes()]
     assert different == []
-    lock = yaml.safe_load((project / "dvc.lock").read_text())
-    assert lock == yaml.safe_load((ROOT / "dvc.lock").read_text())
+    for lock in LOCKS:
+        assert yaml.safe_load((project / lock).read_text()) == yaml.safe_load((ROOT / lock).read_text()), lock
 
 
 def test_another_cpu_writes_the_same_bytes_cold(project):
@@ -61,7 +61,7 @@ def test_another_cpu_writes_the_same_bytes_cold(project):
     digits move most with the kernel (a tuned threshold; a sampler and bins), cold: every file and dvc.lock as
     committed (the whole pipeline on another emulated CPU, warm, is the fixture's run)."""
     stages = ["train@tuned_threshold-logreg", "train@smote-hgb"]
-    result = dvc("repro", "--force", "--single-item", *stages, cwd=project,
+    result = dvc("repro", "--force", "--single-item", *map(stage_address, stages), cwd=project,
                  env={**OTHER_CPUS["openblas-sandybridge"], "IMBALANCE_LAB_WARM": "0"})
     assert stages_run(result.stdout) == sorted(stages)
     assert run(["git", "status", "--porcelain"], cwd=project).stdout == ""
@@ -182,15 +182,15 @@ def test_a_new_strategy_runs_only_its_own_stages_and_compare(small_project):
     produced = ["data/resampled/adasyn.parquet", "data/models/adasyn-hgb.json", "reports/cv/adasyn-hgb.json",
                 "reports/metrics/adasyn-hgb.json"]
     first = {name: (project / name).read_bytes() for name in produced}
-    dvc("repro", "--force", "--single-item", "resample@adasyn", "train@adasyn-hgb", "evaluate@adasyn-hgb",
-        cwd=project)
+    dvc("repro", "--force", "--single-item", *map(stage_address, ["resample@adasyn", "train@adasyn-hgb",
+                                                                 "evaluate@adasyn-hgb"]), cwd=project)
     assert {name: (project / name).read_bytes() for name in produced} == first
 
     (project / "params.yaml").write_text(original)
     back = dvc("repro", cwd=project).stdout
     assert "Stage 'check' is cached - skipping run" in back
     assert stages_run(back) == ["compare"]
-    # reports/ as committed (DVC keeps adasyn's entries in dvc.lock and .gitignore: its own bookkeeping)
+    # reports/ as committed (DVC keeps adasyn's entries in the dvc.lock files and .gitignore: its own bookkeeping)
     assert run(["git", "status", "--porcelain", "--untracked-files=no", "--", "reports"], cwd=project).stdout == ""
     assert dvc_status(project) == {}
 

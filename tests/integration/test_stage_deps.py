@@ -14,9 +14,8 @@ import sys
 from pathlib import Path
 
 import pytest
-import yaml
 
-from helpers import ROOT, copy_built, dvc_status
+from helpers import ROOT, copy_built, dvc_status, lock_records, pipeline_stages, run
 
 pytestmark = pytest.mark.integration
 
@@ -93,8 +92,16 @@ def scoring(small_built, tmp_path_factory) -> Path:
     return project
 
 
+def test_the_cut_lock_check_knows_every_dvc_yaml():
+    """dvclock.PIPELINES (each beside the dvc.lock a stage checks for a cut) is every dvc.yaml in git."""
+    from imbalance_lab.pipeline.dvclock import PIPELINES
+
+    tracked = run(["git", "ls-files", "--", "dvc.yaml", "*/dvc.yaml"], cwd=ROOT).stdout.split()
+    assert sorted(PIPELINES) == sorted(tracked)
+
+
 def test_every_stage_lists_the_code_it_imports(scoring):
-    stages = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
+    stages = pipeline_stages(ROOT)
     assert set(STAGE_ARGS) == set(stages), "a stage was added or removed: give it a line in STAGE_ARGS"
     env = {**os.environ, "IMBALANCE_LAB_WARM": "0"}
     done = subprocess.run([sys.executable, "-c", RUNNER, json.dumps(STAGE_ARGS)], cwd=scoring, env=env,
@@ -146,7 +153,7 @@ def test_a_module_edit_reruns_the_stages_that_run_it_and_no_more(built):
     assert not any(s.startswith("generate") or s.startswith("split") for s in stages)
 
     assert rerun_by(built, "pipeline/compare.py") == {"compare"}
-    trains = {name for name in yaml.safe_load((built / "dvc.lock").read_text())["stages"] if name.startswith("train@")}
+    trains = {name for name in lock_records(built) if name.startswith("train@")}
     assert len(trains) >= 2 and rerun_by(built, "pipeline/train.py") == trains  # no resample, no evaluate
     assert rerun_by(built, "pipeline/prepare.py") == {"generate", "split"}
     assert dvc_status(built) == {}  # every edit undone: nothing to rerun

@@ -17,9 +17,19 @@ import time
 from pathlib import Path
 
 import pytest
-import yaml
 
-from helpers import commit, configure, copy_built, copy_project, dvc, run, servers_of, stages_run
+from helpers import (
+    commit,
+    configure,
+    copy_built,
+    copy_project,
+    dvc,
+    lock_records,
+    run,
+    servers_of,
+    stage_address,
+    stages_run,
+)
 from imbalance_lab.warm.fingerprint import fingerprint, process_state
 from imbalance_lab.warm.protocol import connect, replies, runtime_folder, send_request
 
@@ -122,8 +132,8 @@ def test_a_stage_runs_warm_once_the_server_is_up_and_writes_what_a_cold_one_writ
                       os.path.realpath(built)], cwd=built, env={**os.environ, **LONG_IDLE}, stdin=subprocess.DEVNULL,
                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     stages = ["compare", "evaluate@smote-hgb", "resample@smote"]  # each draws pictures and writes reports
-    # Cold while the server imports: the committed outputs (dvc.lock records them) written again
-    records = yaml.safe_load((built / "dvc.lock").read_text())["stages"]
+    # Cold while the server imports: the committed outputs (the dvc.lock files record them) written again
+    records = lock_records(built)
     committed = {out["path"]: (built / out["path"]).read_bytes() for name in stages for out in records[name]["outs"]}
     for name in stages:
         for out in records[name]["outs"]:
@@ -132,11 +142,11 @@ def test_a_stage_runs_warm_once_the_server_is_up_and_writes_what_a_cold_one_writ
     assert {path: (built / path).read_bytes() for path in committed} == committed  # cold: the committed bytes
     up = wait_until(lambda: server(built))
     assert up["served"] == 0  # none of the cold ones served
-    warm_run = dvc("repro", "--force", "--single-item", *stages, cwd=built)
+    warm_run = dvc("repro", "--force", "--single-item", *map(stage_address, stages), cwd=built)
     assert stages_run(warm_run.stdout) == stages
     shown = server(built)
     assert shown and shown["served"] == len(stages), (shown, warm_run.stderr)  # every one forked from the server
-    # dvc.lock unchanged after the forced run: every output of the three stages (data/ ones too) hashes as
+    # the dvc.lock files unchanged after the forced run: every output of the three stages (data/ ones too) hashes as
     # committed, so the pipeline is up to date (what a following `dvc repro` would find)
     assert run(["git", "status", "--porcelain"], cwd=built).stdout == ""
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from helpers import ROOT
+from helpers import ROOT, pipeline_stages
 from imbalance_lab.pipeline import cli
 from imbalance_lab.pipeline.outputs import stage_outputs, write_json
 from imbalance_lab.settings import paths
@@ -205,10 +205,10 @@ def test_a_setting_the_sampler_rejects_names_strategy_setting_and_allowed_values
 
 
 def declared_outputs() -> tuple[set[str], set[str], set[str]]:
-    """(every output of dvc.yaml's single stages, every per-strategy output template with {} for the strategy,
+    """(every output of the dvc.yaml files' single stages, every per-strategy output template with {} for the strategy,
     every per-cell template with {} for the cell)."""
     single, per_strategy, per_cell = set(), set(), set()
-    for stage in yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"].values():
+    for stage in pipeline_stages(ROOT).values():
         body = stage.get("do", stage)
         for kind in ("outs", "metrics", "plots"):
             for entry in body.get(kind, []):

@@ -15,9 +15,8 @@ import sys
 from pathlib import Path
 
 import pytest
-import yaml
 
-from helpers import ROOT
+from helpers import ROOT, pipeline_stages
 from imbalance_lab.pipeline.stage_names import STAGES
 from imbalance_lab.warm.fingerprint import load_environment, process_state
 from imbalance_lab.warm.protocol import replies, send_request, stage_of
@@ -88,9 +87,9 @@ def test_an_unreadable_request_is_refused_not_a_crash(server, raw):
 
 
 def test_the_stages_a_server_runs_are_the_stages_dvc_runs():
-    """Every command of dvc.yaml is a stage of STAGES (the warm runner serves it), and nothing else is."""
+    """Every command of the dvc.yaml files is a stage of STAGES (the warm runner serves it), and nothing else is."""
     commands = set()
-    for stage in yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"].values():
+    for stage in pipeline_stages(ROOT).values():
         words = stage.get("do", stage)["cmd"].split()
         assert words[:3] == ["python", "-m", "imbalance_lab"], words
         commands.add(stage_of(words[3:]))

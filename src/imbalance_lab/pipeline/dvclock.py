@@ -1,10 +1,10 @@
-"""Is dvc.lock cut short? Checked at the start of every pipeline stage (cli.main), in a few milliseconds.
+"""Is a dvc.lock cut short? Checked at the start of every pipeline stage (cli.main), in a few milliseconds.
 
-DVC rewrites dvc.lock in place after every stage. A write interrupted by a full disk or a killed run
-leaves the first records only, often still valid YAML: the next ``dvc repro`` would silently rerun every
-stage whose record is gone, and the cut file could be committed. A cut file lacks records that the
-committed dvc.lock (git's HEAD) holds for stages dvc.yaml still defines; a stage then refuses to run and
-says ``git checkout dvc.lock``.
+DVC rewrites a stage's dvc.lock in place after the stage runs (the project has one per dvc.yaml: PIPELINES).
+A write interrupted by a full disk or a killed run leaves the first records only, often still valid YAML: the
+next ``dvc repro`` would silently rerun every stage whose record is gone, and the cut file could be committed.
+A cut file lacks records that the committed one (git's HEAD) holds for stages its dvc.yaml still defines; a
+stage then refuses to run and says ``git checkout <that dvc.lock>``.
 
 Two things look alike and must still work: a dvc.lock deleted on purpose (a full rebuild: DVC writes it
 again stage by stage) and a project whose dvc.lock is not in git yet. No dvc.lock, or none at HEAD, is
@@ -27,7 +27,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-LOCK = "dvc.lock"
+# Every dvc.yaml of the project, each beside its dvc.lock (tests/integration/test_stage_deps.py holds this to git)
+PIPELINES = ("dvc.yaml", "cells/train/dvc.yaml", "cells/evaluate/dvc.yaml")
 VERDICT = Path(".dvc/tmp/imbalance-lab-lock-checked")  # "<dvc pid> <its start time>": its run's lock was whole
 # A stage record: a key two spaces in (DVC's layout), maybe quoted.
 RECORD = re.compile(r"""^  (?:'((?:[^']|'')*)'|"([^"]*)"|([^\s'"#][^\n]*?)):[ \t]*$""", re.M)
@@ -55,14 +56,14 @@ def _resolve(value: Any, params: Mapping) -> Any:
     return value
 
 
-def defined_stages(root: Path) -> dict[str, bool] | None:
-    """Every stage name dvc.yaml defines with params.yaml's values (``foreach`` and ``matrix`` expanded as
+def defined_stages(root: Path, pipeline_file: str = "dvc.yaml") -> dict[str, bool] | None:
+    """Every stage name a dvc.yaml defines with params.yaml's values (``foreach`` and ``matrix`` expanded as
     DVC names them), each with whether one of its outputs is ``persist`` (DVC's run-cache never restores
-    such a stage). None when dvc.yaml cannot be read or expanded this simply: DVC then says what is wrong."""
+    such a stage). None when it cannot be read or expanded this simply: DVC then says what is wrong."""
     from imbalance_lab.settings.params import parse_yaml
 
     try:
-        pipeline = parse_yaml((root / "dvc.yaml").read_text(encoding="utf-8"), "dvc.yaml")
+        pipeline = parse_yaml((root / pipeline_file).read_text(encoding="utf-8"), pipeline_file)
         params = parse_yaml((root / "params.yaml").read_text(encoding="utf-8"), "params.yaml")
         stages = {}
         for name, body in pipeline["stages"].items():
@@ -117,10 +118,10 @@ def running_dvc(root: Path) -> str | None:
     return f"{pid} {start!r}"
 
 
-def committed_lock(root: Path) -> str | None:
-    """dvc.lock as git's HEAD holds it, or None (no git, no commit, not committed)."""
+def committed_lock(root: Path, lock: str) -> str | None:
+    """A dvc.lock as git's HEAD holds it, or None (no git, no commit, not committed)."""
     try:
-        shown = subprocess.run(["git", "show", f"HEAD:{LOCK}"], cwd=root, capture_output=True, timeout=30,
+        shown = subprocess.run(["git", "show", f"HEAD:{lock}"], cwd=root, capture_output=True, timeout=30,
                                env={**os.environ, "GIT_OPTIONAL_LOCKS": "0"})
     except (OSError, subprocess.SubprocessError):
         return None
@@ -128,8 +129,28 @@ def committed_lock(root: Path) -> str | None:
 
 
 def cut_short(root: Path) -> str | None:
-    """Why dvc.lock looks cut short (the one-line message, naming the fix), or None."""
-    lock = root / LOCK
+    """Why a dvc.lock of the project looks cut short (the one-line message, naming the fix), or None."""
+    run = running_dvc(root)
+    verdict = root / VERDICT
+    if run is not None:
+        try:
+            if verdict.read_text(encoding="utf-8") == run:
+                return None  # this DVC run's first stage found every lock whole
+        except OSError:
+            pass
+    for pipeline_file in PIPELINES:
+        if problem := _lock_cut_short(root, pipeline_file, run):
+            return problem
+    if run is not None:
+        with contextlib.suppress(OSError):
+            verdict.write_text(run, encoding="utf-8")
+    return None
+
+
+def _lock_cut_short(root: Path, pipeline_file: str, run: str | None) -> str | None:
+    """Why the dvc.lock beside ``pipeline_file`` looks cut short, or None."""
+    lock_name = str(Path(pipeline_file).with_name("dvc.lock"))
+    lock = root / lock_name
     try:
         written = lock.stat().st_mtime
         text = lock.read_text(encoding="utf-8", errors="replace")
@@ -137,17 +158,9 @@ def cut_short(root: Path) -> str | None:
         return None  # deleted on purpose (a full rebuild) or never made: DVC builds every stage
     except OSError:
         return None  # unreadable: DVC says so itself
-    run = running_dvc(root)
-    verdict = root / VERDICT
-    if run is not None:
-        try:
-            if verdict.read_text(encoding="utf-8") == run:
-                return None  # this DVC run's first stage found the lock whole
-        except OSError:
-            pass
-    head = committed_lock(root)
+    head = committed_lock(root, lock_name)
     lost = set(records(head)) - set(records(text)) if head is not None else set()
-    defined = defined_stages(root) if lost else None
+    defined = defined_stages(root, pipeline_file) if lost else None
     missing = lost & set(defined) if defined is not None else set()
     # This DVC run rewrote the lock before any of our stages ran, restoring stages from its run-cache:
     # after a deliberate deletion, those are all the file can hold.
@@ -155,14 +168,10 @@ def cut_short(root: Path) -> str | None:
             and not set(records(text)) & {name for name, persist in defined.items() if persist}):
         missing = set()
     if head is None or not missing:
-        if run is not None:
-            with contextlib.suppress(OSError):
-                verdict.write_text(run, encoding="utf-8")
         return None
     order = [name for name in records(head) if name in missing]
-    return (f"{LOCK}: holds no record of {len(missing)} stage{'s' if len(missing) > 1 else ''} that dvc.yaml "
-            f"defines and the committed {LOCK} records (e.g. '{order[0]}'): DVC's last write of it was cut short "
-            f"(a full disk or a killed run), and DVC would silently rerun them; restore it with "
-            f"`git checkout {LOCK}` (or delete {LOCK} to rebuild every stage on purpose), and never commit the cut "
-            f"file")
-
+    return (f"{lock_name}: holds no record of {len(missing)} stage{'s' if len(missing) > 1 else ''} that "
+            f"{pipeline_file} defines and the committed {lock_name} records (e.g. '{order[0]}'): DVC's last write "
+            f"of it was cut short (a full disk or a killed run), and DVC would silently rerun them; restore it with "
+            f"`git checkout {lock_name}` (or delete {lock_name} to rebuild its stages on purpose), and never commit "
+            f"the cut file")

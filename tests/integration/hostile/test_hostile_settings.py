@@ -122,28 +122,33 @@ def test_random_state_null_means_the_global_seed_for_a_sampler_and_a_classifier(
 # --- a cut-short dvc.lock ---------------------------------------------------------------------------
 
 LOCK_FIX = "`git checkout dvc.lock`"
+TRAIN_LOCK, EVALUATE_LOCK = "cells/train/dvc.lock", "cells/evaluate/dvc.lock"
 
 
 def record_start(text: str, name: str) -> int:
     return re.search(rf"^  {re.escape(name)}:$", text, re.M).start()
 
 
-LOCK_CUTS = [
-    (lambda text: "", "empty-file"),
-    (lambda text: text[:record_start(text, "check")], "cut-before-check-valid-yaml"),
-    (lambda text: text[:record_start(text, "evaluate@baseline-logreg")], "cut-before-the-evaluate-records"),
-    (lambda text: text[:len(text) // 2], "cut-mid-record"),
-    (lambda text: text[:record_start(text, "compare")] + text[record_start(text, "check"):], "a-record-removed"),
+LOCK_CUTS = [  # (the dvc.lock cut, how)
+    ("dvc.lock", lambda text: "", "empty-file"),
+    ("dvc.lock", lambda text: text[:record_start(text, "check")], "cut-before-check-valid-yaml"),
+    ("dvc.lock", lambda text: text[:record_start(text, "resample@smote")], "cut-before-the-resample-records"),
+    ("dvc.lock", lambda text: text[:len(text) // 2], "cut-mid-record"),
+    ("dvc.lock", lambda text: text[:record_start(text, "compare")] + text[record_start(text, "check"):],
+     "a-record-removed"),
+    (TRAIN_LOCK, lambda text: text[:len(text) // 2], "a-cell-lock-cut-mid-record"),
+    (EVALUATE_LOCK, lambda text: text[:record_start(text, "evaluate@smote-logreg")], "a-cell-lock-cut-between-records"),
 ]
 
 
-@pytest.mark.parametrize("cut", [pytest.param(cut, id=name) for cut, name in LOCK_CUTS])
-def test_a_cut_lock_stops_every_stage_before_it_runs(committed, capsys, cut):
-    text = (committed.root / "dvc.lock").read_text()
-    (committed.root / "dvc.lock").write_text(cut(text))
+@pytest.mark.parametrize(("lock", "cut"), [pytest.param(lock, cut, id=name) for lock, cut, name in LOCK_CUTS])
+def test_a_cut_lock_stops_every_stage_before_it_runs(committed, capsys, lock, cut):
+    text = (committed.root / lock).read_text()
+    (committed.root / lock).write_text(cut(text))
+    pipeline = lock.replace("dvc.lock", "dvc.yaml")
     for argv in (["check"], ["generate"], ["train", "baseline", "logreg"]):
-        refused(capsys, argv, "dvc.lock: holds no record of", "that dvc.yaml defines", LOCK_FIX)
-    untouched(committed, {" M dvc.lock"})
+        refused(capsys, argv, f"{lock}: holds no record of", f"that {pipeline} defines", f"`git checkout {lock}`")
+    untouched(committed, {f" M {lock}"})
 
 
 def test_no_lock_and_a_lock_git_never_had_are_fine(committed, capsys):
@@ -160,11 +165,12 @@ def test_no_lock_and_a_lock_git_never_had_are_fine(committed, capsys):
 
 
 def test_a_grid_that_no_longer_defines_the_missing_records_is_fine(committed, capsys):
-    """Records of cells taken out of the grid may be pruned: only stages dvc.yaml defines count."""
-    text = (committed.root / "dvc.lock").read_text()
-    kept = re.sub(r"^  (train|evaluate)@[a-z_]+-hgb:\n(?:    .*\n|      .*\n)*", "", text, flags=re.M)
-    assert kept != text
-    (committed.root / "dvc.lock").write_text(kept)
+    """Records of cells taken out of the grid may be pruned: only stages a dvc.yaml defines count."""
+    for lock in (TRAIN_LOCK, EVALUATE_LOCK):
+        text = (committed.root / lock).read_text()
+        kept = re.sub(r"^  (train|evaluate)@[a-z_]+-hgb:\n(?:    .*\n|      .*\n)*", "", text, flags=re.M)
+        assert kept != text
+        (committed.root / lock).write_text(kept)
     committed.edit({"grid.classifiers": ["logreg"]})
     assert cli.main(["check"]) == 0, capsys.readouterr().err
 
