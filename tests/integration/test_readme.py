@@ -42,7 +42,8 @@ def test_the_readme_branch_change_keeps_the_unit_tests_green(tmp_path):
 
     import yaml
 
-    tracked = subprocess.run(["git", "ls-files", "-z", "src", "tests", "params.yaml", "pyproject.toml", "dvc.yaml"],
+    tracked = subprocess.run(["git", "ls-files", "-z", "src", "tests", "params.yaml", "pyproject.toml", "dvc.yaml",
+                              "cells"],
                              cwd=ROOT, capture_output=True, text=True, check=True).stdout
     for name in filter(None, tracked.split("\0")):
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)

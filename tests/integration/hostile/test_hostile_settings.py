@@ -213,6 +213,21 @@ def test_dvc_repro_after_a_cut_lock_write_stops_and_git_checkout_restores_it(com
     changes nothing committed; `git checkout dvc.lock` restores every record."""
     root = committed.root
     quiet = {**env(), "IMBALANCE_LAB_WARM": "0"}
+    # DVC keeps each record's place when it rewrites the lock, and the committed one has check's record last (run
+    # history): a cut losing only that record is harmless, DVC restores it from its run-cache. With check's
+    # record first, as a fresh full run writes it, a cut loses the stages after it.
+    text = (root / "dvc.lock").read_text()
+    first, check = re.search(r"^stages:\n", text, re.M).end(), record_start(text, "check")
+    (root / "dvc.lock").write_text(text[:first] + text[check:] + text[first:check] if check > first else text)
+    git(root, "commit", "-qam", "check's record first")
+    try:
+        cut_and_restore(root, quiet, committed)
+    finally:
+        git(root, "reset", "-q", "--hard", "HEAD~1")
+
+
+def cut_and_restore(root, quiet: dict, committed: Project) -> None:
+    """Cut DVC's write of dvc.lock, see the next `dvc repro` refuse, restore it with git."""
     # The dangerous cut is one DVC reads without a word (valid YAML, every record in DVC's own schema): where a
     # block ends depends on the lock's text, so take the first number of blocks whose cut DVC accepts, trying
     # first the number the committed text predicts (`--force check` rewrites the lock unchanged).
