@@ -10,7 +10,8 @@ import imbalance_lab
 
 PACKAGE = Path(imbalance_lab.__file__).parent
 # Lowest first: a sub-package may import those before it, never one after it.
-LAYERS = ("settings", "data", "evaluation", "strategies", "models", "persistence", "reporting", "pipeline", "warm")
+LAYERS = ("settings", "data", "evaluation", "strategies", "models", "persistence", "reporting", "benchmark", "pipeline",
+          "warm")
 
 
 def module_name(path: Path) -> str:

@@ -1,0 +1,1 @@
+"""Ranking strategies across many data sets (issue 24): the statistics first."""
