@@ -1,0 +1,79 @@
+"""One data set's scores for every cell, and what a ranking needs from them.
+
+Every cell of a data set is cross-validated on the same repeated stratified folds (the sampler inside each
+training fold, as the train stage does), so two cells' fold scores pair up: a cell's win, tie or loss
+against its classifier's baseline on a data set is read from the paired differences, with the
+Nadeau-Bengio correction for the overlap of the training folds (a naive interval over reused rows is too
+narrow). The ranking takes each cell's mean per data set (benchmark/ranking.py).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+# The ranked metrics and whether higher is better; average precision ignores the decision threshold, so a
+# tuned-threshold cell equals its untuned cell there and is ranked once.
+METRICS = {"f1": True, "average_precision": True, "brier": False, "cost_per_1000": False}
+DIGITS = 6
+
+
+def score_cells(X, y, cells: Mapping[str, Any], *, folds: int, repeats: int, seed: int, fixed_threshold: float,
+                costs: Mapping[str, float], n_jobs: int | None = None,
+                failure: Callable[[BaseException], str | None] = lambda err: None) -> dict[str, dict]:
+    """Each cell's per-fold scores on (X, y): {cell: {metric: [one per fold]}}, rounded to DIGITS, or
+    {cell: {"error": why}} for a cell that cannot be fitted here (``failure`` says why for an error it
+    knows, else the error is raised): the other cells are still scored."""
+    from imbalance_lab.evaluation.metrics import cross_validated_metrics
+
+    scored: dict[str, dict] = {}
+    for name, estimator in cells.items():
+        try:
+            per_fold, _ = cross_validated_metrics(estimator, X, y, folds=folds, repeats=repeats, seed=seed,
+                                                  n_jobs=n_jobs, fixed_threshold=fixed_threshold,
+                                                  costs=dict(costs))
+        except (ValueError, RuntimeError) as err:
+            reason = failure(err)
+            if reason is None:
+                raise
+            scored[name] = {"error": reason}
+            continue
+        scored[name] = {metric: [round(float(value), DIGITS) for value in per_fold[metric]] for metric in METRICS}
+    return scored
+
+
+def mean_table(scores: Mapping[str, Mapping[str, Mapping[str, Any]]], metric: str) -> pd.DataFrame:
+    """{data set: {cell: per-fold scores}} -> one row per data set, one column per cell: the mean of
+    ``metric`` over the folds; NaN where the cell failed on that data set."""
+    rows = {dataset: {cell: (float(np.mean(folds[metric])) if metric in folds else math.nan)
+                      for cell, folds in cells.items()}
+            for dataset, cells in scores.items()}
+    return pd.DataFrame.from_dict(rows, orient="index")
+
+
+def paired_interval(a, b, test_share: float, confidence: float = 0.95) -> tuple[float, float, float]:
+    """The mean of a - b over paired folds and its Nadeau-Bengio corrected t interval (the variance
+    scaled by 1/n + n_test/n_train for resampled training sets): (mean, low, high)."""
+    from scipy import stats
+
+    differences = np.asarray(a, dtype=float) - np.asarray(b, dtype=float)
+    n = len(differences)
+    mean = float(differences.mean())
+    if n < 2:
+        return mean, -math.inf, math.inf
+    variance = float(differences.var(ddof=1)) * (1 / n + test_share / (1 - test_share))
+    half = float(stats.t.ppf(0.5 + confidence / 2, n - 1)) * math.sqrt(variance)
+    return mean, mean - half, mean + half
+
+
+def win_tie_loss(cell, baseline, higher_is_better: bool, test_share: float) -> str:
+    """'win' when the cell beats the baseline beyond the paired interval on this data set, 'loss' when it
+    is beaten so, else 'tie'."""
+    mean, low, high = paired_interval(cell, baseline, test_share)
+    if not higher_is_better:
+        low, high = -high, -low
+    return "win" if low > 0 else "loss" if high < 0 else "tie"
