@@ -73,7 +73,7 @@ def paired_interval(a, b, test_share: float, confidence: float = 0.95) -> tuple[
 def win_tie_loss(cell, baseline, higher_is_better: bool, test_share: float) -> str:
     """'win' when the cell beats the baseline beyond the paired interval on this data set, 'loss' when it
     is beaten so, else 'tie'."""
-    mean, low, high = paired_interval(cell, baseline, test_share)
+    _, low, high = paired_interval(cell, baseline, test_share)
     if not higher_is_better:
         low, high = -high, -low
     return "win" if low > 0 else "loss" if high < 0 else "tie"
