@@ -23,7 +23,7 @@ DIGITS = 6
 
 
 def score_cells(X, y, cells: Mapping[str, Any], *, folds: int, repeats: int, seed: int, fixed_threshold: float,
-                costs: Mapping[str, float], n_jobs: int | None = None,
+                costs: Mapping[str, float], n_jobs: int = 1,
                 failure: Callable[[BaseException], str | None] = lambda err: None) -> dict[str, dict]:
     """Each cell's per-fold scores on (X, y): {cell: {metric: [one per fold]}}, rounded to DIGITS, or
     {cell: {"error": why}} for a cell that cannot be fitted here (``failure`` says why for an error it
