@@ -1,0 +1,49 @@
+"""Is a data set fit to rank on? Columns that would make every cell look good for the wrong reason.
+
+A benchmark of many real data sets is only as honest as its least-checked set: a column that restates the
+label (loanapp's `approve` beside `reject`; nassCDS's injury severity, where 4 means killed) lets every cell
+score near-perfectly, and an identifier or free text (nassCDS's `caseid`, email's `time`) one-hot encoded
+becomes thousands of columns that fit the training folds by heart. Each is found from the data alone, before
+any fit: a feature that on its own orders the rows by class almost perfectly, and a text column with too
+many distinct values to be a category. A user then leaves the column out (``drop``), on purpose.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+LEAK_AUC = 0.97  # one column's ROC AUC alone (either direction); ISLR/Default's balance, a real signal, is 0.948
+ID_LEVELS, ID_SHARE = 100, 0.2  # more distinct texts than this, and than this share of the rows: not a category
+
+
+def suspect_columns(X: pd.DataFrame, y) -> dict[str, str]:
+    """{column: why it is suspect} for the columns that look like a leak or an identifier."""
+    from sklearn.metrics import roc_auc_score
+
+    y = pd.Series(y, index=X.index).astype(int)
+    found = {}
+    for name in X.columns:
+        column = X[name]
+        numeric = pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column)
+        if not numeric:
+            levels = column.astype("string").fillna("<missing>")
+            distinct = int(levels.nunique())
+            if distinct > ID_LEVELS and distinct > ID_SHARE * len(levels):
+                found[name] = (f"{distinct:,} distinct values in {len(levels):,} rows: an identifier or free "
+                               "text, not a category")
+                continue
+            score = y.groupby(levels).transform("mean")  # each level's share of the rare class
+        else:
+            known = column.notna()
+            score, labels = column[known].astype(float), y[known]
+            if labels.nunique() < 2:
+                continue
+            auc = roc_auc_score(labels, score)
+            auc = max(auc, 1 - auc)
+            if auc >= LEAK_AUC:
+                found[name] = f"alone orders the rows by class (ROC AUC {auc:.3f}): it may restate the label"
+            continue
+        auc = roc_auc_score(y, score)
+        if auc >= LEAK_AUC:
+            found[name] = f"its values alone tell the classes apart (ROC AUC {auc:.3f}): it may restate the label"
+    return found
