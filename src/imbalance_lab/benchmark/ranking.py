@@ -67,10 +67,14 @@ def nemenyi(scores: pd.DataFrame) -> pd.DataFrame:
 
 
 def conover(scores: pd.DataFrame) -> pd.DataFrame:
-    """Conover's pairwise p-values after Friedman, Holm-corrected (scikit-posthocs)."""
+    """Conover's pairwise p-values after Friedman, Holm-corrected (scikit-posthocs). When every data set
+    orders the cells alike its within-set variance is 0: each pair then gets p = 0 (scikit-posthocs divides by
+    that 0; its warning is silenced here)."""
     import scikit_posthocs as sp
 
-    return _labelled(sp.posthoc_conover_friedman(scores.to_numpy(), p_adjust="holm"), list(scores.columns))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p_values = sp.posthoc_conover_friedman(scores.to_numpy(), p_adjust="holm")
+    return _labelled(p_values, list(scores.columns))
 
 
 def wilcoxon(scores: pd.DataFrame) -> pd.DataFrame:
