@@ -20,6 +20,7 @@ def real(package: str, item: str, target: str, positive) -> tuple[pd.DataFrame, 
     ("DAAG", "nassCDS", "dead", "dead", {"injSeverity", "caseid"}),  # 4 = killed; one id per crash
     ("openintro", "email", "spam", 1, {"time"}),  # a time stamp per message
     ("modeldata", "check_times", "status", 0, {"package"}),  # one row per package name
+    ("Ecdat", "VietNamI", "injury", 1, {"actdays"}),  # days lost to the injury: above 0 only for the injured
     ("ISLR", "Default", "default", "Yes", set()),  # balance is a strong real signal, not a leak
 ])
 def test_leaks_and_identifiers_of_real_sets_are_named(package, item, target, positive, suspects):

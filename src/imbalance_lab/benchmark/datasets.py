@@ -5,7 +5,9 @@ label (loanapp's `approve` beside `reject`; nassCDS's injury severity, where 4 m
 score near-perfectly, and an identifier or free text (nassCDS's `caseid`, email's `time`) one-hot encoded
 becomes thousands of columns that fit the training folds by heart. Each is found from the data alone, before
 any fit: a feature that on its own orders the rows by class almost perfectly, and a text column with too
-many distinct values to be a category. A user then leaves the column out (``drop``), on purpose.
+many distinct values to be a category. A restatement need not order every row: VietNamI's `actdays` (days of
+activity lost to the injury) is above 0 for 183 of the 269 injured and for nobody else, so one cut of that
+column holds only the rare class and most of it. A user then leaves the column out (``drop``), on purpose.
 """
 
 from __future__ import annotations
@@ -14,6 +16,22 @@ import pandas as pd
 
 LEAK_AUC = 0.97  # one column's ROC AUC alone (either direction); ISLR/Default's balance, a real signal, is 0.948
 ID_LEVELS, ID_SHARE = 100, 0.2  # more distinct texts than this, and than this share of the rows: not a category
+PURE_SHARE, PURE_ROWS = 0.5, 20  # one cut of a column holding only rare rows, at least this share and this many
+
+
+def _pure_cut_share(score: pd.Series, labels: pd.Series) -> float:
+    """The largest share of the rare rows that one cut of ``score`` (above or below a value) isolates with
+    no other row, or 0 when that is fewer than PURE_ROWS rows."""
+    from sklearn.metrics import precision_recall_curve
+
+    rare = int(labels.sum())
+    best = 0.0
+    for oriented in (score, -score):
+        precision, recall, _ = precision_recall_curve(labels, oriented)
+        pure = recall[precision >= 1.0]
+        if len(pure) and pure.max() * rare >= PURE_ROWS:
+            best = max(best, float(pure.max()))
+    return best
 
 
 def suspect_columns(X: pd.DataFrame, y) -> dict[str, str]:
@@ -40,8 +58,12 @@ def suspect_columns(X: pd.DataFrame, y) -> dict[str, str]:
                 continue
             auc = roc_auc_score(labels, score)
             auc = max(auc, 1 - auc)
+            pure = _pure_cut_share(score, labels)
             if auc >= LEAK_AUC:
                 found[name] = f"alone orders the rows by class (ROC AUC {auc:.3f}): it may restate the label"
+            elif pure >= PURE_SHARE:
+                found[name] = (f"one cut of it holds {pure:.0%} of the rare rows and no other row: it may restate "
+                               "the label")
             continue
         auc = roc_auc_score(y, score)
         if auc >= LEAK_AUC:
