@@ -19,15 +19,16 @@ import pandas as pd
 # The ranked metrics and whether higher is better; average precision ignores the decision threshold, so a
 # tuned-threshold cell equals its untuned cell there and is ranked once.
 METRICS = {"f1": True, "average_precision": True, "brier": False, "cost_per_1000": False}
-DIGITS = 6
 
 
 def score_cells(X, y, cells: Mapping[str, Any], *, folds: int, repeats: int, seed: int, fixed_threshold: float,
                 costs: Mapping[str, float], n_jobs: int = 1,
                 failure: Callable[[BaseException], str | None] = lambda err: None) -> dict[str, dict]:
-    """Each cell's per-fold scores on (X, y): {cell: {metric: [one per fold]}}, rounded to DIGITS, or
+    """Each cell's per-fold scores on (X, y): {cell: {metric: [one per fold]}}, rounded as every file the
+    project writes (data/rounding.py), or
     {cell: {"error": why}} for a cell that cannot be fitted here (``failure`` says why for an error it
     knows, else the error is raised): the other cells are still scored."""
+    from imbalance_lab.data.rounding import significant
     from imbalance_lab.evaluation.metrics import cross_validated_metrics
 
     scored: dict[str, dict] = {}
@@ -42,7 +43,7 @@ def score_cells(X, y, cells: Mapping[str, Any], *, folds: int, repeats: int, see
                 raise
             scored[name] = {"error": reason}
             continue
-        scored[name] = {metric: [round(float(value), DIGITS) for value in per_fold[metric]] for metric in METRICS}
+        scored[name] = {metric: [significant(float(value)) for value in per_fold[metric]] for metric in METRICS}
     return scored
 
 

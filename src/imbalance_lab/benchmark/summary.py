@@ -15,18 +15,7 @@ from typing import Any
 
 from imbalance_lab.benchmark.ranking import mean_ranks, rank_report
 from imbalance_lab.benchmark.scoring import METRICS, mean_table, win_tie_loss
-
-DIGITS = 6
-
-
-def _rounded(value: Any) -> Any:
-    if isinstance(value, float):
-        return round(value, DIGITS)
-    if isinstance(value, dict):
-        return {key: _rounded(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_rounded(item) for item in value]
-    return value
+from imbalance_lab.data.rounding import rounded
 
 
 def failed_cells(scores: Mapping[str, Mapping[str, Mapping]]) -> dict[str, str]:
@@ -91,7 +80,7 @@ def benchmark_summary(scores: Mapping[str, Mapping[str, Mapping]], test_share: f
                        for cell, result in cells_scores.items() if cell in cells}
              for dataset, cells_scores in scores.items()}
     top = rankings[primary]
-    return _rounded({
+    return rounded({  # as every file the project writes: 6 significant digits, never -0.0
         "metric": primary,
         "datasets": list(scores),
         "mean_rank": top["mean_rank"],
