@@ -33,7 +33,7 @@ def scores() -> dict:
 
 
 def test_the_primary_metrics_mean_ranks_are_the_hand_ranks_and_the_json_is_plain():
-    summary = benchmark_summary(scores(), test_share=0.2)
+    summary = benchmark_summary(scores(), folds=5)
     # every set orders F1 the same way: tuned 1, smote 2, enn 3, baseline 4
     assert summary["metric"] == "f1" and summary["datasets"] == ["a", "b", "c"]
     assert summary["mean_rank"] == {"tuned_threshold-logreg": 1.0, "smote-logreg": 2.0, "enn-logreg": 3.0,
@@ -45,7 +45,7 @@ def test_the_primary_metrics_mean_ranks_are_the_hand_ranks_and_the_json_is_plain
 
 
 def test_a_cell_equal_to_another_on_a_metric_is_ranked_once_there():
-    summary = benchmark_summary(scores(), test_share=0.2)
+    summary = benchmark_summary(scores(), folds=5)
     for metric in ("average_precision", "brier"):
         ranked = summary["rankings"][metric]
         assert ranked["same_as"] == {"tuned_threshold-logreg": "baseline-logreg"}
@@ -57,7 +57,7 @@ def test_a_cell_equal_to_another_on_a_metric_is_ranked_once_there():
 def test_a_cell_that_failed_on_one_set_is_named_and_the_rest_are_ranked():
     table = scores()
     table["b"]["enn-logreg"] = {"error": "ENN removed every rare row of a training fold"}
-    summary = benchmark_summary(table, test_share=0.2)
+    summary = benchmark_summary(table, folds=5)
     assert summary["not_ranked"] == {"enn-logreg": "b: ENN removed every rare row of a training fold"}
     assert set(summary["mean_rank"]) == {"tuned_threshold-logreg", "smote-logreg", "baseline-logreg"}
     assert all("enn-logreg" not in cells for cells in summary["scores"].values())
@@ -66,7 +66,7 @@ def test_a_cell_that_failed_on_one_set_is_named_and_the_rest_are_ranked():
 def test_win_tie_loss_against_the_classifiers_baseline():
     table = scores()
     table["c"]["enn-logreg"] = folds(0.30 + 0.10, 0.58, 0.09, 45, spread=0.2)  # c's baseline F1 within its noise
-    records = benchmark_summary(table, test_share=0.2)["win_tie_loss"]
+    records = benchmark_summary(table, folds=5)["win_tie_loss"]
     assert set(records) == {"smote-logreg", "tuned_threshold-logreg", "enn-logreg"}
     assert records["tuned_threshold-logreg"] == {"win": 3, "tie": 0, "loss": 0}
     assert records["enn-logreg"] == {"win": 2, "tie": 1, "loss": 0}

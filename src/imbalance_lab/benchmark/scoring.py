@@ -3,8 +3,8 @@
 Every cell of a data set is cross-validated on the same repeated stratified folds (the sampler inside each
 training fold, as the train stage does), so two cells' fold scores pair up: a cell's win, tie or loss
 against its classifier's baseline on a data set is read from the paired differences, with the
-Nadeau-Bengio correction for the overlap of the training folds (a naive interval over reused rows is too
-narrow). The ranking takes each cell's mean per data set (benchmark/ranking.py).
+Nadeau-Bengio correction the reports already use (a naive interval over reused rows is too narrow). The
+ranking takes each cell's mean per data set (benchmark/ranking.py).
 """
 
 from __future__ import annotations
@@ -56,25 +56,14 @@ def mean_table(scores: Mapping[str, Mapping[str, Mapping[str, Any]]], metric: st
     return pd.DataFrame.from_dict(rows, orient="index")
 
 
-def paired_interval(a, b, test_share: float, confidence: float = 0.95) -> tuple[float, float, float]:
-    """The mean of a - b over paired folds and its Nadeau-Bengio corrected t interval (the variance
-    scaled by 1/n + n_test/n_train for resampled training sets): (mean, low, high)."""
-    from scipy import stats
+def win_tie_loss(cell, baseline, higher_is_better: bool, folds: int) -> str:
+    """'win' when the cell beats the baseline beyond their paired interval on this data set (the fold scores
+    of a ``folds``-fold CV, Nadeau-Bengio corrected: reporting.summary.paired_difference, as the reports
+    compare cells), 'loss' when it is beaten so, else 'tie'."""
+    from imbalance_lab.reporting.summary import paired_difference
 
-    differences = np.asarray(a, dtype=float) - np.asarray(b, dtype=float)
-    n = len(differences)
-    mean = float(differences.mean())
-    if n < 2:
-        return mean, -math.inf, math.inf
-    variance = float(differences.var(ddof=1)) * (1 / n + test_share / (1 - test_share))
-    half = float(stats.t.ppf(0.5 + confidence / 2, n - 1)) * math.sqrt(variance)
-    return mean, mean - half, mean + half
-
-
-def win_tie_loss(cell, baseline, higher_is_better: bool, test_share: float) -> str:
-    """'win' when the cell beats the baseline beyond the paired interval on this data set, 'loss' when it
-    is beaten so, else 'tie'."""
-    _, low, high = paired_interval(cell, baseline, test_share)
+    difference = paired_difference(cell, baseline, folds=folds, confidence=0.95)
+    low, high = difference["low"], difference["high"]
     if not higher_is_better:
         low, high = -high, -low
     return "win" if low > 0 else "loss" if high < 0 else "tie"

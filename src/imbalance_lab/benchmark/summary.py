@@ -50,12 +50,12 @@ def ranking_of(scores: Mapping[str, Mapping[str, Mapping]], cells: list[str], me
     return {**rank_report(table, higher_is_better=METRICS[metric]), "same_as": same}
 
 
-def benchmark_summary(scores: Mapping[str, Mapping[str, Mapping]], test_share: float,
+def benchmark_summary(scores: Mapping[str, Mapping[str, Mapping]], folds: int,
                       primary: str = "f1", baseline: str = "baseline") -> dict[str, Any]:
     """{data set: {cell: {metric: per-fold scores} or {"error": why}}} -> the summary: the primary metric's
     mean ranks and Friedman test at the top, every metric ranked for all cells and per classifier, each
     set's mean scores, and each strategy's win/tie/loss against its classifier's ``baseline`` cell on the
-    primary metric (a tie: inside that set's paired interval; ``test_share`` is a fold's share of the rows)."""
+    primary metric (a tie: inside that set's paired interval over the ``folds``-fold CV's scores)."""
     failed = failed_cells(scores)
     cells = [cell for cell in next(iter(scores.values())) if cell not in failed]
     classifiers = sorted({cell.rsplit("-", 1)[1] for cell in cells})
@@ -73,8 +73,8 @@ def benchmark_summary(scores: Mapping[str, Mapping[str, Mapping]], test_share: f
         if strategy == baseline or reference not in cells:
             continue
         counts = {"win": 0, "tie": 0, "loss": 0}
-        for folds in scores.values():
-            counts[win_tie_loss(folds[cell][primary], folds[reference][primary], METRICS[primary], test_share)] += 1
+        for result in scores.values():
+            counts[win_tie_loss(result[cell][primary], result[reference][primary], METRICS[primary], folds)] += 1
         records[cell] = counts
     means = {dataset: {cell: {metric: sum(result[metric]) / len(result[metric]) for metric in METRICS}
                        for cell, result in cells_scores.items() if cell in cells}
