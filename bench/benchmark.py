@@ -55,9 +55,7 @@ from pathlib import Path
 
 import yaml
 
-from imbalance_lab.pipeline.dvclock import PIPELINES
-
-LOCKS = tuple(str(Path(pipeline).with_name("dvc.lock")) for pipeline in PIPELINES)
+from imbalance_lab.pipeline.dvclock import LOCKS
 
 for _variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):  # as the stages do
     os.environ.setdefault(_variable, "1")

@@ -14,10 +14,9 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from imbalance_lab.pipeline.dvclock import PIPELINES
+from imbalance_lab.pipeline.dvclock import LOCKS, PIPELINES
 
 ROOT = Path(__file__).resolve().parents[1]
-LOCKS = tuple(str(Path(pipeline).with_name("dvc.lock")) for pipeline in PIPELINES)
 RESULTS = ("data/", "reports/", *LOCKS)
 KEPT = ("data/input/",)  # tracked inputs under data/: the generate stage depends on the folder
 

@@ -29,6 +29,7 @@ from typing import Any
 
 # Every dvc.yaml of the project, each beside its dvc.lock (tests/integration/test_stage_deps.py holds this to git)
 PIPELINES = ("dvc.yaml", "cells/train/dvc.yaml", "cells/evaluate/dvc.yaml")
+LOCKS = tuple(str(Path(pipeline).with_name("dvc.lock")) for pipeline in PIPELINES)  # beside each, in that order
 VERDICT = Path(".dvc/tmp/imbalance-lab-lock-checked")  # "<dvc pid> <its start time>": its run's lock was whole
 # A stage record: a key two spaces in (DVC's layout), maybe quoted.
 RECORD = re.compile(r"""^  (?:'((?:[^']|'')*)'|"([^"]*)"|([^\s'"#][^\n]*?)):[ \t]*$""", re.M)
@@ -138,8 +139,8 @@ def cut_short(root: Path) -> str | None:
                 return None  # this DVC run's first stage found every lock whole
         except OSError:
             pass
-    for pipeline_file in PIPELINES:
-        if problem := _lock_cut_short(root, pipeline_file, run):
+    for pipeline_file, lock_name in zip(PIPELINES, LOCKS, strict=True):
+        if problem := _lock_cut_short(root, pipeline_file, lock_name, run):
             return problem
     if run is not None:
         with contextlib.suppress(OSError):
@@ -147,9 +148,8 @@ def cut_short(root: Path) -> str | None:
     return None
 
 
-def _lock_cut_short(root: Path, pipeline_file: str, run: str | None) -> str | None:
-    """Why the dvc.lock beside ``pipeline_file`` looks cut short, or None."""
-    lock_name = str(Path(pipeline_file).with_name("dvc.lock"))
+def _lock_cut_short(root: Path, pipeline_file: str, lock_name: str, run: str | None) -> str | None:
+    """Why ``lock_name``, the dvc.lock beside ``pipeline_file``, looks cut short, or None."""
     lock = root / lock_name
     try:
         written = lock.stat().st_mtime
