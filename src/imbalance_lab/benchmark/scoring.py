@@ -16,9 +16,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-# The ranked metrics and whether higher is better; average precision ignores the decision threshold, so a
+# The ranked metrics; average precision ignores the decision threshold, so a
 # tuned-threshold cell equals its untuned cell there and is ranked once.
-METRICS = {"f1": True, "average_precision": True, "brier": False, "cost_per_1000": False}
+METRICS = ("f1", "average_precision", "brier", "cost_per_1000")  # which way is better: evaluation.metrics
+
+
+def higher_is_better(metric: str) -> bool:
+    from imbalance_lab.evaluation.metrics import LOWER_IS_BETTER
+
+    return metric not in LOWER_IS_BETTER
 
 
 def score_cells(X, y, cells: Mapping[str, Any], *, folds: int, repeats: int, seed: int, fixed_threshold: float,
@@ -56,7 +62,7 @@ def mean_table(scores: Mapping[str, Mapping[str, Mapping[str, Any]]], metric: st
     return pd.DataFrame.from_dict(rows, orient="index")
 
 
-def win_tie_loss(cell, baseline, higher_is_better: bool, folds: int) -> str:
+def win_tie_loss(cell, baseline, higher: bool, folds: int) -> str:
     """'win' when the cell beats the baseline beyond their paired interval on this data set (the fold scores
     of a ``folds``-fold CV, Nadeau-Bengio corrected: reporting.summary.paired_difference, as the reports
     compare cells), 'loss' when it is beaten so, else 'tie'."""
@@ -64,6 +70,6 @@ def win_tie_loss(cell, baseline, higher_is_better: bool, folds: int) -> str:
 
     difference = paired_difference(cell, baseline, folds=folds, confidence=0.95)
     low, high = difference["low"], difference["high"]
-    if not higher_is_better:
+    if not higher:  # a lower score is better (brier, cost)
         low, high = -high, -low
     return "win" if low > 0 else "loss" if high < 0 else "tie"

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from imbalance_lab.benchmark.ranking import mean_ranks, rank_report
-from imbalance_lab.benchmark.scoring import METRICS, mean_table, win_tie_loss
+from imbalance_lab.benchmark.scoring import METRICS, higher_is_better, mean_table, win_tie_loss
 from imbalance_lab.data.rounding import rounded
 
 
@@ -45,9 +45,9 @@ def ranking_of(scores: Mapping[str, Mapping[str, Mapping]], cells: list[str], me
     contenders = [cell for cell in cells if cell not in same]
     table = mean_table(scores, metric)[contenders]
     if len(contenders) < 3 or len(scores) < 2:  # mean ranks only: Friedman needs 3 cells and 2 sets
-        return {"mean_rank": mean_ranks(table, METRICS[metric]).to_dict(), "same_as": same,
+        return {"mean_rank": mean_ranks(table, higher_is_better(metric)).to_dict(), "same_as": same,
                 "tests": "none: fewer than 3 distinct cells or 2 data sets"}
-    return {**rank_report(table, higher_is_better=METRICS[metric]), "same_as": same}
+    return {**rank_report(table, higher_is_better=higher_is_better(metric)), "same_as": same}
 
 
 def benchmark_summary(scores: Mapping[str, Mapping[str, Mapping]], folds: int,
@@ -73,8 +73,9 @@ def benchmark_summary(scores: Mapping[str, Mapping[str, Mapping]], folds: int,
         if strategy == baseline or reference not in cells:
             continue
         counts = {"win": 0, "tie": 0, "loss": 0}
+        higher = higher_is_better(primary)
         for result in scores.values():
-            counts[win_tie_loss(result[cell][primary], result[reference][primary], METRICS[primary], folds)] += 1
+            counts[win_tie_loss(result[cell][primary], result[reference][primary], higher, folds)] += 1
         records[cell] = counts
     means = {dataset: {cell: {metric: sum(result[metric]) / len(result[metric]) for metric in METRICS}
                        for cell, result in cells_scores.items() if cell in cells}
