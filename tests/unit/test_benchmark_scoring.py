@@ -55,19 +55,23 @@ def test_every_cell_is_scored_on_the_same_folds_as_sklearn_scores_them(rare):
 def test_a_cell_that_cannot_be_fitted_is_named_and_the_others_are_scored(rare):
     X, y = rare
     too_many = cells(k_neighbors=500)  # more neighbours than a training fold has rare rows
-
-    def known(err):
-        return f"SMOTE cannot be fitted: {err}" if "n_neighbors" in str(err) else None
-
+    done = []
     scored = scoring.score_cells(X, y, too_many, folds=3, repeats=1, seed=7, fixed_threshold=0.5, costs=COSTS,
-                                 failure=known)
-    assert scored["smote-logreg"]["error"].startswith("SMOTE cannot be fitted")
+                                 progress=lambda name, finished, total: done.append((name, finished, total)))
+    assert set(scored["smote-logreg"]) == {"error"}
+    assert "n_neighbors" in scored["smote-logreg"]["error"] and "\n" not in scored["smote-logreg"]["error"]
     assert len(scored["baseline-logreg"]["f1"]) == 3
+    assert done == [("baseline-logreg", 3, 6), ("smote-logreg", 6, 6)]  # one call per cell, as its last fold ends
     table = scoring.mean_table({"rare": scored}, "f1")
     assert math.isnan(table.loc["rare", "smote-logreg"])
     assert table.loc["rare", "baseline-logreg"] == pytest.approx(np.mean(scored["baseline-logreg"]["f1"]))
-    with pytest.raises(ValueError, match="n_neighbors"):  # an error nobody explains is not swallowed
-        scoring.score_cells(X, y, too_many, folds=3, repeats=1, seed=7, fixed_threshold=0.5, costs=COSTS)
+
+
+def test_the_scores_do_not_depend_on_how_many_processes_run_the_folds(rare):
+    X, y = rare
+    one = scoring.score_cells(X, y, cells(), folds=3, repeats=1, seed=7, fixed_threshold=0.5, costs=COSTS)
+    two = scoring.score_cells(X, y, cells(), folds=3, repeats=1, seed=7, fixed_threshold=0.5, costs=COSTS, n_jobs=2)
+    assert one == two
 
 
 @pytest.mark.parametrize(("cell", "baseline", "higher", "expected"), [

@@ -12,7 +12,12 @@ column holds only the rare class and most of it. A user then leaves the column o
 
 from __future__ import annotations
 
+from typing import Any
+
+import numpy as np
 import pandas as pd
+
+from imbalance_lab.settings.params import BenchmarkDataset, ConfigError, SourceSettings
 
 LEAK_AUC = 0.97  # one column's ROC AUC alone (either direction); ISLR/Default's balance, a real signal, is 0.948
 ID_LEVELS, ID_SHARE = 100, 0.2  # more distinct texts than this, and than this share of the rows: not a category
@@ -69,3 +74,36 @@ def suspect_columns(X: pd.DataFrame, y) -> dict[str, str]:
         if auc >= LEAK_AUC:
             found[name] = f"its values alone tell the classes apart (ROC AUC {auc:.3f}): it may restate the label"
     return found
+
+
+def benchmark_frame(raw: pd.DataFrame, dataset: BenchmarkDataset, origin: str,
+                    key: str) -> tuple[pd.DataFrame, np.ndarray, dict[str, Any]]:
+    """(X, y, facts) of one benchmark set: ``dataset.drop`` left out, the rest read as the generate stage reads a
+    user's table (data/tidy.py: every problem a one-line error naming the column and the fix), the columns that
+    are not numeric one-hot encoded unless ``dataset.categorical`` says which, and the leak and identifier check
+    (:func:`suspect_columns`) passed or the column named under ``key``.keep."""
+    from imbalance_lab.data.dataset import DataError, features_and_target
+    from imbalance_lab.data.tidy import tidy_frame
+
+    named = [*(dataset.drop or ()), *(dataset.keep or ())]
+    absent = [name for name in named if name not in raw.columns]
+    if absent:
+        part = "drop" if absent[0] in (dataset.drop or ()) else "keep"
+        raise ConfigError(f"params.yaml: '{key}.{part}' names {absent[0]!r}, which is not a column of {origin}; "
+                          f"its columns are: {', '.join(map(str, raw.columns))}")
+    raw = raw.drop(columns=list(dataset.drop or ()))
+    features = [str(name) for name in raw.columns if name != dataset.target]
+    categorical = (list(dataset.categorical) if dataset.categorical is not None else
+                   [name for name in features if not pd.api.types.is_numeric_dtype(raw[name])])
+    settings = SourceSettings(source=dataset.source, missing=dataset.missing, features=tuple(features),
+                              categorical=tuple(categorical), target=dataset.target, positive=dataset.positive)
+    frame, labels = tidy_frame(raw, settings, origin, target=str(dataset.target), positive=dataset.positive)
+    X, y = features_and_target(frame)
+    suspects = {name: why for name, why in suspect_columns(X, y).items() if name not in (dataset.keep or ())}
+    if suspects:
+        name, why = next(iter(suspects.items()))
+        raise DataError(f"{origin}: column {name!r}: {why}; leave it out ({key}.drop) or keep it on purpose "
+                        f"({key}.keep)")
+    rare = int(y.sum())
+    return X, y, {"rows": len(y), "rare": rare, "rare_share": rare / len(y), "features": len(features),
+                  "categorical": categorical, "dropped": list(dataset.drop or ()), **labels}

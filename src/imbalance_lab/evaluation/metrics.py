@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Mapping
 from contextlib import contextmanager
+from typing import Any
 
 import numpy as np
 from sklearn import metrics as skm
@@ -319,6 +321,52 @@ def cross_validated_metrics(estimator, X, y, *, folds: int, repeats: int, seed: 
     # As cross_validate aggregates: one array per metric, back to plain Python values.
     return {key: np.asarray([scores[key] for scores in per_fold]).tolist() for key in per_fold[0]}, stopped
 
+
+
+def _fold_or_error(estimator, X, y, train, test, fixed_threshold: float, costs) -> tuple[dict, bool] | ValueError:
+    """One fold of :func:`cross_validated_cells`: its scores, or the ValueError its fit raised (a sampler or
+    classifier that cannot work on these rows), returned so that the other tasks still run."""
+    try:
+        return _fit_and_score(estimator, X, y, train, test, fixed_threshold, costs)
+    except ValueError as err:
+        return err
+
+
+def cross_validated_cells(estimators: Mapping[str, Any], X, y, *, folds: int, repeats: int, seed: int,
+                          n_jobs: int | None, fixed_threshold: float, costs=None,
+                          progress=None) -> dict[str, tuple[dict[str, list], int] | ValueError]:
+    """:func:`cross_validated_metrics` for several estimators on the same folds, run as one flat list of
+    (estimator, fold) tasks, so that joblib's backend (local processes or a Dask cluster) can take them all at
+    once: {name: (per-fold scores, early stops)}, or {name: the first ValueError of its folds} for an estimator
+    that could not be fitted on some fold (the others are still scored). ``progress(name, done, total)`` is
+    called as each estimator's last fold comes back."""
+    from sklearn.base import clone
+    from sklearn.utils.parallel import Parallel, delayed
+    from sklearn.utils.validation import indexable
+
+    X, y = indexable(X, y)
+    splits = list(cv_splitter(folds, repeats, seed).split(X, y))
+    tasks = [(name, train, test) for name in estimators for train, test in splits]
+    # max_nbytes=None: the rows go to the workers pickled, not memory-mapped from a temporary folder, which a stage
+    # forked by the warm server (it ends with os._exit) would leave behind in /dev/shm
+    results = Parallel(n_jobs=n_jobs, return_as="generator", max_nbytes=None)(
+        delayed(_fold_or_error)(clone(estimators[name]), X, y, train, test, fixed_threshold, costs)
+        for name, train, test in tasks)
+    folds_of: dict[str, list] = {name: [] for name in estimators}
+    for done, ((name, _, _), result) in enumerate(zip(tasks, results, strict=True), start=1):
+        folds_of[name].append(result)
+        if progress is not None and len(folds_of[name]) == len(splits):
+            progress(name, done, len(tasks))
+    scored: dict[str, tuple[dict[str, list], int] | ValueError] = {}
+    for name, fold_results in folds_of.items():
+        error = next((result for result in fold_results if isinstance(result, ValueError)), None)
+        if error is not None:
+            scored[name] = error
+            continue
+        per_fold = [scores for scores, _ in fold_results]
+        scored[name] = ({key: np.asarray([scores[key] for scores in per_fold]).tolist() for key in per_fold[0]},
+                        sum(early for _, early in fold_results))
+    return scored
 
 @contextmanager
 def compute_backend(backend: str = "local", scheduler: str | None = None):

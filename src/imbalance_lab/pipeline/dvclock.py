@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 # Every dvc.yaml of the project, each beside its dvc.lock (tests/integration/test_stage_deps.py holds this to git)
-PIPELINES = ("dvc.yaml", "cells/train/dvc.yaml", "cells/evaluate/dvc.yaml")
+PIPELINES = ("dvc.yaml", "cells/train/dvc.yaml", "cells/evaluate/dvc.yaml", "benchmark/dvc.yaml")
 LOCKS = tuple(str(Path(pipeline).with_name("dvc.lock")) for pipeline in PIPELINES)  # beside each, in that order
 VERDICT = Path(".dvc/tmp/imbalance-lab-lock-checked")  # "<dvc pid> <its start time>": its run's lock was whole
 # A stage record: a key two spaces in (DVC's layout), maybe quoted.

@@ -5,4 +5,5 @@ any work, "done in" logged), and the warm runner forks these and nothing else. I
 runner's caller reads it before deciding whether to load anything heavy.
 """
 
-STAGES = ("check", "generate", "split", "resample", "train", "evaluate", "ceiling", "compare", "score")
+STAGES = ("check", "generate", "split", "resample", "train", "evaluate", "ceiling", "compare", "score", "benchmark",
+          "rank")

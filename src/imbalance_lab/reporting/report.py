@@ -8,6 +8,7 @@ from imbalance_lab.reporting.leaderboard import GIVE_WAY, LEADERBOARD_WIDTH, ter
 from imbalance_lab.reporting.markdown import comparison_markdown, render_markdown
 from imbalance_lab.reporting.sections import (
     Section,
+    benchmark_section,
     build_sections,
     ceiling_references,
     data_section,
@@ -26,7 +27,8 @@ from imbalance_lab.reporting.summary import (
 )
 
 __all__ = [
-    "GIVE_WAY", "LABELS", "LEADERBOARD_WIDTH", "TEST_COLUMNS", "Section", "SummaryError", "build_sections",
+    "GIVE_WAY", "LABELS", "LEADERBOARD_WIDTH", "TEST_COLUMNS", "Section", "SummaryError", "benchmark_section",
+    "build_sections",
     "build_summary", "ceiling_references", "check_summary", "comparison_markdown", "data_section",
     "leaderboard_table", "meets_goals", "not_fittable_section", "paired_difference", "render_html",
     "render_markdown", "strategy_sections", "terminal_leaderboard", "verdict", "verdict_line",

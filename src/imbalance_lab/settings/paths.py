@@ -13,6 +13,7 @@ from pathlib import Path
 
 PARAMS = Path("params.yaml")
 INPUT = Path("data/input")  # the user's own data files (`dvc add`)
+BENCHMARK_INPUT = INPUT / "benchmark"  # benchmark sets read from files (every benchmark stage depends on it)
 # The data stages' outputs, kept in DVC's cache.
 CHECKED, RAW = Path("data/params.checked"), Path("data/raw.parquet")
 TRAIN, TEST = Path("data/split/train.parquet"), Path("data/split/test.parquet")
@@ -27,6 +28,22 @@ OVERLAYS = {"pr": Path("reports/precision_recall.json"), "roc": Path("reports/ro
 # The comparison's pictures, by their name inside reports/ (the HTML report embeds them by it).
 COMPARE_PNGS = {name: REPORTS / name for name in (
     "plots/boundaries.png", "plots/cv_scores.png", "plots/curves.png", "plots/calibration.png")}
+
+# The benchmark across data sets (benchmark/dvc.yaml), in git: one file of per-fold scores per data set of
+# benchmark.datasets ({} is its name), then the ranking over them, its metrics and one CD diagram per metric.
+BENCHMARK = Path("reports/benchmark")
+BENCHMARK_SETS = BENCHMARK / "sets"
+BENCHMARK_SUMMARY, BENCHMARK_METRICS = BENCHMARK / "summary.json", BENCHMARK / "metrics.json"
+
+
+def benchmark_set_file(name: str) -> Path:
+    """One data set's scores, e.g. ``benchmark_set_file("default")``."""
+    return BENCHMARK_SETS / f"{name}.json"
+
+
+def benchmark_plot(metric: str) -> Path:
+    """One metric's critical-difference diagram."""
+    return BENCHMARK / "plots" / f"cd_{metric}.png"
 
 # New rows to score (`score.inputs` names files here, `dvc add` tracks them) and their scores, by the same name.
 SCORE_INPUTS, SCORES = Path("data/to_score"), Path("data/scores")

