@@ -90,6 +90,9 @@ def build_parser() -> argparse.ArgumentParser:
                                 "width; what does not fit is left out (test accuracy, then test F1, then the goals) "
                                 "or wrapped, as a last line says.")
     board.add_argument("--wide", action="store_true", help="print every column whatever the width")
+    board.add_argument("--benchmark", action="store_true", help="the cells ranked across data sets instead "
+                       "(reports/benchmark/summary.json, the rank stage's): mean rank per metric, wins/ties/losses "
+                       "against the baseline")
     board.set_defaults(func="leaderboard:cmd_leaderboard")
     report = commands.add_parser(
         "compare-with", help="markdown report of the workspace against a git revision (for a pull request)",

@@ -7,24 +7,32 @@ import os
 import sys
 
 from imbalance_lab.settings.params import PipelineError
-from imbalance_lab.settings.paths import SUMMARY_JSON
+from imbalance_lab.settings.paths import BENCHMARK_SUMMARY, SUMMARY_JSON
 
 
 def cmd_leaderboard(args) -> None:
-    """The ranked strategies of the last `dvc repro`, readable in a terminal; a summary.json that is not the
-    compare stage's is one line naming it and the fix, never a traceback."""
-    from imbalance_lab.reporting.report import LEADERBOARD_WIDTH, SummaryError, terminal_leaderboard
+    """The ranked strategies of the last `dvc repro` (with ``--benchmark``: the ranking across data sets),
+    readable in a terminal; a summary that is not its stage's is one line naming it and the fix, never a
+    traceback."""
+    from imbalance_lab.reporting.report import (
+        LEADERBOARD_WIDTH,
+        SummaryError,
+        benchmark_leaderboard,
+        terminal_leaderboard,
+    )
 
-    fix = f"run `dvc repro` to rebuild it, or `git checkout {SUMMARY_JSON.as_posix()}` for the committed one"
+    path, stage = (BENCHMARK_SUMMARY, "rank") if args.benchmark else (SUMMARY_JSON, "compare")
+    draw = benchmark_leaderboard if args.benchmark else terminal_leaderboard
+    fix = f"run `dvc repro` to rebuild it, or `git checkout {path.as_posix()}` for the committed one"
     try:
-        summary = json.loads(SUMMARY_JSON.read_text(encoding="utf-8"))
-        text = terminal_leaderboard(summary, None if args.wide else max(LEADERBOARD_WIDTH, terminal_width()))
+        summary = json.loads(path.read_text(encoding="utf-8"))
+        text = draw(summary, None if args.wide else max(LEADERBOARD_WIDTH, terminal_width()))
     except FileNotFoundError:
-        raise PipelineError(f"{SUMMARY_JSON}: missing; {fix}") from None
+        raise PipelineError(f"{path}: missing; {fix}") from None
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as err:
-        raise PipelineError(f"{SUMMARY_JSON}: not valid JSON ({type(err).__name__}); {fix}") from None
+        raise PipelineError(f"{path}: not valid JSON ({type(err).__name__}); {fix}") from None
     except SummaryError as err:
-        raise PipelineError(f"{SUMMARY_JSON}: not the summary the compare stage writes ({err}); {fix}") from None
+        raise PipelineError(f"{path}: not the summary the {stage} stage writes ({err}); {fix}") from None
     print(text, end="")
 
 

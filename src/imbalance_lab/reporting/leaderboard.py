@@ -18,13 +18,15 @@ from imbalance_lab.reporting.formatting import (
     signed,
     verdict_line,
 )
-from imbalance_lab.reporting.summary import better, check_summary
+from imbalance_lab.reporting.summary import SummaryError, better, check_summary
 from imbalance_lab.settings.text import printable
 
 LEADERBOARD_WIDTH = 100  # `imbalance-lab leaderboard` fits this many columns (or a wider terminal's)
 # The terminal leaderboard's columns that give way, in this order, when the table is wider than the width
 # (README, "Looking at results"); `--wide` prints them all.
 GIVE_WAY = ("test acc.", "test F1", "goals CV/test")
+# `imbalance-lab leaderboard --benchmark`: the mean-rank columns that give way, in this order
+BENCHMARK_GIVE_WAY = ("rank: cost per 1,000", "rank: Brier", "rank: avg. precision")
 
 
 def _chunks(text: str) -> list[str]:
@@ -173,3 +175,42 @@ def _wrap_lines(lines: Sequence[str], width: int | None) -> list[str]:
         wrapped += textwrap.wrap(line, width, subsequent_indent=indent + "  ", break_on_hyphens=False) or [""]
     return wrapped
 
+
+
+def benchmark_leaderboard(benchmark: Mapping, width: int | None = LEADERBOARD_WIDTH) -> str:
+    """The cells ranked across data sets (reports/benchmark/summary.json) as plain text within ``width``
+    columns, for `imbalance-lab leaderboard --benchmark`: mean rank per metric, wins/ties/losses against the
+    baseline, the Friedman test, and the sets and cells left out. A summary without what it reads is a
+    SummaryError."""
+    try:
+        metric, ranked, rankings = benchmark["metric"], benchmark["datasets"], benchmark["rankings"]
+        left_out = [f"not ranked: data set {printable(name)}: {printable(why)}"
+                    for name, why in benchmark["not_ranked_datasets"].items()]
+        left_out += [f"not ranked: cell {printable(cell)}: {printable(why)}"
+                     for cell, why in benchmark["not_ranked"].items()]
+        if benchmark["friedman"] is None:
+            return "\n".join(_wrap_lines([f"no ranking across data sets: {len(ranked)} set(s) ranked, 2 needed "
+                                          "(benchmark.datasets in params.yaml)", *left_out], width)) + "\n"
+        header = ["#", "cell", *(f"rank: {LABELS.get(name, name)}" for name in rankings),
+                  f"{TERMINAL_LABELS.get(metric, LABELS.get(metric, metric))} vs baseline W/T/L"]
+        rows = []
+        for position, cell in enumerate(benchmark["mean_rank"], start=1):
+            record = benchmark["win_tie_loss"].get(cell)
+            rows.append([str(position), printable(cell),
+                         *(format_number(entry["mean_rank"][cell], 2) if cell in entry["mean_rank"] else
+                           f"= {printable(entry['same_as'][cell])}" for entry in rankings.values()),
+                         "" if record is None else f"{record['win']}/{record['tie']}/{record['loss']}"])
+        friedman, difference = benchmark["friedman"], rankings[metric]["critical_difference"]
+        title = (f"cells ranked across {len(ranked)} data sets by mean rank on {LABELS.get(metric, metric)} (1 = "
+                 f"best); Friedman p = {friedman['p_value']:.2g}")
+    except (KeyError, TypeError, AttributeError, ValueError) as err:
+        raise SummaryError(f"{type(err).__name__}: {err}") from None
+    table, gave_way, wrapped = fit_table(header, rows, width, BENCHMARK_GIVE_WAY)
+    footer = [f"mean ranks closer than {difference:.2f} (the critical difference, Nemenyi at 0.05) are not told "
+              "apart; W/T/L: data sets where the cell beat, tied or lost to its classifier's baseline (paired "
+              "interval)", *left_out]
+    if gave_way or wrapped:
+        what = [f"left out {', '.join(gave_way)}"] if gave_way else []
+        what += ["wrapped long cells"] if wrapped else []
+        footer.append(f"{' and '.join(what)} to fit {width} columns; --wide prints every column")
+    return "\n".join([*_wrap_lines([title], width), *table, "", *_wrap_lines(footer, width)]) + "\n"

@@ -4,7 +4,12 @@ the terminal leaderboard (leaderboard.py). The names here are those modules' pub
 
 from imbalance_lab.reporting.formatting import LABELS, verdict_line
 from imbalance_lab.reporting.html import render_html
-from imbalance_lab.reporting.leaderboard import GIVE_WAY, LEADERBOARD_WIDTH, terminal_leaderboard
+from imbalance_lab.reporting.leaderboard import (
+    GIVE_WAY,
+    LEADERBOARD_WIDTH,
+    benchmark_leaderboard,
+    terminal_leaderboard,
+)
 from imbalance_lab.reporting.markdown import comparison_markdown, render_markdown
 from imbalance_lab.reporting.sections import (
     Section,
@@ -27,9 +32,28 @@ from imbalance_lab.reporting.summary import (
 )
 
 __all__ = [
-    "GIVE_WAY", "LABELS", "LEADERBOARD_WIDTH", "TEST_COLUMNS", "Section", "SummaryError", "benchmark_section",
+    "GIVE_WAY",
+    "LABELS",
+    "LEADERBOARD_WIDTH",
+    "TEST_COLUMNS",
+    "Section",
+    "SummaryError",
+    "benchmark_leaderboard",
+    "benchmark_section",
     "build_sections",
-    "build_summary", "ceiling_references", "check_summary", "comparison_markdown", "data_section",
-    "leaderboard_table", "meets_goals", "not_fittable_section", "paired_difference", "render_html",
-    "render_markdown", "strategy_sections", "terminal_leaderboard", "verdict", "verdict_line",
+    "build_summary",
+    "ceiling_references",
+    "check_summary",
+    "comparison_markdown",
+    "data_section",
+    "leaderboard_table",
+    "meets_goals",
+    "not_fittable_section",
+    "paired_difference",
+    "render_html",
+    "render_markdown",
+    "strategy_sections",
+    "terminal_leaderboard",
+    "verdict",
+    "verdict_line",
 ]
