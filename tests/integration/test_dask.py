@@ -103,3 +103,34 @@ def test_cv_on_a_dask_cluster_gives_the_same_scores_and_count(article_train_xy, 
     assert on_dask == run_cv_counting(estimator, X, y)
     assert on_dask[1] == CV["folds"] * CV["repeats"]
     assert [done for done, _ in calls] == list(range(1, on_dask[1] + 1))
+
+
+def test_a_benchmark_set_on_dask_writes_the_same_bytes_as_local_processes(tmp_path, monkeypatch, cluster):
+    """The benchmark@<set> command with compute.backend: dask: every cell x fold of the set is a task on the cluster,
+    and the set's file is byte for byte the local run's (two processes), a cell that cannot be fitted included."""
+    from sklearn.datasets import make_classification
+
+    X, y = make_classification(n_samples=240, n_features=3, n_informative=2, n_redundant=0, weights=[0.88],
+                               random_state=4)
+    results = {}
+    for backend in ("local", "dask"):
+        folder = tmp_path / backend
+        (folder / "data" / "input" / "benchmark").mkdir(parents=True)
+        rows = yaml.safe_load(FIXTURE_PARAMS.read_text())
+        rows["benchmark"].update(n_jobs=2, cv={"folds": 3, "repeats": 2, "seed": 1},
+                                 strategies=["baseline", "smote", "tuned_threshold"],
+                                 datasets={"rare": {"source": "file", "path": "data/input/benchmark/rare.csv",
+                                                    "target": "y"}})
+        rows["strategies"]["smote"]["k_neighbors"] = 40  # more than a training fold's rare rows: not fittable
+        rows["compute"].update(backend=backend, scheduler=cluster.scheduler_address if backend == "dask" else None)
+        (folder / "params.yaml").write_text(yaml.safe_dump(rows, sort_keys=False))
+        import pandas as pd
+
+        pd.DataFrame({"a": X[:, 0], "b": X[:, 1], "c": X[:, 2], "y": y}).round(5).to_csv(
+            folder / "data/input/benchmark/rare.csv", index=False)
+        monkeypatch.chdir(folder)
+        assert cli.main(["benchmark", "rare"]) == 0
+        results[backend] = (folder / "reports/benchmark/sets/rare.json").read_bytes()
+    assert results["dask"] == results["local"]
+    cells = json.loads(results["local"])["cells"]
+    assert set(cells["smote-logreg"]) == {"error"} and len(cells["tuned_threshold-logreg"]["f1"]) == 6

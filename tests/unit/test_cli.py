@@ -18,6 +18,7 @@ from imbalance_lab.pipeline import cli
 from imbalance_lab.pipeline.outputs import stage_outputs, write_json
 from imbalance_lab.settings import paths
 from imbalance_lab.settings.params import cell_name
+from imbalance_lab.settings.values import BENCHMARK_METRICS
 
 FIXTURE_PARAMS = ROOT / "tests" / "fixtures" / "params.yaml"
 
@@ -215,6 +216,8 @@ def declared_outputs() -> tuple[set[str], set[str], set[str]]:
                 path = entry if isinstance(entry, str) else next(iter(entry))
                 if stage.get("foreach") == "${score.inputs}":  # per input file (test_predict.py)
                     assert path == f"{paths.SCORES.as_posix()}/${{item}}"
+                elif stage.get("foreach") == "${benchmark.datasets}":  # per benchmark data set
+                    assert path == paths.benchmark_set_file("${key}").as_posix()
                 elif "foreach" in stage:
                     per_strategy.add(path.replace("${item}", "{}"))
                 elif "matrix" in stage:
@@ -232,7 +235,8 @@ def test_dvc_yaml_declares_exactly_the_files_of_the_paths_module():
     assert cell_name("{}", "{}") == "{}-{}"  # dvc.yaml's ${item.strategy}-${item.classifier}
     written = {paths.CHECKED, paths.RAW, paths.TRAIN, paths.TEST, paths.DATA_JSON, paths.CEILING_JSON,
                paths.SUMMARY_JSON, paths.SUMMARY_MD, paths.INDEX_HTML, paths.CV_SCORES_JSON,
-               *paths.COMPARE_PNGS.values(), *paths.OVERLAYS.values()}
+               *paths.COMPARE_PNGS.values(), *paths.OVERLAYS.values(), paths.BENCHMARK_SUMMARY, paths.BENCHMARK_METRICS,
+               *(paths.benchmark_plot(metric) for metric in BENCHMARK_METRICS)}
     assert single == {path.as_posix() for path in written}
 
 

@@ -29,6 +29,8 @@ def _documented_as(path: tuple[str, ...]) -> str:
         return ".".join([head, "<name>", *inner])
     if head == "goals" and rest:
         return "goals.<metric>"
+    if path[:2] == ("benchmark", "datasets") and len(path) > 2:  # a named data set and its keys
+        return ".".join(["benchmark", "datasets", "<name>", *path[3:4]])
     return ".".join(path)
 
 
@@ -37,8 +39,10 @@ def _keys(node, path=()):
     is walked into, a group of data.article or a strategy's basis is one value."""
     for name, value in node.items():
         here = (*path, str(name))
-        entry = here[0] in ("strategies", "classifiers") and len(here) == 2
-        section = len(here) == 1 or here == ("data", "article") or (here[:2] == ("data", "synthetic") and len(here) < 4)
+        entry = (here[0] in ("strategies", "classifiers") and len(here) == 2) or (
+            here[:2] == ("benchmark", "datasets") and len(here) == 3)
+        section = (len(here) == 1 or here in (("data", "article"), ("benchmark", "cv"), ("benchmark", "datasets"))
+                   or (here[:2] == ("data", "synthetic") and len(here) < 4))
         if isinstance(value, dict) and (entry or section):
             if entry:
                 yield here

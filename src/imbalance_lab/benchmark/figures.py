@@ -9,6 +9,7 @@ from typing import Any
 import pandas as pd
 
 from imbalance_lab.benchmark.ranking import draw_critical_difference
+from imbalance_lab.reporting.formatting import p_value_text
 from imbalance_lab.reporting.plots import plt
 
 
@@ -22,11 +23,12 @@ def critical_difference_figure(ranking: Mapping[str, Any], metric: str):
         ax.text(0.5, 0.5, f"{metric}: {ranking['tests']}", ha="center", va="center")
         return fig
     mean_rank = pd.Series(ranking["mean_rank"], dtype=float)
-    p_values = pd.DataFrame(ranking["nemenyi"], dtype=float).loc[mean_rank.index, mean_rank.index]
+    # a p-value undefined on these scores (null) tells no two cells apart
+    p_values = pd.DataFrame(ranking["nemenyi"], dtype=float).loc[mean_rank.index, mean_rank.index].fillna(1.0)
     draw_critical_difference(ax, mean_rank, p_values, alpha=ranking["alpha"])
     same = ", ".join(f"{cell} = {earlier}" for cell, earlier in ranking["same_as"].items())
     friedman = ranking["friedman"]
     ax.set_title(f"{metric}: mean rank over {len(ranking['datasets'])} data sets (1 = best); Friedman p = "
-                 f"{friedman['p_value']:.2g}, critical difference {ranking['critical_difference']:.2f}"
+                 f"{p_value_text(friedman['p_value'])}, critical difference {ranking['critical_difference']:.2f}"
                  + (f"\nranked once: {same}" if same else ""), fontsize=9)
     return fig

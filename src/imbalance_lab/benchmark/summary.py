@@ -10,6 +10,7 @@ first name, the others listed as the same.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -81,7 +82,7 @@ def benchmark_summary(scores: Mapping[str, Mapping[str, Mapping]], folds: int,
                        for cell, result in cells_scores.items() if cell in cells}
              for dataset, cells_scores in scores.items()}
     top = rankings[primary]
-    return rounded({  # as every file the project writes: 6 significant digits, never -0.0
+    return defined(rounded({  # as every file the project writes: 6 significant digits, never -0.0
         "metric": primary,
         "datasets": list(scores),
         "mean_rank": top["mean_rank"],
@@ -92,4 +93,14 @@ def benchmark_summary(scores: Mapping[str, Mapping[str, Mapping]], folds: int,
         "per_classifier": per_classifier,
         "win_tie_loss": records,
         "scores": means,
-    })
+    }))
+
+
+def defined(value: Any) -> Any:
+    """``value`` with null for every NaN or infinite float: a test undefined on these scores (Wilcoxon's on two
+    data sets, Iman-Davenport's F when every set ranks the cells alike) is written as null, as JSON allows."""
+    if isinstance(value, dict):
+        return {key: defined(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [defined(item) for item in value]
+    return None if isinstance(value, float) and not math.isfinite(value) else value

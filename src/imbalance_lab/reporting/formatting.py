@@ -37,6 +37,11 @@ def format_number(value, digits: int = 3) -> str:
     return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.{digits}f}"
 
 
+def p_value_text(value) -> str:
+    """A p-value in two significant digits; null (a test undefined on these scores) as 'undefined'."""
+    return "undefined" if value is None else f"{value:.2g}"
+
+
 def signed(value) -> str:
     """A difference with its sign, as format_number writes it."""
     if value is None:

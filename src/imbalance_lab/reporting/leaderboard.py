@@ -15,6 +15,7 @@ from imbalance_lab.reporting.formatting import (
     excludes_zero,
     format_number,
     goal_text,
+    p_value_text,
     signed,
     verdict_line,
 )
@@ -202,7 +203,7 @@ def benchmark_leaderboard(benchmark: Mapping, width: int | None = LEADERBOARD_WI
                          "" if record is None else f"{record['win']}/{record['tie']}/{record['loss']}"])
         friedman, difference = benchmark["friedman"], rankings[metric]["critical_difference"]
         title = (f"cells ranked across {len(ranked)} data sets by mean rank on {LABELS.get(metric, metric)} (1 = "
-                 f"best); Friedman p = {friedman['p_value']:.2g}")
+                 f"best); Friedman p = {p_value_text(friedman['p_value'])}")
     except (KeyError, TypeError, AttributeError, ValueError) as err:
         raise SummaryError(f"{type(err).__name__}: {err}") from None
     table, gave_way, wrapped = fit_table(header, rows, width, BENCHMARK_GIVE_WAY)

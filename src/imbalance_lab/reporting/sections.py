@@ -15,6 +15,7 @@ from imbalance_lab.reporting.formatting import (
     format_number,
     goal_text,
     interval,
+    p_value_text,
     signed,
     train_protocol,
     verdict_line,
@@ -366,7 +367,7 @@ def benchmark_section(benchmark: Mapping) -> Section:
                      f"{record['win']} / {record['tie']} / {record['loss']}"])
     text = (f"{len(ranked)} real data sets, each cross-validated whole ({cv['folds']} folds x {cv['repeats']} "
             f"repeats, the sampler inside each training fold): {', '.join(ranked)}. Ranked on "
-            f"{LABELS.get(metric, metric)}: Friedman p = {friedman['p_value']:.2g}, critical "
+            f"{LABELS.get(metric, metric)}: Friedman p = {p_value_text(friedman['p_value'])}, critical "
             f"difference {format_number(rankings[metric]['critical_difference'], 2)} ranks. Cells are listed "
             f"by their mean rank on {LABELS.get(metric, metric)}; \"= cell\" marks a cell whose scores equal that "
             "cell's on every set (ranked once).")
