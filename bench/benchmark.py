@@ -6,7 +6,7 @@
     python bench/benchmark.py --no-article --no-neighbours --sizes 10000000 --update   # add 10M
     python bench/benchmark.py --quick --out /tmp/quick.json   # does it work? about 70 s
 
-For each size of the synthetic source (the five article strategies, the CV repeats below)
+For each size of the synthetic source (the shipped grid: six strategies x two classifiers; the CV repeats below)
 it copies the project into a temporary git repository and measures:
 
 * ``cold``: ``dvc repro`` from nothing, with each stage's wall time and peak memory (the
@@ -18,8 +18,8 @@ it copies the project into a temporary git repository and measures:
   5 -> 3, warm (below 10M rows: at 10M a second pipeline run would not fit a working session);
 * ``one_strategy``: ``dvc repro`` after ``strategies.smote.k_neighbors`` -> 4, cold;
 * ``plain``: the same work (every stage's function, same settings) in one plain Python
-  process: no DVC, one interpreter, imports paid once; and ``fit_and_score``: the five
-  strategies only fitted on the training split and scored on the test split;
+  process: no DVC, one interpreter, imports paid once; and ``fit_and_score``: the grid's
+  cells only fitted on the training split and scored on the test split;
 * ``identical_to_plain``: the plain process wrote byte-identical data and reports, a second
   independent run of the same work.
 
@@ -63,7 +63,6 @@ for _variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT / "bench"
 SIZES = (500, 100_000, 1_000_000, 10_000_000)
-STRATEGIES = ("baseline", "smote", "enn", "smoteenn", "knn_smote")
 CV_REPEATS = {500: 10, 100_000: 2, 1_000_000: 1, 10_000_000: 1}  # 5 folds each; fewer repeats at scale
 QUICK_STRATEGIES = ("smote",)  # --quick: the smallest grid with a sampler to change, one cell (smote-logreg)
 QUICK_ROWS = 500
@@ -150,15 +149,17 @@ def copy_project(target: Path) -> Path:
 
 
 def synthetic_params(params: dict, rows: int, quick: bool = False) -> dict:
-    """``params`` for ``rows`` synthetic rows: the five article strategies with logreg (the figures
-    before the grid), 5-fold CV repeated CV_REPEATS times; ``quick``: smote alone (no baseline to
-    compare with), 3 folds once, the ceiling on QUICK_CEILING_ROWS fresh rows."""
+    """``params`` for ``rows`` synthetic rows: the shipped grid (six strategies x logreg and hgb; before issue 24
+    the figures were of the five article strategies with logreg alone), 5-fold CV repeated CV_REPEATS times;
+    ``quick``: smote alone with logreg (no baseline to compare with), 3 folds once, the ceiling on
+    QUICK_CEILING_ROWS fresh rows."""
     params = copy.deepcopy(params)
-    strategies = QUICK_STRATEGIES if quick else STRATEGIES
+    strategies = QUICK_STRATEGIES if quick else tuple(params["grid"]["strategies"])
     params["data"]["source"] = "synthetic"
     params["data"]["synthetic"]["rows"] = rows
     params["strategies"] = {name: params["strategies"][name] for name in strategies}
-    params["grid"] = {"strategies": list(strategies), "classifiers": ["logreg"]}
+    params["grid"] = {"strategies": list(strategies),
+                      "classifiers": ["logreg"] if quick else list(params["grid"]["classifiers"])}
     params["cv"]["repeats"] = 1 if quick else CV_REPEATS.get(rows, 1)
     if quick:
         params["cv"]["folds"] = 3
@@ -259,7 +260,7 @@ stages = [["check"], ["generate"], ["split"], *(["resample", name] for name in g
 for name in grid.strategies:
     for classifier in grid.classifiers:
         stages += [["train", name, classifier], ["evaluate", name, classifier]]
-stages += [["ceiling"], ["compare"]]
+stages += [["ceiling"], *(["benchmark", name] for name in params["benchmark"]["datasets"]), ["rank"], ["compare"]]
 for argv in stages:
     if cli.main(argv) != 0:
         sys.exit(f"stage {argv} failed")

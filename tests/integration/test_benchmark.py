@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers import commit, copy_built, dvc, read_json, run, stages_run
+from helpers import ROOT, commit, copy_built, dvc, positive, read_json, run, stages_run
 
 pytestmark = pytest.mark.integration
 
@@ -92,3 +92,19 @@ def test_a_set_added_runs_alone_then_rank_and_one_that_cannot_be_ranked_is_one_l
     summary = read_json(project, "reports/benchmark/summary.json")
     assert summary["datasets"] == ["azcab", "loans"] and set(summary["not_ranked_datasets"]) == {"loanapp"}
     assert "Data set `loanapp` not ranked" in (project / "reports/summary.md").read_text()
+
+
+def test_the_timing_script_reruns_every_set_byte_for_byte_and_splits_out_dvcs_bookkeeping(ranked, tmp_path):
+    """bench/across_datasets.py on a copy of the built project: `dvc repro --force benchmark/dvc.yaml` writes the
+    committed bytes, and the script says how long each stage took and how much was DVC's own."""
+    import shutil
+
+    project = shutil.copytree(ranked[0], tmp_path / "project", symlinks=True)
+    out = tmp_path / "across.json"
+    done = run([sys.executable, str(ROOT / "bench" / "across_datasets.py"), "--project", str(project), "--out",
+                str(out)], cwd=tmp_path)
+    assert "identical to the committed files: yes" in done.stdout, done.stdout
+    figures = json.loads(out.read_text())
+    assert set(figures["stages"]) == {"check", "benchmark@azcab", "benchmark@loans", "rank"}
+    assert all(positive(seconds) for seconds in figures["stages"].values())
+    assert 0 < figures["bookkeeping_seconds"] < figures["total_seconds"]

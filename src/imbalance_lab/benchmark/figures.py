@@ -16,7 +16,7 @@ from imbalance_lab.reporting.plots import plt
 def critical_difference_figure(ranking: Mapping[str, Any], metric: str):
     """The diagram of one metric's ranking (benchmark_summary's ``rankings[metric]``), or a figure saying why
     there is none (fewer than 3 distinct cells or 2 data sets)."""
-    fig, ax = plt.subplots(figsize=(8.0, 0.28 * max(len(ranking["mean_rank"]), 3) + 1.6), dpi=100,
+    fig, ax = plt.subplots(figsize=(9.0, 0.28 * max(len(ranking["mean_rank"]), 3) + 1.6), dpi=100,
                            layout="constrained")
     if "nemenyi" not in ranking:
         ax.set_axis_off()

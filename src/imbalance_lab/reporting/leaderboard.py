@@ -178,6 +178,19 @@ def _wrap_lines(lines: Sequence[str], width: int | None) -> list[str]:
 
 
 
+def ranked_cells(mean_rank: Mapping[str, float]) -> list[str]:
+    """The cells best first (the lowest mean rank; ties by name): the file's keys are sorted by name."""
+    return sorted(mean_rank, key=lambda cell: (mean_rank[cell], cell))
+
+
+def benchmark_order(benchmark: Mapping) -> list[str]:
+    """The ranked metrics, the primary first, then as the benchmark lists them."""
+    from imbalance_lab.settings.values import BENCHMARK_METRICS
+
+    primary = benchmark["metric"]
+    return [primary, *(name for name in BENCHMARK_METRICS if name != primary and name in benchmark["rankings"])]
+
+
 def benchmark_leaderboard(benchmark: Mapping, width: int | None = LEADERBOARD_WIDTH) -> str:
     """The cells ranked across data sets (reports/benchmark/summary.json) as plain text within ``width``
     columns, for `imbalance-lab leaderboard --benchmark`: mean rank per metric, wins/ties/losses against the
@@ -192,14 +205,15 @@ def benchmark_leaderboard(benchmark: Mapping, width: int | None = LEADERBOARD_WI
         if benchmark["friedman"] is None:
             return "\n".join(_wrap_lines([f"no ranking across data sets: {len(ranked)} set(s) ranked, 2 needed "
                                           "(benchmark.datasets in params.yaml)", *left_out], width)) + "\n"
-        header = ["#", "cell", *(f"rank: {LABELS.get(name, name)}" for name in rankings),
+        order = benchmark_order(benchmark)
+        header = ["#", "cell", *(f"rank: {LABELS.get(name, name)}" for name in order),
                   f"{TERMINAL_LABELS.get(metric, LABELS.get(metric, metric))} vs baseline W/T/L"]
         rows = []
-        for position, cell in enumerate(benchmark["mean_rank"], start=1):
+        for position, cell in enumerate(ranked_cells(benchmark["mean_rank"]), start=1):
             record = benchmark["win_tie_loss"].get(cell)
             rows.append([str(position), printable(cell),
-                         *(format_number(entry["mean_rank"][cell], 2) if cell in entry["mean_rank"] else
-                           f"= {printable(entry['same_as'][cell])}" for entry in rankings.values()),
+                         *(format_number(rankings[name]["mean_rank"][cell], 2) if cell in rankings[name]["mean_rank"]
+                           else f"= {printable(rankings[name]['same_as'][cell])}" for name in order),
                          "" if record is None else f"{record['win']}/{record['tie']}/{record['loss']}"])
         friedman, difference = benchmark["friedman"], rankings[metric]["critical_difference"]
         title = (f"cells ranked across {len(ranked)} data sets by mean rank on {LABELS.get(metric, metric)} (1 = "

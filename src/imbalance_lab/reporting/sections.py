@@ -356,12 +356,15 @@ def benchmark_section(benchmark: Mapping) -> Section:
     cv = benchmark["cv"]
     friedman = benchmark["friedman"]
     rankings = benchmark["rankings"]
-    header = ["cell", *(f"mean rank: {LABELS.get(name, name)}" for name in rankings),
+    from imbalance_lab.reporting.leaderboard import benchmark_order, ranked_cells
+
+    order = benchmark_order(benchmark)
+    header = ["cell", *(f"mean rank: {LABELS.get(name, name)}" for name in order),
               f"{LABELS.get(metric, metric)} vs baseline: win / tie / loss"]
     rows = []
-    for cell in benchmark["mean_rank"]:
-        ranks = [format_number(entry["mean_rank"][cell], 2) if cell in entry["mean_rank"] else
-                 f"= {entry['same_as'][cell]}" for entry in rankings.values()]
+    for cell in ranked_cells(benchmark["mean_rank"]):
+        ranks = [format_number(rankings[name]["mean_rank"][cell], 2) if cell in rankings[name]["mean_rank"] else
+                 f"= {rankings[name]['same_as'][cell]}" for name in order]
         record = benchmark["win_tie_loss"].get(cell)
         rows.append([code(cell), *ranks, "" if record is None else
                      f"{record['win']} / {record['tie']} / {record['loss']}"])

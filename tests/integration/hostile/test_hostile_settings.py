@@ -138,6 +138,7 @@ LOCK_CUTS = [  # (the dvc.lock cut, how)
      "a-record-removed"),
     (TRAIN_LOCK, lambda text: text[:len(text) // 2], "a-cell-lock-cut-mid-record"),
     (EVALUATE_LOCK, lambda text: text[:record_start(text, "evaluate@smote-logreg")], "a-cell-lock-cut-between-records"),
+    ("benchmark/dvc.lock", lambda text: text[:record_start(text, "benchmark@hmda")], "the-benchmark-lock-cut"),
 ]
 
 
