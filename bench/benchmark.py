@@ -138,7 +138,10 @@ def copy_project(target: Path) -> Path:
     """The git-tracked sources without results, committed in a new git repository."""
     names = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
     for name in filter(None, names.split("\0")):
-        if name.startswith(("data/", "reports/", "bench/", *LOCKS)) and not name.startswith("data/input/"):
+        # results left out but the user's inputs and the committed benchmark across data sets (configure() leaves
+        # it no data set; its rank stage reads reports/benchmark/sets/)
+        if name.startswith(("data/", "reports/", "bench/", *LOCKS)) and not name.startswith(
+                ("data/input/", "reports/benchmark/", "benchmark/dvc.lock")):
             continue
         (target / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(ROOT / name, target / name)

@@ -22,7 +22,8 @@ GRID = yaml.safe_load((ROOT / "params.yaml").read_text(encoding="utf-8"))["grid"
 STRATEGIES, CLASSIFIERS = tuple(GRID["strategies"]), tuple(GRID["classifiers"])
 CELLS = {f"{s}-{c}": (s, c) for s in STRATEGIES for c in CLASSIFIERS}
 SUMMARY_ALTS = {"Cross-validated scores per cell", "Decision boundaries of every cell",
-                "Precision-recall and ROC curves", "Reliability diagrams of every cell"}
+                "Precision-recall and ROC curves", "Reliability diagrams of every cell",
+                "Critical-difference diagram of f1 across data sets"}
 DATA_URI = "data:image/png;base64,"
 # The stages' pictures: (file, its name's kind, words its alt text must hold besides that name).
 PICTURES = [(lambda name: strategy_file("resampled_png", name), STRATEGIES, "after resampling"),

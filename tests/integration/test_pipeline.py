@@ -94,7 +94,7 @@ def test_every_cell_has_its_stages_metrics_and_plots(project):
     shown = json.loads(dvc("metrics", "show", "--json", cwd=project).stdout)
     files = next(iter(shown.values()))["data"]
     assert set(files) == ({f"reports/{kind}/{name}.json" for name in CELLS for kind in ("metrics", "headline")}
-                          | {"reports/summary.json"})
+                          | {"reports/summary.json", "reports/benchmark/metrics.json"})
 
 
 def readme_commands(heading: str) -> list[list[str]]:

@@ -33,6 +33,16 @@ def test_readme_results_table_matches_the_committed_summary():
     assert table in summary
 
 
+def test_readme_benchmark_table_matches_the_committed_summary():
+    """The ranking across data sets in the README is the committed summary's (reports/summary.md)."""
+    readme = _readme()
+    start = readme.index("<!-- benchmark-table")
+    table = readme[readme.index("\n", start) + 1 : readme.index("<!-- end benchmark-table -->")].strip()
+    summary = (ROOT / "reports/summary.md").read_text(encoding="utf-8")
+    assert table.splitlines()[0].startswith("| cell | mean rank: F1 |")
+    assert len(table.splitlines()) == 2 + 12 and table in summary
+
+
 def test_the_readme_branch_change_keeps_the_unit_tests_green(tmp_path):
     """The README's team workflow changes params.yaml (`-S strategies.smote.k_neighbors=3`, a new
     strategy): the unit tests read their own frozen settings, so they stay green in such a branch."""
@@ -43,7 +53,7 @@ def test_the_readme_branch_change_keeps_the_unit_tests_green(tmp_path):
     import yaml
 
     tracked = subprocess.run(["git", "ls-files", "-z", "src", "tests", "params.yaml", "pyproject.toml", "dvc.yaml",
-                              "cells"],
+                              "cells", "benchmark"],
                              cwd=ROOT, capture_output=True, text=True, check=True).stdout
     for name in filter(None, tracked.split("\0")):
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
