@@ -174,3 +174,30 @@ def test_fewer_than_two_sets_give_no_ranking_but_a_reason(project):
     assert summary["friedman"] is None
     assert "No ranking" in benchmark_section(summary).paragraphs[0]
     assert "no ranking across data sets" in benchmark_leaderboard(summary)
+
+
+DRAW = """
+import json, sys
+from imbalance_lab.benchmark.figures import critical_difference_figure
+from imbalance_lab.reporting.plots import save_png
+summary = json.load(open(sys.argv[1]))
+save_png(critical_difference_figure(summary["rankings"]["f1"], "f1"), sys.argv[2])
+"""
+
+
+def test_a_critical_difference_diagram_has_the_same_bytes_in_every_process(tmp_path):
+    """scikit-posthocs groups the cells in sets, whose order follows Python's salted string hashes: the same
+    ranking drawn by processes with other hash seeds must give the same PNG (the committed one's 16 sets)."""
+    import subprocess
+    import sys
+
+    from helpers import ROOT
+
+    drawn = []
+    for seed in ("1", "2", "3"):
+        out = tmp_path / f"cd-{seed}.png"
+        subprocess.run([sys.executable, "-c", DRAW, str(ROOT / "reports/benchmark/summary.json"), str(out)],
+                       env={**os.environ, "PYTHONHASHSEED": seed}, check=True)
+        drawn.append(out.read_bytes())
+    assert drawn[0] == drawn[1] == drawn[2]
+    assert drawn[0] == (ROOT / "reports/benchmark/plots/cd_f1.png").read_bytes()

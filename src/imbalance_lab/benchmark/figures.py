@@ -22,11 +22,13 @@ def critical_difference_figure(ranking: Mapping[str, Any], metric: str):
         ax.set_axis_off()
         ax.text(0.5, 0.5, f"{metric}: {ranking['tests']}", ha="center", va="center")
         return fig
-    mean_rank = pd.Series(ranking["mean_rank"], dtype=float)
+    # best first, ties by name: the same picture from the stage's summary and from its JSON (keys sorted)
+    mean_rank = pd.Series(dict(sorted(ranking["mean_rank"].items(), key=lambda item: (item[1], item[0]))),
+                          dtype=float)
     # a p-value undefined on these scores (null) tells no two cells apart
     p_values = pd.DataFrame(ranking["nemenyi"], dtype=float).loc[mean_rank.index, mean_rank.index].fillna(1.0)
     draw_critical_difference(ax, mean_rank, p_values, alpha=ranking["alpha"])
-    same = ", ".join(f"{cell} = {earlier}" for cell, earlier in ranking["same_as"].items())
+    same = ", ".join(f"{cell} = {earlier}" for cell, earlier in sorted(ranking["same_as"].items()))
     friedman = ranking["friedman"]
     ax.set_title(f"{metric}: mean rank over {len(ranking['datasets'])} data sets (1 = best); Friedman p = "
                  f"{p_value_text(friedman['p_value'])}, critical difference {ranking['critical_difference']:.2f}"

@@ -109,7 +109,20 @@ def rank_report(scores: pd.DataFrame, higher_is_better: bool = True, alpha: floa
 
 def draw_critical_difference(ax, mean_rank: pd.Series, p_values: pd.DataFrame, alpha: float = 0.05) -> None:
     """scikit-posthocs' critical-difference diagram on ``ax``: the cells at their mean ranks, a bar across
-    each group that ``p_values`` (e.g. Nemenyi's) does not tell apart at ``alpha``."""
+    each group that ``p_values`` (e.g. Nemenyi's) does not tell apart at ``alpha``.
+
+    scikit-posthocs finds the groups as Python sets of the labels, and a set of strings iterates in an order
+    that changes from process to process (string hashing is salted): each bar was drawn through its cells in
+    another order, so the PNG's bytes changed on every run. The cells go in as their positions (0, 1, ...;
+    an int's hash is itself) and get their names back once drawn."""
     import scikit_posthocs as sp
 
-    sp.critical_difference_diagram(mean_rank, p_values, alpha=alpha, ax=ax)
+    names = list(mean_rank.index)
+    positions = pd.Series(mean_rank.to_numpy(), index=range(len(names)))
+    matrix = pd.DataFrame(p_values.loc[names, names].to_numpy(), index=positions.index, columns=positions.index)
+    drawn = sp.critical_difference_diagram(positions, matrix, alpha=alpha, ax=ax, label_fmt_left="{label}",
+                                           label_fmt_right="{label}")
+    for text in drawn["labels"]:
+        position = int(text.get_text())
+        rank = f"{positions[position]:.2g}"
+        text.set_text(f"{names[position]} ({rank})" if text.get_ha() == "right" else f"({rank}) {names[position]}")
