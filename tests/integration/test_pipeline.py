@@ -234,11 +234,12 @@ def test_plots_overlay_every_cell(project):
                                      "compute.neighbors=brute", "cv.n_jobs=2"])
 def test_an_execution_setting_reruns_nothing(project, setting):
     """Where and how fast the work runs changes no result, so DVC sees nothing to do."""
+    from dvc.utils.serialize import modify_yaml
+
     dotted, value = setting.split("=")
-    params = yaml.safe_load((project / "params.yaml").read_text())
     section, key = dotted.split(".")
-    params[section][key] = yaml.safe_load(value)
-    (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    with modify_yaml(str(project / "params.yaml")) as params:  # YAML 1.2 as DVC's -S: `positive: Yes` stays text
+        params[section][key] = yaml.safe_load(value)
     try:
         assert dvc_status(project) == {}
     finally:
