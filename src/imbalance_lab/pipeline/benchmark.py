@@ -65,7 +65,7 @@ def read_dataset(dataset: BenchmarkDataset, key: str):
         raise PipelineError(under_key(str(err), key)) from None
 
 
-def build_cells(params: Mapping, settings: BenchmarkSettings, X, y, missing: str) -> tuple[dict, dict]:
+def build_cells(params: Mapping, settings: BenchmarkSettings, X, y, dataset: BenchmarkDataset) -> tuple[dict, dict]:
     """({cell: estimator} for the cells that can be cross-validated here, {cell: {"error": why}} for the others:
     a class_weight the classifier has not, or a sampler that needs more rare rows than a training fold holds)."""
     from imbalance_lab.benchmark.scoring import failure_reason
@@ -73,8 +73,8 @@ def build_cells(params: Mapping, settings: BenchmarkSettings, X, y, missing: str
     from imbalance_lab.models.estimators import build_pipeline, buildable, class_weight_conflict, set_prior
     from imbalance_lab.strategies.samplers import check_fold_sizes
 
-    tuning, neighbors = tuning_settings(params), compute_settings(params).neighbors
-    columns, prior = columns_of(X, missing), float((y == 1).mean())
+    tuning, neighbors = tuning_settings(params), dataset.neighbors or compute_settings(params).neighbors
+    columns, prior = columns_of(X, dataset.missing), float((y == 1).mean())
     cells, failed = {}, {}
     for strategy_name in settings.strategies:
         strategy = strategy_settings(params, strategy_name)
@@ -116,7 +116,7 @@ def benchmark_set(params: Mapping, name: str) -> dict[str, Any]:
     log.info("%s: %s rows, %s rare (%.1f%%), %d features; %d cells x %d folds x %d repeats", origin_of(dataset),
              f"{facts['rows']:,}", f"{facts['rare']:,}", 100 * facts["rare_share"], facts["features"],
              len(settings.strategies) * len(settings.classifiers), settings.cv.folds, settings.cv.repeats)
-    cells, failed = build_cells(params, settings, X, y, dataset.missing)
+    cells, failed = build_cells(params, settings, X, y, dataset)
     started = time.monotonic()
 
     def progress(cell: str, done: int, total: int) -> None:

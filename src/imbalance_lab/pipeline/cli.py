@@ -168,8 +168,8 @@ def stage_logging(stage: str, quiet: bool):
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    stage = " ".join([args.command, *(getattr(args, key) for key in ("strategy", "classifier")
-                                      if getattr(args, key, None))])
+    stage = " ".join([args.command, *(value for key in ("strategy", "classifier", "dataset", "file")
+                                      if isinstance(value := getattr(args, key, None), str) and value)])
     quiet = args.quiet or os.environ.get("IMBALANCE_LAB_QUIET", "") not in ("", "0")
     debug = os.environ.get("IMBALANCE_LAB_DEBUG", "") not in ("", "0")
     started = time.perf_counter()

@@ -426,6 +426,11 @@ class BenchmarkDataset(Section):
                       default=None)
     missing: Missing = key("a missing feature value: `reject` (the set is not ranked, naming the columns) or "
                            "`impute` (median / most frequent, learnt per training fold)", default="reject")
+    neighbors: Neighbours | None = key(
+        "the samplers' neighbour search on this set (null: `compute.neighbors`). A set with many identical rows "
+        "wants `kd_tree`: brute force computes distances with BLAS, whose last digits differ from one CPU to "
+        "another, and breaks ties between identical rows by them (`nasscds`: 1,459 identical rows in a training "
+        "split, other bytes under another CPU's kernel); a tree computes them exactly", default=None)
 
 
 class BenchmarkCV(Section):
