@@ -176,8 +176,7 @@ def without_benchmark(params: dict) -> dict:
     """``params`` with no benchmark data set: these figures are the one-data-set pipeline's (the benchmark across
     data sets has its own, docs/benchmark.md), and `dvc repro --force` would rerun its 16 sets."""
     params = copy.deepcopy(params)
-    params["benchmark"].update(strategies=list(params["grid"]["strategies"]),
-                               classifiers=list(params["grid"]["classifiers"]), datasets={})
+    params["benchmark"]["datasets"] = {}
     return params
 
 

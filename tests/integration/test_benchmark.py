@@ -46,7 +46,10 @@ def ranked(small_built, tmp_path_factory):
     cells, 2 folds once, after `dvc repro`, committed."""
     project = copy_built(small_built, tmp_path_factory.mktemp("benchmark") / "project")
     loans().to_csv(project / "data/input/benchmark/loans.csv", index=False)
-    set_params(project, strategies=["baseline", "smote"], classifiers=["logreg", "hgb"],
+    set_params(project, strategies={"baseline": {"sampler": "none"},
+                                    "smote": {"sampler": "SMOTE", "k_neighbors": 5, "random_state": 42}},
+               classifiers={"logreg": {"classifier": "LogisticRegression", "solver": "newton-cholesky"},
+                            "hgb": {"classifier": "HistGradientBoostingClassifier", "max_iter": 10, "max_depth": 3}},
                cv={"folds": 2, "repeats": 1, "seed": 42}, datasets=SETS)
     result = dvc("repro", cwd=project)
     commit(project, "two benchmark sets")

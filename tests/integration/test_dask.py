@@ -118,10 +118,9 @@ def test_a_benchmark_set_on_dask_writes_the_same_bytes_as_local_processes(tmp_pa
         (folder / "data" / "input" / "benchmark").mkdir(parents=True)
         rows = yaml.safe_load(FIXTURE_PARAMS.read_text())
         rows["benchmark"].update(n_jobs=2, cv={"folds": 3, "repeats": 2, "seed": 1},
-                                 strategies=["baseline", "smote", "tuned_threshold"],
                                  datasets={"rare": {"source": "file", "path": "data/input/benchmark/rare.csv",
                                                     "target": "y"}})
-        rows["strategies"]["smote"]["k_neighbors"] = 40  # more than a training fold's rare rows: not fittable
+        rows["benchmark"]["strategies"]["smote"]["k_neighbors"] = 40  # more than a fold's rare rows: not fittable
         rows["compute"].update(backend=backend, scheduler=cluster.scheduler_address if backend == "dask" else None)
         (folder / "params.yaml").write_text(yaml.safe_dump(rows, sort_keys=False))
         import pandas as pd

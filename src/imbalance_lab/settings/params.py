@@ -9,7 +9,9 @@ classifiers; the checks across keys follow in the ``*_settings`` functions here.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -80,16 +82,66 @@ from imbalance_lab.settings.values import (
 )
 
 __all__ = [  # the names other modules use, besides the *_settings functions defined here
-    "BACKENDS", "BASIS_KINDS", "CALIBRATION_METHODS", "CELL_FORM", "CELL_JOIN", "MAX_CEILING_ROWS", "MAX_CLASS_WEIGHT",
-    "MAX_COST", "MAX_CURVE_POINTS", "MAX_GRID_RESOLUTION", "MAX_SEED", "MAX_SYNTHETIC_CELLS", "MAX_WORK", "MISSING",
-    "NEIGHBOUR_SEARCHES", "PARAMS_FILE", "SCORER_HINT", "SCORE_FILE", "SCORE_THRESHOLDS", "SECTIONS", "SOURCES",
-    "STRATEGY_KEYS", "STRATEGY_NAME", "UNSEEN_CATEGORIES", "ArticleSettings", "BenchmarkDataset",
-    "BenchmarkSettings", "CVSettings", "CeilingSettings",
-    "ClassifierSettings", "ComputeSettings", "ConfigError", "CostSettings", "EvaluateSettings", "GridSettings",
-    "Group", "LeaderboardSettings", "PipelineError", "ScoreSettings", "SourceSettings", "SplitSettings",
-    "StrategySettings", "SyntheticSettings", "TuningSettings", "cell_name", "class_weights", "classifier_names",
-    "classifier_settings", "default_scale", "global_seed", "grid_settings", "load", "parse_yaml", "scorer_kind",
-    "section", "seeded_options", "strategy_names", "strategy_settings",
+    "BACKENDS",
+    "BASIS_KINDS",
+    "CALIBRATION_METHODS",
+    "CELL_FORM",
+    "CELL_JOIN",
+    "MAX_CEILING_ROWS",
+    "MAX_CLASS_WEIGHT",
+    "MAX_COST",
+    "MAX_CURVE_POINTS",
+    "MAX_GRID_RESOLUTION",
+    "MAX_SEED",
+    "MAX_SYNTHETIC_CELLS",
+    "MAX_WORK",
+    "MISSING",
+    "NEIGHBOUR_SEARCHES",
+    "PARAMS_FILE",
+    "SCORER_HINT",
+    "SCORE_FILE",
+    "SCORE_THRESHOLDS",
+    "SECTIONS",
+    "SOURCES",
+    "STRATEGY_KEYS",
+    "STRATEGY_NAME",
+    "UNSEEN_CATEGORIES",
+    "ArticleSettings",
+    "BenchmarkDataset",
+    "BenchmarkSettings",
+    "CVSettings",
+    "CeilingSettings",
+    "ClassifierSettings",
+    "ComputeSettings",
+    "ConfigError",
+    "CostSettings",
+    "EvaluateSettings",
+    "GridSettings",
+    "Group",
+    "LeaderboardSettings",
+    "PipelineError",
+    "ScoreSettings",
+    "SourceSettings",
+    "SplitSettings",
+    "StrategySettings",
+    "SyntheticSettings",
+    "TuningSettings",
+    "benchmark_view",
+    "cell_name",
+    "class_weights",
+    "classifier_names",
+    "classifier_settings",
+    "default_scale",
+    "global_seed",
+    "grid_settings",
+    "in_benchmark",
+    "load",
+    "parse_yaml",
+    "scorer_kind",
+    "section",
+    "seeded_options",
+    "strategy_names",
+    "strategy_settings",
 ]
 
 # Sections whose model says it all.
@@ -189,17 +241,41 @@ def score_settings(params: Mapping) -> ScoreSettings:
 
 
 
+def benchmark_view(params: Mapping) -> dict:
+    """``params`` as the benchmark's cells read it: its own strategies and classifiers in place of the grid's, and
+    ``model.scale`` as ``benchmark.scale`` (so ``strategy_settings`` and ``classifier_settings`` read them, as
+    the grid's entries are read). Messages then name the benchmark's keys (:func:`in_benchmark`)."""
+    benchmark = mapping(section(params, "benchmark"), "benchmark")
+    return {**params, "strategies": section(params, "benchmark.strategies"),
+            "classifiers": section(params, "benchmark.classifiers"), "model": {"scale": benchmark.get("scale", True)}}
+
+
+@contextmanager
+def in_benchmark():
+    """A ConfigError raised inside names the benchmark's own entries: 'strategies.smote' is
+    'benchmark.strategies.smote' there."""
+    try:
+        yield
+    except ConfigError as err:
+        message = re.sub(r"(?<=')(strategies|classifiers)(?=[.'])", r"benchmark.\1", str(err))
+        raise ConfigError(message) from None
+
+
 def benchmark_settings(params: Mapping) -> BenchmarkSettings:
-    """``benchmark``: its strategies and classifiers each defined in their sections, each data set's keys as its
-    source needs them (a set's data problems are the benchmark stage's: that set is then not ranked)."""
-    settings = read(BenchmarkSettings, params, "benchmark", also=("datasets",))
-    for part, defined in (("strategies", strategy_names(params)), ("classifiers", classifier_names(params))):
-        chosen = getattr(settings, part)
-        unknown = [name for name in chosen if name not in defined]
-        if not chosen or unknown or len(set(chosen)) != len(chosen):
-            problem = (f"names {unknown[0]!r}, which is not under '{part}'" if unknown else
-                       "is empty" if not chosen else f"names an entry twice: {list(chosen)}")
-            raise config_error(f"benchmark.{part}", f"{problem}; name entries of '{part}': {', '.join(defined)}")
+    """``benchmark``: its own strategy and classifier entries, read and checked as the grid's are, and each data
+    set's keys as its source needs them (a set's data problems are the benchmark stage's: that set is then not
+    ranked)."""
+    view = benchmark_view(params)
+    with in_benchmark():
+        names = {"strategies": tuple(strategy_names(view)), "classifiers": tuple(classifier_names(view))}
+        for name in names["strategies"]:
+            strategy_settings(view, name)
+        for name in names["classifiers"]:
+            classifier_settings(view, name)
+    values = {key: value for key, value in mapping(section(params, "benchmark"), "benchmark").items()
+              if key not in ("datasets", "strategies", "classifiers")}
+    settings = read(BenchmarkSettings, {"benchmark": {**values, **{k: list(v) for k, v in names.items()}}},
+                    "benchmark")
     entries = section(params, "benchmark.datasets")
     datasets = {}
     for name in mapping({} if entries is None else entries, "benchmark.datasets"):

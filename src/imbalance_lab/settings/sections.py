@@ -444,11 +444,16 @@ class BenchmarkCV(Section):
 
 class BenchmarkSettings(Section):
     """``benchmark``: every cell of its strategies x classifiers cross-validated on many real data sets, then
-    ranked per metric (README, "What works across data sets")."""
+    ranked per metric (README, "What works across data sets"). Its strategies and classifiers are its own
+    entries, not the grid's: tuning `strategies.smote` for your data reruns nothing here (params.benchmark_view
+    reads them as the grid's are read)."""
 
-    strategies: EntryNames = key("strategies of `strategies` to rank (their settings as defined there)",
-                                      shown="the grid's six")
-    classifiers: EntryNames = key("classifiers of `classifiers` to rank", shown="`logreg`, `hgb`")
+    strategies: EntryNames = key(
+        "the benchmark's strategies, one entry per name as under `strategies` (`sampler`, its settings, "
+        "`tune_threshold`, ...): its own, so that changing the grid's `strategies` reruns no benchmark set",
+        at="strategies.<name>", shown="the grid's six, as shipped")
+    classifiers: EntryNames = key("the benchmark's classifiers, one entry per name as under `classifiers`",
+                                  at="classifiers.<name>", shown="`logreg`, `hgb`, as shipped")
     scale: Flag = key("standardise the features in every cell (real data sets mix scales)", shown="true")
     n_jobs: Jobs = key("joblib workers over cells x folds (`-1`: every core). Execution only: changing it "
                        "reruns nothing", shown="-1")
