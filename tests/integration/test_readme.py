@@ -24,10 +24,15 @@ def test_ci_runs_the_readme_test_command():
     assert ci_command in _readme()
 
 
-def test_readme_results_table_matches_the_committed_summary():
+def readme_between(marker: str) -> str:
+    """The README's lines between ``<!-- marker ...`` and ``<!-- end marker -->``."""
     readme = _readme()
-    start = readme.index("<!-- results-table")
-    table = readme[readme.index("\n", start) + 1 : readme.index("<!-- end results-table -->")].strip()
+    start = readme.index(f"<!-- {marker}")
+    return readme[readme.index("\n", start) + 1 : readme.index(f"<!-- end {marker} -->")].strip()
+
+
+def test_readme_results_table_matches_the_committed_summary():
+    table = readme_between("results-table")
     summary = (ROOT / "reports/summary.md").read_text(encoding="utf-8")
     assert table.splitlines()[0].startswith("| rank | cell (strategy-classifier) |")
     assert table in summary
@@ -35,9 +40,7 @@ def test_readme_results_table_matches_the_committed_summary():
 
 def test_readme_benchmark_table_matches_the_committed_summary():
     """The ranking across data sets in the README is the committed summary's (reports/summary.md)."""
-    readme = _readme()
-    start = readme.index("<!-- benchmark-table")
-    table = readme[readme.index("\n", start) + 1 : readme.index("<!-- end benchmark-table -->")].strip()
+    table = readme_between("benchmark-table")
     summary = (ROOT / "reports/summary.md").read_text(encoding="utf-8")
     assert table.splitlines()[0].startswith("| cell | mean rank: F1 |")
     assert len(table.splitlines()) == 2 + 12 and table in summary
@@ -105,9 +108,8 @@ def test_readme_leaderboard_is_what_the_command_prints_for_the_committed_results
 
 def test_readme_verdicts_are_the_committed_summarys():
     """The one-line answer per classifier (does resampling beat threshold tuning?) is the summary's."""
-    readme, summary = _readme(), (ROOT / "reports/summary.md").read_text(encoding="utf-8")
-    start = readme.index("<!-- verdicts")
-    block = readme[readme.index("\n", start) + 1 : readme.index("<!-- end verdicts -->")].strip().splitlines()
+    summary = (ROOT / "reports/summary.md").read_text(encoding="utf-8")
+    block = readme_between("verdicts").splitlines()
     section = summary[summary.index("## Does resampling beat threshold tuning?"):]
     assert len(block) == 2 and all(line.startswith("- `") for line in block)
     for line in block:
