@@ -117,7 +117,9 @@ def test_a_set_with_a_leak_or_gaps_is_left_out_in_one_line_and_the_rest_is_ranke
     assert set(left_out) == {"set1", "set2"} and ranked["datasets"] == ["set0", "set3"]
     assert "'outcome_code'" in left_out["set1"] and "benchmark.datasets.set1.drop" in left_out["set1"]
     assert "benchmark.datasets.set2.missing: impute" in left_out["set2"] and "\n" not in left_out["set2"]
-    assert any("set1: not ranked" in record.getMessage() for record in caplog.records)
+    # the stage's label names the set (imbalance-lab benchmark set1: ...): the line does not name it again
+    assert any(record.getMessage().startswith("not ranked: ") and "'outcome_code'" in record.getMessage()
+               for record in caplog.records)
     # the fixes the lines name work
     project["benchmark"]["datasets"]["set1"]["drop"] = ["outcome_code"]
     project["benchmark"]["datasets"]["set2"]["missing"] = "impute"
@@ -132,8 +134,8 @@ def test_a_cell_that_cannot_be_fitted_on_a_set_is_named_and_the_others_are_ranke
     run_sets(project, ["set1"])
     summary = rank(project)["summary"]
     assert set(summary["not_ranked"]) == {"smote-logreg"}
-    assert summary["not_ranked"]["smote-logreg"].startswith("set1: ") and "k_neighbors" in summary["not_ranked"][
-        "smote-logreg"]
+    reason = summary["not_ranked"]["smote-logreg"]
+    assert reason.startswith("set1: ") and "'benchmark.strategies.smote.k_neighbors'" in reason, reason
     assert set(summary["mean_rank"]) == {"baseline-logreg", "tuned_threshold-logreg"}
     assert summary["datasets"] == ["set0", "set1", "set2", "set3"]
 
@@ -218,3 +220,20 @@ def test_the_benchmarks_own_entries_are_checked_named_and_apart_from_the_grids(a
     check(params)
     assert strategy_settings(benchmark_view(params), "smote").options["k_neighbors"] == 5
     assert strategy_settings(benchmark_view(params), "smote").scale  # benchmark.scale, not model.scale
+
+
+@pytest.mark.parametrize("raised, shown", [
+    ("'strategies.smote.k_neighbors' = 5 needs 6 rows", "'benchmark.strategies.smote.k_neighbors' = 5 needs 6 rows"),
+    ("a fold (strategies.tuned_threshold tunes its threshold)",
+     "a fold (benchmark.strategies.tuned_threshold tunes its threshold)"),
+    ("unknown key 'classifiers' here", "unknown key 'benchmark.classifiers' here"),
+    ("every one of the strategies. Fine", "every one of the strategies. Fine"),  # a word, not a key
+    ("the grid's classifiers' names", "the grid's classifiers' names"),
+    ("'benchmark.strategies.smote'", "'benchmark.strategies.smote'"),  # named once
+])
+def test_a_message_raised_in_the_benchmark_names_its_own_keys(raised, shown):
+    from imbalance_lab.settings.params import ConfigError, in_benchmark
+
+    with pytest.raises(ConfigError) as raised_error, in_benchmark():
+        raise ConfigError(raised)
+    assert str(raised_error.value) == shown

@@ -28,6 +28,7 @@ from imbalance_lab.settings.params import (
     compute_settings,
     cost_settings,
     evaluate_settings,
+    in_benchmark,
     load,
     strategy_settings,
     tuning_settings,
@@ -90,10 +91,11 @@ def build_cells(params: Mapping, settings: BenchmarkSettings, X, y, dataset: Ben
             estimator = build_pipeline(buildable(strategy, classifier), classifier, tuning, columns, neighbors)
             set_prior(estimator, prior)
             try:
-                check_fold_sizes(class_counts(y), settings.cv.folds, {strategy_name: estimator}, tuning.folds)
+                with in_benchmark():  # the benchmark's own keys: 'benchmark.strategies.smote.k_neighbors'
+                    check_fold_sizes(class_counts(y), settings.cv.folds, {strategy_name: estimator}, tuning.folds)
             except ConfigError as err:
                 failed[cell] = {"error": failure_reason(err).removeprefix("params.yaml: ").replace(
-                    "'cv.folds'", "'benchmark.cv.folds'").replace("strategies.", "benchmark.strategies.")}
+                    "'cv.folds'", "'benchmark.cv.folds'")}
                 continue
             cells[cell] = estimator
     return cells, failed
@@ -112,7 +114,7 @@ def benchmark_set(params: Mapping, name: str) -> dict[str, Any]:
     try:
         X, y, facts = read_dataset(dataset, key)
     except PipelineError as err:
-        log.warning("%s: not ranked: %s", name, err)
+        log.warning("not ranked: %s", err)
         return {**record, "error": str(err)}
     log.info("%s: %s rows, %s rare (%.1f%%), %d features; %d cells x %d folds x %d repeats", origin_of(dataset),
              f"{facts['rows']:,}", f"{facts['rare']:,}", 100 * facts["rare_share"], facts["features"],
@@ -132,7 +134,7 @@ def benchmark_set(params: Mapping, name: str) -> dict[str, Any]:
     results = {**failed, **scored}
     for cell, result in results.items():
         if "error" in result:
-            log.warning("%s: %s not ranked: %s", name, cell, result["error"])
+            log.warning("%s not ranked: %s", cell, result["error"])
     order = [cell_name(s, c) for s in settings.strategies for c in settings.classifiers]
     return {**record, **facts, "cells": {cell: results[cell] for cell in order}}
 

@@ -257,7 +257,9 @@ def in_benchmark():
     try:
         yield
     except ConfigError as err:
-        message = re.sub(r"(?<=')(strategies|classifiers)(?=[.'])", r"benchmark.\1", str(err))
+        # a key, quoted or not ('strategies.smote', strategies.tuned_threshold), never a word of the prose
+        message = re.sub(r"(?<![\w.])(strategies|classifiers)(?=\.\w)|(?<=')(strategies|classifiers)(?=')",
+                         lambda found: f"benchmark.{found[0]}", str(err))
         raise ConfigError(message) from None
 
 
