@@ -224,8 +224,12 @@ def test_the_benchmarks_own_entries_are_checked_named_and_apart_from_the_grids(a
 
 @pytest.mark.parametrize("raised, shown", [
     ("'strategies.smote.k_neighbors' = 5 needs 6 rows", "'benchmark.strategies.smote.k_neighbors' = 5 needs 6 rows"),
-    ("a fold (strategies.tuned_threshold tunes its threshold)",
-     "a fold (benchmark.strategies.tuned_threshold tunes its threshold)"),
+    ("a fold (strategies.tuned_threshold tunes its threshold); lower threshold_tuning.folds or cv.folds",
+     "a fold (benchmark.strategies.tuned_threshold tunes its threshold); lower threshold_tuning.folds or "
+     "benchmark.cv.folds"),  # threshold_tuning is the grid's own, also in the benchmark
+    ("'cv.folds' is 5, but the training split has only 3 rows", "'benchmark.cv.folds' is 5, but the training split "
+     "has only 3 rows"),
+    ("inner-CV cost 0.97. Done", "inner-CV cost 0.97. Done"),
     ("unknown key 'classifiers' here", "unknown key 'benchmark.classifiers' here"),
     ("every one of the strategies. Fine", "every one of the strategies. Fine"),  # a word, not a key
     ("the grid's classifiers' names", "the grid's classifiers' names"),

@@ -91,11 +91,10 @@ def build_cells(params: Mapping, settings: BenchmarkSettings, X, y, dataset: Ben
             estimator = build_pipeline(buildable(strategy, classifier), classifier, tuning, columns, neighbors)
             set_prior(estimator, prior)
             try:
-                with in_benchmark():  # the benchmark's own keys: 'benchmark.strategies.smote.k_neighbors'
+                with in_benchmark():  # the benchmark's own keys: 'benchmark.cv.folds', 'benchmark.strategies.smote...'
                     check_fold_sizes(class_counts(y), settings.cv.folds, {strategy_name: estimator}, tuning.folds)
             except ConfigError as err:
-                failed[cell] = {"error": failure_reason(err).removeprefix("params.yaml: ").replace(
-                    "'cv.folds'", "'benchmark.cv.folds'")}
+                failed[cell] = {"error": failure_reason(err).removeprefix("params.yaml: ")}
                 continue
             cells[cell] = estimator
     return cells, failed

@@ -253,12 +253,12 @@ def benchmark_view(params: Mapping) -> dict:
 @contextmanager
 def in_benchmark():
     """A ConfigError raised inside names the benchmark's own entries: 'strategies.smote' is
-    'benchmark.strategies.smote' there."""
+    'benchmark.strategies.smote' there, and cv.folds 'benchmark.cv.folds'."""
     try:
         yield
     except ConfigError as err:
-        # a key, quoted or not ('strategies.smote', strategies.tuned_threshold), never a word of the prose
-        message = re.sub(r"(?<![\w.])(strategies|classifiers)(?=\.\w)|(?<=')(strategies|classifiers)(?=')",
+        # a key, quoted or not ('strategies.smote', strategies.tuned_threshold, cv.folds), never a word of the prose
+        message = re.sub(r"(?<![\w.])(strategies|classifiers|cv)(?=\.\w)|(?<=')(strategies|classifiers)(?=')",
                          lambda found: f"benchmark.{found[0]}", str(err))
         raise ConfigError(message) from None
 
