@@ -4,7 +4,7 @@
     python bench/benchmark.py --sizes 500 100000      # some sizes only
     python bench/benchmark.py --no-article --sizes 1000000 --out /tmp/bench.json
     python bench/benchmark.py --no-article --no-neighbours --sizes 10000000 --update   # add 10M
-    python bench/benchmark.py --quick --out /tmp/quick.json   # does it work? about 60 s
+    python bench/benchmark.py --quick --out /tmp/quick.json   # does it work? about 65 s
 
 For each size of the synthetic source (the shipped grid: six strategies x two classifiers; the CV repeats below)
 it copies the project into a temporary git repository and measures:
