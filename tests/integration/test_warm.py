@@ -108,7 +108,8 @@ def built(tmp_path, small_built):
 
 def test_one_cold_stage_starts_no_server_and_a_second_one_does(small):
     """A stage now and then runs cold and starts nothing (one stage is not worth a server's imports); the second
-    cold stage of the checkout within ten minutes starts the server in the background, which comes up."""
+    stage of the checkout within ten minutes starts the server in the background, waits until it listens (its
+    imports are those the stage would pay cold beside them) and is its first stage, forked from it."""
     stage(small, "server", "stop", check=False)  # (a server ending removes its `.seen`)
     path = socket_of(small)
     wait_until(lambda: servers_of(path) == [])
@@ -116,9 +117,10 @@ def test_one_cold_stage_starts_no_server_and_a_second_one_does(small):
     first = stage(small, "check", env=LONG_IDLE)  # cold: no server yet
     assert "imbalance-lab check: done in" in first.stderr
     assert servers_of(path) == [] and server(small) is None  # none up, none importing
-    stage(small, "check", env=LONG_IDLE)  # the second cold stage starts it
-    up = wait_until(lambda: server(small))
-    assert up["served"] == 0
+    second = stage(small, "check", env=LONG_IDLE)  # the second stage starts it and waits for it
+    assert "imbalance-lab check: done in" in second.stderr
+    up = server(small)  # up at once: the stage came back from it
+    assert up is not None and up["served"] == 1
 
 
 def test_a_stage_runs_warm_once_the_server_is_up_and_writes_what_a_cold_one_writes(built):
@@ -277,11 +279,12 @@ def test_a_source_edit_restarts_the_server_and_no_stale_code_runs(own_source):
     original = source.read_text()
     source.write_text(original + EDIT)
     try:
-        assert "imbalance-lab check: edited" in stage(project, "check", env=env).stderr  # cold, the server restarts
-        new = wait_until(lambda: (server(project, env) or {}).get("pid") not in (None, old["pid"])
-                         and server(project, env))
+        # the old server refuses (stale) and ends; the stage starts the next one and waits for it
         assert "imbalance-lab check: edited" in stage(project, "check", env=env).stderr
-        assert server(project, env)["served"] == 1 and new["pid"] != old["pid"] and not alive(old["pid"])
+        new = server(project, env)
+        assert new is not None and new["pid"] != old["pid"] and new["served"] == 1 and not alive(old["pid"])
+        assert "imbalance-lab check: edited" in stage(project, "check", env=env).stderr
+        assert server(project, env)["served"] == 2
     finally:
         source.write_text(original)
         stage(project, "server", "stop", env=env, check=False)

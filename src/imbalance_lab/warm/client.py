@@ -54,14 +54,47 @@ def run_warm(argv: list[str]) -> int | None:
     if root is None or folder is None:
         return None
     path = socket_path(root, folder)
+    starting = None
     try:
-        conn = connect(path)
+        conn: socket.socket | None = connect(path)
     except OSError:
-        if second_cold_stage(path):  # a single stage run now and then is not worth a server's imports
-            start_server(path, root)
+        if not second_cold_stage(path):  # a single stage run now and then is not worth a server's imports
+            return None
+        starting = start_server(path, root)
+        conn = once_up(path, starting)
+    for _ in range(2):  # a stale server starts its successor: this stage waits for it, once
+        if conn is None:
+            return None
+        with conn:
+            request = StageRequest(conn, path, root, argv)
+            code = request.run()
+        if code is not None or request.successor is None:
+            return code
+        conn = once_up(path, request.successor)
+    return None
+
+
+# How long the stage that starts a server waits for it to listen. Its imports take 3-4 s on an idle machine and
+# up to about 10 s on a busy one (two test workers on 2 cores); the stage would pay the same imports cold beside
+# them, so waiting costs little wall time and saves a cold stage's CPU (and the next stage's, which would also
+# have found no server yet). Past this, the stage runs cold and the server serves the stages after it.
+SERVER_WAIT_SECONDS = 30.0
+
+
+def once_up(path: Path, server: subprocess.Popen | None) -> socket.socket | None:
+    """A connection to the server ``server`` is starting, once it listens; None if there is no such process, it
+    ended first (another server holds the lock, or its imports failed) or it took longer than
+    SERVER_WAIT_SECONDS: the stage then runs cold."""
+    if server is None:
         return None
-    with conn:
-        return StageRequest(conn, path, root, argv).run()
+    deadline = time.monotonic() + SERVER_WAIT_SECONDS
+    while time.monotonic() < deadline:
+        with suppress(OSError):
+            return connect(path)
+        if server.poll() is not None:
+            return None
+        time.sleep(0.05)
+    return None
 
 
 def peer_pid(conn: socket.socket) -> int | None:
@@ -93,6 +126,7 @@ class StageRequest:
         self.claimed: int | None = None  # the pid the server named
         self.pidfd: int | None = None  # that process, once proved to be the stage's child
         self.previous: dict[int, Any] = {}
+        self.successor: subprocess.Popen | None = None  # the server started after this one said it was stale
 
     def run(self) -> int | None:
         if not self.send():
@@ -132,7 +166,7 @@ class StageRequest:
             kind, value = checked(reply)
             if isinstance(value, str):  # {"refused": why}, the one reply with text
                 if value == "stale":  # the server exits; the next one is built from today's files
-                    start_server(self.path, self.root, wait_for_exit=self.server)
+                    self.successor = start_server(self.path, self.root, wait_for_exit=self.server)
                 return None
             if kind == "pid":
                 if self.claimed is not None:
@@ -227,22 +261,24 @@ def second_cold_stage(path: Path, within: float = 600) -> bool:
     return recent
 
 
-def start_server(path: Path, root: Path, wait_for_exit: int | None = None) -> None:
-    """Start a server in the background (its own session, no terminal); it exits at once if another
-    one holds the lock of ``path``."""
+def start_server(path: Path, root: Path, wait_for_exit: int | None = None) -> subprocess.Popen | None:
+    """Start a server in the background (its own session, no terminal): its process, or None when none was
+    started. It exits at once if another one holds the lock of ``path``."""
     if wait_for_exit:
         deadline = time.monotonic() + 2
         while time.monotonic() < deadline and alive(wait_for_exit):
             time.sleep(0.02)
     try:
         if Path(f"{path}.failed").read_text().split("\n", 1)[0] == fingerprint(root):
-            return  # a server of these very sources failed to import them: stages stay cold until they change
+            return None  # a server of these very sources failed to import them: stages stay cold until they change
     except OSError:
         pass
-    with suppress(OSError):
-        subprocess.Popen([sys.executable, "-m", SERVER_MODULE, "serve", str(path), str(root), sys.path[0]],
-                         cwd=root, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                         start_new_session=True, close_fds=True)
+    try:
+        return subprocess.Popen([sys.executable, "-m", SERVER_MODULE, "serve", str(path), str(root), sys.path[0]],
+                                cwd=root, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL, start_new_session=True, close_fds=True)
+    except OSError:
+        return None
 
 
 def alive(pid: int) -> bool:
