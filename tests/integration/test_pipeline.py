@@ -230,16 +230,20 @@ def test_plots_overlay_every_cell(project):
                                             ("reports/precision_recall.json", "reports/roc.json")}
 
 
-@pytest.mark.parametrize("setting", ["compute.backend=dask", "compute.scheduler=tcp://10.0.0.1:8786",
-                                     "compute.neighbors=brute", "cv.n_jobs=2"])
-def test_an_execution_setting_reruns_nothing(project, setting):
-    """Where and how fast the work runs changes no result, so DVC sees nothing to do."""
+EXECUTION_SETTINGS = {"compute.backend": "dask", "compute.scheduler": "tcp://10.0.0.1:8786",
+                      "compute.neighbors": "brute", "cv.n_jobs": "2"}
+
+
+def test_the_execution_settings_rerun_nothing(project):
+    """Where and how fast the work runs changes no result, so DVC sees nothing to do. All of them changed at once:
+    a stage that depended on any one of them would be out of date (its name and the key in `dvc status`)."""
     from dvc.utils.serialize import modify_yaml
 
-    dotted, value = setting.split("=")
-    section, key = dotted.split(".")
     with modify_yaml(str(project / "params.yaml")) as params:  # YAML 1.2 as DVC's -S: `positive: Yes` stays text
-        params[section][key] = yaml.safe_load(value)
+        for dotted, value in EXECUTION_SETTINGS.items():
+            section, key = dotted.split(".")
+            assert key in params[section], dotted  # a setting params.yaml still has
+            params[section][key] = yaml.safe_load(value)
     try:
         assert dvc_status(project) == {}
     finally:

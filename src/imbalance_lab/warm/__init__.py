@@ -5,7 +5,8 @@ in a few milliseconds.
 
 ``python -m imbalance_lab <stage>`` first asks the server of this checkout (one per user, checkout,
 interpreter, import path and library-loading environment; started in the background by the second
-stage that runs cold within ten minutes) to fork a child for the stage. The child takes the
+stage that finds none within ten minutes, which waits for it to listen: its imports are those the
+stage would pay cold) to fork a child for the stage. The child takes the
 caller's working directory, arguments, environment and standard streams (passed as file
 descriptors), and the caller exits with the child's exit code; Ctrl-C is forwarded, and a caller that
 dies takes its child with it. When anything is in doubt (no server yet, a server built from other

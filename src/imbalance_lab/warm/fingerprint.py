@@ -1,6 +1,7 @@
 """What a server's imported code and settings are made of, and so when it is stale.
 
-A server is stale (it exits, the stage runs cold and the next server loads today's files) when any of
+A server is stale (it exits; the stage starts the next one, which loads today's files, and runs in it once it
+listens, else cold) when any of
 these differs from the caller's view:
 
 * ``fingerprint()``, computed by the caller: this package's sources, the interpreter, the names in every
