@@ -109,6 +109,30 @@ LONGEST_FIRST = ("integration/test_pipeline.py", "integration/test_team.py", "in
 TESTS = Path(__file__).resolve().parent
 
 
+def pytest_configure(config):
+    """.ci/run installs Debian's packages (Chromium, strace) in the background while the Python side installs
+    (IMBALANCE_LAB_CI_PACKAGES: the file it writes "done" or "failed" to): wait for them before collection, where
+    the tests that need them look for them. Elsewhere nothing to wait for."""
+    import time
+
+    marker = os.environ.get("IMBALANCE_LAB_CI_PACKAGES")
+    if not marker:
+        return
+
+    def said() -> str:
+        try:
+            return Path(marker).read_text().strip()
+        except OSError as err:
+            return f"cannot read {marker} ({err.strerror})"
+
+    deadline = time.monotonic() + 900
+    while not said() and time.monotonic() < deadline:
+        time.sleep(0.5)
+    if (outcome := said()) != "done":
+        raise pytest.UsageError(f"the Debian packages .ci/run installs (chromium, chromium-driver, strace): "
+                                f"{outcome or 'not installed after 15 minutes'}; apt-get's output is above")
+
+
 def pytest_collection_modifyitems(config, items):
     """Every test under tests/integration carries the integration mark (`-m "not integration"` = tests/unit);
     the longest files first."""
