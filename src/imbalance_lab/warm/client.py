@@ -54,14 +54,12 @@ def run_warm(argv: list[str]) -> int | None:
     if root is None or folder is None:
         return None
     path = socket_path(root, folder)
-    starting = None
     try:
         conn: socket.socket | None = connect(path)
     except OSError:
         if not second_cold_stage(path):  # a single stage run now and then is not worth a server's imports
             return None
-        starting = start_server(path, root)
-        conn = once_up(path, starting)
+        conn = once_up(path, start_server(path, root))
     for _ in range(2):  # a stale server starts its successor: this stage waits for it, once
         if conn is None:
             return None
@@ -82,8 +80,8 @@ SERVER_WAIT_SECONDS = 30.0
 
 
 def once_up(path: Path, server: subprocess.Popen | None) -> socket.socket | None:
-    """A connection to the server ``server`` is starting, once it listens; None if there is no such process, it
-    ended first (another server holds the lock, or its imports failed) or it took longer than
+    """A connection to the server that the process ``server`` becomes, once it listens; None if no process was
+    started, it ended first (another server holds the lock, or its imports failed) or it took longer than
     SERVER_WAIT_SECONDS: the stage then runs cold."""
     if server is None:
         return None
