@@ -98,9 +98,9 @@ def small_built(tmp_path_factory, worker_id) -> Path:
 
 # The longest files first (worker seconds), so that pytest-xdist (--dist loadfile: each file on one worker) starts
 # them at once and fills the two workers with the short ones at the end: in collection order, the team tests ran
-# last, alone. Paths under tests/: a unit and an integration module may share a name. Measured, not sorted: with
-# every file over 9 worker-s listed by size (test_benchmark.py third), the workers ended together but the suite
-# took 443 s against 422 s (twice each, 2 cores): heavy DVC files on both workers at once cost more in all.
+# last, alone. Paths under tests/: a unit and an integration module may share a name. Every file over 9 worker-s
+# listed by size (test_benchmark.py third) made the workers end together but the suite no faster: 443 s, and
+# this list 441 s in the same hour (2 cores; runs an hour apart differed by 20 s).
 LONGEST_FIRST = ("integration/test_pipeline.py", "integration/test_team.py", "integration/test_bench.py",
                  "integration/test_warm.py", "integration/hostile/test_hostile_warm.py",
                  "integration/hostile/test_hostile.py", "integration/test_workspace.py",
