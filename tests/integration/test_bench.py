@@ -19,6 +19,9 @@ import pytest
 from helpers import BENCHMARK, bench, positive
 
 
+# slow: the benchmark script's own run (docs/speed.md: run it after changing bench/); the bad-argument tests below
+# are in the README's test command
+@pytest.mark.slow
 @pytest.mark.integration
 def test_benchmark_quick_writes_every_figure_it_promises(tmp_path):
     out = tmp_path / "quick.json"

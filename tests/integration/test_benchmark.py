@@ -101,6 +101,8 @@ def test_a_set_added_runs_alone_then_rank_and_one_that_cannot_be_ranked_is_one_l
     assert "Data set `loanapp` not ranked" in (project / "reports/summary.md").read_text()
 
 
+# slow: the timing script's own run (bench/across_datasets.py); the sets' stages and rank are the tests above
+@pytest.mark.slow
 def test_the_timing_script_reruns_every_set_byte_for_byte_and_splits_out_dvcs_bookkeeping(ranked, tmp_path):
     """bench/across_datasets.py on a copy of the built project: `dvc repro --force benchmark/dvc.yaml` writes the
     committed bytes, and the script says how long each stage took and how much was DVC's own."""

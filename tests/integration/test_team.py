@@ -102,14 +102,11 @@ def experiment_metrics(cwd: Path, refs: list[str]) -> dict[int, dict]:
     return found
 
 
-def test_queued_experiments_and_a_branch_compared_with_main(team, alice):
-    """Two experiments queued and run by two workers at once; then the README's branch change by hand
-    (`-S strategies.smote.k_neighbors=3`, commit), which reruns only smote's stages (those the queued run
-    cached are restored) and gives what the queued experiment gave; `dvc metrics/params/plots diff main` and
-    `compare-with main` show the change; an experiment travels to a teammate through the git remote."""
-    dvc("exp", "run", "--queue", "-S", "strategies.smote.k_neighbors=3,5", cwd=alice)
-    refs = run_queue(alice, jobs=2, experiments=2)  # a failed experiment has no result ref
-    queued = experiment_metrics(alice, refs)
+def test_a_branch_change_is_compared_with_main_and_an_experiment_travels_to_a_teammate(team, alice):
+    """The README's branch change by hand (`-S strategies.smote.k_neighbors=3`, commit) reruns only check and
+    smote's stages; `dvc metrics/params/plots diff main` and `compare-with main` show the change. The same results,
+    saved as an experiment (`dvc exp save`), travel to a teammate through the git remote and apply there with the
+    branch's figures. (Queued experiments on two workers: the slow test below.)"""
     committed = json.loads((alice / "reports/metrics/smote-logreg.json").read_text())  # main's own k = 5
 
     # One classifier's setting: only that classifier's cells would rerun (what a rerun then writes: the branch
@@ -126,16 +123,14 @@ def test_queued_experiments_and_a_branch_compared_with_main(team, alice):
 
     run(["git", "checkout", "-q", "-b", "smote-k3"], cwd=alice)
     try:
-        params = yaml.safe_load((alice / "params.yaml").read_text())
-        params["strategies"]["smote"]["k_neighbors"] = 3
-        (alice / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-        ran = dvc("repro", cwd=alice).stdout  # check comes from the queued run's run-cache
-        assert "Stage 'check' is cached - skipping run" in ran
-        assert stages_run(ran) == ["compare", "evaluate@smote-hgb", "evaluate@smote-logreg", "resample@smote",
-                                   "train@smote-hgb", "train@smote-logreg"]
+        set_k_neighbors(alice, 3)
+        ran = dvc("repro", cwd=alice).stdout
+        assert stages_run(ran) == ["check", "compare", "evaluate@smote-hgb", "evaluate@smote-logreg",
+                                   "resample@smote", "train@smote-hgb", "train@smote-logreg"]
+        dvc("exp", "save", "-n", "smote-k3", cwd=alice)  # also kept as an experiment of main's commit
         run(["git", "commit", "-qam", "SMOTE with 3 neighbours"], cwd=alice)
         by_hand = json.loads((alice / "reports/metrics/smote-logreg.json").read_text())
-        assert queued == {3: by_hand, 5: committed} and by_hand != committed
+        assert by_hand != committed
 
         changed = json.loads(dvc("metrics", "diff", "main", "--json", cwd=alice).stdout)
         assert set(changed) == {f"reports/{kind}/smote-{c}.json" for kind in ("metrics", "headline")
@@ -160,15 +155,36 @@ def test_queued_experiments_and_a_branch_compared_with_main(team, alice):
         assert "| `smote-logreg` | cv.f1 |" in report
         assert "`baseline-logreg` | cv.f1" not in report  # untouched cells do not show up as changed
     finally:
-        # back on main, whose experiments `dvc exp` lists (no test reads alice's data files after this one)
         run(["git", "checkout", "-q", "-f", "main"], cwd=alice)
 
-    # Share one experiment through the git remote; a teammate pulls it.
-    name = refs[0].rsplit("/", 1)[1]
-    dvc("exp", "push", "origin", name, cwd=alice)
+    # The experiment saved on the branch travels to a teammate through the git remote (its data through DVC's).
+    dvc("exp", "push", "origin", "smote-k3", cwd=alice)
     bob = team["clone"]("bob-exp")
-    dvc("exp", "pull", "origin", name, cwd=bob)
-    assert name in dvc("exp", "list", "--name-only", cwd=bob).stdout
+    dvc("exp", "pull", "origin", "smote-k3", cwd=bob)
+    assert "smote-k3" in dvc("exp", "list", "--name-only", cwd=bob).stdout
+    dvc("exp", "apply", "smote-k3", cwd=bob)
+    assert json.loads((bob / "reports/metrics/smote-logreg.json").read_text()) == by_hand
+
+
+@pytest.mark.slow
+def test_queued_experiments_on_two_workers_give_what_one_by_one_runs_give(team):
+    """The README's queued sweep: two experiments (k_neighbors 3 and 7) run by two workers at once in temporary
+    copies; each gives what the same setting gives run in the workspace (`dvc exp run`, one by one)."""
+    carl = team["clone"]("carl")
+    run([sys.executable, "-m", "imbalance_lab", "pull"], cwd=carl)
+    dvc("exp", "run", "--queue", "-S", "strategies.smote.k_neighbors=3,7", cwd=carl)
+    queued = experiment_metrics(carl, run_queue(carl, jobs=2, experiments=2))  # a failed one has no result ref
+    assert sorted(queued) == [3, 7] and queued[3] != queued[7]
+    for k in (3, 7):
+        ran = dvc("exp", "run", "-S", f"strategies.smote.k_neighbors={k}", cwd=carl).stdout
+        assert "resample@smote" in stages_run(ran), ran  # computed again: DVC's run-cache keeps no sampler stage
+        assert json.loads((carl / "reports/metrics/smote-logreg.json").read_text()) == queued[k], k
+
+
+def set_k_neighbors(project: Path, value: int) -> None:
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    params["strategies"]["smote"]["k_neighbors"] = value
+    (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
 
 
 def test_a_pulled_clone_has_nothing_to_run_and_an_interrupted_repro_completes_with_the_same_results(team):
