@@ -156,6 +156,9 @@ def small_project(tmp_path, small_built):
     return copy_built(small_built, tmp_path / "project")
 
 
+# slow: a grid addition running only its own stages is test_workspace.py's added classifier; a changed
+# strategy, test_team.py's branch
+@pytest.mark.slow
 def test_a_new_strategy_runs_only_its_own_stages_and_compare(small_project):
     """A new strategy adasyn: {sampler: ADASYN} (its params.yaml entry and its name in grid.strategies, no
     dvc.yaml edit) runs only its own stages (with every classifier), check and compare; it gets its metrics

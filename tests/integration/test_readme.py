@@ -46,6 +46,8 @@ def test_readme_benchmark_table_matches_the_committed_summary():
     assert len(table.splitlines()) == 2 + 12 and table in summary
 
 
+# slow: runs three unit test files again in a copy whose params.yaml the README's branch changed
+@pytest.mark.slow
 def test_the_readme_branch_change_keeps_the_unit_tests_green(tmp_path):
     """The README's team workflow changes params.yaml (`-S strategies.smote.k_neighbors=3`, a new
     strategy): the unit tests read their own frozen settings, so they stay green in such a branch."""

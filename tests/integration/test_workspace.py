@@ -83,8 +83,12 @@ def test_an_added_classifier_is_discarded_by_the_readme_line_or_by_git_checkout_
     next `dvc repro` reruns only `compare`, which deletes them, and dvc.lock comes out as committed (before the
     fix, DVC counted them and dvc.lock changed). The same experiment applied again, the README's line restores
     everything at once. (A forest of 5 trees: 100 trees only make its four stages slower.)"""
-    dvc("exp", "run", "-n", "with-forest", "-S", "grid.classifiers=[logreg,hgb,random_forest]",
-        "-S", "classifiers.random_forest.n_estimators=5", cwd=project)
+    ran = dvc("exp", "run", "-n", "with-forest", "-S", "grid.classifiers=[logreg,hgb,random_forest]",
+              "-S", "classifiers.random_forest.n_estimators=5", cwd=project).stdout
+    # only the added cells' own stages, check and compare (no dvc.yaml edit: the grid expands them)
+    added_stages = [f"{stage}@{strategy}-random_forest" for stage in ("train", "evaluate")
+                    for strategy in ("baseline", "smote")]
+    assert stages_run(ran) == sorted(["check", "compare", *added_stages]), ran
     added = {line for line in status(project).splitlines() if line.startswith("??")}
     assert "?? reports/metrics/smote-random_forest.json" in added, added
 

