@@ -44,7 +44,8 @@ def cv_scores(X, y, name, params, **backend):
                                        n_jobs=1 if jobs is None else jobs, fixed_threshold=0.5)
 
 
-@pytest.mark.parametrize("name", ["smote", "knn_smote", "tuned_threshold"])
+# smote on a cluster: test_dask_without_an_address_starts_a_local_cluster below
+@pytest.mark.parametrize("name", ["knn_smote", "tuned_threshold"])
 def test_dask_cluster_gives_the_same_cv_figures_as_local_processes(article_train_xy, article_params, cluster, name):
     X, y = article_train_xy
     local = cv_scores(X, y, name, article_params)
