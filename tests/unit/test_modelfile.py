@@ -268,9 +268,14 @@ def test_prior_shift_corrected_classifiers_round_trip(name):
                                                  estimator.named_steps["model"].fitted_rate_)
 
 
-# EasyEnsemble's 500 stumps take 7 s per calibrated fit: its parts (AdaBoost, rounding) are covered above.
-@pytest.mark.parametrize("method", ["sigmoid", "isotonic"])
-@pytest.mark.parametrize("name", [name for name in CLASSIFIERS if name != "EasyEnsembleClassifier"])
+# EasyEnsemble's 500 stumps take 7 s per calibrated fit: its parts (AdaBoost, rounding) are covered above. Every
+# classifier inside the isotonic calibrator; the sigmoid one (a calibrator of another kind, the same classifier
+# paths) around a linear model and a boosted one.
+CALIBRATED = [(name, "isotonic") for name in CLASSIFIERS if name != "EasyEnsembleClassifier"] + [
+    ("LogisticRegression", "sigmoid"), ("HistGradientBoostingClassifier", "sigmoid")]
+
+
+@pytest.mark.parametrize("name, method", CALIBRATED)
 def test_calibrated_classifiers_round_trip(name, method):
     estimator = fitted(name, "typical", method)
     model = assert_round_trip(estimator, name)
