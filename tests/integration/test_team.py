@@ -102,6 +102,12 @@ def experiment_metrics(cwd: Path, refs: list[str]) -> dict[int, dict]:
     return found
 
 
+def set_k_neighbors(project: Path, value: int) -> None:
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    params["strategies"]["smote"]["k_neighbors"] = value
+    (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+
+
 def test_a_branch_change_is_compared_with_main_and_an_experiment_travels_to_a_teammate(team, alice):
     """The README's branch change by hand (`-S strategies.smote.k_neighbors=3`, commit) reruns only check and
     smote's stages; `dvc metrics/params/plots diff main` and `compare-with main` show the change. The same results,
@@ -166,6 +172,8 @@ def test_a_branch_change_is_compared_with_main_and_an_experiment_travels_to_a_te
     assert json.loads((bob / "reports/metrics/smote-logreg.json").read_text()) == by_hand
 
 
+# slow: the branch change and the shared experiment above are the README's workflow without the queue; this adds
+# DVC's queue workers, two at once
 @pytest.mark.slow
 def test_queued_experiments_on_two_workers_give_what_one_by_one_runs_give(team):
     """The README's queued sweep: two experiments (k_neighbors 3 and 7) run by two workers at once in temporary
@@ -179,12 +187,6 @@ def test_queued_experiments_on_two_workers_give_what_one_by_one_runs_give(team):
         ran = dvc("exp", "run", "-S", f"strategies.smote.k_neighbors={k}", cwd=carl).stdout
         assert "resample@smote" in stages_run(ran), ran  # computed again: DVC's run-cache keeps no sampler stage
         assert json.loads((carl / "reports/metrics/smote-logreg.json").read_text()) == queued[k], k
-
-
-def set_k_neighbors(project: Path, value: int) -> None:
-    params = yaml.safe_load((project / "params.yaml").read_text())
-    params["strategies"]["smote"]["k_neighbors"] = value
-    (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
 
 
 def test_a_pulled_clone_has_nothing_to_run(team):
